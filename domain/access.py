@@ -1,0 +1,188 @@
+"""The access policy: who may do what to a ticket, and which of its events each may see.
+
+Pure functions of an Actor and a TicketScope, so every web route, query and pushed event asks
+the same questions and the whole matrix is unit-tested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.errors import Forbidden, NotFound
+from domain.people import Role
+
+
+class Command(StrEnum):
+    FILE = "file"
+    REPLY = "reply"
+    WRITE = "write"  # the requester's message
+    NOTE = "note"
+    REQUEST_INFO = "request_info"
+    PROVIDE_INFO = "provide_info"
+    ASSIGN = "assign"
+    TRANSFER = "transfer"
+    ESCALATE = "escalate"
+    PRIORITY = "priority"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    CLOSE = "close"
+    RATE = "rate"
+    LINK = "link"
+    ATTACH = "attach"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in account, or an anonymous visitor holding one ticket's link."""
+
+    id: UUID | None
+    roles: frozenset[Role]
+    organisation_id: UUID | None = None
+    group_ids: frozenset[UUID] = field(default_factory=frozenset)
+    visitor_ticket_id: UUID | None = None
+
+    @classmethod
+    def visitor(cls, ticket_id: UUID | None = None) -> Actor:
+        return cls(id=None, roles=frozenset(), visitor_ticket_id=ticket_id)
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF)
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+
+@dataclass(frozen=True)
+class TicketScope:
+    """The facts about a ticket the policy needs."""
+
+    id: UUID
+    requester_id: UUID | None
+    organisation_id: UUID | None
+
+
+WORKERS = frozenset(
+    {Role.AGENT, Role.METHODOLOGIST, Role.ANALYST, Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN}
+)
+STAFF = WORKERS | {Role.QUALITY, Role.CURATOR, Role.AUDITOR}
+NOTE_WRITERS = WORKERS | {Role.QUALITY, Role.CURATOR}
+
+_WORK = frozenset(
+    {
+        Command.REPLY,
+        Command.NOTE,
+        Command.REQUEST_INFO,
+        Command.ASSIGN,
+        Command.TRANSFER,
+        Command.ESCALATE,
+        Command.PRIORITY,
+        Command.RESOLVE,
+        Command.REOPEN,
+        Command.CLOSE,
+        Command.LINK,
+        Command.ATTACH,
+    }
+)
+_REQUESTER_OWN = frozenset(
+    {Command.WRITE, Command.PROVIDE_INFO, Command.REOPEN, Command.RATE, Command.ATTACH}
+)
+_VISITOR_OWN = _REQUESTER_OWN - {Command.RATE}
+
+
+def is_own(actor: Actor, ticket: TicketScope) -> bool:
+    if actor.visitor_ticket_id is not None:
+        return actor.visitor_ticket_id == ticket.id
+    return actor.id is not None and actor.id == ticket.requester_id
+
+
+def may_see(actor: Actor, ticket: TicketScope) -> bool:
+    """Whether the ticket exists for this actor at all."""
+    if actor.is_staff or is_own(actor, ticket):
+        return True
+    return (
+        actor.has(Role.REQUESTER)
+        and actor.organisation_id is not None
+        and actor.organisation_id == ticket.organisation_id
+    )
+
+
+def may(actor: Actor, command: Command, ticket: TicketScope | None = None) -> bool:
+    """Whether the actor may issue `command` (on `ticket`, unless it is FILE)."""
+    if command is Command.FILE:
+        anonymous = actor.id is None and not actor.roles and actor.visitor_ticket_id is None
+        return anonymous or actor.has(Role.REQUESTER, *WORKERS)
+    if ticket is None or not may_see(actor, ticket):
+        return False
+    if command is Command.NOTE:
+        return actor.has(*NOTE_WRITERS)
+    if command in _WORK and actor.has(*WORKERS):
+        return True
+    if is_own(actor, ticket):
+        own = _VISITOR_OWN if actor.visitor_ticket_id is not None else _REQUESTER_OWN
+        return command in own and (actor.visitor_ticket_id is not None or actor.has(Role.REQUESTER))
+    return False
+
+
+def check(actor: Actor, command: Command, ticket: TicketScope | None = None) -> None:
+    """Raises NotFound when the ticket is invisible to the actor, Forbidden when not allowed."""
+    if ticket is not None and not may_see(actor, ticket):
+        raise NotFound("No such request.")
+    if not may(actor, command, ticket):
+        raise Forbidden(f"Your role may not {command.value.replace('_', ' ')} on this request.")
+
+
+class Visibility(StrEnum):
+    FULL = "full"
+    REDACTED = "redacted"  # shown without the internal reasons
+    HIDDEN = "hidden"
+
+
+# Events a requester sees; the rest of a ticket's history is internal.
+_PUBLIC_EVENTS = frozenset(
+    {
+        "Filed",
+        "Replied",
+        "RequesterWrote",
+        "InformationRequested",
+        "InformationProvided",
+        "AttachmentAdded",
+        "Resolved",
+        "Reopened",
+        "Closed",
+        "Rated",
+    }
+)
+# Shown to a requester as "passed to line 2 / another group", never with the reason or person.
+REDACTED_KEYS = {
+    "Escalated": ("reason", "by", "to_group_id"),
+    "Transferred": ("reason", "by", "to_assignee_id", "to_group_id", "from_group_id"),
+}
+
+
+def event_visibility(actor: Actor, event_name: str, data: dict[str, Any]) -> Visibility:
+    """How much of a ticket event the actor may see (`data` is the event's own values)."""
+    if actor.is_staff:
+        return Visibility.FULL
+    if event_name in REDACTED_KEYS:
+        return Visibility.REDACTED
+    if event_name not in _PUBLIC_EVENTS:
+        return Visibility.HIDDEN
+    attachment = data.get("attachment")
+    if event_name == "AttachmentAdded" and getattr(attachment, "internal", False):
+        return Visibility.HIDDEN
+    return Visibility.FULL
+
+
+def visible_data(actor: Actor, event_name: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    """The event's values as the actor may see them, or None when hidden."""
+    visibility = event_visibility(actor, event_name, data)
+    if visibility is Visibility.HIDDEN:
+        return None
+    if visibility is Visibility.REDACTED:
+        hidden = REDACTED_KEYS[event_name]
+        return {k: v for k, v in data.items() if k not in hidden}
+    return data

@@ -1,0 +1,204 @@
+"""Demo data: the procurement system's support desk with a few requests in flight."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from domain.access import Actor
+from domain.category import FieldSpec, FieldType
+from domain.desk import SYSTEM, Desk
+from domain.people import GroupKind, Role
+from domain.ticket import Ticket
+
+F = FieldType
+CATEGORIES: list[tuple[str, str, GroupKind, tuple[FieldSpec, ...]]] = [
+    (
+        "Регистрация в ЕИС",
+        "Registration in the system",
+        GroupKind.LINE_1,
+        (
+            FieldSpec("inn", "ИНН организации", "Organisation INN", F.TEXT, True),
+            FieldSpec(
+                "role",
+                "Полномочие",
+                "Authority",
+                F.CHOICE,
+                True,
+                ("Заказчик", "Поставщик", "Контролирующий орган"),
+            ),
+        ),
+    ),
+    (
+        "Электронная подпись",
+        "Electronic signature",
+        GroupKind.LINE_1,
+        (
+            FieldSpec(
+                "certificate_serial",
+                "Серийный номер сертификата",
+                "Certificate serial number",
+                F.TEXT,
+                True,
+            ),
+            FieldSpec(
+                "browser",
+                "Браузер",
+                "Browser",
+                F.CHOICE,
+                False,
+                ("Chromium-Gost", "Яндекс.Браузер", "Firefox"),
+            ),
+        ),
+    ),
+    (
+        "Извещения о закупках",
+        "Procurement notices",
+        GroupKind.LINE_1,
+        (
+            FieldSpec("notice_number", "Номер извещения", "Notice number", F.REGISTRY_NUMBER, True),
+            FieldSpec("law", "Закон", "Law", F.CHOICE, True, ("44-ФЗ", "223-ФЗ")),
+        ),
+    ),
+    (
+        "Реестр контрактов",
+        "Contracts register",
+        GroupKind.LINE_1,
+        (
+            FieldSpec(
+                "contract_number",
+                "Реестровый номер контракта",
+                "Contract registry number",
+                F.REGISTRY_NUMBER,
+                True,
+            ),
+            FieldSpec("signed_on", "Дата заключения", "Date concluded", F.DATE, False),
+            FieldSpec("amount", "Цена контракта", "Contract price", F.NUMBER, False),
+        ),
+    ),
+    (
+        "Планы-графики",
+        "Procurement schedules",
+        GroupKind.LINE_1,
+        (FieldSpec("schedule_year", "Год плана-графика", "Schedule year", F.NUMBER, True),),
+    ),
+    (
+        "Отчёты",
+        "Reports",
+        GroupKind.LINE_1,
+        (
+            FieldSpec("report_type", "Вид отчёта", "Report type", F.TEXT, True),
+            FieldSpec("period_end", "Отчётная дата", "Reporting date", F.DATE, True),
+        ),
+    ),
+]
+
+PEOPLE: list[tuple[str, str, Role, str | None, GroupKind | None]] = [
+    ("ivanova", "Мария Иванова", Role.REQUESTER, "customer", None),
+    ("petrov", "Пётр Петров", Role.REQUESTER, "customer", None),
+    ("smirnov", "Алексей Смирнов", Role.REQUESTER, "supplier", None),
+    ("agent1", "Ольга Кузнецова (1 линия)", Role.AGENT, None, GroupKind.LINE_1),
+    ("agent2", "Дмитрий Соколов (1 линия)", Role.AGENT, None, GroupKind.LINE_1),
+    ("engineer2", "Игорь Попов (2 линия)", Role.AGENT, None, GroupKind.LINE_2),
+    ("engineer3", "Анна Лебедева (3 линия)", Role.AGENT, None, GroupKind.LINE_3),
+    ("method", "Елена Козлова (методолог)", Role.METHODOLOGIST, None, GroupKind.METHODOLOGY),
+    ("analyst", "Сергей Новиков (аналитик)", Role.ANALYST, None, GroupKind.ANALYTICS),
+    ("dev", "Никита Морозов (разработка)", Role.DEVELOPER, None, GroupKind.DEVELOPMENT),
+    ("ops", "Павел Волков (эксплуатация)", Role.OPERATIONS, None, GroupKind.OPERATIONS),
+    ("quality", "Татьяна Зайцева (качество)", Role.QUALITY, None, GroupKind.QUALITY),
+    ("curator", "Виктор Павлов (куратор)", Role.CURATOR, None, None),
+    ("auditor", "Ирина Семёнова (аудитор)", Role.AUDITOR, None, None),
+    ("admin", "Администратор", Role.ADMIN, None, None),
+]
+
+
+def is_empty(desk: Desk) -> bool:
+    return not desk.recorder.max_notification_id()
+
+
+def load_demo(desk: Desk, *, only_if_empty: bool = False) -> bool:
+    """Loads the demo desk; returns False when skipped because the store holds data."""
+    if only_if_empty and not is_empty(desk):
+        return False
+    orgs = {
+        "customer": desk.register_organisation(SYSTEM, "ГКУ «Центр закупок»", "7707083893").id,
+        "supplier": desk.register_organisation(SYSTEM, "ООО «Поставщик»", "500100732259").id,
+    }
+    groups = {
+        kind: desk.form_group(SYSTEM, name, kind).id
+        for kind, name in [
+            (GroupKind.LINE_1, "1 линия"),
+            (GroupKind.LINE_2, "2 линия"),
+            (GroupKind.LINE_3, "3 линия"),
+            (GroupKind.METHODOLOGY, "Методологи"),
+            (GroupKind.ANALYTICS, "Аналитики"),
+            (GroupKind.DEVELOPMENT, "Разработка"),
+            (GroupKind.OPERATIONS, "Эксплуатация"),
+            (GroupKind.QUALITY, "Контроль качества"),
+        ]
+    }
+    people: dict[str, Actor] = {}
+    for login, name, role, org, group in PEOPLE:
+        account = desk.register_account(
+            SYSTEM, login, name, (role,), orgs[org] if org else None, f"{login}@example.org"
+        ).id
+        if group is not None:
+            desk.add_to_group(SYSTEM, account, groups[group])
+        people[login] = desk.actor_for(account)
+    cats = [
+        desk.define_category(SYSTEM, ru, en, form, groups[kind]).id
+        for ru, en, kind, form in CATEGORIES
+    ]
+    _stories(desk, people, cats, groups)
+    print("suz: demo data loaded. Accounts:", ", ".join(p[0] for p in PEOPLE))
+    return True
+
+
+def _stories(
+    desk: Desk, p: dict[str, Actor], cats: list[UUID], groups: dict[GroupKind, UUID]
+) -> None:
+    a = desk.file_ticket(
+        p["ivanova"],
+        cats[3],
+        "Контракт не отправляется на публикацию",
+        "При подписании сведений о контракте возникает ошибка.",
+        {"contract_number": "2770708389323000012"},
+    )
+    desk.request_information(
+        p["agent1"], a.id, ("signed_on",), ("Какой текст ошибки?",), "Уточните, пожалуйста, данные."
+    )
+    desk.provide_information(
+        p["ivanova"], a.id, {"signed_on": "2026-11-20"}, ("Ошибка формирования подписи",)
+    )
+    desk.escalate(p["agent1"], a.id, groups[GroupKind.LINE_2], "Нужен анализ логов подписи")
+    desk.note(p["engineer2"], a.id, "В логах таймаут сервиса подписи; проверяю с эксплуатацией.")
+    desk.resolve(p["engineer2"], a.id, "Сервис подписи восстановлен; повторите публикацию.")
+    desk.rate(p["ivanova"], a.id, 5, "Спасибо!")
+    desk.file_ticket(
+        p["petrov"],
+        cats[1],
+        "Не виден сертификат в браузере",
+        "Сертификат установлен, но не отображается при входе.",
+        {"certificate_serial": "01D7A3F2"},
+    )
+    desk.file_ticket(
+        p["smirnov"],
+        cats[2],
+        "Не открывается извещение",
+        "Страница извещения выдаёт ошибку 500.",
+        {"notice_number": "0373200041526000123", "law": "44-ФЗ"},
+    )
+
+
+def show_demo(desk: Desk) -> None:
+    """Until the web server lands: lists the requests with their visible histories."""
+    seen = 0
+    for n in desk.recorder.select_notifications(
+        start=1, limit=10_000, topics=[f"{Ticket.Filed.__module__}:{Ticket.Filed.__qualname__}"]
+    ):
+        ticket: Ticket = desk.repository.get(UUID(str(n.originator_id)))
+        seen += 1
+        print(f"#{ticket.number} [{ticket.status.value}] line {ticket.line}: {ticket.subject}")
+    print(
+        f"suz: {seen} requests. The web server arrives with the web issue; "
+        "meanwhile try `suz verify`."
+    )

@@ -1,0 +1,224 @@
+"""Organisations, accounts and groups: who files requests and who works them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+from domain.chain import ChainedAggregate
+from domain.errors import InvalidInput
+
+
+class Role(StrEnum):
+    REQUESTER = "requester"
+    AGENT = "agent"
+    METHODOLOGIST = "methodologist"
+    ANALYST = "analyst"
+    DEVELOPER = "developer"
+    OPERATIONS = "operations"
+    QUALITY = "quality"
+    CURATOR = "curator"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class GroupKind(StrEnum):
+    LINE_1 = "line1"
+    LINE_2 = "line2"
+    LINE_3 = "line3"
+    METHODOLOGY = "methodology"
+    ANALYTICS = "analytics"
+    DEVELOPMENT = "development"
+    OPERATIONS = "operations"
+    QUALITY = "quality"
+
+    @property
+    def line(self) -> int | None:
+        """The support line (1-3) a group of this kind works, if it is a line."""
+        return {"line1": 1, "line2": 2, "line3": 3}.get(self.value)
+
+
+_INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12_A = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12_B = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def _check_digit(digits: list[int], weights: tuple[int, ...]) -> int:
+    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+def is_valid_inn(inn: str) -> bool:
+    """Whether `inn` is a Russian taxpayer id (10 digits for organisations, 12 for persons)."""
+    if not inn.isascii() or not inn.isdigit() or len(inn) not in (10, 12):
+        return False
+    d = [int(c) for c in inn]
+    if len(inn) == 10:
+        return _check_digit(d, _INN10) == d[9]
+    return _check_digit(d, _INN12_A) == d[10] and _check_digit(d, _INN12_B) == d[11]
+
+
+def clean_text(value: str, field: str, *, max_length: int = 200) -> str:
+    """Strips `value` and refuses it when empty or too long, naming the field."""
+    text = value.strip()
+    if not text:
+        raise InvalidInput(f"{field} must not be empty.", [field])
+    if len(text) > max_length:
+        raise InvalidInput(f"{field} is longer than {max_length} characters.", [field])
+    return text
+
+
+class Organisation(ChainedAggregate):
+    """An organisation whose employees file requests."""
+
+    if TYPE_CHECKING:  # attributes set by the events; not dataclass fields
+        name: str
+        inn: str
+
+    class Registered(ChainedAggregate.Created):
+        name: str
+        inn: str
+
+        def apply(self, aggregate: Any) -> None:
+            org = cast(Organisation, aggregate)
+            org.name, org.inn = self.name, self.inn
+
+    @classmethod
+    def register(cls, name: str, inn: str) -> Organisation:
+        name = clean_text(name, "name")
+        inn = inn.strip()
+        if not is_valid_inn(inn):
+            raise InvalidInput(
+                f"INN {inn!r} is not valid: it must be 10 or 12 digits with correct check digits.",
+                ["inn"],
+            )
+        return cls._start(cls.Registered, name=name, inn=inn)
+
+    class Renamed(ChainedAggregate.Event):
+        name: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Organisation, aggregate).name = self.name
+
+    def rename(self, name: str) -> None:
+        self.trigger_event(self.Renamed, name=clean_text(name, "name"))
+
+
+class Account(ChainedAggregate):
+    """A person who signs in: a requester or a member of the support staff."""
+
+    if TYPE_CHECKING:  # attributes set by the events; not dataclass fields
+        login: str
+        display_name: str
+        email: str
+        roles: tuple[Role, ...]
+        organisation_id: UUID | None
+        group_ids: tuple[UUID, ...]
+        disabled: bool
+
+    class Registered(ChainedAggregate.Created):
+        login: str
+        display_name: str
+        email: str
+        roles: tuple[Role, ...]
+        organisation_id: UUID | None
+
+        def apply(self, aggregate: Any) -> None:
+            a = cast(Account, aggregate)
+            a.login, a.display_name, a.email = self.login, self.display_name, self.email
+            a.roles, a.organisation_id = self.roles, self.organisation_id
+            a.group_ids, a.disabled = (), False
+
+    @classmethod
+    def register(
+        cls,
+        login: str,
+        display_name: str,
+        roles: tuple[Role, ...],
+        organisation_id: UUID | None = None,
+        email: str = "",
+    ) -> Account:
+        login = clean_text(login, "login", max_length=64).lower()
+        if not all(c.isalnum() or c in "._-@" for c in login):
+            raise InvalidInput("login may hold only letters, digits and . _ - @", ["login"])
+        if not roles:
+            raise InvalidInput("An account needs at least one role.", ["roles"])
+        if Role.REQUESTER in roles and organisation_id is None:
+            raise InvalidInput("A requester must belong to an organisation.", ["organisation"])
+        return cls._start(
+            cls.Registered,
+            login=login,
+            display_name=clean_text(display_name, "display_name"),
+            email=email.strip(),
+            roles=tuple(dict.fromkeys(roles)),
+            organisation_id=organisation_id,
+        )
+
+    class JoinedGroup(ChainedAggregate.Event):
+        group_id: UUID
+
+        def apply(self, aggregate: Any) -> None:
+            a = cast(Account, aggregate)
+            a.group_ids = (*a.group_ids, self.group_id)
+
+    def join(self, group_id: UUID) -> None:
+        if group_id not in self.group_ids:
+            self.trigger_event(self.JoinedGroup, group_id=group_id)
+
+    class LeftGroup(ChainedAggregate.Event):
+        group_id: UUID
+
+        def apply(self, aggregate: Any) -> None:
+            a = cast(Account, aggregate)
+            a.group_ids = tuple(g for g in a.group_ids if g != self.group_id)
+
+    def leave(self, group_id: UUID) -> None:
+        if group_id in self.group_ids:
+            self.trigger_event(self.LeftGroup, group_id=group_id)
+
+    class RolesChanged(ChainedAggregate.Event):
+        roles: tuple[Role, ...]
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Account, aggregate).roles = self.roles
+
+    def change_roles(self, roles: tuple[Role, ...]) -> None:
+        if not roles:
+            raise InvalidInput("An account needs at least one role.", ["roles"])
+        self.trigger_event(self.RolesChanged, roles=tuple(dict.fromkeys(roles)))
+
+    class Disabled(ChainedAggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            cast(Account, aggregate).disabled = True
+
+    def disable(self) -> None:
+        if not self.disabled:
+            self.trigger_event(self.Disabled)
+
+    class Enabled(ChainedAggregate.Event):
+        def apply(self, aggregate: Any) -> None:
+            cast(Account, aggregate).disabled = False
+
+    def enable(self) -> None:
+        if self.disabled:
+            self.trigger_event(self.Enabled)
+
+
+class Group(ChainedAggregate):
+    """A team that works a queue: a support line or a specialist group."""
+
+    if TYPE_CHECKING:  # attributes set by the events; not dataclass fields
+        name: str
+        kind: GroupKind
+
+    class Formed(ChainedAggregate.Created):
+        name: str
+        kind: GroupKind
+
+        def apply(self, aggregate: Any) -> None:
+            g = cast(Group, aggregate)
+            g.name, g.kind = self.name, self.kind
+
+    @classmethod
+    def form(cls, name: str, kind: GroupKind) -> Group:
+        return cls._start(cls.Formed, name=clean_text(name, "name"), kind=GroupKind(kind))

@@ -1,0 +1,56 @@
+"""Where suz keeps its events: read once from the environment (SUZ_DATA_DIR, SUZ_DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str | None
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            data_dir=Path(os.environ.get("SUZ_DATA_DIR", "./data")),
+            database_url=os.environ.get("SUZ_DATABASE_URL") or None,
+        )
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+    def store_env(self, *, create_tables: bool = False) -> dict[str, str]:
+        """The eventsourcing environment for the Desk application's event store."""
+        env = {
+            "TRANSCODER_TOPIC": "domain.transcoder:OrjsonTranscoder",
+            "CREATE_TABLE": "y" if create_tables else "n",
+            "AGGREGATE_CACHE_MAXSIZE": "2000",
+        }
+        if self.database_url is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+            env["SQLITE_DBNAME"] = str(self.data_dir / "events.sqlite")
+            env["SQLITE_LOCK_TIMEOUT"] = "10"
+            return env
+        url = urlparse(self.database_url)
+        if url.scheme not in ("postgresql", "postgres"):
+            raise ValueError("SUZ_DATABASE_URL must start with postgresql://")
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.postgres",
+            POSTGRES_DBNAME=url.path.lstrip("/") or "postgres",
+            POSTGRES_HOST=url.hostname or "127.0.0.1",
+            POSTGRES_PORT=str(url.port or 5432),
+            POSTGRES_USER=unquote(url.username or "postgres"),
+            POSTGRES_PASSWORD=unquote(url.password or ""),
+            POSTGRES_POOL_SIZE="5",
+            POSTGRES_MAX_OVERFLOW="10",
+        )
+        schema = os.environ.get("SUZ_DATABASE_SCHEMA")
+        if schema:
+            env["POSTGRES_SCHEMA"] = schema
+        return env

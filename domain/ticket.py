@@ -1,0 +1,450 @@
+"""The Ticket aggregate: the whole life of one support request, as immutable events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
+
+from domain.category import FieldValue
+from domain.chain import ChainedAggregate
+from domain.errors import InvalidInput, InvalidTransition
+from domain.people import clean_text
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING = "waiting"  # for the requester: information was requested
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Channel(StrEnum):
+    CABINET = "cabinet"
+    PUBLIC_FORM = "public_form"
+    API = "api"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class LinkKind(StrEnum):
+    RELATED = "related"
+    DUPLICATE_OF = "duplicate_of"
+    CAUSED_BY = "caused_by"
+    KNOWLEDGE_GAP = "knowledge_gap"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who filed an anonymous request from the public form."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attached file's metadata; the bytes live in content-addressed storage."""
+
+    name: str
+    size: int
+    sha256: str
+    media_type: str
+    internal: bool = False
+
+
+MAX_BODY = 20_000
+
+
+def clean_body(body: str, field: str = "body") -> str:
+    return clean_text(body, field, max_length=MAX_BODY)
+
+
+class Ticket(ChainedAggregate):
+    """A request: filed, routed, answered, escalated, resolved, rated."""
+
+    if TYPE_CHECKING:  # attributes set by the events; not dataclass fields
+        number: int
+        channel: Channel
+        requester_id: UUID | None
+        contact: Contact | None
+        organisation_id: UUID | None
+        category_id: UUID
+        subject: str
+        description: str
+        fields: dict[str, FieldValue]
+        status: Status
+        priority: Priority
+        line: int
+        group_id: UUID | None
+        assignee_id: UUID | None
+        requested_fields: tuple[str, ...]
+        requested_questions: tuple[str, ...]
+        attachments: tuple[Attachment, ...]
+        links: tuple[tuple[UUID, LinkKind], ...]
+        rating: int | None
+        resolution: str
+
+    # -- filing -------------------------------------------------------------------------------
+    class Filed(ChainedAggregate.Created):
+        number: int
+        channel: Channel
+        requester_id: UUID | None
+        contact: Contact | None
+        organisation_id: UUID | None
+        category_id: UUID
+        subject: str
+        description: str
+        fields: dict[str, FieldValue]
+        priority: Priority
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.number, t.channel = self.number, self.channel
+            t.requester_id, t.contact = self.requester_id, self.contact
+            t.organisation_id, t.category_id = self.organisation_id, self.category_id
+            t.subject, t.description = self.subject, self.description
+            t.fields, t.priority = dict(self.fields), self.priority
+            t.status, t.line, t.group_id, t.assignee_id = Status.NEW, 1, None, None
+            t.requested_fields, t.requested_questions = (), ()
+            t.attachments, t.links, t.rating, t.resolution = (), (), None, ""
+
+    @classmethod
+    def file(
+        cls,
+        *,
+        ticket_id: UUID,
+        number: int,
+        channel: Channel,
+        category_id: UUID,
+        subject: str,
+        description: str,
+        fields: dict[str, FieldValue],
+        requester_id: UUID | None = None,
+        organisation_id: UUID | None = None,
+        contact: Contact | None = None,
+        priority: Priority = Priority.NORMAL,
+    ) -> Ticket:
+        if requester_id is None and contact is None:
+            raise InvalidInput("A request needs a requester or a contact.", ["contact"])
+        return cls._start(
+            cls.Filed,
+            id=ticket_id,
+            number=number,
+            channel=Channel(channel),
+            requester_id=requester_id,
+            contact=contact,
+            organisation_id=organisation_id,
+            category_id=category_id,
+            subject=clean_text(subject, "subject"),
+            description=clean_body(description, "description"),
+            fields=fields,
+            priority=Priority(priority),
+        )
+
+    # -- guards -------------------------------------------------------------------------------
+    def check_not_closed(self) -> None:
+        if self.status is Status.CLOSED:
+            raise InvalidTransition(f"Request {self.number} is closed; file a new request.")
+
+    def check_active(self) -> None:
+        """Work (replies, transfers, escalation) needs a request that is not resolved or closed."""
+        self.check_not_closed()
+        if self.status is Status.RESOLVED:
+            raise InvalidTransition(f"Request {self.number} is resolved; reopen it first.")
+
+    # -- routing ------------------------------------------------------------------------------
+    class Assigned(ChainedAggregate.Event):
+        by: UUID | None
+        group_id: UUID | None
+        assignee_id: UUID | None
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.group_id, t.assignee_id = self.group_id, self.assignee_id
+            if t.status is Status.NEW and self.assignee_id is not None:
+                t.status = Status.OPEN
+
+    def assign(self, by: UUID | None, group_id: UUID | None, assignee_id: UUID | None) -> None:
+        self.check_active()
+        if group_id is None and assignee_id is None:
+            raise InvalidInput("Name a group or an agent to assign to.", ["group", "assignee"])
+        if (group_id, assignee_id) == (self.group_id, self.assignee_id):
+            raise InvalidTransition("The request is already assigned there.")
+        self.trigger_event(self.Assigned, by=by, group_id=group_id, assignee_id=assignee_id)
+
+    class Transferred(ChainedAggregate.Event):
+        by: UUID
+        from_group_id: UUID | None
+        to_group_id: UUID
+        to_assignee_id: UUID | None
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.group_id, t.assignee_id = self.to_group_id, self.to_assignee_id
+
+    def transfer(
+        self, by: UUID, to_group_id: UUID, to_assignee_id: UUID | None, reason: str
+    ) -> None:
+        self.check_active()
+        if to_group_id == self.group_id and to_assignee_id == self.assignee_id:
+            raise InvalidTransition("The request is already with that group and person.")
+        self.trigger_event(
+            self.Transferred,
+            by=by,
+            from_group_id=self.group_id,
+            to_group_id=to_group_id,
+            to_assignee_id=to_assignee_id,
+            reason=clean_body(reason, "reason"),
+        )
+
+    class Escalated(ChainedAggregate.Event):
+        by: UUID | None
+        from_line: int
+        to_line: int
+        to_group_id: UUID
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.line, t.group_id, t.assignee_id = self.to_line, self.to_group_id, None
+            if t.status is Status.NEW:
+                t.status = Status.OPEN
+
+    def escalate(self, by: UUID | None, to_group_id: UUID, to_group_line: int, reason: str) -> None:
+        self.check_active()
+        if self.line >= 3:
+            raise InvalidTransition("The request is already on line 3, the last line.")
+        if to_group_line != self.line + 1:
+            raise InvalidInput(
+                f"Escalation goes to a line {self.line + 1} group; that group is not one.",
+                ["group"],
+            )
+        self.trigger_event(
+            self.Escalated,
+            by=by,
+            from_line=self.line,
+            to_line=self.line + 1,
+            to_group_id=to_group_id,
+            reason=clean_body(reason, "reason"),
+        )
+
+    class PriorityChanged(ChainedAggregate.Event):
+        by: UUID
+        priority: Priority
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Ticket, aggregate).priority = self.priority
+
+    def change_priority(self, by: UUID, priority: Priority, reason: str = "") -> None:
+        self.check_not_closed()
+        priority = Priority(priority)
+        if priority is self.priority:
+            raise InvalidTransition(f"The priority is already {priority.value}.")
+        self.trigger_event(self.PriorityChanged, by=by, priority=priority, reason=reason.strip())
+
+    # -- conversation -------------------------------------------------------------------------
+    class Replied(ChainedAggregate.Event):
+        """An agent's public answer to the requester."""
+
+        by: UUID
+        body: str
+        attachments: tuple[Attachment, ...]
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.attachments = (*t.attachments, *self.attachments)
+            if t.status is Status.NEW:
+                t.status = Status.OPEN
+
+    def reply(self, by: UUID, body: str, attachments: tuple[Attachment, ...] = ()) -> None:
+        self.check_active()
+        self.trigger_event(self.Replied, by=by, body=clean_body(body), attachments=attachments)
+
+    class RequesterWrote(ChainedAggregate.Event):
+        """A message from the requester (or the anonymous contact, `by` None)."""
+
+        by: UUID | None
+        body: str
+        attachments: tuple[Attachment, ...]
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.attachments = (*t.attachments, *self.attachments)
+            if t.status is Status.WAITING:
+                t.status = Status.OPEN
+                t.requested_fields, t.requested_questions = (), ()
+
+    def write_as_requester(
+        self, by: UUID | None, body: str, attachments: tuple[Attachment, ...] = ()
+    ) -> None:
+        self.check_active()
+        self.trigger_event(
+            self.RequesterWrote, by=by, body=clean_body(body), attachments=attachments
+        )
+
+    class NoteAdded(ChainedAggregate.Event):
+        """An internal note: staff only, never shown to the requester."""
+
+        by: UUID
+        body: str
+        attachments: tuple[Attachment, ...]
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.attachments = (*t.attachments, *self.attachments)
+
+    def add_note(self, by: UUID, body: str, attachments: tuple[Attachment, ...] = ()) -> None:
+        self.check_not_closed()
+        internal = tuple(
+            Attachment(a.name, a.size, a.sha256, a.media_type, internal=True) for a in attachments
+        )
+        self.trigger_event(self.NoteAdded, by=by, body=clean_body(body), attachments=internal)
+
+    class AttachmentAdded(ChainedAggregate.Event):
+        by: UUID | None
+        attachment: Attachment
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.attachments = (*t.attachments, self.attachment)
+
+    def attach(self, by: UUID | None, attachment: Attachment) -> None:
+        self.check_not_closed()
+        self.trigger_event(self.AttachmentAdded, by=by, attachment=attachment)
+
+    # -- information requests -----------------------------------------------------------------
+    class InformationRequested(ChainedAggregate.Event):
+        by: UUID
+        fields: tuple[str, ...]
+        questions: tuple[str, ...]
+        message: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.status = Status.WAITING
+            t.requested_fields, t.requested_questions = self.fields, self.questions
+
+    def request_information(
+        self, by: UUID, fields: tuple[str, ...], questions: tuple[str, ...], message: str
+    ) -> None:
+        self.check_active()
+        questions = tuple(q.strip() for q in questions if q.strip())
+        if not fields and not questions:
+            raise InvalidInput("Pick at least one field or write a question.", ["fields"])
+        self.trigger_event(
+            self.InformationRequested,
+            by=by,
+            fields=tuple(dict.fromkeys(fields)),
+            questions=questions,
+            message=message.strip(),
+        )
+
+    class InformationProvided(ChainedAggregate.Event):
+        by: UUID | None
+        values: dict[str, FieldValue]
+        answers: tuple[str, ...]
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.fields = {**t.fields, **self.values}
+            t.status = Status.OPEN
+            t.requested_fields, t.requested_questions = (), ()
+
+    def provide_information(
+        self, by: UUID | None, values: dict[str, FieldValue], answers: tuple[str, ...]
+    ) -> None:
+        if self.status is not Status.WAITING:
+            raise InvalidTransition("No information is being requested on this request.")
+        missing = [f for f in self.requested_fields if f not in values]
+        if missing:
+            raise InvalidInput(f"Please fill in: {', '.join(missing)}.", missing)
+        answers = tuple(a.strip() for a in answers)
+        if len(answers) != len(self.requested_questions) or not all(answers):
+            raise InvalidInput("Please answer every question.", ["answers"])
+        self.trigger_event(self.InformationProvided, by=by, values=values, answers=answers)
+
+    # -- outcome ------------------------------------------------------------------------------
+    class Resolved(ChainedAggregate.Event):
+        by: UUID
+        resolution: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.status, t.resolution = Status.RESOLVED, self.resolution
+            t.requested_fields, t.requested_questions = (), ()
+
+    def resolve(self, by: UUID, resolution: str) -> None:
+        self.check_active()
+        self.trigger_event(self.Resolved, by=by, resolution=clean_body(resolution, "resolution"))
+
+    class Reopened(ChainedAggregate.Event):
+        by: UUID | None
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.status, t.rating = Status.OPEN, None
+
+    def reopen(self, by: UUID | None, reason: str) -> None:
+        self.check_not_closed()
+        if self.status is not Status.RESOLVED:
+            raise InvalidTransition("Only a resolved request can be reopened.")
+        self.trigger_event(self.Reopened, by=by, reason=clean_body(reason, "reason"))
+
+    class Closed(ChainedAggregate.Event):
+        by: UUID | None
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Ticket, aggregate).status = Status.CLOSED
+
+    def close(self, by: UUID | None, reason: str = "") -> None:
+        self.check_not_closed()
+        if self.status is not Status.RESOLVED:
+            raise InvalidTransition("Only a resolved request can be closed.")
+        self.trigger_event(self.Closed, by=by, reason=reason.strip())
+
+    class Rated(ChainedAggregate.Event):
+        by: UUID
+        score: int
+        comment: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Ticket, aggregate).rating = self.score
+
+    def rate(self, by: UUID, score: int, comment: str = "") -> None:
+        if self.status not in (Status.RESOLVED, Status.CLOSED):
+            raise InvalidTransition("A request can be rated once it is resolved.")
+        if self.rating is not None:
+            raise InvalidTransition("This request has already been rated.")
+        if by != self.requester_id:
+            raise InvalidTransition("Only the requester who filed it may rate a request.")
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise InvalidInput("The rating must be a whole number from 1 to 5.", ["score"])
+        self.trigger_event(self.Rated, by=by, score=score, comment=comment.strip()[:MAX_BODY])
+
+    class Linked(ChainedAggregate.Event):
+        by: UUID | None
+        other_id: UUID
+        kind: LinkKind
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.links = (*t.links, (self.other_id, self.kind))
+
+    def link(self, by: UUID | None, other_id: UUID, kind: LinkKind = LinkKind.RELATED) -> None:
+        if other_id == self.id:
+            raise InvalidInput("A request cannot be linked to itself.", ["other"])
+        if any(o == other_id for o, _ in self.links):
+            raise InvalidTransition("These requests are already linked.")
+        self.trigger_event(self.Linked, by=by, other_id=other_id, kind=LinkKind(kind))

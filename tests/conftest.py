@@ -1,0 +1,79 @@
+"""Shared fixtures: every storage test runs against SQLite and against PostgreSQL.
+
+PostgreSQL tests use a fresh schema in the `test` database (SUZ_TEST_DATABASE_URL to change it).
+Locally they skip, saying why, when the server is down; in CI (CI=true) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from domain.desk import Desk
+from domain.settings import Settings
+from tests.world import World
+
+PG_URL = os.environ.get("SUZ_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def postgres_or_skip() -> None:
+    try:
+        psycopg.connect(PG_URL, connect_timeout=3).close()
+    except psycopg.OperationalError as e:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL must run in CI but is unreachable at {PG_URL}: {e}")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_URL} ({e}); start it to run this test")
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[str]:
+    """A fresh, empty PostgreSQL schema, dropped afterwards."""
+    postgres_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield schema
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    if backend == "sqlite":
+        return Settings(data_dir=tmp_path / "data", database_url=None)
+    schema = request.getfixturevalue("pg_schema")
+    os.environ["SUZ_DATABASE_SCHEMA"] = schema
+    request.addfinalizer(lambda: os.environ.pop("SUZ_DATABASE_SCHEMA", None))
+    return Settings(data_dir=tmp_path / "data", database_url=PG_URL)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """The store settings of one backend; tests using it run once per backend."""
+    return settings_for(request.param, tmp_path, request)
+
+
+@pytest.fixture
+def store_env(settings: Settings) -> dict[str, str]:
+    """An eventsourcing environment whose tables exist (migrated)."""
+    env = settings.store_env(create_tables=True)
+    Desk(env).close()
+    return settings.store_env()
+
+
+@pytest.fixture
+def desk(store_env: dict[str, str]) -> Iterator[Desk]:
+    app = Desk(store_env)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def world(desk: Desk) -> World:
+    """A small desk: an organisation, lines 1-3, staff of every role, two categories."""
+    return World.build(desk)
