@@ -48,6 +48,13 @@ class Desk(Application[UUID]):
         super().__init__(dict(env) if env is not None else Settings.from_env().store_env())
         self._numbers = threading.Lock()
         self._last_number: int | None = None
+        self.on_saved: list[Callable[[int], None]] = []  # told the log position after each save
+
+    def _notify(self, recordings: list[Any]) -> None:
+        super()._notify(recordings)
+        if recordings:
+            for listener in self.on_saved:
+                listener(recordings[-1].notification.id)
 
     # -- plumbing -----------------------------------------------------------------------------
     def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A:

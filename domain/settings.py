@@ -21,6 +21,11 @@ class Settings:
         )
 
     @property
+    def schema(self) -> str | None:
+        """The PostgreSQL schema (SUZ_DATABASE_SCHEMA), if not the default."""
+        return os.environ.get("SUZ_DATABASE_SCHEMA") or None
+
+    @property
     def uses_postgres(self) -> bool:
         return self.database_url is not None
 
@@ -50,7 +55,6 @@ class Settings:
             POSTGRES_POOL_SIZE="5",
             POSTGRES_MAX_OVERFLOW="10",
         )
-        schema = os.environ.get("SUZ_DATABASE_SCHEMA")
-        if schema:
-            env["POSTGRES_SCHEMA"] = schema
+        if self.schema:
+            env["POSTGRES_SCHEMA"] = self.schema
         return env

@@ -1,0 +1,68 @@
+"""What every view is: tables it owns, handlers per event type, and its tracking position."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from eventsourcing.utils import get_topic
+
+from projections.db import Tx
+
+H = TypeVar("H", bound=Callable[..., None])
+
+
+class View:
+    """A read model. Subclasses list their DDL per dialect and register handlers with `on`."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[str, ...]]
+    handlers: ClassVar[dict[type, str]]
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.handlers = {}
+        for attr in vars(cls).values():
+            for event_class in getattr(attr, "_handles", ()):
+                cls.handlers[event_class] = attr.__name__
+
+    def ddl(self, dialect: str) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def topics(self) -> list[str]:
+        """The event topics this view reads; the runner fetches only these."""
+        return [get_topic(c) for c in self.handlers]
+
+    def handle(self, tx: Tx, event: Any, position: int) -> None:
+        method = self.handlers.get(type(event))
+        if method is not None:
+            getattr(self, method)(tx, event, position)
+
+
+def on(*event_classes: type) -> Callable[[H], H]:
+    """Marks a view method as the handler of these event classes."""
+
+    def mark(method: H) -> H:
+        method._handles = event_classes  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+TRACKING_DDL = (
+    "CREATE TABLE IF NOT EXISTS v_tracking (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
+)
+
+
+def tracking(tx: Tx, view: str) -> int:
+    row = tx.one("SELECT position FROM v_tracking WHERE view = %s", (view,))
+    return int(row[0]) if row else 0
+
+
+def set_tracking(tx: Tx, view: str, position: int) -> None:
+    tx.execute(
+        "INSERT INTO v_tracking (view, position) VALUES (%s, %s) "
+        "ON CONFLICT (view) DO UPDATE SET position = excluded.position",
+        (view, position),
+    )

@@ -1,0 +1,68 @@
+"""The live feed: what changed, by topic, in log order; and a resumable async subscription.
+
+A consumer that remembers the last position it saw asks for what came after it: the feed rows
+are committed with the tickets view's tracking, so no row below a seen position appears later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from projections.db import Tx, ViewDB
+from projections.signals import Positions
+
+FEED_VIEW = "tickets"  # the view that writes the feed
+
+
+@dataclass(frozen=True)
+class Change:
+    position: int
+    ticket_id: str
+    event: str
+    version: int
+
+
+def changes(tx: Tx, topics: Sequence[str], after: int, limit: int = 500) -> list[Change]:
+    """The changes on any of `topics` after `after`, one per log position, in order."""
+    if not topics:
+        return []
+    marks = ", ".join(["%s"] * len(topics))
+    rows = tx.all(
+        "SELECT position, ticket_id, event, version FROM v_feed"
+        f" WHERE topic IN ({marks}) AND position > %s"
+        " GROUP BY position, ticket_id, event, version ORDER BY position LIMIT %s",
+        (*topics, after, limit),
+    )
+    return [Change(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def activity(tx: Tx, before: int | None = None, limit: int = 50) -> list[tuple[Change, int, str]]:
+    """The desk's latest changes, newest first, with the ticket's number and subject."""
+    rows = tx.all(
+        "SELECT f.position, f.ticket_id, f.event, f.version, t.number, t.subject FROM v_feed f"
+        " JOIN v_tickets t ON t.id = f.ticket_id WHERE f.topic = 'activity' AND f.position < %s"
+        " ORDER BY f.position DESC LIMIT %s",
+        (before if before is not None else 2**62, limit),
+    )
+    return [(Change(r[0], r[1], r[2], r[3]), r[4], r[5]) for r in rows]
+
+
+async def follow(
+    db: ViewDB, positions: Positions, topics: Sequence[str], after: int, *, idle: float = 30.0
+) -> AsyncIterator[Change]:
+    """Yields every change on `topics` after position `after`, then live ones, forever."""
+    while True:
+        reached = positions.reached(FEED_VIEW)
+        batch = await asyncio.to_thread(_read, db, topics, after)
+        for change in batch:
+            yield change
+            after = change.position
+        if not batch:
+            await positions.wait_async(FEED_VIEW, reached + 1, timeout=idle)
+
+
+def _read(db: ViewDB, topics: Sequence[str], after: int) -> list[Change]:
+    with db.read() as tx:
+        return changes(tx, topics, after)

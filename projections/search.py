@@ -1,0 +1,144 @@
+"""Full-text search over tickets, Russian and English with stemming.
+
+PostgreSQL: tsvectors with the `russian` configuration (it stems Cyrillic words with the Russian
+stemmer and Latin ones with the English). SQLite: FTS5 over text stemmed here with Snowball.
+Requesters search only the public text of tickets they may see; staff search everything.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import snowballstemmer
+
+from domain.access import Actor
+from domain.ticket import Ticket
+from projections.base import View, on
+from projections.db import Tx
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CYRILLIC = re.compile(r"[а-яё]")
+_RU = snowballstemmer.stemmer("russian")
+_EN = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    word = word.lower()
+    return str((_RU if _CYRILLIC.search(word) else _EN).stemWord(word))
+
+
+def stemmed(text: str) -> str:
+    return " ".join(stem(w) for w in _WORD.findall(text))
+
+
+class SearchView(View):
+    name = "search"
+    tables = ("v_search", "v_search_fts")
+
+    def ddl(self, dialect: str) -> list[str]:
+        if dialect == "postgres":
+            return [
+                "CREATE TABLE IF NOT EXISTS v_search (ticket_id TEXT PRIMARY KEY,"
+                " number BIGINT NOT NULL, requester_id TEXT, organisation_id TEXT,"
+                " public_text TEXT NOT NULL, internal_text TEXT NOT NULL,"
+                " public_doc TSVECTOR NOT NULL, all_doc TSVECTOR NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS v_search_public ON v_search USING GIN (public_doc)",
+                "CREATE INDEX IF NOT EXISTS v_search_all ON v_search USING GIN (all_doc)",
+                "CREATE TABLE IF NOT EXISTS v_search_fts (unused INTEGER)",
+            ]
+        return [
+            "CREATE TABLE IF NOT EXISTS v_search (ticket_id TEXT PRIMARY KEY,"
+            " number BIGINT NOT NULL, requester_id TEXT, organisation_id TEXT,"
+            " public_text TEXT NOT NULL, internal_text TEXT NOT NULL)",
+            "CREATE VIRTUAL TABLE IF NOT EXISTS v_search_fts USING fts5"
+            " (public, internal, tokenize = 'unicode61 remove_diacritics 0')",
+        ]
+
+    @on(Ticket.Filed)
+    def filed(self, tx: Tx, event: Ticket.Filed, position: int) -> None:
+        text = "\n".join([event.subject, event.description, *map(str, event.fields.values())])
+        tx.execute(
+            "INSERT INTO v_search (ticket_id, number, requester_id, organisation_id, public_text,"
+            " internal_text" + (", public_doc, all_doc" if tx.dialect == "postgres" else "") + ")"
+            " VALUES (%s, %s, %s, %s, %s, ''"
+            + (", to_tsvector('russian', %s), to_tsvector('russian', %s)" if tx.dialect ==
+               "postgres" else "") + ")",
+            (str(event.originator_id), event.number, _s(event.requester_id),
+             _s(event.organisation_id), text, *((text, text) if tx.dialect == "postgres" else ())),
+        )  # fmt: skip
+        self._index(tx, str(event.originator_id))
+
+    @on(Ticket.Replied, Ticket.RequesterWrote, Ticket.InformationProvided)
+    def public(self, tx: Tx, event: Any, position: int) -> None:
+        values = getattr(event, "values", {})
+        text = getattr(event, "body", "") or "\n".join([*map(str, values.values()), *event.answers])
+        self._append(tx, str(event.originator_id), "public_text", text)
+
+    @on(Ticket.NoteAdded)
+    def internal(self, tx: Tx, event: Ticket.NoteAdded, position: int) -> None:
+        self._append(tx, str(event.originator_id), "internal_text", event.body)
+
+    def _append(self, tx: Tx, ticket_id: str, column: str, text: str) -> None:
+        tx.execute(
+            f"UPDATE v_search SET {column} = {column} || %s WHERE ticket_id = %s",
+            ("\n" + text, ticket_id),
+        )
+        if tx.dialect == "postgres":
+            public = ", public_doc = public_doc || v.doc" if column == "public_text" else ""
+            tx.execute(
+                f"UPDATE v_search SET all_doc = all_doc || v.doc{public}"
+                " FROM (SELECT to_tsvector('russian', %s) AS doc) v WHERE ticket_id = %s",
+                (text, ticket_id),
+            )
+            return
+        self._index(tx, ticket_id)
+
+    def _index(self, tx: Tx, ticket_id: str) -> None:
+        if tx.dialect == "postgres":
+            return
+        row = tx.one(
+            "SELECT number, public_text, internal_text FROM v_search WHERE ticket_id = %s",
+            (ticket_id,),
+        )
+        assert row is not None
+        tx.execute("DELETE FROM v_search_fts WHERE rowid = %s", (row[0],))
+        tx.execute(
+            "INSERT INTO v_search_fts (rowid, public, internal) VALUES (%s, %s, %s)",
+            (row[0], stemmed(row[1]), stemmed(row[2])),
+        )
+
+
+def _s(value: object) -> str | None:
+    return str(value) if value else None
+
+
+def search(tx: Tx, actor: Actor, query: str, limit: int = 20) -> list[tuple[str, int]]:
+    """(ticket id, number) of the best matches the actor may see, best first."""
+    words = _WORD.findall(query)
+    if not words:
+        return []
+    mine = "" if actor.is_staff else " AND (s.requester_id = %s OR s.organisation_id = %s)"
+    scope: tuple[Any, ...] = () if actor.is_staff else (_s(actor.id) or "-", _s(
+        actor.organisation_id) or "-")  # fmt: skip
+    if actor.visitor_ticket_id is not None or not (actor.is_staff or actor.id):
+        return []
+    if tx.dialect == "postgres":
+        doc = "all_doc" if actor.is_staff else "public_doc"
+        rows = tx.all(
+            f"SELECT s.ticket_id, s.number FROM v_search s,"
+            f" plainto_tsquery('russian', %s) q WHERE s.{doc} @@ q{mine}"
+            f" ORDER BY ts_rank(s.{doc}, q) DESC, s.number DESC LIMIT %s",
+            (" ".join(words), *scope, limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+    terms = " AND ".join(f'"{stem(w)}"' for w in words)
+    match = terms if actor.is_staff else f"public : ({terms})"
+    rows = tx.all(
+        "SELECT s.ticket_id, s.number FROM v_search_fts f JOIN v_search s ON s.number = f.rowid"
+        f" WHERE v_search_fts MATCH %s{mine} ORDER BY bm25(v_search_fts), s.number DESC LIMIT %s",
+        (match, *scope, limit),
+    )
+    return [(r[0], r[1]) for r in rows]

@@ -1,0 +1,99 @@
+"""Wires the views to a Desk: runners, wake-ups, read-your-writes, and the PostgreSQL listener."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import psycopg
+
+from domain.desk import Desk
+from domain.settings import Settings
+from projections.base import View
+from projections.db import ViewDB
+from projections.runner import Runner, migrate_views
+from projections.search import SearchView
+from projections.signals import Positions, Wakeup
+from projections.tickets import TicketsView
+from projections.timeline import TimelineView
+
+log = logging.getLogger("suz.projections")
+
+
+def all_views() -> list[View]:
+    return [TicketsView(), TimelineView(), SearchView()]
+
+
+class Projections:
+    """The read side of one process: views, their runners, and the positions they reached."""
+
+    def __init__(self, desk: Desk, settings: Settings, views: list[View] | None = None) -> None:
+        self.desk, self.settings = desk, settings
+        self.db = ViewDB(settings)
+        self.views = views if views is not None else all_views()
+        self.positions, self.wakeup = Positions(), Wakeup()
+        desk.on_saved.append(self.wakeup.notify)
+        self.runners = [Runner(desk, self.db, v, self.positions, self.wakeup) for v in self.views]
+        self._listening = threading.Event()
+        self._listener: threading.Thread | None = None
+
+    def migrate(self) -> None:
+        migrate_views(self.db, self.views)
+
+    def runner(self, name: str) -> Runner:
+        return next(r for r in self.runners if r.view.name == name)
+
+    def catch_up(self) -> None:
+        for runner in self.runners:
+            runner.catch_up()
+
+    def start(self, *, run_views: bool = True) -> None:
+        """Starts the runners (unless another process runs them) and, on PostgreSQL, LISTEN."""
+        if self.db.dialect == "postgres":
+            self._listening.set()
+            self._listener = threading.Thread(target=self._listen, name="pg-listen", daemon=True)
+            self._listener.start()
+        if run_views:
+            for runner in self.runners:
+                runner.start()
+
+    def stop(self) -> None:
+        self._listening.clear()
+        for runner in self.runners:
+            runner.stop()
+        if self._listener:
+            self._listener.join(timeout=5)
+
+    def wait_for(self, position: int, timeout: float = 5.0, views: list[str] | None = None) -> bool:
+        """Read-your-writes: blocks until the views have reached `position` (False on timeout)."""
+        names = views or [v.name for v in self.views]
+        return all(self.positions.wait_for(n, position, timeout) for n in names)
+
+    def _listen(self) -> None:
+        """Wakes local runners on new events and learns positions reached by other processes."""
+        channel = str(getattr(self.desk.recorder, "channel_name", "desk_events"))
+        while self._listening.is_set():
+            try:
+                conn: Any = self.db.connect()
+                with conn:
+                    conn.execute(f'LISTEN "{channel}"')
+                    conn.execute("LISTEN suz_views")
+                    self._load_positions(conn)
+                    while self._listening.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self._heard(note.channel, note.payload)
+            except psycopg.Error:
+                log.exception("listener lost its connection; reconnecting")
+                threading.Event().wait(1.0)
+
+    def _heard(self, channel: str, payload: str) -> None:
+        if channel == "suz_views":
+            view, _, position = payload.rpartition(":")
+            self.positions.moved(view, int(position))
+        else:
+            self.wakeup.notify()
+
+    def _load_positions(self, conn: Any) -> None:
+        for view, position in conn.execute("SELECT view, position FROM v_tracking").fetchall():
+            self.positions.moved(view, int(position))

@@ -1,0 +1,178 @@
+"""The tickets view: one row per ticket, queue counts, and the feed of what changed, by topic.
+
+Rows are updated by applying the domain's own event `apply` methods to a shadow of the row, so
+the view's status machine is the aggregate's, not a copy of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+from uuid import UUID
+
+from domain.ticket import Status, Ticket
+from projections.base import View, on
+from projections.db import Tx
+
+OPEN_STATUSES = (Status.NEW.value, Status.OPEN.value, Status.WAITING.value)
+COLUMNS = (
+    "id", "number", "subject", "status", "priority", "line", "group_id", "assignee_id",
+    "requester_id", "organisation_id", "category_id", "channel", "contact_name", "filed_at",
+    "updated_at", "version",
+)  # fmt: skip
+
+
+@dataclass
+class Shadow:
+    """The columns of a ticket row, in the shape the domain's `apply` methods write to."""
+
+    id: str
+    number: int = 0
+    subject: str = ""
+    status: str = Status.NEW.value
+    priority: str = "normal"
+    line: int = 1
+    group_id: str | None = None
+    assignee_id: str | None = None
+    requester_id: str | None = None
+    organisation_id: str | None = None
+    category_id: str = ""
+    channel: str = ""
+    contact_name: str = ""
+    filed_at: str = ""
+    updated_at: str = ""
+    version: int = 0
+
+    def row(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, c) for c in COLUMNS)
+
+    def queues(self) -> set[str]:
+        """The queues this ticket counts in."""
+        if self.status not in OPEN_STATUSES:
+            return {f"status:{self.status}"}
+        g = self.group_id or ""
+        keys = {"open", f"group:{g}", f"line:{self.line}", f"status:{self.status}"}
+        keys.add(f"assignee:{self.assignee_id}" if self.assignee_id else f"unassigned:{g}")
+        if self.status == Status.WAITING.value:
+            keys.add(f"waiting:{g}")
+        return keys
+
+    def topics(self) -> set[str]:
+        """The live topics a change of this ticket is published on."""
+        keys = {f"ticket:{self.id}", "activity", f"line:{self.line}"}
+        keys |= {f"requester:{self.requester_id}"} if self.requester_id else set()
+        keys |= {f"org:{self.organisation_id}"} if self.organisation_id else set()
+        keys |= {f"group:{self.group_id}"} if self.group_id else set()
+        keys |= {f"assignee:{self.assignee_id}"} if self.assignee_id else set()
+        return keys
+
+
+class _Applied:
+    """Adapts a Shadow to the attribute types the aggregate's apply methods expect."""
+
+    def __init__(self, shadow: Shadow) -> None:
+        self.__dict__.update(
+            status=Status(shadow.status), line=shadow.line, priority=shadow.priority,
+            group_id=_uuid(shadow.group_id), assignee_id=_uuid(shadow.assignee_id),
+            attachments=(), fields={}, links=(), requested_fields=(), requested_questions=(),
+            rating=None, resolution="",
+        )  # fmt: skip
+
+    def into(self, shadow: Shadow) -> None:
+        d = self.__dict__
+        shadow.status, shadow.line = str(d["status"]), d["line"]
+        shadow.priority = str(d["priority"])
+        shadow.group_id, shadow.assignee_id = _str(d["group_id"]), _str(d["assignee_id"])
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
+
+
+def _str(value: UUID | None) -> str | None:
+    return str(value) if value else None
+
+
+class TicketsView(View):
+    name = "tickets"
+    tables = ("v_tickets", "v_queue_counts", "v_feed")
+
+    def ddl(self, dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS v_tickets (id TEXT PRIMARY KEY, number BIGINT NOT NULL,"
+            " subject TEXT NOT NULL, status TEXT NOT NULL, priority TEXT NOT NULL,"
+            " line INTEGER NOT NULL, group_id TEXT, assignee_id TEXT, requester_id TEXT,"
+            " organisation_id TEXT, category_id TEXT NOT NULL, channel TEXT NOT NULL,"
+            " contact_name TEXT NOT NULL, filed_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
+            " version INTEGER NOT NULL)",
+            "CREATE UNIQUE INDEX IF NOT EXISTS v_tickets_number ON v_tickets (number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_group ON v_tickets (group_id, status, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_assignee"
+            " ON v_tickets (assignee_id, status, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_line ON v_tickets (line, status, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_status ON v_tickets (status, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_requester ON v_tickets (requester_id, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_org ON v_tickets (organisation_id, number)",
+            "CREATE TABLE IF NOT EXISTS v_queue_counts"
+            " (queue TEXT PRIMARY KEY, count BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS v_feed (topic TEXT NOT NULL, position BIGINT NOT NULL,"
+            " ticket_id TEXT NOT NULL, event TEXT NOT NULL, version INTEGER NOT NULL,"
+            " PRIMARY KEY (topic, position))",
+        ]
+
+    @on(Ticket.Filed)
+    def filed(self, tx: Tx, event: Ticket.Filed, position: int) -> None:
+        shadow = Shadow(
+            id=str(event.originator_id), number=event.number, subject=event.subject,
+            priority=event.priority.value, requester_id=_str(event.requester_id),
+            organisation_id=_str(event.organisation_id), category_id=str(event.category_id),
+            channel=event.channel.value, contact_name=event.contact.name if event.contact else "",
+            filed_at=event.timestamp.isoformat(),
+        )  # fmt: skip
+        self._write(tx, None, shadow, event, position)
+
+    @on(
+        Ticket.Assigned, Ticket.Transferred, Ticket.Escalated, Ticket.PriorityChanged,
+        Ticket.Replied, Ticket.RequesterWrote, Ticket.NoteAdded, Ticket.AttachmentAdded,
+        Ticket.InformationRequested, Ticket.InformationProvided, Ticket.Resolved,
+        Ticket.Reopened, Ticket.Closed, Ticket.Rated, Ticket.Linked,
+    )  # fmt: skip
+    def changed(self, tx: Tx, event: Any, position: int) -> None:
+        row = tx.one(f"SELECT {', '.join(COLUMNS)} FROM v_tickets WHERE id = %s",
+                     (str(event.originator_id),))  # fmt: skip
+        if row is None:
+            raise LookupError(f"ticket {event.originator_id} changed before it was filed")
+        before = Shadow(**dict(zip(COLUMNS, row, strict=True)))
+        after = Shadow(**{f.name: getattr(before, f.name) for f in fields(Shadow)})
+        applied = _Applied(after)
+        event.apply(applied)
+        applied.into(after)
+        self._write(tx, before, after, event, position)
+
+    def _write(
+        self, tx: Tx, before: Shadow | None, after: Shadow, event: Any, position: int
+    ) -> None:
+        after.updated_at, after.version = event.timestamp.isoformat(), event.originator_version
+        placeholders = ", ".join(["%s"] * len(COLUMNS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+        tx.execute(
+            f"INSERT INTO v_tickets ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
+            f"ON CONFLICT (id) DO UPDATE SET {updates}",
+            after.row(),
+        )
+        old = before.queues() if before else set()
+        new = after.queues()
+        for queue, delta in [*((q, -1) for q in old - new), *((q, 1) for q in new - old)]:
+            tx.execute(
+                "INSERT INTO v_queue_counts (queue, count) VALUES (%s, %s) "
+                "ON CONFLICT (queue) DO UPDATE SET count = v_queue_counts.count + excluded.count",
+                (queue, delta),
+            )
+        topics = after.topics() | (before.topics() if before else set())
+        if old != new:
+            topics.add("queues")
+        tx.executemany(
+            "INSERT INTO v_feed (topic, position, ticket_id, event, version) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(t, position, after.id, type(event).__name__, after.version) for t in sorted(topics)],
+        )

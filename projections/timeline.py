@@ -1,0 +1,95 @@
+"""The ticket timeline: every event of a ticket in order, with what a requester may see decided.
+
+`data` holds the event's values for staff; `public` holds what the requester sees (redacted
+where the policy says so), or NULL when the event is internal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, is_dataclass
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from domain.access import Actor, visible_data
+from domain.people import Role
+from domain.ticket import Ticket
+from projections.base import View, on
+from projections.db import Tx
+
+TICKET_EVENTS = tuple(
+    c
+    for c in vars(Ticket).values()
+    if isinstance(c, type)
+    and issubclass(c, Ticket.Event)
+    and c.__name__ not in ("Event", "Created")
+)
+REQUESTER = Actor(id=None, roles=frozenset({Role.REQUESTER}))
+_SKIP = ("originator_id", "originator_version", "timestamp", "chain", "originator_topic")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return asdict(obj)
+    raise TypeError(type(obj).__name__)
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return orjson.dumps(data, default=_default).decode()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event of a ticket as the reader may see it."""
+
+    version: int
+    position: int
+    at: str
+    event: str
+    actor_id: str | None
+    internal: bool
+    data: dict[str, Any]
+
+
+class TimelineView(View):
+    name = "timeline"
+    tables = ("v_timeline",)
+
+    def ddl(self, dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS v_timeline (ticket_id TEXT NOT NULL,"
+            " version INTEGER NOT NULL, position BIGINT NOT NULL, at TEXT NOT NULL,"
+            " event TEXT NOT NULL, actor_id TEXT, data TEXT NOT NULL, public TEXT,"
+            " PRIMARY KEY (ticket_id, version))"
+        ]
+
+    @on(*TICKET_EVENTS)
+    def recorded(self, tx: Tx, event: Any, position: int) -> None:
+        data = {k: v for k, v in vars(event).items() if k not in _SKIP}
+        name = type(event).__name__
+        public = visible_data(REQUESTER, name, data)
+        by = data.get("by")
+        tx.execute(
+            "INSERT INTO v_timeline (ticket_id, version, position, at, event, actor_id, data,"
+            " public) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                str(event.originator_id), event.originator_version, position,
+                event.timestamp.isoformat(), name, str(by) if by else None, to_json(data),
+                None if public is None else to_json(public),
+            ),
+        )  # fmt: skip
+
+
+def timeline(tx: Tx, ticket_id: str, *, staff: bool, after_version: int = 0) -> list[Entry]:
+    """The ticket's events in order: all of them for staff, the public ones for requesters."""
+    column = "data" if staff else "public"
+    rows = tx.all(
+        f"SELECT version, position, at, event, actor_id, {column}, public IS NULL"
+        " FROM v_timeline WHERE ticket_id = %s AND version > %s"
+        f"{'' if staff else ' AND public IS NOT NULL'} ORDER BY version",
+        (ticket_id, after_version),
+    )
+    return [Entry(r[0], r[1], r[2], r[3], r[4], bool(r[6]), orjson.loads(r[5])) for r in rows]
