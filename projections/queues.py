@@ -1,0 +1,114 @@
+"""Queue queries over the tickets view: keyset-paginated lists and live counts.
+
+Every list is ordered by ticket number and continues after the last number seen (no OFFSET),
+each backed by an index whose leading columns match its filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.access import Actor
+from domain.ticket import Status
+from projections.db import Tx
+from projections.tickets import COLUMNS, OPEN_STATUSES
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    id: str
+    number: int
+    subject: str
+    status: str
+    priority: str
+    line: int
+    group_id: str | None
+    assignee_id: str | None
+    requester_id: str | None
+    organisation_id: str | None
+    category_id: str
+    channel: str
+    contact_name: str
+    filed_at: str
+    updated_at: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[TicketRow]
+    next_after: int | None  # pass as `after` for the next page; None when this is the last
+
+
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM v_tickets"
+
+
+def _page(tx: Tx, where: str, params: tuple[Any, ...], after: int | None, limit: int,
+          newest_first: bool = False) -> Page:  # fmt: skip
+    limit = max(1, min(limit, 200))
+    if after is not None:
+        where += " AND number < %s" if newest_first else " AND number > %s"
+        params = (*params, after)
+    order = "DESC" if newest_first else "ASC"
+    rows = tx.all(f"{_SELECT} WHERE {where} ORDER BY number {order} LIMIT %s", (*params, limit + 1))
+    items = [TicketRow(*r) for r in rows[:limit]]
+    return Page(items, items[-1].number if len(rows) > limit else None)
+
+
+def _open(column: str) -> str:
+    marks = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    return f"{column} AND status IN ({marks})"
+
+
+def for_group(tx: Tx, group_id: UUID, after: int | None = None, limit: int = 50) -> Page:
+    """Open tickets of a group, oldest first."""
+    return _page(tx, _open("group_id = %s"), (str(group_id),), after, limit)
+
+
+def for_assignee(tx: Tx, agent_id: UUID, after: int | None = None, limit: int = 50) -> Page:
+    return _page(tx, _open("assignee_id = %s"), (str(agent_id),), after, limit)
+
+
+def unassigned(tx: Tx, group_id: UUID, after: int | None = None, limit: int = 50) -> Page:
+    return _page(tx, _open("group_id = %s AND assignee_id IS NULL"), (str(group_id),), after,
+                 limit)  # fmt: skip
+
+
+def waiting(tx: Tx, group_id: UUID, after: int | None = None, limit: int = 50) -> Page:
+    """Tickets of a group waiting for the requester."""
+    return _page(tx, "group_id = %s AND status = %s", (str(group_id), Status.WAITING.value),
+                 after, limit)  # fmt: skip
+
+
+def by_line(tx: Tx, line: int, status: Status, after: int | None = None, limit: int = 50) -> Page:
+    return _page(tx, "line = %s AND status = %s", (line, status.value), after, limit)
+
+
+def requested_by(tx: Tx, actor: Actor, after: int | None = None, limit: int = 50) -> Page:
+    """The requester's own requests, newest first."""
+    return _page(tx, "requester_id = %s", (str(actor.id),), after, limit, newest_first=True)
+
+
+def of_organisation(tx: Tx, actor: Actor, after: int | None = None, limit: int = 50) -> Page:
+    """His organisation's requests, newest first (a requester sees his colleagues' requests)."""
+    if actor.organisation_id is None:
+        return Page([], None)
+    return _page(tx, "organisation_id = %s", (str(actor.organisation_id),), after, limit,
+                 newest_first=True)  # fmt: skip
+
+
+def ticket_row(tx: Tx, ticket_id: str) -> TicketRow | None:
+    row = tx.one(f"{_SELECT} WHERE id = %s", (ticket_id,))
+    return TicketRow(*row) if row else None
+
+
+def counts(tx: Tx, queues: list[str]) -> dict[str, int]:
+    """Live counts of the named queues (keys as in tickets.Shadow.queues), 0 when empty."""
+    if not queues:
+        return {}
+    marks = ", ".join(["%s"] * len(queues))
+    found: dict[str, int] = dict(tx.all(f"SELECT queue, count FROM v_queue_counts WHERE queue IN ({marks})",
+                        tuple(queues)))  # fmt: skip
+    return {q: int(found.get(q, 0)) for q in queues}
