@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from tqdm import tqdm
 
@@ -14,8 +15,12 @@ from domain.settings import Settings
 
 
 def migrate(settings: Settings) -> None:
-    """Creates the event store's tables once, so concurrent start-ups never race on them."""
-    Desk(settings.store_env(create_tables=True)).close()
+    """Creates the store's and the views' tables once, so concurrent start-ups never race."""
+    from projections.system import Projections
+
+    desk = Desk(settings.store_env(create_tables=True))
+    Projections(desk, settings).migrate()
+    desk.close()
     print(f"suz: store ready ({'PostgreSQL' if settings.uses_postgres else settings.data_dir})")
 
 
@@ -34,6 +39,35 @@ def run_verify(settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def rebuild(settings: Settings, names: list[str]) -> int:
+    """Rebuilds views from the whole event log, batch by batch, with a progress bar."""
+    from projections.runner import Runner
+    from projections.system import Projections
+
+    desk = Desk(settings.store_env())
+    projections = Projections(desk, settings)
+    known = [r.view.name for r in projections.runners]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        print(f"suz rebuild: unknown view(s) {', '.join(unknown)}; views: {', '.join(known)}")
+        return 2
+    total = desk.recorder.max_notification_id() or 0
+    for runner in projections.runners:
+        if names and runner.view.name not in names:
+            continue
+        with tqdm(total=total, unit="event", desc=f"rebuilding {runner.view.name}",
+                  file=sys.stderr) as bar:  # fmt: skip
+
+            def advance(_handled: int, runner: Runner = runner, bar: tqdm[Any] = bar) -> None:
+                bar.update(runner.positions.reached(runner.view.name) - bar.n)
+
+            runner.rebuild(progress=advance)
+            bar.update(total - bar.n)
+        print(f"suz rebuild: {runner.view.name} rebuilt up to position "
+              f"{runner.positions.reached(runner.view.name)}")  # fmt: skip
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="suz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--if-empty", action="store_true", help="only when the store is empty")
     sub.add_parser("verify", help="recompute every hash chain and report tampering")
     sub.add_parser("serve", help="start suz")
+    rebuild_cmd = sub.add_parser("rebuild", help="rebuild views from the event log")
+    rebuild_cmd.add_argument("views", nargs="*", help="views to rebuild (default: all)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     if args.command == "migrate":
@@ -49,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "verify":
         return run_verify(settings)
+    if args.command == "rebuild":
+        return rebuild(settings, args.views)
     from domain.demo import load_demo, show_demo
 
     if args.command == "demo":
