@@ -17,9 +17,13 @@ from domain.settings import Settings
 def migrate(settings: Settings) -> None:
     """Creates the store's and the views' tables once, so concurrent start-ups never race."""
     from projections.system import Projections
+    from web.sessions import open_session_store
 
     desk = Desk(settings.store_env(create_tables=True))
     Projections(desk, settings).migrate()
+    sessions = open_session_store(settings)
+    sessions.migrate()
+    sessions.close()
     desk.close()
     print(f"suz: store ready ({'PostgreSQL' if settings.uses_postgres else settings.data_dir})")
 
@@ -75,7 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="load demo data")
     demo.add_argument("--if-empty", action="store_true", help="only when the store is empty")
     sub.add_parser("verify", help="recompute every hash chain and report tampering")
-    sub.add_parser("serve", help="start suz")
+    serve = sub.add_parser("serve", help="start the web service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--no-views",
+        action="store_true",
+        help="do not run view runners here (another worker process runs them)",
+    )
     rebuild_cmd = sub.add_parser("rebuild", help="rebuild views from the event log")
     rebuild_cmd.add_argument("views", nargs="*", help="views to rebuild (default: all)")
     args = parser.parse_args(argv)
@@ -87,12 +99,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_verify(settings)
     if args.command == "rebuild":
         return rebuild(settings, args.views)
-    from domain.demo import load_demo, show_demo
+    from domain.demo import load_demo
 
     if args.command == "demo":
-        load_demo(Desk(settings.store_env()), only_if_empty=args.if_empty)
+        from web.passwords import Passwords
+
+        load_demo(Desk(settings.store_env()), only_if_empty=args.if_empty,
+                  hash_password=Passwords().hash)  # fmt: skip
         return 0
-    show_demo(Desk(settings.store_env()))
+    return serve_web(args.host, args.port, args.workers, not args.no_views)
+
+
+def serve_web(host: str, port: int, workers: int, run_views: bool) -> int:
+    import os
+
+    import uvicorn
+
+    if not run_views:
+        os.environ["SUZ_RUN_VIEWS"] = "n"
+    print(f"suz: serving on http://{host}:{port} (API under /api/v1, health at /health)")
+    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                ws_max_size=65_536, log_level="info")  # fmt: skip
     return 0
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from domain.access import Actor
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.people import GroupKind, Role
-from domain.ticket import Ticket
 
 F = FieldType
 CATEGORIES: list[tuple[str, str, GroupKind, tuple[FieldSpec, ...]]] = [
@@ -115,7 +115,13 @@ def is_empty(desk: Desk) -> bool:
     return not desk.recorder.max_notification_id()
 
 
-def load_demo(desk: Desk, *, only_if_empty: bool = False) -> bool:
+def demo_password(login: str) -> str:
+    return f"suz-demo-{login}"
+
+
+def load_demo(
+    desk: Desk, *, only_if_empty: bool = False, hash_password: Callable[[str], str] | None = None
+) -> bool:
     """Loads the demo desk; returns False when skipped because the store holds data."""
     if only_if_empty and not is_empty(desk):
         return False
@@ -143,13 +149,17 @@ def load_demo(desk: Desk, *, only_if_empty: bool = False) -> bool:
         ).id
         if group is not None:
             desk.add_to_group(SYSTEM, account, groups[group])
+        if hash_password is not None:
+            desk.set_password_hash(SYSTEM, account, hash_password(demo_password(login)))
         people[login] = desk.actor_for(account)
     cats = [
         desk.define_category(SYSTEM, ru, en, form, groups[kind]).id
         for ru, en, kind, form in CATEGORIES
     ]
     _stories(desk, people, cats, groups)
-    print("suz: demo data loaded. Accounts:", ", ".join(p[0] for p in PEOPLE))
+    print("suz: demo data loaded. Sign in as (login / password):")
+    for login, name, *_ in PEOPLE:
+        print(f"  {login:10} {demo_password(login):22} {name}")
     return True
 
 
@@ -186,19 +196,4 @@ def _stories(
         "Не открывается извещение",
         "Страница извещения выдаёт ошибку 500.",
         {"notice_number": "0373200041526000123", "law": "44-ФЗ"},
-    )
-
-
-def show_demo(desk: Desk) -> None:
-    """Until the web server lands: lists the requests with their visible histories."""
-    seen = 0
-    for n in desk.recorder.select_notifications(
-        start=1, limit=10_000, topics=[f"{Ticket.Filed.__module__}:{Ticket.Filed.__qualname__}"]
-    ):
-        ticket: Ticket = desk.repository.get(UUID(str(n.originator_id)))
-        seen += 1
-        print(f"#{ticket.number} [{ticket.status.value}] line {ticket.line}: {ticket.subject}")
-    print(
-        f"suz: {seen} requests. The web server arrives with the web issue; "
-        "meanwhile try `suz verify`."
     )

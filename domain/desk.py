@@ -15,7 +15,7 @@ from domain.access import Actor, Command, TicketScope, check, may_see
 from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate
 from domain.claim import Claim, claim_id
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.people import Account, Group, GroupKind, Organisation, Role
 from domain.settings import Settings
 from domain.ticket import Attachment, Channel, Contact, LinkKind, Priority, Ticket
@@ -132,6 +132,14 @@ class Desk(Application[UUID]):
         change(account)
         return self._written(account)
 
+    def set_password_hash(self, actor: Actor, account_id: UUID, password_hash: str) -> Written:
+        """Records a new password hash: by the account itself or by an administrator."""
+        if actor.id != account_id and not actor.has(Role.ADMIN):
+            raise Forbidden("Only the account itself or an administrator may set its password.")
+        account = self._get(Account, account_id, "account")
+        account.set_password_hash(password_hash)
+        return self._written(account)
+
     def add_to_group(self, actor: Actor, account_id: UUID, group_id: UUID) -> Written:
         self._get(Group, group_id, "group")
         return self.change_account(actor, account_id, lambda a: a.join(group_id))
@@ -187,19 +195,23 @@ class Desk(Application[UUID]):
         ticket_id = uuid4()
         for _ in range(50):
             number = self._next_number()
-            ticket = Ticket.file(
-                ticket_id=ticket_id,
-                number=number,
-                channel=channel,
-                category_id=category_id,
-                subject=subject,
-                description=description,
-                fields=values,
-                requester_id=requester,
-                organisation_id=actor.organisation_id if requester else None,
-                contact=contact,
-                priority=priority,
-            )
+            try:
+                ticket = Ticket.file(
+                    ticket_id=ticket_id,
+                    number=number,
+                    channel=channel,
+                    category_id=category_id,
+                    subject=subject,
+                    description=description,
+                    fields=values,
+                    requester_id=requester,
+                    organisation_id=actor.organisation_id if requester else None,
+                    contact=contact,
+                    priority=priority,
+                )
+            except DeskError:
+                self._last_number = None  # refused: the number stays free, probe again
+                raise
             if category.default_group_id is not None:
                 ticket.assign(None, category.default_group_id, None)
             try:

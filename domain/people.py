@@ -115,6 +115,7 @@ class Account(ChainedAggregate):
         organisation_id: UUID | None
         group_ids: tuple[UUID, ...]
         disabled: bool
+        password_hash: str
 
     class Registered(ChainedAggregate.Created):
         login: str
@@ -127,7 +128,7 @@ class Account(ChainedAggregate):
             a = cast(Account, aggregate)
             a.login, a.display_name, a.email = self.login, self.display_name, self.email
             a.roles, a.organisation_id = self.roles, self.organisation_id
-            a.group_ids, a.disabled = (), False
+            a.group_ids, a.disabled, a.password_hash = (), False, ""
 
     @classmethod
     def register(
@@ -202,6 +203,19 @@ class Account(ChainedAggregate):
     def enable(self) -> None:
         if self.disabled:
             self.trigger_event(self.Enabled)
+
+    class PasswordSet(ChainedAggregate.Event):
+        """A new password: only its argon2id hash is recorded."""
+
+        password_hash: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Account, aggregate).password_hash = self.password_hash
+
+    def set_password_hash(self, password_hash: str) -> None:
+        if not password_hash.startswith("$argon2id$"):
+            raise InvalidInput("Passwords are stored only as argon2id hashes.", ["password"])
+        self.trigger_event(self.PasswordSet, password_hash=password_hash)
 
 
 class Group(ChainedAggregate):

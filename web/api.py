@@ -1,0 +1,288 @@
+"""The JSON API under /api/v1: sign-in, filing, ticket commands, and the desk's queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.access import Actor, TicketScope, may_see
+from domain.desk import Written
+from domain.errors import NotFound
+from domain.ticket import Channel, Contact, LinkKind, Priority, Status
+from projections import queues
+from projections.feed import activity
+from projections.search import search
+from projections.timeline import timeline
+from web.auth import COOKIE, caller, services, signed_in
+from web.body import Body, expected_version
+from web.errors import ApiError
+
+
+def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def written(w: Written, status: int = 200) -> Response:
+    return json({"id": str(w.id), "position": w.position, "version": w.version}, status,
+                {"ETag": f'"{w.version}"'})  # fmt: skip
+
+
+# -- session ----------------------------------------------------------------------------------
+async def sign_in(request: Request) -> Response:
+    body = await Body.read(request)
+    login, password = body.text("login").strip().lower(), body.text("password")
+    svc = services(request)
+    address = request.client.host if request.client else "unknown"
+    wait = svc.throttle.retry_after(login, address)
+    if wait > 0:
+        raise ApiError(429, "too_many_attempts", f"Too many failed sign-ins; wait {wait:.0f} s.",
+                       headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
+    account = await run_in_threadpool(svc.desk.account_by_login, login)
+    stored = account.password_hash if account and not account.disabled else None
+    ok = await run_in_threadpool(svc.passwords.check, stored, password)
+    if not ok or account is None:
+        svc.throttle.failed(login, address)
+        raise ApiError(401, "bad_credentials", "Wrong login or password.")
+    svc.throttle.succeeded(login, address)
+    token = svc.sessions.create(account.id)
+    session = svc.sessions.lookup(token)
+    assert session is not None
+    response = json({"account": str(account.id), "csrf_token": session.csrf_token})
+    response.set_cookie(COOKIE, token, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", path="/")  # fmt: skip
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    c = caller(request, request.method)
+    if c.token:
+        services(request).sessions.revoke(c.token)
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def me(request: Request) -> Response:
+    actor = signed_in(caller(request))
+    return json({"id": str(actor.id), "roles": sorted(actor.roles),
+                 "organisation": str(actor.organisation_id) if actor.organisation_id else None,
+                 "groups": sorted(map(str, actor.group_ids))})  # fmt: skip
+
+
+# -- filing -----------------------------------------------------------------------------------
+async def file_ticket(request: Request) -> Response:
+    c = caller(request, request.method)
+    body = await Body.read(request)
+    body.forbid("status", "organisation", "requester", "number", "group", "assignee")
+    svc = services(request)
+    contact = None
+    if c.actor.id is None:
+        address = request.client.host if request.client else "unknown"
+        wait = svc.public_form_limit.hit(address)
+        if wait > 0:
+            raise ApiError(429, "rate_limited", "Too many requests from your address; try later.",
+                           headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
+        contact = Contact(body.text("contact_name").strip(), body.text("contact_email").strip())
+    filed = await run_in_threadpool(
+        svc.desk.file_ticket, c.actor, body.uuid("category"), body.text("subject"),
+        body.text("description"), body.obj("fields"),
+        Channel.API if request.headers.get("authorization") else (
+            Channel.CABINET if c.actor.id else Channel.PUBLIC_FORM),
+        contact, _priority(body),
+    )  # fmt: skip
+    return json({"id": str(filed.id), "number": filed.number, "position": filed.position,
+                 "version": filed.version}, 201)  # fmt: skip
+
+
+def _priority(body: Body) -> Priority:
+    try:
+        return Priority(body.text("priority", "normal"))
+    except ValueError:
+        raise ApiError(422, "invalid_input", "priority must be low, normal, high or critical.",
+                       ("priority",)) from None  # fmt: skip
+
+
+# -- ticket commands --------------------------------------------------------------------------
+Command = Callable[[Any, Actor, UUID, Body, int], Written]
+COMMANDS: dict[str, Command] = {
+    "replies": lambda d, a, t, b, v: d.reply(a, t, b.text("body"), expected_version=v),
+    "messages": lambda d, a, t, b, v: d.write(a, t, b.text("body"), expected_version=v),
+    "notes": lambda d, a, t, b, v: d.note(a, t, b.text("body"), expected_version=v),
+    "information-requests": lambda d, a, t, b, v: d.request_information(
+        a, t, b.strs("fields"), b.strs("questions"), b.text("message", ""), expected_version=v),
+    "information": lambda d, a, t, b, v: d.provide_information(
+        a, t, b.obj("values"), b.strs("answers"), expected_version=v),
+    "assignment": lambda d, a, t, b, v: d.assign(
+        a, t, b.opt_uuid("group"), b.opt_uuid("assignee"), expected_version=v),
+    "transfers": lambda d, a, t, b, v: d.transfer(
+        a, t, b.uuid("group"), b.text("reason"), b.opt_uuid("assignee"), expected_version=v),
+    "escalations": lambda d, a, t, b, v: d.escalate(
+        a, t, b.uuid("group"), b.text("reason"), expected_version=v),
+    "priority": lambda d, a, t, b, v: d.change_priority(
+        a, t, _priority(b), b.text("reason", ""), expected_version=v),
+    "resolution": lambda d, a, t, b, v: d.resolve(a, t, b.text("resolution"), expected_version=v),
+    "reopening": lambda d, a, t, b, v: d.reopen(a, t, b.text("reason"), expected_version=v),
+    "closing": lambda d, a, t, b, v: d.close_ticket(a, t, b.text("reason", ""), expected_version=v),
+    "rating": lambda d, a, t, b, v: d.rate(a, t, b.integer("score"), b.text("comment", ""),
+                                           expected_version=v),
+    "links": lambda d, a, t, b, v: d.link(a, t, b.uuid("other"), _link_kind(b)),
+}  # fmt: skip
+
+
+def _link_kind(body: Body) -> LinkKind:
+    try:
+        return LinkKind(body.text("kind", "related"))
+    except ValueError:
+        raise ApiError(422, "invalid_input", "Unknown link kind.", ("kind",)) from None
+
+
+async def ticket_command(request: Request) -> Response:
+    c = caller(request, request.method)
+    command = COMMANDS.get(request.path_params["command"])
+    if command is None:
+        raise ApiError(404, "not_found", "No such command on a request.")
+    ticket_id = _ticket_id(request)
+    body = await Body.read(request)
+    version = expected_version(request, body)
+    svc = services(request)
+    return written(await run_in_threadpool(command, svc.desk, c.actor, ticket_id, body, version))
+
+
+def _ticket_id(request: Request) -> UUID:
+    try:
+        return UUID(request.path_params["ticket_id"])
+    except ValueError:
+        raise NotFound("No such request.") from None
+
+
+# -- queries ----------------------------------------------------------------------------------
+async def _wait(request: Request) -> None:
+    """Read-your-writes: `?after=N` waits (up to 5 s) until the views reach position N."""
+    after = request.query_params.get("after", "")
+    if after.isdigit():
+        await services(request).projections.positions.wait_async("tickets", int(after), 5.0)
+        await services(request).projections.positions.wait_async("timeline", int(after), 5.0)
+
+
+async def get_ticket(request: Request) -> Response:
+    actor = caller(request).actor
+    ticket_id = _ticket_id(request)
+    await _wait(request)
+    with services(request).projections.db.read() as tx:
+        row = queues.ticket_row(tx, str(ticket_id))
+        if row is None or not may_see(actor, _scope(row)):
+            raise NotFound("No such request.")
+        entries = timeline(tx, row.id, staff=actor.is_staff)
+    return json({"ticket": asdict(row), "timeline": [asdict(e) for e in entries]},
+                headers={"ETag": f'"{row.version}"'})  # fmt: skip
+
+
+def _scope(row: queues.TicketRow) -> TicketScope:
+    return TicketScope(UUID(row.id), _uuid(row.requester_id), _uuid(row.organisation_id))
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
+
+
+def _page(page: queues.Page) -> Response:
+    return json({"tickets": [asdict(r) for r in page.rows], "next_after": page.next_after})
+
+
+def _after(request: Request) -> int | None:
+    after = request.query_params.get("after_number", "")
+    return int(after) if after.isdigit() else None
+
+
+QUEUES = {
+    "group": queues.for_group, "unassigned": queues.unassigned, "waiting": queues.waiting,
+}  # fmt: skip
+
+
+async def queue(request: Request) -> Response:
+    actor = signed_in(caller(request))
+    if not actor.is_staff:
+        raise ApiError(403, "forbidden", "Queues are for the support staff.")
+    await _wait(request)
+    kind = request.path_params["kind"]
+    with services(request).projections.db.read() as tx:
+        if kind == "mine":
+            return _page(queues.for_assignee(tx, actor.id, _after(request)))  # type: ignore[arg-type]
+        if kind == "line":
+            line, status = request.query_params.get("line", "1"), request.query_params.get(
+                "status", "new")  # fmt: skip
+            if line not in ("1", "2", "3") or status not in Status._value2member_map_:
+                raise ApiError(422, "invalid_input", "line is 1-3; status a ticket status.")
+            return _page(queues.by_line(tx, int(line), Status(status), _after(request)))
+        query = QUEUES.get(kind)
+        if query is None:
+            raise ApiError(404, "not_found", "No such queue.")
+        group = _uuid_param(request, "group")
+        return _page(query(tx, group, _after(request)))
+
+
+def _uuid_param(request: Request, name: str) -> UUID:
+    try:
+        return UUID(request.query_params.get(name, ""))
+    except ValueError:
+        raise ApiError(422, "invalid_input", f"{name} must be an id.", (name,)) from None
+
+
+async def queue_counts(request: Request) -> Response:
+    actor = signed_in(caller(request))
+    if not actor.is_staff:
+        raise ApiError(403, "forbidden", "Queues are for the support staff.")
+    names = [q for q in request.query_params.getlist("queue") if q][:100]
+    with services(request).projections.db.read() as tx:
+        return json(queues.counts(tx, names))
+
+
+async def my_tickets(request: Request) -> Response:
+    actor = signed_in(caller(request))
+    await _wait(request)
+    scope = request.query_params.get("scope", "mine")
+    with services(request).projections.db.read() as tx:
+        if scope == "organisation":
+            return _page(queues.of_organisation(tx, actor, _after(request)))
+        return _page(queues.requested_by(tx, actor, _after(request)))
+
+
+async def search_tickets(request: Request) -> Response:
+    actor = signed_in(caller(request))
+    text = request.query_params.get("q", "")[:500]
+    with services(request).projections.db.read() as tx:
+        hits = search(tx, actor, text)
+    return json({"results": [{"id": i, "number": n} for i, n in hits]})
+
+
+async def activity_stream(request: Request) -> Response:
+    actor = signed_in(caller(request))
+    if not actor.is_staff:
+        raise ApiError(403, "forbidden", "The activity stream is for the support staff.")
+    before = request.query_params.get("before", "")
+    with services(request).projections.db.read() as tx:
+        rows = activity(tx, int(before) if before.isdigit() else None)
+    return json([{**asdict(c), "number": n, "subject": s} for c, n, s in rows])
+
+
+routes = [
+    Route("/api/v1/session", sign_in, methods=["POST"]),
+    Route("/api/v1/session", sign_out, methods=["DELETE"]),
+    Route("/api/v1/me", me),
+    Route("/api/v1/tickets", file_ticket, methods=["POST"]),
+    Route("/api/v1/tickets/{ticket_id}", get_ticket),
+    Route("/api/v1/tickets/{ticket_id}/{command}", ticket_command, methods=["POST"]),
+    Route("/api/v1/queues/counts", queue_counts),
+    Route("/api/v1/queues/{kind}", queue),
+    Route("/api/v1/my/tickets", my_tickets),
+    Route("/api/v1/search", search_tickets),
+    Route("/api/v1/activity", activity_stream),
+]

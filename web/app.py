@@ -1,0 +1,81 @@
+"""The starlette application: routes, security headers, error mapping, and its lifespan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domain.settings import Settings
+from web import api, live
+from web.errors import HANDLERS
+from web.services import Services
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy",
+     b"default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]  # fmt: skip
+
+
+class SecurityHeaders:
+    """Adds the security headers, and `Cache-Control: no-store` to every dynamic answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += SECURITY_HEADERS
+                if not scope["path"].startswith("/static/"):
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def health(request: Request) -> Response:
+    svc: Services = request.app.state.services
+    head = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
+    lag = {v.name: head - svc.projections.positions.reached(v.name) for v in svc.projections.views}
+    return api.json({"status": "ok", "log_position": head, "view_lag": lag})
+
+
+def create_app(settings: Settings | None = None, *, run_views: bool | None = None) -> Starlette:
+    if run_views is None:
+        run_views = os.environ.get("SUZ_RUN_VIEWS", "y") != "n"
+    services = Services.build(settings or Settings.from_env(), run_views=run_views)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.start()
+        try:
+            yield
+        finally:
+            services.stop()
+
+    app = Starlette(
+        routes=[Route("/health", health), *api.routes, *live.routes],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers=HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

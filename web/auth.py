@@ -1,0 +1,73 @@
+"""Who is calling: an API token, a session cookie (with CSRF and Origin checks), or nobody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from domain.access import Actor
+from domain.errors import DeskError, Forbidden
+from web.csrf import check_request
+from web.errors import ApiError
+from web.services import Services
+from web.sessions import Session
+
+COOKIE = "suz_session"
+ANONYMOUS = Actor(id=None, roles=frozenset())
+
+
+@dataclass(frozen=True)
+class Caller:
+    actor: Actor
+    session: Session | None = None
+    token: str | None = None  # the session cookie's token, for sign-out
+
+
+def services(conn: HTTPConnection) -> Services:
+    s: Services = conn.app.state.services
+    return s
+
+
+def caller(conn: HTTPConnection, method: str = "GET") -> Caller:
+    """Authenticates the request; cookie calls that change state must pass CSRF and Origin."""
+    svc = services(conn)
+    authorization = conn.headers.get("authorization", "")
+    if authorization:
+        scheme, _, secret = authorization.partition(" ")
+        token = (
+            svc.sessions.lookup_api_token(secret.strip()) if scheme.lower() == "bearer" else None
+        )
+        if token is None:
+            raise ApiError(401, "unauthenticated", "The API token is unknown or revoked.")
+        return Caller(_actor(svc, token.account_id))
+    cookie = conn.cookies.get(COOKIE)
+    if not cookie:
+        return Caller(ANONYMOUS)
+    session = svc.sessions.lookup(cookie)
+    if session is None:
+        return Caller(ANONYMOUS)
+    check_request(
+        method,
+        expected_token=session.csrf_token,
+        given_token=conn.headers.get("x-csrf-token"),
+        origin=conn.headers.get("origin"),
+        referer=conn.headers.get("referer"),
+        allowed=svc.origins,
+    )
+    return Caller(_actor(svc, session.account_id), session, cookie)
+
+
+def _actor(svc: Services, account_id: object) -> Actor:
+    try:
+        return svc.desk.actor_for(account_id)  # type: ignore[arg-type]
+    except Forbidden:
+        raise ApiError(401, "unauthenticated", "This account is disabled.") from None
+    except DeskError:
+        raise ApiError(401, "unauthenticated", "This account no longer exists.") from None
+
+
+def signed_in(c: Caller) -> Actor:
+    if c.actor.id is None:
+        raise ApiError(401, "unauthenticated", "Sign in first (POST /api/v1/session).")
+    return c.actor

@@ -1,0 +1,51 @@
+"""Everything the web service uses, built once per process from the settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from domain.desk import Desk
+from domain.settings import Settings
+from projections.system import Projections
+from web.csrf import AllowedOrigins
+from web.passwords import Passwords
+from web.sessions import SessionStore, open_session_store
+from web.throttle import RateLimiter, SignInThrottle
+
+
+@dataclass
+class Services:
+    settings: Settings
+    desk: Desk
+    projections: Projections
+    sessions: SessionStore
+    passwords: Passwords
+    throttle: SignInThrottle
+    public_form_limit: RateLimiter
+    origins: AllowedOrigins
+    run_views: bool
+
+    @classmethod
+    def build(cls, settings: Settings, *, run_views: bool = True) -> Services:
+        desk = Desk(settings.store_env())
+        origins = os.environ.get("SUZ_ORIGINS", "http://127.0.0.1:8000 http://localhost:8000")
+        return cls(
+            settings=settings,
+            desk=desk,
+            projections=Projections(desk, settings),
+            sessions=open_session_store(settings),
+            passwords=Passwords(),
+            throttle=SignInThrottle(),
+            public_form_limit=RateLimiter(limit=10, window=3600.0),
+            origins=AllowedOrigins.parse(origins),
+            run_views=run_views,
+        )
+
+    def start(self) -> None:
+        self.projections.start(run_views=self.run_views)
+
+    def stop(self) -> None:
+        self.projections.stop()
+        self.sessions.close()
+        self.desk.close()
