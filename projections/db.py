@@ -75,6 +75,8 @@ class ViewDB:
         self.settings = settings
         self.dialect = "postgres" if settings.uses_postgres else "sqlite"
         self._local = threading.local()
+        self._opened: list[sqlite3.Connection | psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
 
     def connect(self) -> sqlite3.Connection | psycopg.Connection[Any]:
         if self.settings.database_url is None:
@@ -98,6 +100,8 @@ class ViewDB:
         conn = getattr(self._local, "conn", None)
         if conn is None or (isinstance(conn, psycopg.Connection) and conn.closed):
             conn = self._local.conn = self.connect()
+            with self._lock:
+                self._opened.append(conn)
         return conn
 
     @contextmanager
@@ -127,7 +131,15 @@ class ViewDB:
         yield _SqliteTx(conn) if isinstance(conn, sqlite3.Connection) else _PgTx(conn)
 
     def close(self) -> None:
+        """Closes this thread's connection."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+    def close_all(self) -> None:
+        """Closes every connection any thread opened (at shutdown)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()

@@ -109,20 +109,28 @@ async def _serve(ws: WebSocket, actor: Actor, svc: Any) -> None:
         await ws.close(code=1008)
         return
     await ws.send_bytes(orjson.dumps({"subscribed": topics, "after": after}))
+    # Wait for whichever ends first: the client leaving, or the push loop failing. Without the
+    # race a departed client's loop would live on until the next change (up to 30 s idle), holding
+    # one of the session's MAX_PER_SESSION slots.
     receiver = asyncio.create_task(_drain(ws))
+    pusher = asyncio.create_task(_push(ws, actor, svc, topics, after))
     try:
-        async for change in follow(svc.projections.db, svc.projections.positions, topics, after):
-            if receiver.done():
-                return
-            if await _visible(actor, change, svc):
-                await ws.send_bytes(orjson.dumps({"position": change.position,
-                                                  "ticket": change.ticket_id,
-                                                  "event": change.event,
-                                                  "version": change.version}))  # fmt: skip
+        await asyncio.wait({receiver, pusher}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        receiver.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-            await receiver
+        for task in (receiver, pusher):
+            task.cancel()
+        for task in (receiver, pusher):
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await task
+
+
+async def _push(ws: WebSocket, actor: Actor, svc: Any, topics: list[str], after: int) -> None:
+    async for change in follow(svc.projections.db, svc.projections.positions, topics, after):
+        if await _visible(actor, change, svc):
+            await ws.send_bytes(orjson.dumps({"position": change.position,
+                                              "ticket": change.ticket_id,
+                                              "event": change.event,
+                                              "version": change.version}))  # fmt: skip
 
 
 async def _drain(ws: WebSocket) -> None:

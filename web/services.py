@@ -47,5 +47,6 @@ class Services:
 
     def stop(self) -> None:
         self.projections.stop()
+        self.projections.db.close_all()
         self.sessions.close()
         self.desk.close()
