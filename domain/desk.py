@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ class Written:
 @dataclass(frozen=True)
 class FiledTicket(Written):
     number: int
+    visitor_key: str | None = None  # the private link's key of an anonymous request; shown once
 
 
 class Desk(Application[UUID]):
@@ -67,12 +71,13 @@ class Desk(Application[UUID]):
         return aggregate
 
     def _save(self, *aggregates: ChainedAggregate) -> int:
+        first = aggregates[0]
+        seen = first.version - len(first.pending_events)  # the version the command was decided on
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:
-            first = aggregates[0]
             current: int = self.repository.get(first.id).version
-            raise Conflict(first.id, first.version, current) from None
+            raise Conflict(first.id, seen, current) from None
         return recordings[-1].notification.id
 
     def _written(self, aggregate: ChainedAggregate) -> Written:
@@ -192,6 +197,8 @@ class Desk(Application[UUID]):
         if actor.id is None and contact is None:
             raise InvalidInput("Leave your name and e-mail so we can answer you.", ["contact"])
         requester = actor.id if actor.has(Role.REQUESTER) else None
+        visitor_key = secrets.token_urlsafe(24) if actor.id is None else None
+        key_hash = hashlib.sha256(visitor_key.encode()).hexdigest() if visitor_key else ""
         ticket_id = uuid4()
         for _ in range(50):
             number = self._next_number()
@@ -208,6 +215,7 @@ class Desk(Application[UUID]):
                     organisation_id=actor.organisation_id if requester else None,
                     contact=contact,
                     priority=priority,
+                    visitor_key_hash=key_hash,
                 )
             except DeskError:
                 self._last_number = None  # refused: the number stays free, probe again
@@ -219,8 +227,17 @@ class Desk(Application[UUID]):
             except IntegrityError:
                 self._last_number = None  # another process took it: probe again
                 continue
-            return FiledTicket(ticket.id, recordings[-1].notification.id, ticket.version, number)
+            position = recordings[-1].notification.id
+            return FiledTicket(ticket.id, position, ticket.version, number, visitor_key)
         raise Conflict(ticket_id, None, 0)
+
+    def visitor(self, ticket_id: UUID, key: str) -> Actor:
+        """The anonymous requester holding a ticket's private link; NotFound for a wrong key."""
+        ticket = self._get(Ticket, ticket_id, "request")
+        given = hashlib.sha256(key.encode()).hexdigest()
+        if not ticket.visitor_key_hash or not hmac.compare_digest(given, ticket.visitor_key_hash):
+            raise NotFound("No such request.")
+        return Actor.visitor(ticket.id)
 
     def _next_number(self) -> int:
         with self._numbers:
@@ -258,12 +275,20 @@ class Desk(Application[UUID]):
         expected_version: int | None,
         change: Callable[[Ticket], Any],
     ) -> Written:
-        ticket = self._get(Ticket, ticket_id, "request")
-        check(actor, command, TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id))
-        if expected_version is not None and expected_version != ticket.version:
-            raise Conflict(ticket.id, expected_version, ticket.version)
-        change(ticket)
-        return self._written(ticket)
+        for attempt in range(5):
+            ticket = self._get(Ticket, ticket_id, "request")
+            scope = TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id)
+            check(actor, command, scope)
+            if expected_version is not None and expected_version != ticket.version:
+                raise Conflict(ticket.id, expected_version, ticket.version)
+            change(ticket)
+            try:
+                return self._written(ticket)
+            except Conflict:
+                # Changed meanwhile: a command not tied to a version is decided again.
+                if expected_version is not None or attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
 
     def reply(
         self,

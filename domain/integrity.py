@@ -7,7 +7,9 @@ streams any size of store. It reports events changed, deleted, inserted or reord
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -55,15 +57,38 @@ def verify(app: Application[UUID], progress: Callable[[int], object] | None = No
     report = Report()
     heads: dict[UUID, tuple[int, str]] = {}
     links_at: dict[tuple[UUID, int], str] = {}
+    gaps: dict[UUID, list[_Gap]] = {}
+    late: dict[UUID, str] = {}
     for batch in _notifications(app):
         for n in batch:
             report.events += 1
-            _check_one(app, n, heads, links_at, report)
+            _check_one(app, n, heads, links_at, report, gaps, late)
         if progress:
             progress(len(batch))
     report.aggregates = len(heads)
+    for aggregate_id, found in gaps.items():  # versions that never turned up, even late
+        for gap in found:
+            absent = gap.last - gap.first + 1 - len(gap.late)
+            if absent:
+                which = f"versions {gap.first}..{gap.last}"
+                detail = f"{which} are missing" if not gap.late else f"{absent} of {which} missing"
+                report.problems.append(
+                    Problem(aggregate_id, gap.version, gap.position, "missing", detail)
+                )
+    report.problems.sort(key=lambda p: p.position)
     _check_snapshots(app, heads, links_at, report)
     return report
+
+
+@dataclass
+class _Gap:
+    """Versions skipped where `version` appeared; ones arriving later are out of order."""
+
+    first: int
+    last: int
+    version: int
+    position: int
+    late: set[int] = field(default_factory=set)
 
 
 def _check_one(
@@ -72,6 +97,8 @@ def _check_one(
     heads: dict[UUID, tuple[int, str]],
     links_at: dict[tuple[UUID, int], str],
     report: Report,
+    gaps: dict[UUID, list[_Gap]],
+    late: dict[UUID, str],
 ) -> None:
     aggregate_id = UUID(str(n.originator_id))
     version, position = n.originator_version, n.id
@@ -82,9 +109,19 @@ def _check_one(
 
     if version <= last_version:
         problem("out_of_order", f"version {version} comes after version {last_version}")
+        for gap in gaps.get(aggregate_id, ()):
+            if gap.first <= version <= gap.last:
+                gap.late.add(version)
+        try:  # after a swap, the next event may follow this one
+            late[aggregate_id] = getattr(app.mapper.to_domain_event(n), "chain", "")
+        except Exception:
+            late.pop(aggregate_id, None)
         return
-    if version != last_version + 1:
-        problem("missing", f"versions {last_version + 1}..{version - 1} are missing")
+    if version != last_version + 1:  # missing unless they turn up later, out of order
+        gaps.setdefault(aggregate_id, []).append(
+            _Gap(last_version + 1, version - 1, version, position)
+        )
+        last_link = ""  # the link before this event is unknown
     try:
         event = app.mapper.to_domain_event(n)
     except Exception as e:  # a tampered row may fail to decode in any way
@@ -92,8 +129,8 @@ def _check_one(
         heads[aggregate_id] = (version, "")
         return
     stored = getattr(event, "chain", None)
-    expected = event_link(last_link, event)
-    if stored != expected:
+    previous = [link for link in (last_link, late.pop(aggregate_id, "")) if link]
+    if previous and all(event_link(link, event) != stored for link in previous):
         problem("changed", "the event does not match its hash chain")
     heads[aggregate_id] = (version, stored or "")
     links_at[(aggregate_id, version)] = stored or ""
@@ -109,16 +146,24 @@ def _check_snapshots(
 ) -> None:
     if app.snapshots is None:
         return
+    tampered = {p.aggregate_id for p in report.problems}
     for aggregate_id, (version, _) in heads.items():
         if version < 50:
             continue
-        for stored in app.snapshots.recorder.select_events(aggregate_id):
+        snapshots = list(app.snapshots.recorder.select_events(aggregate_id))
+        versions = {s.originator_version for s in snapshots}
+        # A snapshot must hold what its events replay to (unless those events were tampered).
+        replayed = {} if aggregate_id in tampered else _replayed(app, aggregate_id, versions)
+        for stored in snapshots:
             try:
-                snapshot = app.mapper.to_domain_event(stored)
-                chain = snapshot.state.get("chain")  # type: ignore[attr-defined]
+                snapshot: Any = app.mapper.to_domain_event(stored)
+                chain, taken = snapshot.state.get("chain"), (snapshot.topic, snapshot.state)
             except Exception as e:
-                chain = f"unreadable: {e}"
-            if chain != links_at.get((aggregate_id, stored.originator_version)):
+                chain, taken = f"unreadable: {e}", None
+            expected = replayed.get(stored.originator_version, taken)
+            if chain != links_at.get((aggregate_id, stored.originator_version)) or (
+                taken != expected
+            ):
                 report.problems.append(
                     Problem(
                         aggregate_id,
@@ -128,3 +173,15 @@ def _check_snapshots(
                         "the snapshot does not match the event it was taken at",
                     )
                 )
+
+
+def _replayed(app: Application[UUID], aggregate_id: UUID, versions: set[int]) -> dict[int, Any]:
+    """The (topic, state) a snapshot at each of `versions` holds, replayed from events alone."""
+    found: dict[int, Any] = {}
+    aggregate: Any = None
+    for event in app.events.get(aggregate_id, lte=max(versions, default=0)):
+        aggregate = cast(Any, event).mutate(aggregate)
+        if aggregate.version in versions:
+            snapshot = type(aggregate).Snapshot.take(aggregate)
+            found[aggregate.version] = (snapshot.topic, deepcopy(snapshot.state))
+    return found

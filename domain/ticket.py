@@ -91,6 +91,7 @@ class Ticket(ChainedAggregate):
         links: tuple[tuple[UUID, LinkKind], ...]
         rating: int | None
         resolution: str
+        visitor_key_hash: str
 
     # -- filing -------------------------------------------------------------------------------
     class Filed(ChainedAggregate.Created):
@@ -104,9 +105,11 @@ class Ticket(ChainedAggregate):
         description: str
         fields: dict[str, FieldValue]
         priority: Priority
+        visitor_key_hash: str = ""  # sha256 of the private link's key, for anonymous requests
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
+            t.visitor_key_hash = self.visitor_key_hash
             t.number, t.channel = self.number, self.channel
             t.requester_id, t.contact = self.requester_id, self.contact
             t.organisation_id, t.category_id = self.organisation_id, self.category_id
@@ -131,6 +134,7 @@ class Ticket(ChainedAggregate):
         organisation_id: UUID | None = None,
         contact: Contact | None = None,
         priority: Priority = Priority.NORMAL,
+        visitor_key_hash: str = "",
     ) -> Ticket:
         if requester_id is None and contact is None:
             raise InvalidInput("A request needs a requester or a contact.", ["contact"])
@@ -147,6 +151,7 @@ class Ticket(ChainedAggregate):
             description=clean_body(description, "description"),
             fields=fields,
             priority=Priority(priority),
+            visitor_key_hash=visitor_key_hash,
         )
 
     # -- guards -------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ def counts(tx: Tx, queues: list[str]) -> dict[str, int]:
     if not queues:
         return {}
     marks = ", ".join(["%s"] * len(queues))
-    found: dict[str, int] = dict(tx.all(f"SELECT queue, count FROM v_queue_counts WHERE queue IN ({marks})",
-                        tuple(queues)))  # fmt: skip
+    found: dict[str, int] = dict(
+        tx.all(f"SELECT queue, count FROM v_queue_counts WHERE queue IN ({marks})", tuple(queues))
+    )
     return {q: int(found.get(q, 0)) for q in queues}

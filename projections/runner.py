@@ -53,6 +53,11 @@ class Runner:
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
 
+    @property
+    def scope(self) -> str:
+        """The view qualified by its schema: advisory locks and NOTIFY are per database."""
+        return f"{self.db.settings.schema or 'public'}:{self.view.name}"
+
     def step(self, batch: int | None = None) -> int:
         """Processes at most one batch; returns how many events it handled (0: caught up)."""
         limit = batch or self.batch
@@ -73,7 +78,7 @@ class Runner:
             reached = notifications[-1].id if full else head
             set_tracking(tx, self.view.name, reached)
             if tx.dialect == "postgres":
-                tx.execute("SELECT pg_notify('suz_views', %s)", (f"{self.view.name}:{reached}",))
+                tx.execute("SELECT pg_notify('suz_views', %s)", (f"{self.scope}:{reached}",))
         self.positions.moved(self.view.name, reached)
         return max(len(notifications), 1)
 
@@ -123,7 +128,7 @@ class Runner:
         if self.db.dialect != "postgres":
             yield
             return
-        key = int.from_bytes(hashlib.sha256(f"suz:view:{self.view.name}".encode()).digest()[:8],
+        key = int.from_bytes(hashlib.sha256(f"suz:view:{self.scope}".encode()).digest()[:8],
                              "big", signed=True)  # fmt: skip
         conn: Any = self.db.connect()
         try:

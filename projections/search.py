@@ -22,6 +22,26 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]")
 _RU = snowballstemmer.stemmer("russian")
 _EN = snowballstemmer.stemmer("english")
+# PostgreSQL's russian and english stop words: its plainto_tsquery ignores them, and so does FTS5.
+_STOP = (
+    "и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее "
+    "мне было вот от меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть "
+    "был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где есть "
+    "надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж тогда "
+    "кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы нее сейчас "
+    "были куда зачем всех никогда можно при наконец два об другой хоть после над больше тот "
+    "через эти нас про всего них какая много разве три эту моя впрочем хорошо свою этой перед "
+    "иногда лучше чуть том нельзя такой им более всегда конечно всю между "
+    "i me my myself we our ours ourselves you your yours yourself yourselves he him his himself "
+    "she her hers herself it its itself they them their theirs themselves what which who whom "
+    "this that these those am is are was were be been being have has had having do does did "
+    "doing a an the and but if or because as until while of at by for with about against "
+    "between into through during before after above below to from up down in out on off over "
+    "under again further then once here there when where why how all any both each few more "
+    "most other some such no nor not only own same so than too very s t can will just don "
+    "should now"
+)  # fmt: skip
+STOPWORDS = frozenset(_STOP.split())
 
 
 @lru_cache(maxsize=100_000)
@@ -111,6 +131,10 @@ class SearchView(View):
         )
 
 
+def _indexed(char: str) -> bool:
+    return char.isalpha() or char.isdecimal()  # "_" or "²" alone are no words to either engine
+
+
 def _s(value: object) -> str | None:
     return str(value) if value else None
 
@@ -134,7 +158,10 @@ def search(tx: Tx, actor: Actor, query: str, limit: int = 20) -> list[tuple[str,
             (" ".join(words), *scope, limit),
         )
         return [(r[0], r[1]) for r in rows]
-    terms = " AND ".join(f'"{stem(w)}"' for w in words)
+    kept = [w for w in words if w.lower() not in STOPWORDS and any(map(_indexed, w))]
+    if not kept:
+        return []
+    terms = " AND ".join(f'"{stem(w)}"' for w in kept)
     match = terms if actor.is_staff else f"public : ({terms})"
     rows = tx.all(
         "SELECT s.ticket_id, s.number FROM v_search_fts f JOIN v_search s ON s.number = f.rowid"

@@ -11,6 +11,7 @@ import psycopg
 from domain.desk import Desk
 from domain.settings import Settings
 from projections.base import View
+from projections.catalog import CatalogView
 from projections.db import ViewDB
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
@@ -22,7 +23,7 @@ log = logging.getLogger("suz.projections")
 
 
 def all_views() -> list[View]:
-    return [TicketsView(), TimelineView(), SearchView()]
+    return [TicketsView(), TimelineView(), SearchView(), CatalogView()]
 
 
 class Projections:
@@ -89,8 +90,10 @@ class Projections:
 
     def _heard(self, channel: str, payload: str) -> None:
         if channel == "suz_views":
-            view, _, position = payload.rpartition(":")
-            self.positions.moved(view, int(position))
+            scope, _, position = payload.rpartition(":")
+            schema, _, view = scope.rpartition(":")  # other schemas' views share the channel
+            if schema == (self.settings.schema or "public"):
+                self.positions.moved(view, int(position))
         else:
             self.wakeup.notify()
 

@@ -17,7 +17,7 @@ from domain.access import Actor, TicketScope, may_see
 from domain.desk import Written
 from domain.errors import NotFound
 from domain.ticket import Channel, Contact, LinkKind, Priority, Status
-from projections import queues
+from projections import catalog, queues
 from projections.feed import activity
 from projections.search import search
 from projections.timeline import timeline
@@ -98,8 +98,12 @@ async def file_ticket(request: Request) -> Response:
             Channel.CABINET if c.actor.id else Channel.PUBLIC_FORM),
         contact, _priority(body),
     )  # fmt: skip
-    return json({"id": str(filed.id), "number": filed.number, "position": filed.position,
-                 "version": filed.version}, 201)  # fmt: skip
+    answer = {"id": str(filed.id), "number": filed.number, "position": filed.position,
+              "version": filed.version}  # fmt: skip
+    if filed.visitor_key:
+        answer["private_link"] = f"/api/v1/tickets/{filed.id}?key={filed.visitor_key}"
+        answer["key"] = filed.visitor_key
+    return json(answer, 201)
 
 
 def _priority(body: Body) -> Priority:
@@ -168,8 +172,9 @@ async def _wait(request: Request) -> None:
     """Read-your-writes: `?after=N` waits (up to 5 s) until the views reach position N."""
     after = request.query_params.get("after", "")
     if after.isdigit():
-        await services(request).projections.positions.wait_async("tickets", int(after), 5.0)
-        await services(request).projections.positions.wait_async("timeline", int(after), 5.0)
+        projections = services(request).projections
+        for view in projections.views:
+            await projections.positions.wait_async(view.name, int(after), 5.0)
 
 
 async def get_ticket(request: Request) -> Response:
@@ -273,7 +278,25 @@ async def activity_stream(request: Request) -> Response:
     return json([{**asdict(c), "number": n, "subject": s} for c, n, s in rows])
 
 
+async def list_categories(request: Request) -> Response:
+    """Public: the categories and the fields each asks for (the filing form needs them)."""
+    await _wait(request)
+    with services(request).projections.db.read() as tx:
+        return json(catalog.categories(tx))
+
+
+async def list_directory(request: Request) -> Response:
+    """Staff: groups and active staff, for assigning and transferring."""
+    actor = signed_in(caller(request))
+    if not actor.is_staff:
+        raise ApiError(403, "forbidden", "The directory is for the support staff.")
+    with services(request).projections.db.read() as tx:
+        return json({"groups": catalog.groups(tx), "staff": catalog.staff(tx)})
+
+
 routes = [
+    Route("/api/v1/categories", list_categories),
+    Route("/api/v1/directory", list_directory),
     Route("/api/v1/session", sign_in, methods=["POST"]),
     Route("/api/v1/session", sign_out, methods=["DELETE"]),
     Route("/api/v1/me", me),

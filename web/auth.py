@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 from starlette.requests import HTTPConnection
 
@@ -43,7 +44,7 @@ def caller(conn: HTTPConnection, method: str = "GET") -> Caller:
         return Caller(_actor(svc, token.account_id))
     cookie = conn.cookies.get(COOKIE)
     if not cookie:
-        return Caller(ANONYMOUS)
+        return _visitor(conn, svc)
     session = svc.sessions.lookup(cookie)
     if session is None:
         return Caller(ANONYMOUS)
@@ -56,6 +57,18 @@ def caller(conn: HTTPConnection, method: str = "GET") -> Caller:
         allowed=svc.origins,
     )
     return Caller(_actor(svc, session.account_id), session, cookie)
+
+
+def _visitor(conn: HTTPConnection, svc: Services) -> Caller:
+    """An anonymous caller; with a ticket's private-link key, that ticket's requester."""
+    key = conn.headers.get("x-ticket-key") or conn.query_params.get("key")
+    ticket = conn.path_params.get("ticket_id") or conn.query_params.get("ticket")
+    if not key or not ticket:
+        return Caller(ANONYMOUS)
+    try:
+        return Caller(svc.desk.visitor(UUID(str(ticket)), key[:200]))
+    except (ValueError, DeskError):
+        raise ApiError(404, "not_found", "No such request, or the link's key is wrong.") from None
 
 
 def _actor(svc: Services, account_id: object) -> Actor:

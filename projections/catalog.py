@@ -1,0 +1,127 @@
+"""The desk's catalogue: categories with their forms, groups, accounts and organisations.
+
+Small tables the pages and the API list from (the public form's category picker, the transfer
+dialog's groups and agents) without loading aggregates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+
+from domain.category import Category
+from domain.people import Account, Group, Organisation
+from projections.base import View, on
+from projections.db import Tx
+
+
+def _form(form: tuple[Any, ...]) -> str:
+    return orjson.dumps([asdict(f) for f in form]).decode()
+
+
+def _s(value: object) -> str | None:
+    return str(value) if value else None
+
+
+class CatalogView(View):
+    name = "catalog"
+    tables = ("v_categories", "v_groups", "v_accounts", "v_organisations")
+
+    def ddl(self, dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS v_categories (id TEXT PRIMARY KEY, name_ru TEXT NOT NULL,"
+            " name_en TEXT NOT NULL, parent_id TEXT, form TEXT NOT NULL, default_group_id TEXT,"
+            " archived INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS v_groups (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+            " kind TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS v_accounts (id TEXT PRIMARY KEY, login TEXT NOT NULL,"
+            " display_name TEXT NOT NULL, roles TEXT NOT NULL, organisation_id TEXT,"
+            " group_ids TEXT NOT NULL, disabled INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS v_organisations (id TEXT PRIMARY KEY,"
+            " name TEXT NOT NULL, inn TEXT NOT NULL)",
+        ]
+
+    @on(Category.Defined)
+    def category_defined(self, tx: Tx, e: Category.Defined, position: int) -> None:
+        tx.execute(
+            "INSERT INTO v_categories (id, name_ru, name_en, parent_id, form, default_group_id,"
+            " archived) VALUES (%s, %s, %s, %s, %s, %s, 0)",
+            (str(e.originator_id), e.name_ru, e.name_en, _s(e.parent_id), _form(e.form),
+             _s(e.default_group_id)),
+        )  # fmt: skip
+
+    @on(Category.FormChanged)
+    def form_changed(self, tx: Tx, e: Category.FormChanged, position: int) -> None:
+        tx.execute("UPDATE v_categories SET form = %s WHERE id = %s",
+                   (_form(e.form), str(e.originator_id)))  # fmt: skip
+
+    @on(Category.Archived)
+    def category_archived(self, tx: Tx, e: Category.Archived, position: int) -> None:
+        tx.execute("UPDATE v_categories SET archived = 1 WHERE id = %s", (str(e.originator_id),))
+
+    @on(Group.Formed)
+    def group_formed(self, tx: Tx, e: Group.Formed, position: int) -> None:
+        tx.execute("INSERT INTO v_groups (id, name, kind) VALUES (%s, %s, %s)",
+                   (str(e.originator_id), e.name, e.kind.value))  # fmt: skip
+
+    @on(Organisation.Registered)
+    def organisation_registered(self, tx: Tx, e: Organisation.Registered, position: int) -> None:
+        tx.execute("INSERT INTO v_organisations (id, name, inn) VALUES (%s, %s, %s)",
+                   (str(e.originator_id), e.name, e.inn))  # fmt: skip
+
+    @on(Organisation.Renamed)
+    def organisation_renamed(self, tx: Tx, e: Organisation.Renamed, position: int) -> None:
+        tx.execute("UPDATE v_organisations SET name = %s WHERE id = %s",
+                   (e.name, str(e.originator_id)))  # fmt: skip
+
+    @on(Account.Registered)
+    def account_registered(self, tx: Tx, e: Account.Registered, position: int) -> None:
+        tx.execute(
+            "INSERT INTO v_accounts (id, login, display_name, roles, organisation_id, group_ids,"
+            " disabled) VALUES (%s, %s, %s, %s, %s, '[]', 0)",
+            (str(e.originator_id), e.login, e.display_name,
+             orjson.dumps([r.value for r in e.roles]).decode(), _s(e.organisation_id)),
+        )  # fmt: skip
+
+    @on(Account.JoinedGroup, Account.LeftGroup)
+    def membership(self, tx: Tx, e: Any, position: int) -> None:
+        row = tx.one("SELECT group_ids FROM v_accounts WHERE id = %s", (str(e.originator_id),))
+        groups = [g for g in orjson.loads(row[0]) if g != str(e.group_id)] if row else []
+        if isinstance(e, Account.JoinedGroup):
+            groups.append(str(e.group_id))
+        tx.execute("UPDATE v_accounts SET group_ids = %s WHERE id = %s",
+                   (orjson.dumps(groups).decode(), str(e.originator_id)))  # fmt: skip
+
+    @on(Account.RolesChanged)
+    def roles_changed(self, tx: Tx, e: Account.RolesChanged, position: int) -> None:
+        roles = orjson.dumps([r.value for r in e.roles]).decode()
+        tx.execute("UPDATE v_accounts SET roles = %s WHERE id = %s", (roles, str(e.originator_id)))
+
+    @on(Account.Disabled, Account.Enabled)
+    def disabled(self, tx: Tx, e: Any, position: int) -> None:
+        tx.execute("UPDATE v_accounts SET disabled = %s WHERE id = %s",
+                   (int(isinstance(e, Account.Disabled)), str(e.originator_id)))  # fmt: skip
+
+
+def categories(tx: Tx) -> list[dict[str, Any]]:
+    rows = tx.all("SELECT id, name_ru, name_en, parent_id, form, default_group_id FROM v_categories"
+                  " WHERE archived = 0 ORDER BY name_ru")  # fmt: skip
+    return [{"id": r[0], "name_ru": r[1], "name_en": r[2], "parent_id": r[3],
+             "form": orjson.loads(r[4]), "default_group_id": r[5]} for r in rows]  # fmt: skip
+
+
+def groups(tx: Tx) -> list[dict[str, Any]]:
+    rows = tx.all("SELECT id, name, kind FROM v_groups ORDER BY kind, name")
+    return [{"id": r[0], "name": r[1], "kind": r[2]} for r in rows]
+
+
+def staff(tx: Tx) -> list[dict[str, Any]]:
+    rows = tx.all(
+        "SELECT id, login, display_name, roles, group_ids FROM v_accounts"
+        " WHERE disabled = 0 AND roles <> %s ORDER BY display_name",
+        ('["requester"]',),
+    )
+    return [{"id": r[0], "login": r[1], "display_name": r[2], "roles": orjson.loads(r[3]),
+             "groups": orjson.loads(r[4])} for r in rows]  # fmt: skip

@@ -1,0 +1,120 @@
+"""Attachment routes: upload (multipart, size-capped, type sniffed) and download (authorised)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from uuid import UUID
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+from starlette.types import Message
+
+from domain.access import TicketScope, may_see
+from domain.errors import NotFound
+from domain.ticket import Attachment
+from projections import queues
+from projections.timeline import timeline
+from web.attachments import DEFAULT_MAX_BYTES, FileBlobStore, is_sha256
+from web.auth import caller, services
+from web.errors import ApiError
+from web.media import clean_filename, content_disposition, content_type, may_show_inline
+
+MAX_BYTES = int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
+
+
+def _capped(request: Request, limit: int) -> Request:
+    """The same request, whose body refuses to grow past `limit` bytes (chunked or not)."""
+    seen = 0
+
+    async def receive() -> Message:
+        nonlocal seen
+        message = await request.receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise ApiError(413, "too_large", f"Files are limited to {limit // 1_000_000} MB.")
+        return message
+
+    return Request(request.scope, receive)
+
+
+async def upload(request: Request) -> Response:
+    c = caller(request, request.method)
+    ticket_id = _ticket_id(request)
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type", "Upload files as multipart/form-data.")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES + 65_536:
+        raise ApiError(413, "too_large", f"Files are limited to {MAX_BYTES // 1_000_000} MB.")
+    async with _capped(request, MAX_BYTES + 65_536).form(max_files=1, max_fields=5) as form:
+        file = form.get("file")
+        version = str(form.get("version", ""))
+        if not isinstance(file, UploadFile):
+            raise ApiError(422, "invalid_input", "Attach the file in the `file` field.", ("file",))
+        if not version.isdigit():
+            raise ApiError(422, "version_required", "Send the ticket version you saw.",
+                           ("version",))  # fmt: skip
+        internal = str(form.get("internal", "")).lower() in ("1", "true", "on")
+        svc = services(request)
+        store = FileBlobStore.from_settings(svc.settings)
+        sha, size = await run_in_threadpool(store.put, file.file, MAX_BYTES)
+        name = clean_filename(file.filename or "")
+    attachment = Attachment(name, size, sha, store.media_type(sha), internal)
+    w = await run_in_threadpool(
+        lambda: svc.desk.attach(c.actor, ticket_id, attachment, expected_version=int(version))
+    )
+    return Response(
+        orjson.dumps({"id": str(w.id), "position": w.position, "version": w.version, "sha256": sha,
+               "media_type": attachment.media_type, "name": attachment.name, "size": size}),
+        201, media_type="application/json",
+    )  # fmt: skip
+
+
+def _ticket_id(request: Request) -> UUID:
+    try:
+        return UUID(request.path_params["ticket_id"])
+    except ValueError:
+        raise NotFound("No such request.") from None
+
+
+async def download(request: Request) -> Response:
+    actor = caller(request).actor
+    ticket_id, sha = str(_ticket_id(request)), request.path_params["sha256"]
+    svc = services(request)
+    with svc.projections.db.read() as tx:
+        row = queues.ticket_row(tx, ticket_id)
+        if row is None or not may_see(actor, TicketScope(UUID(row.id), _u(row.requester_id),
+                                                         _u(row.organisation_id))):  # fmt: skip
+            raise NotFound("No such request.")
+        entries = timeline(tx, ticket_id, staff=actor.is_staff)
+    found = next((a for e in entries for a in _attachments(e.data) if a["sha256"] == sha), None)
+    if found is None or not is_sha256(sha):
+        raise NotFound("No such attachment on this request.")
+    store = FileBlobStore.from_settings(svc.settings)
+    media = store.media_type(sha)
+    inline = request.query_params.get("inline") == "1" and may_show_inline(media)
+    return FileResponse(
+        store.path(sha), media_type=content_type(media),
+        headers={"Content-Disposition": content_disposition(found["name"], inline=inline)},
+    )  # fmt: skip
+
+
+def _attachments(data: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list(data.get("attachments") or [])
+    if data.get("attachment"):
+        found.append(data["attachment"])
+    return [a for a in found if isinstance(a, dict) and "sha256" in a]
+
+
+def _u(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
+
+
+routes = [
+    Route("/api/v1/tickets/{ticket_id}/attachments", upload, methods=["POST"]),
+    Route("/api/v1/tickets/{ticket_id}/attachments/{sha256}", download),
+]
