@@ -117,6 +117,11 @@ class Desk(Application[UUID]):
             raise InvalidInput(taken, [field]) from None
         return Written(aggregate.id, recordings[-1].notification.id, aggregate.version)
 
+    def account_by_id(self, account_id: UUID | None) -> Account:
+        if account_id is None:
+            raise NotFound("No such account.")
+        return self._get(Account, account_id, "account")
+
     def account_by_login(self, login: str) -> Account | None:
         try:
             claim: Claim = self.repository.get(claim_id(f"login:{login.strip().lower()}"))

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
-from web import api, files, live
+from web import admin, api, files, live
 from web.errors import HANDLERS
 from web.services import Services
 
@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             services.stop()
 
     app = Starlette(
-        routes=[Route("/health", health), *files.routes, *api.routes, *live.routes],
+        routes=[Route("/health", health), *files.routes, *admin.routes, *api.routes, *live.routes],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers=HANDLERS,
         lifespan=lifespan,

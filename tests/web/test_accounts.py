@@ -1,0 +1,118 @@
+"""Accounts: a password change ends every session; a disabled account loses sessions and tokens;
+personal API tokens; administrators set up organisations, groups, categories and accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from domain.settings import Settings
+from tests.web.desk_site import LEAKS, ORIGIN, PASSWORD, Site, open_site
+
+pytestmark = LEAKS
+
+
+@pytest.fixture
+def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    with open_site(settings, monkeypatch) as s:
+        yield s
+
+
+def test_changing_the_password_ends_every_session(site: Site) -> None:
+    laptop, phone = site.sign_in("agent"), site.sign_in("agent")
+    wrong = laptop.post("/api/v1/me/password", {"current": "nope", "new": "a much longer one"})
+    assert (wrong.status_code, wrong.json()["error"]["fields"]) == (422, ["current"])
+    short = laptop.post("/api/v1/me/password", {"current": PASSWORD, "new": "short"})
+    assert short.status_code == 422
+    r = laptop.post("/api/v1/me/password", {"current": PASSWORD, "new": "a much longer one"})
+    assert r.status_code == 204
+    assert phone.get("/api/v1/me").status_code == 401
+    fresh = site.new_client()
+    old = fresh.post("/api/v1/session", json={"login": "agent1", "password": PASSWORD})
+    assert old.status_code == 401
+    new = fresh.post("/api/v1/session", json={"login": "agent1", "password": "a much longer one"})
+    assert new.status_code == 200
+
+
+def test_api_tokens_work_until_revoked_and_die_with_a_disabled_account(site: Site) -> None:
+    agent, admin = site.sign_in("agent"), site.sign_in("admin")
+    issued = agent.post("/api/v1/me/tokens", {"name": "integration"})
+    assert issued.status_code == 201
+    secret, token_id = issued.json()["secret"], issued.json()["id"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    client = site.new_client()
+    assert client.get("/api/v1/me", headers=bearer).json()["id"] == str(site.world.agent.id)
+    listed = agent.get("/api/v1/me/tokens").json()
+    assert [t["name"] for t in listed] == ["integration"] and "secret" not in listed[0]
+    second = agent.post("/api/v1/me/tokens", {"name": "second"}).json()["secret"]
+    assert (
+        agent.client.delete(f"/api/v1/me/tokens/{token_id}", headers=agent.headers()).status_code
+        == 204
+    )
+    assert client.get("/api/v1/me", headers=bearer).status_code == 401
+    r = admin.post(f"/api/v1/accounts/{site.world.agent.id}/disable")
+    assert r.status_code == 200, r.text
+    assert agent.get("/api/v1/me").status_code == 401
+    assert (
+        client.get("/api/v1/me", headers={"Authorization": f"Bearer {second}"}).status_code == 401
+    )
+    again = site.new_client().post(
+        "/api/v1/session", json={"login": "agent1", "password": PASSWORD}
+    )
+    assert again.status_code == 401
+
+
+def test_an_administrator_sets_up_the_desk_and_others_may_not(site: Site) -> None:
+    admin, agent = site.sign_in("admin"), site.sign_in("agent")
+    org = admin.post("/api/v1/organisations", {"name": "ГБУ Школа", "inn": "7707083893"})
+    assert (org.status_code, org.json()["error"]["fields"]) == (422, ["inn"])  # INN taken
+    bad = admin.post("/api/v1/organisations", {"name": "ГБУ Школа", "inn": "1234567890"})
+    assert (bad.status_code, bad.json()["error"]["fields"]) == (422, ["inn"])
+    group = admin.post("/api/v1/groups", {"name": "Line 2 bis", "kind": "line2"})
+    assert group.status_code == 201
+    form = [
+        {
+            "key": "notice",
+            "label_ru": "Извещение",
+            "label_en": "Notice",
+            "type": "registry_number",
+            "required": True,
+        }
+    ]
+    cat = admin.post(
+        "/api/v1/categories",
+        {
+            "name_ru": "Извещения",
+            "name_en": "Notices",
+            "form": form,
+            "default_group": group.json()["id"],
+        },
+    )
+    assert cat.status_code == 201, cat.text
+    broken = admin.post(
+        "/api/v1/categories", {"name_ru": "x", "name_en": "x", "form": [{"key": "a"}]}
+    )
+    assert (broken.status_code, broken.json()["error"]["fields"]) == (422, ["form[0]"])
+    account = admin.post(
+        "/api/v1/accounts",
+        {
+            "login": "newbie",
+            "display_name": "Новичок",
+            "roles": ["agent"],
+            "password": "long enough pw",
+        },
+    )
+    assert account.status_code == 201, account.text
+    signed = site.new_client().post(
+        "/api/v1/session", json={"login": "newbie", "password": "long enough pw"}
+    )
+    assert signed.status_code == 200
+    assert agent.post("/api/v1/groups", {"name": "x", "kind": "line1"}).status_code == 403
+    assert agent.post(f"/api/v1/accounts/{site.world.admin.id}/disable").status_code == 403
+    assert (
+        site.new_client()
+        .post("/api/v1/groups", json={"name": "x", "kind": "line1"}, headers={"Origin": ORIGIN})
+        .status_code
+        == 403
+    )

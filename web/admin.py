@@ -1,0 +1,178 @@
+"""Account routes: password change, personal API tokens; administrators' set-up of the desk."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.category import FieldSpec, FieldType
+from domain.desk import Written
+from domain.errors import InvalidInput
+from domain.people import Account, GroupKind, Role
+from web.api import json, written
+from web.auth import COOKIE, caller, services, signed_in
+from web.body import Body
+from web.errors import ApiError
+from web.passwords import check_new_password
+
+
+async def change_password(request: Request) -> Response:
+    c = caller(request, request.method)
+    actor = signed_in(c)
+    if c.session is None:
+        raise ApiError(403, "forbidden", "Change your password from a signed-in session.")
+    body = await Body.read(request)
+    svc = services(request)
+    account = await run_in_threadpool(svc.desk.account_by_id, actor.id)
+    ok = await run_in_threadpool(svc.passwords.check, account.password_hash, body.text("current"))
+    if not ok:
+        raise ApiError(422, "invalid_input", "The current password is wrong.", ("current",))
+    new = body.text("new")
+    check_new_password(new, login=account.login)
+    hashed = await run_in_threadpool(svc.passwords.hash, new)
+    await run_in_threadpool(svc.desk.set_password_hash, actor, account.id, hashed)
+    svc.sessions.revoke_all(account.id)  # every session ends; sign in again with the new one
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+async def tokens(request: Request) -> Response:
+    c = caller(request, request.method)
+    actor = signed_in(c)
+    svc = services(request)
+    assert actor.id is not None
+    if request.method == "GET":
+        return json([{"id": str(t.id), "name": t.name, "created": t.created.isoformat(),
+                      "last_used": t.last_used.isoformat() if t.last_used else None}
+                     for t in svc.sessions.api_tokens(actor.id)])  # fmt: skip
+    if c.session is None:
+        raise ApiError(403, "forbidden", "Issue tokens from a signed-in session, not a token.")
+    body = await Body.read(request)
+    issued = svc.sessions.issue_api_token(actor.id, body.text("name"))
+    return json({"id": str(issued.token.id), "name": issued.token.name,
+                 "secret": issued.secret}, 201)  # fmt: skip
+
+
+async def revoke_token(request: Request) -> Response:
+    actor = signed_in(caller(request, request.method))
+    assert actor.id is not None
+    try:
+        token_id = UUID(request.path_params["token_id"])
+    except ValueError:
+        raise ApiError(404, "not_found", "No such token.") from None
+    if not services(request).sessions.revoke_api_token(actor.id, token_id):
+        raise ApiError(404, "not_found", "No such token.")
+    return Response(status_code=204)
+
+
+# -- administrators -----------------------------------------------------------------------------
+def _roles(body: Body) -> tuple[Role, ...]:
+    try:
+        return tuple(Role(r) for r in body.strs("roles"))
+    except ValueError:
+        raise ApiError(422, "invalid_input", f"roles are some of: {', '.join(Role)}.",
+                       ("roles",)) from None  # fmt: skip
+
+
+async def register_account(request: Request) -> Response:
+    actor = caller(request, request.method).actor
+    body = await Body.read(request)
+    svc = services(request)
+    password = body.text("password")
+    check_new_password(password, login=body.text("login"))
+    w = await run_in_threadpool(
+        svc.desk.register_account, actor, body.text("login"), body.text("display_name"),
+        _roles(body), body.opt_uuid("organisation"), body.text("email", ""),
+    )  # fmt: skip
+    hashed = await run_in_threadpool(svc.passwords.hash, password)
+    w = await run_in_threadpool(svc.desk.set_password_hash, actor, w.id, hashed)
+    return written(w, 201)
+
+
+async def account_state(request: Request) -> Response:
+    """POST /api/v1/accounts/{id}/{disable|enable}: a disabled account's sessions end at once."""
+    actor = caller(request, request.method).actor
+    action = request.path_params["action"]
+    if action not in ("disable", "enable"):
+        raise ApiError(404, "not_found", "Accounts can be disabled or enabled.")
+    try:
+        account_id = UUID(request.path_params["account_id"])
+    except ValueError:
+        raise ApiError(404, "not_found", "No such account.") from None
+    svc = services(request)
+
+    def change(a: Account) -> None:
+        getattr(a, action)()
+
+    w: Written = await run_in_threadpool(svc.desk.change_account, actor, account_id, change)
+    if action == "disable":
+        svc.sessions.revoke_all(account_id, include_api_tokens=True)
+    return written(w)
+
+
+async def register_organisation(request: Request) -> Response:
+    actor = caller(request, request.method).actor
+    body = await Body.read(request)
+    w = await run_in_threadpool(services(request).desk.register_organisation, actor,
+                                body.text("name"), body.text("inn"))  # fmt: skip
+    return written(w, 201)
+
+
+async def form_group(request: Request) -> Response:
+    actor = caller(request, request.method).actor
+    body = await Body.read(request)
+    try:
+        kind = GroupKind(body.text("kind"))
+    except ValueError:
+        raise ApiError(422, "invalid_input", f"kind is one of: {', '.join(GroupKind)}.",
+                       ("kind",)) from None  # fmt: skip
+    w = await run_in_threadpool(services(request).desk.form_group, actor, body.text("name"), kind)
+    return written(w, 201)
+
+
+def _spec(raw: Any, i: int) -> FieldSpec:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"form[{i}] must be an object.", [f"form[{i}]"])
+    try:
+        return FieldSpec(
+            key=str(raw["key"]), label_ru=str(raw["label_ru"]), label_en=str(raw["label_en"]),
+            type=FieldType(raw["type"]), required=bool(raw.get("required", False)),
+            choices=tuple(str(c) for c in raw.get("choices", ())),
+        )  # fmt: skip
+    except (KeyError, ValueError, TypeError):
+        raise InvalidInput(
+            f"form[{i}] needs key, label_ru, label_en and a type ({', '.join(FieldType)}).",
+            [f"form[{i}]"],
+        ) from None
+
+
+async def define_category(request: Request) -> Response:
+    actor = caller(request, request.method).actor
+    body = await Body.read(request)
+    raw_form = body.data.get("form", [])
+    if not isinstance(raw_form, list):
+        raise ApiError(422, "invalid_input", "form must be a list of fields.", ("form",))
+    form = tuple(_spec(f, i) for i, f in enumerate(raw_form))
+    w = await run_in_threadpool(
+        services(request).desk.define_category, actor, body.text("name_ru"),
+        body.text("name_en"), form, body.opt_uuid("default_group"), body.opt_uuid("parent"),
+    )  # fmt: skip
+    return written(w, 201)
+
+
+routes = [
+    Route("/api/v1/me/password", change_password, methods=["POST"]),
+    Route("/api/v1/me/tokens", tokens, methods=["GET", "POST"]),
+    Route("/api/v1/me/tokens/{token_id}", revoke_token, methods=["DELETE"]),
+    Route("/api/v1/accounts", register_account, methods=["POST"]),
+    Route("/api/v1/accounts/{account_id}/{action}", account_state, methods=["POST"]),
+    Route("/api/v1/organisations", register_organisation, methods=["POST"]),
+    Route("/api/v1/groups", form_group, methods=["POST"]),
+    Route("/api/v1/categories", define_category, methods=["POST"]),
+]
