@@ -15,17 +15,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
-from web import admin, api, files, live
+from web import admin, api, files, live, metrics, openapi
 from web.errors import HANDLERS
 from web.services import Services
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
-    (b"content-security-policy",
-     b"default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'",
+    ),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
-]  # fmt: skip
+]
 
 
 class SecurityHeaders:
@@ -53,7 +55,13 @@ class SecurityHeaders:
 
 async def health(request: Request) -> Response:
     svc: Services = request.app.state.services
-    head = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
+
+    def probe() -> int:
+        with svc.projections.db.read() as tx:
+            tx.one("SELECT 1")  # the view store answers
+        return svc.desk.recorder.max_notification_id() or 0
+
+    head = await run_in_threadpool(probe)
     lag = {v.name: head - svc.projections.positions.reached(v.name) for v in svc.projections.views}
     return api.json({"status": "ok", "log_position": head, "view_lag": lag})
 
@@ -72,8 +80,16 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             services.stop()
 
     app = Starlette(
-        routes=[Route("/health", health), *files.routes, *admin.routes, *api.routes, *live.routes],
-        middleware=[Middleware(SecurityHeaders)],
+        routes=[
+            Route("/health", health),
+            *metrics.routes,
+            *openapi.routes,
+            *files.routes,
+            *admin.routes,
+            *api.routes,
+            *live.routes,
+        ],
+        middleware=[Middleware(metrics.Measure), Middleware(SecurityHeaders)],
         exception_handlers=HANDLERS,
         lifespan=lifespan,
     )

@@ -81,6 +81,7 @@ async def live(ws: WebSocket) -> None:
         await ws.close(code=1008, reason="too many connections")
         return
     _open[key] += 1
+    svc.metrics.live_sockets += 1
     await ws.accept()
     try:
         await _serve(ws, who.actor, svc)
@@ -88,6 +89,7 @@ async def live(ws: WebSocket) -> None:
         pass
     finally:
         _open[key] -= 1
+        svc.metrics.live_sockets -= 1
 
 
 async def _serve(ws: WebSocket, actor: Actor, svc: Any) -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.desk import Desk
 from domain.settings import Settings
 from projections.system import Projections
 from web.csrf import AllowedOrigins
+from web.metrics import Metrics
 from web.passwords import Passwords
 from web.sessions import SessionStore, open_session_store
 from web.throttle import RateLimiter, SignInThrottle
@@ -25,6 +26,7 @@ class Services:
     public_form_limit: RateLimiter
     origins: AllowedOrigins
     run_views: bool
+    metrics: Metrics = field(default_factory=Metrics)
 
     @classmethod
     def build(cls, settings: Settings, *, run_views: bool = True) -> Services:

@@ -1,0 +1,62 @@
+"""The service's own pages: health, Prometheus metrics, and an OpenAPI document that covers
+every API route the application serves."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from starlette.routing import Route
+
+from domain.settings import Settings
+from tests.web.desk_site import LEAKS, Site, open_site
+from web.openapi import document
+
+pytestmark = LEAKS
+
+
+@pytest.fixture
+def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    with open_site(settings, monkeypatch) as s:
+        yield s
+
+
+def test_every_api_route_is_described() -> None:
+    from web import admin, api, files
+
+    paths = document()["paths"]
+    served = set()
+    for route in [*api.routes, *admin.routes, *files.routes]:
+        assert isinstance(route, Route)
+        for method in route.methods or ():
+            if method != "HEAD":
+                served.add((route.path, method.lower()))
+    described = set()
+    for path, methods in paths.items():
+        template = re.sub(
+            r"/(replies|messages|notes|information-requests|information|"
+            r"assignment|transfers|escalations|priority|resolution|reopening|"
+            r"closing|rating|links)$",
+            "/{command}",
+            path,
+        )
+        for method in methods:
+            described.add((template, method))
+    assert served == described
+
+
+def test_health_metrics_and_docs(site: Site) -> None:
+    client = site.new_client()
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["log_position"] > 0
+    assert set(health["view_lag"]) == {"tickets", "timeline", "search", "catalog"}
+    client.get("/api/v1/me")
+    text = client.get("/metrics").text
+    assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1' in text
+    assert 'suz_http_request_seconds_count{route="/api/v1/me"} 1' in text
+    assert 'suz_view_lag_events{view="tickets"}' in text
+    spec = client.get("/api/openapi.json").json()
+    assert spec["openapi"] == "3.1.0" and "/api/v1/tickets/{ticket_id}/replies" in spec["paths"]
+    page = client.get("/api/docs")
+    assert page.status_code == 200 and "/api/v1/tickets/{ticket_id}/escalations" in page.text

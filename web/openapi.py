@@ -1,0 +1,322 @@
+"""The OpenAPI 3.1 description of /api/v1, and a browsable page of it (/api/docs, no script)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from web.api import COMMANDS, json
+
+S = dict[str, Any]
+STR: S = {"type": "string"}
+ID: S = {"type": "string", "format": "uuid"}
+STRS: S = {"type": "array", "items": STR}
+ERROR: S = {"$ref": "#/components/schemas/Error"}
+WRITTEN: S = {"$ref": "#/components/schemas/Written"}
+ANY_OBJECT: S = {"type": "object"}
+
+
+def obj(required: list[str], **props: S) -> S:
+    return {"type": "object", "required": required, "properties": props}
+
+
+COMMAND_BODIES: dict[str, S] = {
+    "replies": obj(["body"], body=STR),
+    "messages": obj(["body"], body=STR),
+    "notes": obj(["body"], body=STR),
+    "information-requests": obj([], fields=STRS, questions=STRS, message=STR),
+    "information": obj([], values=ANY_OBJECT, answers=STRS),
+    "assignment": obj([], group=ID, assignee=ID),
+    "transfers": obj(["group", "reason"], group=ID, assignee=ID, reason=STR),
+    "escalations": obj(["group", "reason"], group=ID, reason=STR),
+    "priority": obj([], priority={"enum": ["low", "normal", "high", "critical"]}, reason=STR),
+    "resolution": obj(["resolution"], resolution=STR),
+    "reopening": obj(["reason"], reason=STR),
+    "closing": obj([], reason=STR),
+    "rating": obj(["score"], score={"type": "integer", "minimum": 1, "maximum": 5}, comment=STR),
+    "links": obj(
+        ["other"],
+        other=ID,
+        kind={"enum": ["related", "duplicate_of", "caused_by", "knowledge_gap"]},
+    ),
+}
+assert set(COMMAND_BODIES) == set(COMMANDS)
+
+
+def op(
+    summary: str,
+    *,
+    body: S | None = None,
+    ok: int = 200,
+    result: S = ANY_OBJECT,
+    params: list[S] | None = None,
+    errors: tuple[int, ...] = (400, 401, 403, 404, 422),
+) -> S:
+    operation: S = {
+        "summary": summary,
+        "parameters": params or [],
+        "responses": {
+            str(ok): {"description": "done", "content": {"application/json": {"schema": result}}}
+            if ok != 204
+            else {"description": "done"},
+            **{
+                str(e): {
+                    "description": "refused",
+                    "content": {"application/json": {"schema": ERROR}},
+                }
+                for e in errors
+            },
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": body}},
+        }
+    return operation
+
+
+def path_param(name: str, schema: S = ID) -> S:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def query(name: str, schema: S = STR) -> S:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
+TICKET = path_param("ticket_id")
+AFTER = query("after", {"type": "integer", "minimum": 0})
+
+
+def document() -> S:
+    paths: S = {
+        "/api/v1/session": {
+            "post": op(
+                "Sign in; sets the session cookie, returns the CSRF token",
+                body=obj(["login", "password"], login=STR, password=STR),
+                errors=(400, 401, 415, 422, 429),
+            ),
+            "delete": op("Sign out", ok=204, errors=(403,)),
+        },
+        "/api/v1/me": {"get": op("Who am I", errors=(401,))},
+        "/api/v1/categories": {
+            "get": op("Categories and their forms (public)", params=[AFTER], errors=()),
+            "post": op(
+                "Define a category (administrators)",
+                ok=201,
+                result=WRITTEN,
+                body=obj(
+                    ["name_ru", "name_en"],
+                    name_ru=STR,
+                    name_en=STR,
+                    form={"type": "array"},
+                    default_group=ID,
+                    parent=ID,
+                ),
+            ),
+        },
+        "/api/v1/tickets": {
+            "post": op(
+                "File a request (signed in, by API token, or anonymously with a contact)",
+                ok=201,
+                body=obj(
+                    ["category", "subject", "description"],
+                    category=ID,
+                    subject=STR,
+                    description=STR,
+                    fields=ANY_OBJECT,
+                    priority=STR,
+                    contact_name=STR,
+                    contact_email=STR,
+                ),
+                errors=(400, 401, 403, 404, 413, 415, 422, 429),
+            )
+        },
+        "/api/v1/tickets/{ticket_id}": {
+            "get": op(
+                "A request and its timeline as the caller may see it",
+                params=[TICKET, AFTER, query("key")],
+            )
+        },
+        "/api/v1/tickets/{ticket_id}/attachments": {
+            "post": {
+                **op(
+                    "Attach a file (multipart: file, version, internal)",
+                    ok=201,
+                    params=[TICKET],
+                    errors=(400, 401, 403, 404, 409, 413, 415, 422),
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": obj(
+                                ["file", "version"],
+                                file={"type": "string", "format": "binary"},
+                                version=STR,
+                                internal=STR,
+                            )
+                        }
+                    },
+                },
+            }
+        },
+        "/api/v1/tickets/{ticket_id}/attachments/{sha256}": {
+            "get": {
+                **op("Download an attachment", params=[TICKET, path_param("sha256", STR)]),
+                "responses": {
+                    "200": {"description": "the file"},
+                    "404": {
+                        "description": "refused",
+                        "content": {"application/json": {"schema": ERROR}},
+                    },
+                },
+            }
+        },
+        "/api/v1/queues/counts": {"get": op("Live counts of queues", params=[query("queue")])},
+        "/api/v1/queues/{kind}": {
+            "get": op(
+                "A queue, keyset-paginated",
+                params=[
+                    path_param(
+                        "kind", {"enum": ["group", "unassigned", "waiting", "mine", "line"]}
+                    ),
+                    query("group"),
+                    query("line"),
+                    query("status"),
+                    query("after_number"),
+                    AFTER,
+                ],
+            )
+        },
+        "/api/v1/my/tickets": {
+            "get": op(
+                "My (or my organisation's) requests",
+                params=[query("scope"), query("after_number"), AFTER],
+            )
+        },
+        "/api/v1/search": {"get": op("Full-text search", params=[query("q")])},
+        "/api/v1/activity": {"get": op("The desk's activity stream", params=[query("before")])},
+        "/api/v1/directory": {"get": op("Groups and staff")},
+        "/api/v1/me/password": {
+            "post": op(
+                "Change my password (ends every session)",
+                ok=204,
+                body=obj(["current", "new"], current=STR, new=STR),
+            )
+        },
+        "/api/v1/me/tokens": {
+            "get": op("My API tokens"),
+            "post": op(
+                "Issue an API token (its secret is shown once)",
+                ok=201,
+                body=obj(["name"], name=STR),
+            ),
+        },
+        "/api/v1/me/tokens/{token_id}": {
+            "delete": op("Revoke an API token", ok=204, params=[path_param("token_id")])
+        },
+        "/api/v1/accounts": {
+            "post": op(
+                "Register an account (administrators)",
+                ok=201,
+                result=WRITTEN,
+                body=obj(
+                    ["login", "display_name", "roles", "password"],
+                    login=STR,
+                    display_name=STR,
+                    roles=STRS,
+                    organisation=ID,
+                    email=STR,
+                    password=STR,
+                ),
+            )
+        },
+        "/api/v1/accounts/{account_id}/{action}": {
+            "post": op(
+                "Disable or enable an account",
+                result=WRITTEN,
+                params=[
+                    path_param("account_id"),
+                    path_param("action", {"enum": ["disable", "enable"]}),
+                ],
+            )
+        },
+        "/api/v1/organisations": {
+            "post": op(
+                "Register an organisation",
+                ok=201,
+                result=WRITTEN,
+                body=obj(["name", "inn"], name=STR, inn=STR),
+            )
+        },
+        "/api/v1/groups": {
+            "post": op(
+                "Form a group",
+                ok=201,
+                result=WRITTEN,
+                body=obj(["name", "kind"], name=STR, kind=STR),
+            )
+        },
+    }
+    for name, body in COMMAND_BODIES.items():
+        paths[f"/api/v1/tickets/{{ticket_id}}/{name}"] = {
+            "post": op(
+                f"Ticket command: {name} (send the version you saw: If-Match or `version`)",
+                body={**body, "properties": {**body["properties"], "version": {"type": "integer"}}},
+                result=WRITTEN,
+                params=[TICKET],
+                errors=(400, 401, 403, 404, 409, 413, 415, 422),
+            )
+        }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "suz API",
+            "version": "1",
+            "description": "Every command and query of the support desk.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "Error": obj(
+                    ["error"],
+                    error=obj(["code", "message", "fields"], code=STR, message=STR, fields=STRS),
+                ),
+                "Written": obj(
+                    ["id", "position", "version"],
+                    id=ID,
+                    position={"type": "integer"},
+                    version={"type": "integer"},
+                ),
+            }
+        },
+    }
+
+
+async def openapi(request: Request) -> Response:
+    return json(document())
+
+
+async def docs(request: Request) -> Response:
+    rows = []
+    for path, methods in document()["paths"].items():
+        for method, operation in methods.items():
+            rows.append(
+                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}"
+                f"</code></td><td>{html.escape(operation['summary'])}</td></tr>"
+            )
+    page = (
+        "<!doctype html><meta charset=utf-8><title>suz API</title>"
+        "<h1>suz API</h1><p>The machine-readable description: "
+        "<a href=/api/openapi.json>/api/openapi.json</a>.</p>"
+        f"<table><tr><th>method</th><th>path</th><th>what</th></tr>{''.join(rows)}</table>"
+    )
+    return HTMLResponse(page)
+
+
+routes = [Route("/api/openapi.json", openapi), Route("/api/docs", docs)]
