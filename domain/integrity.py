@@ -1,7 +1,8 @@
 """Verifies the hash chains of the whole event store: what `suz verify` and auditors run.
 
 One pass over the log in order, keeping only the last (version, link) of each aggregate, so it
-streams any size of store. It reports events changed, deleted, inserted or reordered in place.
+streams any size of store. It reports events changed, deleted, inserted or reordered in place,
+and snapshots whose state differs from what their events replay to.
 """
 
 from __future__ import annotations
