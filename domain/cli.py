@@ -30,6 +30,11 @@ def migrate(settings: Settings) -> None:
 
 def run_verify(settings: Settings) -> int:
     desk = Desk(settings.store_env())
+    try:
+        desk.recorder.max_notification_id()
+    except Exception as e:  # no tables, no server: either way there is nothing to verify yet
+        print(f"suz verify: cannot read the event store ({e}); run `suz migrate` first?")
+        return 2
     total = desk.recorder.max_notification_id() or 0
     with tqdm(total=total, unit="event", desc="verifying", file=sys.stderr) as bar:
         report = verify(desk, progress=bar.update)

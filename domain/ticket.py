@@ -273,6 +273,9 @@ class Ticket(ChainedAggregate):
 
     def reply(self, by: UUID, body: str, attachments: tuple[Attachment, ...] = ()) -> None:
         self.check_active()
+        if any(a.internal for a in attachments):
+            raise InvalidInput("A public reply cannot carry internal files; add them to a note.",
+                               ["attachments"])  # fmt: skip
         self.trigger_event(self.Replied, by=by, body=clean_body(body), attachments=attachments)
 
     class RequesterWrote(ChainedAggregate.Event):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -36,6 +37,7 @@ class Projections:
         self.positions, self.wakeup = Positions(), Wakeup()
         desk.on_saved.append(self.wakeup.notify)
         self.runners = [Runner(desk, self.db, v, self.positions, self.wakeup) for v in self.views]
+        self.channels: dict[str, Callable[[str], None]] = {}  # more PostgreSQL channels to hear
         self._listening = threading.Event()
         self._listener: threading.Thread | None = None
 
@@ -80,6 +82,8 @@ class Projections:
                 with conn:
                     conn.execute(f'LISTEN "{channel}"')
                     conn.execute("LISTEN suz_views")
+                    for extra in self.channels:
+                        conn.execute(f'LISTEN "{extra}"')
                     self._load_positions(conn)
                     while self._listening.is_set():
                         for note in conn.notifies(timeout=1.0):
@@ -89,7 +93,9 @@ class Projections:
                 threading.Event().wait(1.0)
 
     def _heard(self, channel: str, payload: str) -> None:
-        if channel == "suz_views":
+        if channel in self.channels:
+            self.channels[channel](payload)
+        elif channel == "suz_views":
             scope, _, position = payload.rpartition(":")
             schema, _, view = scope.rpartition(":")  # other schemas' views share the channel
             if schema == (self.settings.schema or "public"):

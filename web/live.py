@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -18,28 +20,28 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from domain.access import Actor, TicketScope, may_see
+from domain.access import Actor
 from domain.errors import DeskError
-from projections import queues
 from projections.feed import Change, follow
-from web.auth import caller, services
+from web.auth import Caller, caller, services
 from web.csrf import check_websocket
 from web.errors import ApiError
+from web.presence import Presence, State, encode
 
 MAX_PER_SESSION = 8
 MAX_MESSAGE = 16_384
+SESSION_CHECK = 10.0  # seconds between checks that a socket's session still holds
 _open: Counter[str] = Counter()
-STAFF_TOPICS = ("activity", "queues", "group:", "line:", "assignee:")
+STAFF_TOPICS = ("activity", "queues", "presence", "group:", "line:", "assignee:")
 
 
 def allowed_topic(conn_actor: Actor, topic: str, services_: Any) -> bool:
-    if topic.startswith("ticket:"):
-        with services_.projections.db.read() as tx:
-            row = queues.ticket_row(tx, topic.removeprefix("ticket:"))
-        if row is None:
+    if topic.startswith("ticket:"):  # asked of the aggregate: a just-filed ticket counts
+        try:
+            services_.desk.ticket(conn_actor, UUID(topic.removeprefix("ticket:")))
+        except (ValueError, DeskError):
             return False
-        scope = TicketScope(UUID(row.id), _u(row.requester_id), _u(row.organisation_id))
-        return may_see(conn_actor, scope)
+        return True
     if topic.startswith(STAFF_TOPICS):
         return conn_actor.is_staff
     if topic.startswith("requester:"):
@@ -84,7 +86,7 @@ async def live(ws: WebSocket) -> None:
     svc.metrics.live_sockets += 1
     await ws.accept()
     try:
-        await _serve(ws, who.actor, svc)
+        await _serve(ws, who, svc)
     except WebSocketDisconnect:
         pass
     finally:
@@ -92,7 +94,7 @@ async def live(ws: WebSocket) -> None:
         svc.metrics.live_sockets -= 1
 
 
-async def _serve(ws: WebSocket, actor: Actor, svc: Any) -> None:
+async def _serve(ws: WebSocket, who: Caller, svc: Any) -> None:
     raw = await ws.receive_text()
     if len(raw) > MAX_MESSAGE:
         await ws.close(code=1009)
@@ -105,25 +107,34 @@ async def _serve(ws: WebSocket, actor: Actor, svc: Any) -> None:
         await ws.send_text('{"error": "send {\\"subscribe\\": [topics], \\"after\\": position}"}')
         await ws.close(code=1003)
         return
-    refused = [t for t in topics if not allowed_topic(actor, t, svc)]
+    actor = who.actor
+    refused = await asyncio.to_thread(
+        lambda: [t for t in topics if not allowed_topic(actor, t, svc)]
+    )
     if refused:
         await ws.send_bytes(orjson.dumps({"error": "not allowed", "topics": refused}))
         await ws.close(code=1008)
         return
     await ws.send_bytes(orjson.dumps({"subscribed": topics, "after": after}))
-    # Wait for whichever ends first: the client leaving, or the push loop failing. Without the
-    # race a departed client's loop would live on until the next change (up to 30 s idle), holding
-    # one of the session's MAX_PER_SESSION slots.
-    receiver = asyncio.create_task(_drain(ws))
-    pusher = asyncio.create_task(_push(ws, actor, svc, topics, after))
+    me = await _me(actor, svc)
+    # Whichever ends first ends the socket: the client leaving, the session ending, a failure.
+    tasks = {
+        asyncio.create_task(_receive(ws, me, topics, svc)),
+        asyncio.create_task(_push(ws, actor, svc, topics, after)),
+        asyncio.create_task(_push_presence(ws, actor, svc, topics)),
+        asyncio.create_task(_watch_session(ws, who, svc)),
+    }
     try:
-        await asyncio.wait({receiver, pusher}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (receiver, pusher):
+        for task in tasks:
             task.cancel()
-        for task in (receiver, pusher):
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await task
+        for topic in topics:
+            if topic.startswith("ticket:") and me is not None:
+                await announce(svc, replace(me, ticket_id=topic[7:], state=State.LEFT))
 
 
 async def _push(ws: WebSocket, actor: Actor, svc: Any, topics: list[str], after: int) -> None:
@@ -135,12 +146,86 @@ async def _push(ws: WebSocket, actor: Actor, svc: Any, topics: list[str], after:
                                               "version": change.version}))  # fmt: skip
 
 
-async def _drain(ws: WebSocket) -> None:
-    """Reads (and ignores) client messages so a disconnect is noticed."""
+async def _me(actor: Actor, svc: Any) -> Presence | None:
+    """This socket's presence template (None for an anonymous visitor)."""
+    if actor.id is None:
+        return None
+    account = await asyncio.to_thread(svc.desk.account_by_id, actor.id)
+    return Presence("", str(actor.id), account.display_name, State.VIEWING, actor.is_staff, 0.0)
+
+
+async def _receive(ws: WebSocket, me: Presence | None, topics: list[str], svc: Any) -> None:
+    """Client messages: {"presence": state, "ticket": id} for a subscribed ticket."""
+    last = 0.0
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
             return
+        text = message.get("text") or (message.get("bytes") or b"").decode(errors="replace")
+        if len(text) > MAX_MESSAGE or me is None:
+            continue
+        try:
+            said = orjson.loads(text)
+            state, ticket = State(said["presence"]), str(said["ticket"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            continue
+        if f"ticket:{ticket}" not in topics or (state is State.TYPING_NOTE and not me.staff):
+            continue
+        now = time.time()
+        if now - last < 0.5 and state is not State.LEFT:
+            continue  # at most two announcements a second per socket
+        last = now
+        await announce(svc, replace(me, ticket_id=ticket, state=state, at=now))
+
+
+async def announce(svc: Any, p: Presence) -> None:
+    """Puts an announcement on every process's board (through NOTIFY on PostgreSQL)."""
+    if svc.projections.db.dialect != "postgres":
+        svc.presence.apply(p)
+        return
+    payload = f"{svc.settings.schema or 'public'}|{encode(p)}"
+
+    def notify() -> None:
+        with svc.projections.db.read() as tx:
+            tx.execute("SELECT pg_notify('suz_presence', %s)", (payload,))
+
+    await asyncio.to_thread(notify)
+
+
+async def _push_presence(ws: WebSocket, actor: Actor, svc: Any, topics: list[str]) -> None:
+    watching = {t[7:] for t in topics if t.startswith("ticket:")}
+    everything = "presence" in topics and actor.is_staff
+    queue = svc.presence.watch()
+    try:
+        while True:
+            ticket = await queue.get()
+            if ticket in watching or everything:
+                who = svc.presence.of(ticket, staff=actor.is_staff)
+                await ws.send_bytes(orjson.dumps({"presence": ticket, "who": who}))
+    finally:
+        svc.presence.unwatch(queue)
+
+
+async def _watch_session(ws: WebSocket, who: Caller, svc: Any) -> None:
+    """Closes the socket soon after its session (or the account) ends."""
+    while True:
+        await asyncio.sleep(SESSION_CHECK)
+        if who.token is None and who.actor.id is None:
+            continue
+        alive = await asyncio.to_thread(_still_valid, who, svc)
+        if not alive:
+            await ws.close(code=1008, reason="session ended")
+            return
+
+
+def _still_valid(who: Caller, svc: Any) -> bool:
+    if who.token is not None and svc.sessions.lookup(who.token) is None:
+        return False
+    try:
+        svc.desk.actor_for(who.actor.id)
+    except DeskError:
+        return False
+    return True
 
 
 routes = [WebSocketRoute("/live", live)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass, field
 
@@ -11,6 +12,7 @@ from projections.system import Projections
 from web.csrf import AllowedOrigins
 from web.metrics import Metrics
 from web.passwords import Passwords
+from web.presence import Board, decode
 from web.sessions import SessionStore, open_session_store
 from web.throttle import RateLimiter, SignInThrottle
 
@@ -27,6 +29,7 @@ class Services:
     origins: AllowedOrigins
     run_views: bool
     metrics: Metrics = field(default_factory=Metrics)
+    presence: Board = field(default_factory=Board)
 
     @classmethod
     def build(cls, settings: Settings, *, run_views: bool = True) -> Services:
@@ -45,6 +48,14 @@ class Services:
         )
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        schema = f"{self.settings.schema or 'public'}|"
+
+        def heard(payload: str) -> None:  # on the listener thread
+            if payload.startswith(schema):
+                loop.call_soon_threadsafe(self.presence.apply, decode(payload[len(schema) :]))
+
+        self.projections.channels["suz_presence"] = heard
         self.projections.start(run_views=self.run_views)
 
     def stop(self) -> None:
