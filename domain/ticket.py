@@ -195,6 +195,8 @@ class Ticket(ChainedAggregate):
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
             t.group_id, t.assignee_id = self.to_group_id, self.to_assignee_id
+            if t.status is Status.NEW and self.to_assignee_id is not None:
+                t.status = Status.OPEN
 
     def transfer(
         self, by: UUID, to_group_id: UUID, to_assignee_id: UUID | None, reason: str

@@ -77,6 +77,7 @@ class ViewDB:
         self._local = threading.local()
         self._opened: list[sqlite3.Connection | psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
+        self._generation = 0  # close_all() starts a new one: threads then reconnect
 
     def connect(self) -> sqlite3.Connection | psycopg.Connection[Any]:
         if self.settings.database_url is None:
@@ -98,8 +99,10 @@ class ViewDB:
 
     def _conn(self) -> sqlite3.Connection | psycopg.Connection[Any]:
         conn = getattr(self._local, "conn", None)
-        if conn is None or (isinstance(conn, psycopg.Connection) and conn.closed):
+        stale = getattr(self._local, "generation", -1) != self._generation
+        if conn is None or stale or (isinstance(conn, psycopg.Connection) and conn.closed):
             conn = self._local.conn = self.connect()
+            self._local.generation = self._generation
             with self._lock:
                 self._opened.append(conn)
         return conn
@@ -141,5 +144,6 @@ class ViewDB:
         """Closes every connection any thread opened (at shutdown)."""
         with self._lock:
             opened, self._opened = self._opened, []
+            self._generation += 1
         for conn in opened:
             conn.close()

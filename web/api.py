@@ -168,7 +168,7 @@ def _ticket_id(request: Request) -> UUID:
 
 
 # -- queries ----------------------------------------------------------------------------------
-async def _wait(request: Request) -> None:
+async def wait_for_views(request: Request) -> None:
     """Read-your-writes: `?after=N` waits (up to 5 s) until the views reach position N."""
     after = request.query_params.get("after", "")
     if after.isdigit():
@@ -180,7 +180,7 @@ async def _wait(request: Request) -> None:
 async def get_ticket(request: Request) -> Response:
     actor = caller(request).actor
     ticket_id = _ticket_id(request)
-    await _wait(request)
+    await wait_for_views(request)
     with services(request).projections.db.read() as tx:
         row = queues.ticket_row(tx, str(ticket_id))
         if row is None or not may_see(actor, _scope(row)):
@@ -216,7 +216,7 @@ async def queue(request: Request) -> Response:
     actor = signed_in(caller(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Queues are for the support staff.")
-    await _wait(request)
+    await wait_for_views(request)
     kind = request.path_params["kind"]
     with services(request).projections.db.read() as tx:
         if kind == "mine":
@@ -252,7 +252,7 @@ async def queue_counts(request: Request) -> Response:
 
 async def my_tickets(request: Request) -> Response:
     actor = signed_in(caller(request))
-    await _wait(request)
+    await wait_for_views(request)
     scope = request.query_params.get("scope", "mine")
     with services(request).projections.db.read() as tx:
         if scope == "organisation":
@@ -280,7 +280,7 @@ async def activity_stream(request: Request) -> Response:
 
 async def list_categories(request: Request) -> Response:
     """Public: the categories and the fields each asks for (the filing form needs them)."""
-    await _wait(request)
+    await wait_for_views(request)
     with services(request).projections.db.read() as tx:
         return json(catalog.categories(tx))
 

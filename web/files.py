@@ -19,6 +19,7 @@ from domain.errors import NotFound
 from domain.ticket import Attachment
 from projections import queues
 from projections.timeline import timeline
+from web.api import wait_for_views
 from web.attachments import DEFAULT_MAX_BYTES, FileBlobStore, is_sha256
 from web.auth import caller, services
 from web.errors import ApiError
@@ -85,6 +86,7 @@ async def download(request: Request) -> Response:
     actor = caller(request).actor
     ticket_id, sha = str(_ticket_id(request)), request.path_params["sha256"]
     svc = services(request)
+    await wait_for_views(request)
     with svc.projections.db.read() as tx:
         row = queues.ticket_row(tx, ticket_id)
         if row is None or not may_see(actor, TicketScope(UUID(row.id), _u(row.requester_id),
