@@ -170,6 +170,15 @@ class Desk(Application[UUID]):
             self._get(Category, parent_id, "category")
         return self._written(Category.define(name_ru, name_en, form, default_group_id, parent_id))
 
+    def change_category_form(
+        self, actor: Actor, category_id: UUID, form: tuple[FieldSpec, ...]
+    ) -> Written:
+        """A new form applies to requests filed from now on; filed ones keep their values."""
+        self._check_admin(actor)
+        category = self._get(Category, category_id, "category")
+        category.change_form(form)
+        return self._written(category)
+
     def actor_for(self, account_id: UUID) -> Actor:
         """The Actor a signed-in account acts as; disabled accounts may do nothing."""
         account = self._get(Account, account_id, "account")

@@ -116,6 +116,53 @@ async def account_state(request: Request) -> Response:
     return written(w)
 
 
+async def membership(request: Request) -> Response:
+    """POST (join) or DELETE (leave) /api/v1/accounts/{id}/groups/{group_id}."""
+    actor = caller(request, request.method).actor
+    try:
+        account_id = UUID(request.path_params["account_id"])
+        group_id = UUID(request.path_params["group_id"])
+    except ValueError:
+        raise ApiError(404, "not_found", "No such account or group.") from None
+    desk = services(request).desk
+    if request.method == "POST":
+        w = await run_in_threadpool(desk.add_to_group, actor, account_id, group_id)
+    else:
+        w = await run_in_threadpool(desk.change_account, actor, account_id,
+                                    lambda a: a.leave(group_id))  # fmt: skip
+    return written(w)
+
+
+async def change_roles(request: Request) -> Response:
+    actor = caller(request, request.method).actor
+    try:
+        account_id = UUID(request.path_params["account_id"])
+    except ValueError:
+        raise ApiError(404, "not_found", "No such account.") from None
+    roles = _roles(await Body.read(request))
+    svc = services(request)
+    w = await run_in_threadpool(svc.desk.change_account, actor, account_id,
+                                lambda a: a.change_roles(roles))  # fmt: skip
+    svc.sessions.revoke_all(account_id)  # sessions carry no roles, but sign in afresh anyway
+    return written(w)
+
+
+async def change_form(request: Request) -> Response:
+    actor = caller(request, request.method).actor
+    try:
+        category_id = UUID(request.path_params["category_id"])
+    except ValueError:
+        raise ApiError(404, "not_found", "No such category.") from None
+    body = await Body.read(request)
+    raw_form = body.data.get("form", [])
+    if not isinstance(raw_form, list):
+        raise ApiError(422, "invalid_input", "form must be a list of fields.", ("form",))
+    form = tuple(_spec(f, i) for i, f in enumerate(raw_form))
+    w = await run_in_threadpool(services(request).desk.change_category_form, actor, category_id,
+                                form)  # fmt: skip
+    return written(w)
+
+
 async def register_organisation(request: Request) -> Response:
     actor = caller(request, request.method).actor
     body = await Body.read(request)
@@ -171,7 +218,12 @@ routes = [
     Route("/api/v1/me/tokens", tokens, methods=["GET", "POST"]),
     Route("/api/v1/me/tokens/{token_id}", revoke_token, methods=["DELETE"]),
     Route("/api/v1/accounts", register_account, methods=["POST"]),
+    Route("/api/v1/accounts/{account_id}/roles", change_roles, methods=["PUT"]),
+    Route(
+        "/api/v1/accounts/{account_id}/groups/{group_id}", membership, methods=["POST", "DELETE"]
+    ),
     Route("/api/v1/accounts/{account_id}/{action}", account_state, methods=["POST"]),
+    Route("/api/v1/categories/{category_id}/form", change_form, methods=["PUT"]),
     Route("/api/v1/organisations", register_organisation, methods=["POST"]),
     Route("/api/v1/groups", form_group, methods=["POST"]),
     Route("/api/v1/categories", define_category, methods=["POST"]),

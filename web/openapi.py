@@ -246,6 +246,34 @@ def document() -> S:
                 ],
             )
         },
+        "/api/v1/accounts/{account_id}/roles": {
+            "put": op(
+                "Change an account's roles (its sessions end)",
+                result=WRITTEN,
+                params=[path_param("account_id")],
+                body=obj(["roles"], roles=STRS),
+            )
+        },
+        "/api/v1/accounts/{account_id}/groups/{group_id}": {
+            "post": op(
+                "Add an account to a group",
+                result=WRITTEN,
+                params=[path_param("account_id"), path_param("group_id")],
+            ),
+            "delete": op(
+                "Take an account out of a group",
+                result=WRITTEN,
+                params=[path_param("account_id"), path_param("group_id")],
+            ),
+        },
+        "/api/v1/categories/{category_id}/form": {
+            "put": op(
+                "Change a category's form",
+                result=WRITTEN,
+                params=[path_param("category_id")],
+                body=obj(["form"], form={"type": "array"}),
+            )
+        },
         "/api/v1/organisations": {
             "post": op(
                 "Register an organisation",

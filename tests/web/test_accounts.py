@@ -116,3 +116,48 @@ def test_an_administrator_sets_up_the_desk_and_others_may_not(site: Site) -> Non
         .status_code
         == 403
     )
+
+
+def test_an_administrator_changes_groups_roles_and_a_category_form(site: Site) -> None:
+    admin, requester = site.sign_in("admin"), site.sign_in("requester")
+    agent = site.world.agent.id
+    joined = admin.post(f"/api/v1/accounts/{agent}/groups/{site.world.line2}")
+    assert joined.status_code == 200, joined.text
+    me = site.sign_in("agent").get("/api/v1/me").json()
+    assert set(me["groups"]) == {str(site.world.line1), str(site.world.line2)}
+    left = admin.client.delete(
+        f"/api/v1/accounts/{agent}/groups/{site.world.line1}", headers=admin.headers()
+    )
+    assert left.status_code == 200
+    roles = admin.client.put(
+        f"/api/v1/accounts/{agent}/roles",
+        json={"roles": ["agent", "analyst"]},
+        headers=admin.headers(),
+    )
+    assert roles.status_code == 200, roles.text
+    me = site.sign_in("agent").get("/api/v1/me").json()
+    assert (me["roles"], me["groups"]) == (["agent", "analyst"], [str(site.world.line2)])
+    bad_role = admin.client.put(
+        f"/api/v1/accounts/{agent}/roles", json={"roles": ["boss"]}, headers=admin.headers()
+    )
+    assert (bad_role.status_code, bad_role.json()["error"]["fields"]) == (422, ["roles"])
+    form = [
+        {"key": "contract_number", "label_ru": "Номер", "label_en": "Contract number",
+         "type": "registry_number", "required": True},
+        {"key": "customer_inn", "label_ru": "ИНН заказчика", "label_en": "Customer INN",
+         "type": "text", "required": True},
+    ]  # fmt: skip
+    changed = admin.client.put(
+        f"/api/v1/categories/{site.world.contracts}/form", json={"form": form},
+        headers=admin.headers(),
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    refused = requester.post("/api/v1/tickets", site.filing())
+    assert (refused.status_code, refused.json()["error"]["fields"]) == (422, ["customer_inn"])
+    assert (
+        requester.post("/api/v1/tickets", site.filing(customer_inn="7707083893")).status_code == 201
+    )
+    assert requester.client.put(
+        f"/api/v1/categories/{site.world.contracts}/form", json={"form": []},
+        headers=requester.headers(),
+    ).status_code == 403  # fmt: skip
