@@ -89,3 +89,18 @@ def test_files_are_sniffed_and_served_only_to_who_may_see_them(site: Site) -> No
         headers=requester.headers(),
     )
     assert stale.status_code == 409
+
+
+def test_the_public_form_is_rate_limited_per_address(site: Site) -> None:
+    visitor = site.new_client()
+    body = {**site.filing(), "contact_name": "Анна", "contact_email": "anna@example.org"}
+    codes = [
+        visitor.post("/api/v1/tickets", json=body, headers={"Origin": ORIGIN}).status_code
+        for _ in range(11)
+    ]
+    assert codes == [201] * 10 + [429]
+    refused = visitor.post("/api/v1/tickets", json=body, headers={"Origin": ORIGIN})
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused.headers["retry-after"]) > 0
+    signed = site.sign_in("requester")  # a signed-in requester is not limited by the form's rule
+    assert signed.post("/api/v1/tickets", site.filing()).status_code == 201
