@@ -154,6 +154,7 @@ _PUBLIC_EVENTS = frozenset(
         "Reopened",
         "Closed",
         "Rated",
+        "ArticleLinked",
     }
 )
 # Shown to a requester as "passed to line 2 / another group", never with the reason or person.
@@ -173,6 +174,8 @@ def event_visibility(actor: Actor, event_name: str, data: dict[str, Any]) -> Vis
         return Visibility.HIDDEN
     attachment = data.get("attachment")
     if event_name == "AttachmentAdded" and getattr(attachment, "internal", False):
+        return Visibility.HIDDEN
+    if event_name == "ArticleLinked" and not data.get("public"):
         return Visibility.HIDDEN
     return Visibility.FULL
 

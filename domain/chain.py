@@ -62,6 +62,17 @@ class ChainedAggregate(Aggregate):
             cast(ChainedAggregate, result).chain = self.chain
             return result
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> Self:
+        """The repository copies cached aggregates before handing them out. Our state is
+        immutable values in dicts, lists and tuples: copying the containers is a deep copy,
+        at a fraction of copy.deepcopy's cost on every command."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(
+            (k, dict(v) if type(v) is dict else list(v) if type(v) is list else v)
+            for k, v in self.__dict__.items()
+        )
+        return clone
+
     @classmethod
     def _start(cls, event_class: type[Any], *, id: UUID | None = None, **kwargs: Any) -> Self:
         """Creates the aggregate with the first link of its chain."""

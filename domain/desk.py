@@ -15,13 +15,23 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Actor, Command, TicketScope, check, may_see
+from domain.article import Article
 from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate
 from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
+from domain.knowledge import KnowledgeBase
 from domain.people import Account, Group, GroupKind, Organisation, Role
 from domain.settings import Settings
-from domain.ticket import Attachment, Channel, Contact, LinkKind, Priority, Ticket
+from domain.ticket import (
+    Attachment,
+    Channel,
+    Contact,
+    LinkKind,
+    Priority,
+    TemplateUse,
+    Ticket,
+)
 
 A = TypeVar("A", bound=ChainedAggregate)
 SYSTEM = Actor(id=None, roles=frozenset({Role.ADMIN}))
@@ -42,11 +52,11 @@ class FiledTicket(Written):
     visitor_key: str | None = None  # the private link's key of an anonymous request; shown once
 
 
-class Desk(Application[UUID]):
+class Desk(KnowledgeBase, Application[UUID]):
     """The support desk. Tickets are snapshotted every 50 events so long tickets load fast."""
 
     name = "Desk"
-    snapshotting_intervals = {Ticket: 50}
+    snapshotting_intervals = {Ticket: 50, Article: 50}
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(dict(env) if env is not None else Settings.from_env().store_env())
@@ -78,7 +88,16 @@ class Desk(Application[UUID]):
         except IntegrityError:
             current: int = self.repository.get(first.id).version
             raise Conflict(first.id, seen, current) from None
+        self._cache(*aggregates)
         return recordings[-1].notification.id
+
+    def _cache(self, *aggregates: ChainedAggregate) -> None:
+        """Keeps what was just saved, so the next command need not re-apply its events (the
+        cache still fast-forwards past writes made by other processes)."""
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
 
     def _written(self, aggregate: ChainedAggregate) -> Written:
         return Written(aggregate.id, self._save(aggregate), aggregate.version)
@@ -312,13 +331,16 @@ class Desk(Application[UUID]):
         *,
         expected_version: int | None = None,
         attachments: tuple[Attachment, ...] = (),
+        template: TemplateUse | None = None,
     ) -> Written:
+        if template is not None:
+            self._check_template(template)
         return self._act(
             actor,
             Command.REPLY,
             ticket_id,
             expected_version,
-            lambda t: t.reply(_who(actor), body, attachments),
+            lambda t: t.reply(_who(actor), body, attachments, template),
         )
 
     def write(
@@ -364,13 +386,14 @@ class Desk(Application[UUID]):
         message: str,
         *,
         expected_version: int | None = None,
+        template: TemplateUse | None = None,
     ) -> Written:
         def change(t: Ticket) -> None:
             category = self._get(Category, t.category_id, "category")
             unknown = [f for f in fields if category.spec(f) is None]
             if unknown:
                 raise InvalidInput(f"Not fields of this category: {', '.join(unknown)}.", unknown)
-            t.request_information(_who(actor), fields, questions, message)
+            t.request_information(_who(actor), fields, questions, message, template)
 
         return self._act(actor, Command.REQUEST_INFO, ticket_id, expected_version, change)
 

@@ -60,6 +60,19 @@ class Attachment:
     internal: bool = False
 
 
+@dataclass(frozen=True)
+class TemplateUse:
+    """Which knowledge-base template (and which of its revisions) a message was written from."""
+
+    article_id: UUID
+    revision: int
+
+
+class TicketKind(StrEnum):
+    REQUEST = "request"
+    KNOWLEDGE_GAP = "knowledge_gap"  # raised by staff: the knowledge base lacks an answer
+
+
 MAX_BODY = 20_000
 
 
@@ -92,6 +105,9 @@ class Ticket(ChainedAggregate):
         rating: int | None
         resolution: str
         visitor_key_hash: str
+        kind: TicketKind
+        raised_by: UUID | None
+        articles: tuple[UUID, ...]  # knowledge-base articles linked to this request
 
     # -- filing -------------------------------------------------------------------------------
     class Filed(ChainedAggregate.Created):
@@ -106,10 +122,14 @@ class Ticket(ChainedAggregate):
         fields: dict[str, FieldValue]
         priority: Priority
         visitor_key_hash: str = ""  # sha256 of the private link's key, for anonymous requests
+        kind: TicketKind = TicketKind.REQUEST
+        raised_by: UUID | None = None  # the staff member who raised a knowledge gap
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
-            t.visitor_key_hash = self.visitor_key_hash
+            t.visitor_key_hash, t.kind, t.raised_by = (
+                self.visitor_key_hash, self.kind, self.raised_by)  # fmt: skip
+            t.articles = ()
             t.number, t.channel = self.number, self.channel
             t.requester_id, t.contact = self.requester_id, self.contact
             t.organisation_id, t.category_id = self.organisation_id, self.category_id
@@ -135,8 +155,12 @@ class Ticket(ChainedAggregate):
         contact: Contact | None = None,
         priority: Priority = Priority.NORMAL,
         visitor_key_hash: str = "",
+        kind: TicketKind = TicketKind.REQUEST,
+        raised_by: UUID | None = None,
     ) -> Ticket:
-        if requester_id is None and contact is None:
+        if kind is TicketKind.KNOWLEDGE_GAP and raised_by is None:
+            raise InvalidInput("A knowledge gap is raised by a member of staff.", ["raised_by"])
+        if requester_id is None and contact is None and kind is TicketKind.REQUEST:
             raise InvalidInput("A request needs a requester or a contact.", ["contact"])
         return cls._start(
             cls.Filed,
@@ -152,6 +176,8 @@ class Ticket(ChainedAggregate):
             fields=fields,
             priority=Priority(priority),
             visitor_key_hash=visitor_key_hash,
+            kind=TicketKind(kind),
+            raised_by=raised_by,
         )
 
     # -- guards -------------------------------------------------------------------------------
@@ -266,6 +292,7 @@ class Ticket(ChainedAggregate):
         by: UUID
         body: str
         attachments: tuple[Attachment, ...]
+        template: TemplateUse | None = None
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
@@ -273,12 +300,20 @@ class Ticket(ChainedAggregate):
             if t.status is Status.NEW:
                 t.status = Status.OPEN
 
-    def reply(self, by: UUID, body: str, attachments: tuple[Attachment, ...] = ()) -> None:
+    def reply(
+        self,
+        by: UUID,
+        body: str,
+        attachments: tuple[Attachment, ...] = (),
+        template: TemplateUse | None = None,
+    ) -> None:
         self.check_active()
         if any(a.internal for a in attachments):
             raise InvalidInput("A public reply cannot carry internal files; add them to a note.",
                                ["attachments"])  # fmt: skip
-        self.trigger_event(self.Replied, by=by, body=clean_body(body), attachments=attachments)
+        self.trigger_event(
+            self.Replied, by=by, body=clean_body(body), attachments=attachments, template=template
+        )
 
     class RequesterWrote(ChainedAggregate.Event):
         """A message from the requester (or the anonymous contact, `by` None)."""
@@ -338,6 +373,7 @@ class Ticket(ChainedAggregate):
         fields: tuple[str, ...]
         questions: tuple[str, ...]
         message: str
+        template: TemplateUse | None = None
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
@@ -345,7 +381,12 @@ class Ticket(ChainedAggregate):
             t.requested_fields, t.requested_questions = self.fields, self.questions
 
     def request_information(
-        self, by: UUID, fields: tuple[str, ...], questions: tuple[str, ...], message: str
+        self,
+        by: UUID,
+        fields: tuple[str, ...],
+        questions: tuple[str, ...],
+        message: str,
+        template: TemplateUse | None = None,
     ) -> None:
         self.check_active()
         questions = tuple(q.strip() for q in questions if q.strip())
@@ -357,6 +398,7 @@ class Ticket(ChainedAggregate):
             fields=tuple(dict.fromkeys(fields)),
             questions=questions,
             message=message.strip(),
+            template=template,
         )
 
     class InformationProvided(ChainedAggregate.Event):
@@ -458,3 +500,24 @@ class Ticket(ChainedAggregate):
         if any(o == other_id for o, _ in self.links):
             raise InvalidTransition("These requests are already linked.")
         self.trigger_event(self.Linked, by=by, other_id=other_id, kind=LinkKind(kind))
+
+    class ArticleLinked(ChainedAggregate.Event):
+        """A knowledge-base article answers this request (shown to the requester if public)."""
+
+        by: UUID | None
+        article_id: UUID
+        revision: int
+        title: str
+        public: bool
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.articles = (*t.articles, self.article_id)
+
+    def link_article(
+        self, by: UUID | None, article_id: UUID, revision: int, title: str, public: bool
+    ) -> None:
+        if article_id in self.articles:
+            raise InvalidTransition("This article is already linked to the request.")
+        self.trigger_event(self.ArticleLinked, by=by, article_id=article_id, revision=revision,
+                           title=title, public=public)  # fmt: skip

@@ -34,6 +34,7 @@ class TicketRow:
     filed_at: str
     updated_at: str
     version: int
+    kind: str
 
 
 @dataclass(frozen=True)

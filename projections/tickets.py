@@ -18,7 +18,7 @@ OPEN_STATUSES = (Status.NEW.value, Status.OPEN.value, Status.WAITING.value)
 COLUMNS = (
     "id", "number", "subject", "status", "priority", "line", "group_id", "assignee_id",
     "requester_id", "organisation_id", "category_id", "channel", "contact_name", "filed_at",
-    "updated_at", "version",
+    "updated_at", "version", "kind",
 )  # fmt: skip
 
 
@@ -42,6 +42,7 @@ class Shadow:
     filed_at: str = ""
     updated_at: str = ""
     version: int = 0
+    kind: str = "request"
 
     def row(self) -> tuple[Any, ...]:
         return tuple(getattr(self, c) for c in COLUMNS)
@@ -75,6 +76,7 @@ class _Applied:
             status=Status(shadow.status), line=shadow.line, priority=shadow.priority,
             group_id=_uuid(shadow.group_id), assignee_id=_uuid(shadow.assignee_id),
             attachments=(), fields={}, links=(), requested_fields=(), requested_questions=(),
+            articles=(),
             rating=None, resolution="",
         )  # fmt: skip
 
@@ -104,7 +106,7 @@ class TicketsView(View):
             " line INTEGER NOT NULL, group_id TEXT, assignee_id TEXT, requester_id TEXT,"
             " organisation_id TEXT, category_id TEXT NOT NULL, channel TEXT NOT NULL,"
             " contact_name TEXT NOT NULL, filed_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-            " version INTEGER NOT NULL)",
+            " version INTEGER NOT NULL, kind TEXT NOT NULL)",
             "CREATE UNIQUE INDEX IF NOT EXISTS v_tickets_number ON v_tickets (number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_group ON v_tickets (group_id, status, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_assignee"
@@ -127,7 +129,7 @@ class TicketsView(View):
             priority=event.priority.value, requester_id=_str(event.requester_id),
             organisation_id=_str(event.organisation_id), category_id=str(event.category_id),
             channel=event.channel.value, contact_name=event.contact.name if event.contact else "",
-            filed_at=event.timestamp.isoformat(),
+            filed_at=event.timestamp.isoformat(), kind=event.kind.value,
         )  # fmt: skip
         self._write(tx, None, shadow, event, position)
 
@@ -135,7 +137,7 @@ class TicketsView(View):
         Ticket.Assigned, Ticket.Transferred, Ticket.Escalated, Ticket.PriorityChanged,
         Ticket.Replied, Ticket.RequesterWrote, Ticket.NoteAdded, Ticket.AttachmentAdded,
         Ticket.InformationRequested, Ticket.InformationProvided, Ticket.Resolved,
-        Ticket.Reopened, Ticket.Closed, Ticket.Rated, Ticket.Linked,
+        Ticket.Reopened, Ticket.Closed, Ticket.Rated, Ticket.Linked, Ticket.ArticleLinked,
     )  # fmt: skip
     def changed(self, tx: Tx, event: Any, position: int) -> None:
         row = tx.one(f"SELECT {', '.join(COLUMNS)} FROM v_tickets WHERE id = %s",

@@ -1,0 +1,244 @@
+"""The knowledge-base view: articles and their revisions, search and suggestions, usage.
+
+Searching reads only published revisions; requesters get public articles (not templates).
+PostgreSQL ranks with tsvectors (russian configuration); SQLite with FTS5 over Snowball stems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+
+from domain.article import Article, Audience, Content, Kind
+from domain.ticket import Ticket
+from projections.base import View, on
+from projections.db import Tx
+from projections.search import _WORD, STOPWORDS, stem, stemmed
+
+
+def _content(c: Content) -> str:
+    return orjson.dumps(asdict(c), default=str).decode()
+
+
+def _text(c: Content) -> str:
+    refs = " ".join(f"{r.name} {r.clause}" for r in c.references)
+    return "\n".join([c.title_ru, c.title_en, c.body_ru, c.body_en, " ".join(c.tags), refs])
+
+
+class KnowledgeView(View):
+    name = "knowledge"
+    tables = ("v_articles", "v_article_revisions", "v_article_categories", "v_articles_fts")
+
+    def ddl(self, dialect: str) -> list[str]:
+        doc = ", doc TSVECTOR" if dialect == "postgres" else ""
+        statements = [
+            "CREATE TABLE IF NOT EXISTS v_articles (id TEXT PRIMARY KEY, n BIGINT NOT NULL,"
+            " kind TEXT NOT NULL, stage TEXT NOT NULL, revision INTEGER NOT NULL,"
+            " published_revision INTEGER NOT NULL, audience TEXT, title TEXT NOT NULL,"
+            " published TEXT, gap_id TEXT, helped BIGINT NOT NULL, used_in_replies BIGINT NOT NULL,"
+            f" used_in_requests BIGINT NOT NULL, updated_at TEXT NOT NULL{doc})",
+            "CREATE UNIQUE INDEX IF NOT EXISTS v_articles_n ON v_articles (n)",
+            "CREATE TABLE IF NOT EXISTS v_article_revisions (article_id TEXT NOT NULL,"
+            " revision INTEGER NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL,"
+            " content TEXT NOT NULL, note TEXT NOT NULL, PRIMARY KEY (article_id, revision))",
+            "CREATE TABLE IF NOT EXISTS v_article_categories (article_id TEXT NOT NULL,"
+            " category_id TEXT NOT NULL, PRIMARY KEY (category_id, article_id))",
+        ]
+        if dialect == "postgres":
+            return [
+                *statements,
+                "CREATE INDEX IF NOT EXISTS v_articles_doc ON v_articles USING GIN (doc)",
+                "CREATE TABLE IF NOT EXISTS v_articles_fts (unused INT)",
+            ]
+        return [
+            *statements,
+            "CREATE VIRTUAL TABLE IF NOT EXISTS v_articles_fts USING fts5"
+            " (body, tokenize = 'unicode61 remove_diacritics 0')",
+        ]
+
+    @on(Article.Drafted)
+    def drafted(self, tx: Tx, e: Article.Drafted, position: int) -> None:
+        c = e.content
+        tx.execute(
+            "INSERT INTO v_articles (id, n, kind, stage, revision, published_revision, audience,"
+            " title, published, gap_id, helped, used_in_replies, used_in_requests, updated_at)"
+            " VALUES (%s, %s, %s, 'draft', 1, 0, NULL, %s, NULL, %s, 0, 0, 0, %s)",
+            (
+                str(e.originator_id),
+                position,
+                e.kind.value,
+                c.title_ru or c.title_en,
+                str(e.gap_id) if e.gap_id else None,
+                e.timestamp.isoformat(),
+            ),
+        )
+        self._revision(tx, e, 1, c, "")
+
+    @on(Article.Revised)
+    def revised(self, tx: Tx, e: Article.Revised, position: int) -> None:
+        self._revision(tx, e, e.revision, e.content, e.note)
+        tx.execute(
+            "UPDATE v_articles SET revision = %s, stage = 'draft', title = %s,"
+            " updated_at = %s WHERE id = %s",
+            (
+                e.revision,
+                e.content.title_ru or e.content.title_en,
+                e.timestamp.isoformat(),
+                str(e.originator_id),
+            ),
+        )
+
+    def _revision(self, tx: Tx, e: Any, revision: int, c: Content, note: str) -> None:
+        tx.execute(
+            "INSERT INTO v_article_revisions (article_id, revision, author, at, content,"
+            " note) VALUES (%s, %s, %s, %s, %s, %s)",
+            (str(e.originator_id), revision, str(e.by), e.timestamp.isoformat(), _content(c), note),
+        )
+
+    @on(Article.SubmittedForReview, Article.Approved, Article.SentBack, Article.Archived)
+    def staged(self, tx: Tx, e: Any, position: int) -> None:
+        stage = {
+            "SubmittedForReview": "in_review",
+            "Approved": "approved",
+            "SentBack": "draft",
+            "Archived": "archived",
+        }[type(e).__name__]
+        tx.execute(
+            "UPDATE v_articles SET stage = %s, updated_at = %s WHERE id = %s",
+            (stage, e.timestamp.isoformat(), str(e.originator_id)),
+        )
+
+    @on(Article.Published)
+    def published(self, tx: Tx, e: Article.Published, position: int) -> None:
+        article_id = str(e.originator_id)
+        row = tx.one(
+            "SELECT content FROM v_article_revisions WHERE article_id = %s AND revision = %s",
+            (article_id, e.revision),
+        )
+        n = tx.one("SELECT n FROM v_articles WHERE id = %s", (article_id,))
+        assert row is not None and n is not None
+        content = Content(
+            **{
+                k: v
+                for k, v in orjson.loads(row[0]).items()
+                if k in ("title_ru", "title_en", "body_ru", "body_en")
+            }
+        )
+        data = orjson.loads(row[0])
+        text = _text(content) + "\n" + " ".join(data.get("tags", []))
+        tx.execute(
+            "UPDATE v_articles SET stage = 'published', published_revision = %s,"
+            " audience = %s, published = %s, updated_at = %s WHERE id = %s",
+            (e.revision, data["audience"], row[0], e.timestamp.isoformat(), article_id),
+        )
+        tx.execute("DELETE FROM v_article_categories WHERE article_id = %s", (article_id,))
+        tx.executemany(
+            "INSERT INTO v_article_categories (article_id, category_id) VALUES (%s, %s)",
+            [(article_id, c) for c in dict.fromkeys(data.get("category_ids", []))],
+        )
+        if tx.dialect == "postgres":
+            tx.execute(
+                "UPDATE v_articles SET doc = to_tsvector('russian', %s) WHERE id = %s",
+                (text, article_id),
+            )
+        else:
+            tx.execute("DELETE FROM v_articles_fts WHERE rowid = %s", (n[0],))
+            tx.execute(
+                "INSERT INTO v_articles_fts (rowid, body) VALUES (%s, %s)", (n[0], stemmed(text))
+            )
+
+    @on(Article.Helped)
+    def helped(self, tx: Tx, e: Article.Helped, position: int) -> None:
+        tx.execute(
+            "UPDATE v_articles SET helped = helped + 1 WHERE id = %s", (str(e.originator_id),)
+        )
+
+    @on(Ticket.Replied, Ticket.InformationRequested)
+    def used(self, tx: Tx, e: Any, position: int) -> None:
+        if e.template is None:
+            return
+        column = "used_in_replies" if isinstance(e, Ticket.Replied) else "used_in_requests"
+        tx.execute(
+            f"UPDATE v_articles SET {column} = {column} + 1 WHERE id = %s",
+            (str(e.template.article_id),),
+        )
+
+
+def suggest(
+    tx: Tx,
+    text: str,
+    *,
+    staff: bool,
+    category_id: str | None = None,
+    kinds: tuple[Kind, ...] = (Kind.ARTICLE,),
+    limit: int = 5,
+) -> list[dict[str, Any]]:
+    """Published articles (or templates) matching any of the words of `text`, best first."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1][:40]
+    if not words:
+        return []
+    where = [f"a.kind IN ({', '.join(['%s'] * len(kinds))})", "a.stage = 'published'"]
+    params: list[Any] = [k.value for k in kinds]
+    if not staff:
+        where.append("a.audience = %s")
+        params.append(Audience.PUBLIC.value)
+    if category_id:
+        where.append(
+            "EXISTS (SELECT 1 FROM v_article_categories c WHERE c.article_id = a.id"
+            " AND c.category_id = %s)"
+        )
+        params.append(category_id)
+    columns = "a.id, a.kind, a.title, a.published_revision, a.published"
+    if tx.dialect == "postgres":
+        query = " | ".join(dict.fromkeys(words))
+        rows = tx.all(
+            f"SELECT {columns} FROM v_articles a, to_tsquery('russian', %s) q"
+            f" WHERE a.doc @@ q AND {' AND '.join(where)}"
+            " ORDER BY ts_rank(a.doc, q) DESC, a.n DESC LIMIT %s",
+            (query, *params, limit),
+        )
+    else:
+        match = " OR ".join(f'"{stem(w)}"' for w in dict.fromkeys(words))
+        rows = tx.all(
+            f"SELECT {columns} FROM v_articles_fts f JOIN v_articles a ON a.n = f.rowid"
+            f" WHERE v_articles_fts MATCH %s AND {' AND '.join(where)}"
+            " ORDER BY bm25(v_articles_fts), a.n DESC LIMIT %s",
+            (match, *params, limit),
+        )
+    return [
+        {"id": r[0], "kind": r[1], "title": r[2], "revision": r[3], "content": orjson.loads(r[4])}
+        for r in rows
+    ]
+
+
+def usage(tx: Tx) -> list[dict[str, Any]]:
+    rows = tx.all(
+        "SELECT id, kind, title, helped, used_in_replies, used_in_requests FROM"
+        " v_articles WHERE stage = 'published' ORDER BY"
+        " helped + used_in_replies + used_in_requests DESC, n LIMIT 200"
+    )
+    return [
+        {
+            "id": r[0],
+            "kind": r[1],
+            "title": r[2],
+            "deflections": r[3],
+            "used_in_replies": r[4],
+            "used_in_requests": r[5],
+        }
+        for r in rows
+    ]
+
+
+def revisions(tx: Tx, article_id: str) -> list[dict[str, Any]]:
+    rows = tx.all(
+        "SELECT revision, author, at, content, note FROM v_article_revisions"
+        " WHERE article_id = %s ORDER BY revision",
+        (article_id,),
+    )
+    return [
+        {"revision": r[0], "author": r[1], "at": r[2], "content": orjson.loads(r[3]), "note": r[4]}
+        for r in rows
+    ]
