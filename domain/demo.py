@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from uuid import UUID
 
 from domain.access import Actor
+from domain.article import Audience, Content, Kind, Reference
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.people import GroupKind, Role
@@ -157,6 +159,7 @@ def load_demo(
         for ru, en, kind, form in CATEGORIES
     ]
     _stories(desk, people, cats, groups)
+    _knowledge(desk, people, cats)
     print("suz: demo data loaded. Sign in as (login / password):")
     for login, name, *_ in PEOPLE:
         print(f"  {login:10} {demo_password(login):22} {name}")
@@ -197,3 +200,69 @@ def _stories(
         "Страница извещения выдаёт ошибку 500.",
         {"notice_number": "0373200041526000123", "law": "44-ФЗ"},
     )
+
+
+ARTICLES: list[tuple[Kind, int, Content]] = [
+    (
+        Kind.ARTICLE,
+        3,
+        Content(
+            "Ошибка подписи при публикации сведений о контракте",
+            "Signature error when publishing contract information",
+            "Если при подписании сведений о контракте возникает ошибка, проверьте срок действия "
+            "сертификата и переустановите плагин подписи. Затем повторите публикацию.",
+            "If signing contract information fails, check the certificate's expiry date and "
+            "reinstall the signing plug-in, then publish again.",
+            Audience.PUBLIC,
+            tags=("подпись", "контракт"),
+            references=(Reference("44-ФЗ", "ст. 103"),),
+        ),
+    ),
+    (
+        Kind.ARTICLE,
+        1,
+        Content(
+            "Сертификат не виден в браузере",
+            "The certificate is not visible in the browser",
+            "Установите корневые сертификаты и перезапустите браузер; используйте Chromium-Gost "
+            "или Яндекс.Браузер.",
+            "Install the root certificates and restart the browser; use Chromium-Gost or Yandex "
+            "Browser.",
+            Audience.PUBLIC,
+            tags=("сертификат",),
+        ),
+    ),
+    (
+        Kind.ANSWER_TEMPLATE,
+        3,
+        Content(
+            "Ответ: контракт опубликован повторно",
+            "Answer: the contract was republished",
+            "{requester_name}, по заявке №{ticket_number} сведения о контракте "
+            "{field:contract_number} опубликованы повторно. Проверьте, пожалуйста, реестр.",
+            "{requester_name}, the contract {field:contract_number} of request {ticket_number} "
+            "was published again. Please check the register.",
+        ),
+    ),
+    (
+        Kind.INFO_REQUEST_TEMPLATE,
+        3,
+        Content(
+            "Запрос: дата и текст ошибки",
+            "Ask: date and error text",
+            "Уточните, пожалуйста, дату заключения контракта и текст ошибки.",
+            "Please tell us the date the contract was concluded and the error text.",
+            fields=("signed_on",),
+            questions=("Какой текст ошибки?",),
+        ),
+    ),
+]
+
+
+def _knowledge(desk: Desk, p: dict[str, Actor], cats: list[UUID]) -> None:
+    for kind, category, content in ARTICLES:
+        content = replace(content, category_ids=(cats[category],))
+        article = desk.draft_article(p["method"], kind, content).id
+        desk.submit_article(p["method"], article)
+        desk.review_article(p["admin"], article, True, "Проверено")
+        desk.publish_article(p["method"], article)

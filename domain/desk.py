@@ -256,7 +256,7 @@ class Desk(KnowledgeBase, Application[UUID]):
             if category.default_group_id is not None:
                 ticket.assign(None, category.default_group_id, None)
             try:
-                recordings = self.save(ticket, Claim.take(f"ticket:{number}", ticket.id))
+                recordings = self.save(Claim.take(f"ticket:{number}", ticket.id), ticket)
             except IntegrityError:
                 self._last_number = None  # another process took it: probe again
                 continue
@@ -388,6 +388,13 @@ class Desk(KnowledgeBase, Application[UUID]):
         expected_version: int | None = None,
         template: TemplateUse | None = None,
     ) -> Written:
+        if template is not None:  # an information-request template supplies what is left out
+            used = self._check_template(template).published
+            assert used is not None
+            fields, questions = fields or used.fields, questions or used.questions
+            if not message.strip():
+                message, _, _ = self.render_template(actor, template.article_id, ticket_id)
+
         def change(t: Ticket) -> None:
             category = self._get(Category, t.category_id, "category")
             unknown = [f for f in fields if category.spec(f) is None]

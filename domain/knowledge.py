@@ -188,7 +188,7 @@ class KnowledgeBase:
             from domain.desk import FiledTicket
 
             try:
-                position = self._save_all([gap, *fresh, Claim.take(f"ticket:{number}", gap.id)])
+                position = self._save_all([Claim.take(f"ticket:{number}", gap.id), *fresh, gap])
             except _Retry:
                 self._last_number = None
                 continue

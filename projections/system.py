@@ -14,6 +14,7 @@ from domain.settings import Settings
 from projections.base import View
 from projections.catalog import CatalogView
 from projections.db import ViewDB
+from projections.knowledge import KnowledgeView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
 from projections.signals import Positions, Wakeup
@@ -24,7 +25,7 @@ log = logging.getLogger("suz.projections")
 
 
 def all_views() -> list[View]:
-    return [TicketsView(), TimelineView(), SearchView(), CatalogView()]
+    return [TicketsView(), TimelineView(), SearchView(), CatalogView(), KnowledgeView()]
 
 
 class Projections:

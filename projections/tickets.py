@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 from uuid import UUID
 
+from domain.article import Article
 from domain.ticket import Status, Ticket
 from projections.base import View, on
 from projections.db import Tx
@@ -178,3 +179,17 @@ class TicketsView(View):
             "VALUES (%s, %s, %s, %s, %s)",
             [(t, position, after.id, type(event).__name__, after.version) for t in sorted(topics)],
         )
+
+    @on(
+        Article.Drafted, Article.Revised, Article.SubmittedForReview, Article.Approved,
+        Article.SentBack, Article.Published, Article.Archived,
+    )  # fmt: skip
+    def article_changed(self, tx: Tx, event: Any, position: int) -> None:
+        """Knowledge-base changes go on the same feed (staff topics), in log order."""
+        article = str(event.originator_id)
+        tx.executemany(
+            "INSERT INTO v_feed (topic, position, ticket_id, event, version) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(t, position, article, type(event).__name__, event.originator_version)
+             for t in ("kb", f"article:{article}")],
+        )  # fmt: skip

@@ -56,6 +56,7 @@ class World:
                 GroupKind.LINE_2,
                 GroupKind.LINE_3,
                 GroupKind.DEVELOPMENT,
+                GroupKind.METHODOLOGY,
             )
         }
 
@@ -88,7 +89,7 @@ class World:
             agent=person("agent1", Role.AGENT, group=GroupKind.LINE_1),
             engineer=person("engineer2", Role.AGENT, group=GroupKind.LINE_2),
             developer=person("dev", Role.DEVELOPER, group=GroupKind.DEVELOPMENT),
-            methodologist=person("method", Role.METHODOLOGIST),
+            methodologist=person("method", Role.METHODOLOGIST, group=GroupKind.METHODOLOGY),
             quality=person("quality", Role.QUALITY),
             curator=person("curator", Role.CURATOR),
             auditor=person("auditor", Role.AUDITOR),

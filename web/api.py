@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -16,7 +17,7 @@ from starlette.routing import Route
 from domain.access import Actor, TicketScope, may_see
 from domain.desk import Written
 from domain.errors import NotFound
-from domain.ticket import Channel, Contact, LinkKind, Priority, Status
+from domain.ticket import Channel, Contact, LinkKind, Priority, Status, TemplateUse
 from projections import catalog, queues
 from projections.feed import activity
 from projections.search import search
@@ -117,11 +118,13 @@ def _priority(body: Body) -> Priority:
 # -- ticket commands --------------------------------------------------------------------------
 Command = Callable[[Any, Actor, UUID, Body, int], Written]
 COMMANDS: dict[str, Command] = {
-    "replies": lambda d, a, t, b, v: d.reply(a, t, b.text("body"), expected_version=v),
+    "replies": lambda d, a, t, b, v: d.reply(a, t, b.text("body"), expected_version=v,
+                                             template=_template(b)),
     "messages": lambda d, a, t, b, v: d.write(a, t, b.text("body"), expected_version=v),
     "notes": lambda d, a, t, b, v: d.note(a, t, b.text("body"), expected_version=v),
     "information-requests": lambda d, a, t, b, v: d.request_information(
-        a, t, b.strs("fields"), b.strs("questions"), b.text("message", ""), expected_version=v),
+        a, t, b.strs("fields"), b.strs("questions"), b.text("message", ""), expected_version=v,
+        template=_template(b)),
     "information": lambda d, a, t, b, v: d.provide_information(
         a, t, b.obj("values"), b.strs("answers"), expected_version=v),
     "assignment": lambda d, a, t, b, v: d.assign(
@@ -139,6 +142,15 @@ COMMANDS: dict[str, Command] = {
                                            expected_version=v),
     "links": lambda d, a, t, b, v: d.link(a, t, b.uuid("other"), _link_kind(b)),
 }  # fmt: skip
+
+
+def _template(body: Body) -> TemplateUse | None:
+    """The template a message was written from: {"id": ..., "revision": n}, if any."""
+    raw = body.data.get("template")
+    if raw is None:
+        return None
+    t = Body(raw) if isinstance(raw, dict) else Body({})
+    return TemplateUse(t.uuid("id"), t.integer("revision"))
 
 
 def _link_kind(body: Body) -> LinkKind:
@@ -168,13 +180,28 @@ def _ticket_id(request: Request) -> UUID:
 
 
 # -- queries ----------------------------------------------------------------------------------
+def number(text: str) -> int | None:
+    """A query parameter's whole number: ASCII digits only, capped to fit a 64-bit column."""
+    return min(int(text), 2**62) if text.isascii() and text.isdigit() else None
+
+
 async def wait_for_views(request: Request) -> None:
-    """Read-your-writes: `?after=N` waits (up to 5 s) until the views reach position N."""
-    after = request.query_params.get("after", "")
-    if after.isdigit():
-        projections = services(request).projections
-        for view in projections.views:
-            await projections.positions.wait_async(view.name, int(after), 5.0)
+    """Read-your-writes: `?after=N` waits (up to 5 s in all) until the views reach position N.
+
+    A position past the log's head is only waited for up to the head: no write will bring it.
+    """
+    after = number(request.query_params.get("after", ""))
+    if after is None:
+        return
+    svc = services(request)
+    projections = svc.projections
+    if all(projections.positions.reached(v.name) >= after for v in projections.views):
+        return
+    head = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
+    target, deadline = min(after, head), time.monotonic() + 5.0
+    for view in projections.views:
+        left = deadline - time.monotonic()
+        await projections.positions.wait_async(view.name, target, max(left, 0.0))
 
 
 async def get_ticket(request: Request) -> Response:
@@ -203,8 +230,7 @@ def _page(page: queues.Page) -> Response:
 
 
 def _after(request: Request) -> int | None:
-    after = request.query_params.get("after_number", "")
-    return int(after) if after.isdigit() else None
+    return number(request.query_params.get("after_number", ""))
 
 
 QUEUES = {
@@ -272,9 +298,9 @@ async def activity_stream(request: Request) -> Response:
     actor = signed_in(caller(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "The activity stream is for the support staff.")
-    before = request.query_params.get("before", "")
+    before = number(request.query_params.get("before", ""))
     with services(request).projections.db.read() as tx:
-        rows = activity(tx, int(before) if before.isdigit() else None)
+        rows = activity(tx, before)
     return json([{**asdict(c), "number": n, "subject": s} for c, n, s in rows])
 
 

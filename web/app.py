@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
-from web import admin, api, files, live, metrics, openapi
+from web import admin, api, files, kb, live, metrics, openapi
 from web.errors import HANDLERS
 from web.services import Services
 
@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             *openapi.routes,
             *files.routes,
             *admin.routes,
+            *kb.routes,
             *api.routes,
             *live.routes,
         ],

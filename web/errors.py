@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from domain import errors
+from domain.article import StaleRevision
 
 STATUS = {
+    StaleRevision: 409,
     errors.NotFound: 404,
     errors.Forbidden: 403,
     errors.Conflict: 409,
@@ -41,7 +43,11 @@ def error_response(status: int, code: str, message: str, fields: tuple[str, ...]
 async def on_desk_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.DeskError)
     status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
-    extra = {"current_version": exc.current} if isinstance(exc, errors.Conflict) else None
+    extra: dict[str, Any] | None = None
+    if isinstance(exc, errors.Conflict):
+        extra = {"current_version": exc.current}
+    if isinstance(exc, StaleRevision):
+        extra = {"current_revision": exc.current, "changes": exc.changes}
     return error_response(status, exc.code, exc.message, exc.fields, extra)
 
 

@@ -49,14 +49,14 @@ async def upload(request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type", "Upload files as multipart/form-data.")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES + 65_536:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BYTES + 65_536:
         raise ApiError(413, "too_large", f"Files are limited to {MAX_BYTES // 1_000_000} MB.")
     async with _capped(request, MAX_BYTES + 65_536).form(max_files=1, max_fields=5) as form:
         file = form.get("file")
         version = str(form.get("version", ""))
         if not isinstance(file, UploadFile):
             raise ApiError(422, "invalid_input", "Attach the file in the `file` field.", ("file",))
-        if not version.isdigit():
+        if not (version.isascii() and version.isdigit()):
             raise ApiError(422, "version_required", "Send the ticket version you saw.",
                            ("version",))  # fmt: skip
         internal = str(form.get("internal", "")).lower() in ("1", "true", "on")

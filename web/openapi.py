@@ -18,6 +18,7 @@ STRS: S = {"type": "array", "items": STR}
 ERROR: S = {"$ref": "#/components/schemas/Error"}
 WRITTEN: S = {"$ref": "#/components/schemas/Written"}
 ANY_OBJECT: S = {"type": "object"}
+LIST: S = {"type": "array", "items": ANY_OBJECT}
 
 
 def obj(required: list[str], **props: S) -> S:
@@ -104,7 +105,9 @@ def document() -> S:
         },
         "/api/v1/me": {"get": op("Who am I", errors=(401,))},
         "/api/v1/categories": {
-            "get": op("Categories and their forms (public)", params=[AFTER], errors=()),
+            "get": op(
+                "Categories and their forms (public)", result=LIST, params=[AFTER], errors=()
+            ),
             "post": op(
                 "Define a category (administrators)",
                 ok=201,
@@ -200,7 +203,9 @@ def document() -> S:
             )
         },
         "/api/v1/search": {"get": op("Full-text search", params=[query("q")])},
-        "/api/v1/activity": {"get": op("The desk's activity stream", params=[query("before")])},
+        "/api/v1/activity": {
+            "get": op("The desk's activity stream", result=LIST, params=[query("before")])
+        },
         "/api/v1/directory": {"get": op("Groups and staff")},
         "/api/v1/me/password": {
             "post": op(
@@ -210,7 +215,7 @@ def document() -> S:
             )
         },
         "/api/v1/me/tokens": {
-            "get": op("My API tokens"),
+            "get": op("My API tokens", result=LIST),
             "post": op(
                 "Issue an API token (its secret is shown once)",
                 ok=201,
@@ -272,6 +277,89 @@ def document() -> S:
                 result=WRITTEN,
                 params=[path_param("category_id")],
                 body=obj(["form"], form={"type": "array"}),
+            )
+        },
+        "/api/v1/kb/articles": {
+            "get": op(
+                "Search the knowledge base (requesters: published public articles)",
+                result=LIST,
+                params=[query("q"), query("category"), AFTER],
+            ),
+            "post": op(
+                "Draft an article or template (methodologists)",
+                ok=201,
+                result=WRITTEN,
+                body=obj(["content"], kind=STR, content=ANY_OBJECT, gap=ID),
+            ),
+        },
+        "/api/v1/kb/articles/{article_id}": {
+            "get": op(
+                "An article (staff: with revisions and diffs)", params=[path_param("article_id")]
+            ),
+            "put": op(
+                "Revise (refused with what changed when based on an old revision)",
+                result=WRITTEN,
+                params=[path_param("article_id")],
+                body=obj(
+                    ["based_on", "content"],
+                    based_on={"type": "integer"},
+                    content=ANY_OBJECT,
+                    note=STR,
+                ),
+                errors=(400, 401, 403, 404, 409, 422),
+            ),
+        },
+        "/api/v1/kb/articles/{article_id}/{action}": {
+            "post": op(
+                "submit, approve, send-back, publish, archive, or helped (a deflection)",
+                result=WRITTEN,
+                params=[
+                    path_param("article_id"),
+                    path_param(
+                        "action",
+                        {
+                            "enum": [
+                                "submit",
+                                "approve",
+                                "send-back",
+                                "publish",
+                                "archive",
+                                "helped",
+                            ]
+                        },
+                    ),
+                ],
+                body=obj([], comment=STR, reason=STR),
+                errors=(400, 401, 403, 404, 409, 415, 422),
+            )
+        },
+        "/api/v1/kb/suggestions": {
+            "get": op(
+                "Articles matching a text (public)",
+                result=LIST,
+                params=[query("q"), query("category"), query("templates")],
+                errors=(),
+            )
+        },
+        "/api/v1/kb/usage": {"get": op("How often articles and templates were used")},
+        "/api/v1/kb/gaps": {
+            "post": op(
+                "Raise a knowledge gap",
+                ok=201,
+                body=obj(
+                    ["subject", "description"],
+                    subject=STR,
+                    description=STR,
+                    tickets=STRS,
+                    category=ID,
+                ),
+                errors=(400, 401, 403, 404, 409, 415, 422),
+            )
+        },
+        "/api/v1/tickets/{ticket_id}/template": {
+            "get": op(
+                "A template filled in for this request",
+                params=[TICKET, query("template"), query("lang")],
             )
         },
         "/api/v1/organisations": {

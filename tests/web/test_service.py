@@ -23,11 +23,11 @@ def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 
 
 def test_every_api_route_is_described() -> None:
-    from web import admin, api, files
+    from web import admin, api, files, kb
 
     paths = document()["paths"]
     served = set()
-    for route in [*api.routes, *admin.routes, *files.routes]:
+    for route in [*api.routes, *admin.routes, *files.routes, *kb.routes]:
         assert isinstance(route, Route)
         for method in route.methods or ():
             if method != "HEAD":
@@ -50,7 +50,7 @@ def test_health_metrics_and_docs(site: Site) -> None:
     client = site.new_client()
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["log_position"] > 0
-    assert set(health["view_lag"]) == {"tickets", "timeline", "search", "catalog"}
+    assert set(health["view_lag"]) == {"tickets", "timeline", "search", "catalog", "knowledge"}
     client.get("/api/v1/me")
     text = client.get("/metrics").text
     assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1' in text

@@ -1,0 +1,258 @@
+"""Knowledge-base routes: articles and templates, review and publication, suggestions, gaps."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.access import Actor
+from domain.article import Article, Audience, Content, Kind, Reference, diff
+from domain.errors import InvalidInput, NotFound
+from domain.people import GroupKind
+from projections import catalog, knowledge
+from web.api import json, wait_for_views, written
+from web.auth import caller, services, signed_in
+from web.body import Body
+from web.errors import ApiError
+
+
+def _uuid(value: str, what: str = "article") -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"No such {what}.") from None
+
+
+def _content(body: Body) -> Content:
+    raw = body.obj("content")
+    b = Body(raw)
+    refs = raw.get("references", [])
+    if not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs):
+        raise InvalidInput("references must be a list of {name, clause, link}.", ["references"])
+    try:
+        audience = Audience(b.text("audience", "internal"))
+        categories = tuple(UUID(str(c)) for c in raw.get("category_ids", []))
+    except ValueError:
+        raise InvalidInput(
+            "audience is public or internal; categories are ids.", ["audience", "category_ids"]
+        ) from None
+    return Content(
+        title_ru=b.text("title_ru", ""),
+        title_en=b.text("title_en", ""),
+        body_ru=b.text("body_ru", ""),
+        body_en=b.text("body_en", ""),
+        audience=audience,
+        category_ids=categories,
+        tags=b.strs("tags"),
+        references=tuple(
+            Reference(str(r.get("name", "")), str(r.get("clause", "")), str(r.get("link", "")))
+            for r in refs
+        ),
+        fields=b.strs("fields"),
+        questions=b.strs("questions"),
+    )
+
+
+def _kind(body: Body) -> Kind:
+    try:
+        return Kind(body.text("kind", "article"))
+    except ValueError:
+        raise InvalidInput(f"kind is one of: {', '.join(Kind)}.", ["kind"]) from None
+
+
+def _shown(article: Article, actor: Actor) -> dict[str, Any]:
+    content = article.content if actor.is_staff else article.published
+    assert content is not None
+    return {
+        "id": str(article.id),
+        "kind": article.kind.value,
+        "version": article.version,
+        **(
+            {
+                "stage": article.stage.value,
+                "revision": article.revision,
+                "gap": str(article.gap_id) if article.gap_id else None,
+            }
+            if actor.is_staff
+            else {}
+        ),
+        "published_revision": article.published_revision,
+        "content": _plain(content),
+    }
+
+
+def _plain(c: Content) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    data = asdict(c)
+    data["category_ids"] = [str(x) for x in c.category_ids]
+    data["audience"] = c.audience.value
+    return data
+
+
+async def articles(request: Request) -> Response:
+    c = caller(request, request.method)
+    svc = services(request)
+    if request.method == "POST":
+        body = await Body.read(request)
+        gap = body.opt_uuid("gap")
+        w = await run_in_threadpool(
+            svc.desk.draft_article, c.actor, _kind(body), _content(body), gap
+        )
+        return written(w, 201)
+    await wait_for_views(request)
+    text = request.query_params.get("q", "")[:1000]
+    kinds = tuple(Kind) if c.actor.is_staff else (Kind.ARTICLE,)
+    with svc.projections.db.read() as tx:
+        found = knowledge.suggest(
+            tx,
+            text,
+            staff=c.actor.is_staff,
+            kinds=kinds,
+            limit=20,
+            category_id=request.query_params.get("category"),
+        )
+    return json(found)
+
+
+async def article(request: Request) -> Response:
+    c = caller(request, request.method)
+    svc = services(request)
+    article_id = _uuid(request.path_params["article_id"])
+    if request.method == "PUT":
+        body = await Body.read(request)
+        w = await run_in_threadpool(
+            svc.desk.revise_article,
+            c.actor,
+            article_id,
+            body.integer("based_on"),
+            _content(body),
+            body.text("note", ""),
+        )
+        return written(w)
+    found = await run_in_threadpool(svc.desk.article, c.actor, article_id)
+    shown = _shown(found, c.actor)
+    if c.actor.is_staff:
+        history = sorted(found.history.items())
+        shown["revisions"] = [
+            {"revision": n, "diff": diff(history[i - 1][1], content) if i else []}
+            for i, (n, content) in enumerate(history)
+        ]
+    return json(shown)
+
+
+ACTIONS = {
+    "submit": lambda d, a, i, b: d.submit_article(a, i),
+    "approve": lambda d, a, i, b: d.review_article(a, i, True, b.text("comment", "")),
+    "send-back": lambda d, a, i, b: d.review_article(a, i, False, b.text("comment", "")),
+    "publish": lambda d, a, i, b: d.publish_article(a, i),
+    "archive": lambda d, a, i, b: d.archive_article(a, i, b.text("reason", "")),
+    "helped": lambda d, a, i, b: d.mark_helpful(a, i),
+}
+
+
+async def article_action(request: Request) -> Response:
+    c = caller(request, request.method)
+    action = ACTIONS.get(request.path_params["action"])
+    if action is None:
+        raise ApiError(404, "not_found", "No such action on an article.")
+    article_id = _uuid(request.path_params["article_id"])
+    body = await Body.read(request)
+    svc = services(request)
+    return written(await run_in_threadpool(action, svc.desk, c.actor, article_id, body))
+
+
+async def suggestions(request: Request) -> Response:
+    """Public: articles matching what a requester is typing (the filing form asks as he types)."""
+    actor = caller(request).actor
+    text = request.query_params.get("q", "")[:2000]
+    templates = request.query_params.get("templates") == "1" and actor.is_staff
+    kinds = tuple(Kind) if templates else (Kind.ARTICLE,)
+    with services(request).projections.db.read() as tx:
+        found = knowledge.suggest(
+            tx,
+            text,
+            staff=actor.is_staff,
+            kinds=kinds,
+            category_id=request.query_params.get("category"),
+        )
+    return json(found)
+
+
+async def usage(request: Request) -> Response:
+    actor = signed_in(caller(request))
+    if not actor.is_staff:
+        raise ApiError(403, "forbidden", "Usage figures are for the support staff.")
+    with services(request).projections.db.read() as tx:
+        articles_used = knowledge.usage(tx)
+        gaps = tx.all(
+            "SELECT status, count(*) FROM v_tickets WHERE kind = 'knowledge_gap' GROUP BY status"
+        )
+    return json({"articles": articles_used, "gaps": {str(s): int(n) for s, n in gaps}})
+
+
+async def raise_gap(request: Request) -> Response:
+    c = caller(request, request.method)
+    actor = signed_in(c)
+    body = await Body.read(request)
+    svc = services(request)
+    with svc.projections.db.read() as tx:
+        groups = [g for g in catalog.groups(tx) if g["kind"] == GroupKind.METHODOLOGY.value]
+    if not groups:
+        raise ApiError(409, "no_methodologists", "The desk has no methodology group yet.")
+    tickets = tuple(_uuid(t, "request") for t in body.strs("tickets"))
+    filed = await run_in_threadpool(
+        svc.desk.raise_knowledge_gap,
+        actor,
+        body.text("subject"),
+        body.text("description"),
+        UUID(groups[0]["id"]),
+        tickets,
+        body.opt_uuid("category"),
+    )
+    return json(
+        {
+            "id": str(filed.id),
+            "number": filed.number,
+            "position": filed.position,
+            "version": filed.version,
+        },
+        201,
+    )
+
+
+async def render(request: Request) -> Response:
+    """The template filled in for a ticket, and the TemplateUse to send with the reply."""
+    actor = signed_in(caller(request))
+    ticket_id = _uuid(request.path_params["ticket_id"], "request")
+    template_id = _uuid(request.query_params.get("template", ""), "template")
+    language = "en" if request.query_params.get("lang") == "en" else "ru"
+    text, use, template = await run_in_threadpool(
+        services(request).desk.render_template, actor, template_id, ticket_id, language
+    )
+    published = template.published
+    assert published is not None
+    return json(
+        {
+            "text": text,
+            "template": {"id": str(use.article_id), "revision": use.revision},
+            "fields": list(published.fields),
+            "questions": list(published.questions),
+        }
+    )
+
+
+routes = [
+    Route("/api/v1/kb/articles", articles, methods=["GET", "POST"]),
+    Route("/api/v1/kb/articles/{article_id}", article, methods=["GET", "PUT"]),
+    Route("/api/v1/kb/articles/{article_id}/{action}", article_action, methods=["POST"]),
+    Route("/api/v1/kb/suggestions", suggestions),
+    Route("/api/v1/kb/usage", usage),
+    Route("/api/v1/kb/gaps", raise_gap, methods=["POST"]),
+    Route("/api/v1/tickets/{ticket_id}/template", render),
+]
