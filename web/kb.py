@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +21,7 @@ from web.api import json, wait_for_views, written
 from web.auth import caller, services, signed_in
 from web.body import Body
 from web.errors import ApiError
+from web.markup import render
 
 
 def _uuid(value: str, what: str = "article") -> UUID:
@@ -87,11 +90,10 @@ def _shown(article: Article, actor: Actor) -> dict[str, Any]:
 
 
 def _plain(c: Content) -> dict[str, Any]:
-    from dataclasses import asdict
-
     data = asdict(c)
     data["category_ids"] = [str(x) for x in c.category_ids]
     data["audience"] = c.audience.value
+    data["html_ru"], data["html_en"] = render(c.body_ru), render(c.body_en)
     return data
 
 
@@ -184,6 +186,24 @@ async def suggestions(request: Request) -> Response:
     return json(found)
 
 
+async def for_ticket(request: Request) -> Response:
+    """Staff: articles and templates that fit this request's category and text."""
+    actor = signed_in(caller(request))
+    if not actor.is_staff:
+        raise ApiError(403, "forbidden", "Suggestions inside a request are for the staff.")
+    ticket_id = _uuid(request.path_params["ticket_id"], "request")
+    svc = services(request)
+    ticket = await run_in_threadpool(svc.desk.ticket, actor, ticket_id)
+    text = f"{ticket.subject} {ticket.description}"
+    with svc.projections.db.read() as tx:
+        same_category = knowledge.suggest(
+            tx, text, staff=True, kinds=tuple(Kind), limit=8, category_id=str(ticket.category_id)
+        )
+        anywhere = knowledge.suggest(tx, text, staff=True, kinds=tuple(Kind), limit=8)
+    seen = {a["id"] for a in same_category}
+    return json(same_category + [a for a in anywhere if a["id"] not in seen][:8])
+
+
 async def usage(request: Request) -> Response:
     actor = signed_in(caller(request))
     if not actor.is_staff:
@@ -191,9 +211,22 @@ async def usage(request: Request) -> Response:
     with services(request).projections.db.read() as tx:
         articles_used = knowledge.usage(tx)
         gaps = tx.all(
-            "SELECT status, count(*) FROM v_tickets WHERE kind = 'knowledge_gap' GROUP BY status"
+            "SELECT status, filed_at, updated_at FROM v_tickets WHERE kind = 'knowledge_gap'"
         )
-    return json({"articles": articles_used, "gaps": {str(s): int(n) for s, n in gaps}})
+    return json({"articles": articles_used, "gaps": gap_figures(gaps)})
+
+
+def gap_figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """Open and answered knowledge gaps, and how long answering took (hours, mean)."""
+    counts: dict[str, int] = {}
+    hours: list[float] = []
+    for status, filed, updated in rows:
+        counts[status] = counts.get(status, 0) + 1
+        if status in ("resolved", "closed"):
+            took = datetime.fromisoformat(updated) - datetime.fromisoformat(filed)
+            hours.append(took.total_seconds() / 3600)
+    mean = round(sum(hours) / len(hours), 2) if hours else None
+    return {"by_status": counts, "answered": len(hours), "mean_hours_to_answer": mean}
 
 
 async def raise_gap(request: Request) -> Response:
@@ -226,7 +259,7 @@ async def raise_gap(request: Request) -> Response:
     )
 
 
-async def render(request: Request) -> Response:
+async def fill_template(request: Request) -> Response:
     """The template filled in for a ticket, and the TemplateUse to send with the reply."""
     actor = signed_in(caller(request))
     ticket_id = _uuid(request.path_params["ticket_id"], "request")
@@ -254,5 +287,6 @@ routes = [
     Route("/api/v1/kb/suggestions", suggestions),
     Route("/api/v1/kb/usage", usage),
     Route("/api/v1/kb/gaps", raise_gap, methods=["POST"]),
-    Route("/api/v1/tickets/{ticket_id}/template", render),
+    Route("/api/v1/tickets/{ticket_id}/template", fill_template),
+    Route("/api/v1/tickets/{ticket_id}/suggestions", for_ticket),
 ]

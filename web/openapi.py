@@ -356,6 +356,11 @@ def document() -> S:
                 errors=(400, 401, 403, 404, 409, 415, 422),
             )
         },
+        "/api/v1/tickets/{ticket_id}/suggestions": {
+            "get": op(
+                "Articles and templates fitting this request (staff)", params=[TICKET], result=LIST
+            )
+        },
         "/api/v1/tickets/{ticket_id}/template": {
             "get": op(
                 "A template filled in for this request",

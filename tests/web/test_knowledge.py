@@ -96,7 +96,13 @@ def test_a_gap_becomes_a_published_article_that_answers_the_next_requester(site:
     assert helped.status_code == 200, helped.text
     usage = agent.get(f"/api/v1/kb/usage?after={helped.json()['position']}").json()
     assert [(a["id"], a["deflections"]) for a in usage["articles"]] == [(draft["id"], 1)]
-    assert usage["gaps"] == {"resolved": 1}
+    assert (usage["gaps"]["by_status"], usage["gaps"]["answered"]) == ({"resolved": 1}, 1)
+    assert 0 <= usage["gaps"]["mean_hours_to_answer"] < 1
+    inside = agent.get(f"/api/v1/tickets/{ticket['id']}/suggestions").json()
+    assert [a["id"] for a in inside][:1] == [draft["id"]]
+    assert requester.get(f"/api/v1/tickets/{ticket['id']}/suggestions").status_code == 403
+    article = visitor.get(path).json()
+    assert "<p>" in article["content"]["html_ru"] and "revisions" not in article
 
 
 def test_templates_fill_in_and_their_use_is_recorded(site: Site) -> None:
