@@ -11,18 +11,18 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.category import FieldSpec, FieldType
-from domain.desk import Written
 from domain.errors import InvalidInput
 from domain.people import Account, GroupKind, Role
+from domain.results import Written
 from web.api import json, written
-from web.auth import COOKIE, caller, services, signed_in
+from web.auth import COOKIE, authenticate, services, signed_in
 from web.body import Body
 from web.errors import ApiError
 from web.passwords import check_new_password
 
 
 async def change_password(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     actor = signed_in(c)
     if c.session is None:
         raise ApiError(403, "forbidden", "Change your password from a signed-in session.")
@@ -43,7 +43,7 @@ async def change_password(request: Request) -> Response:
 
 
 async def tokens(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     actor = signed_in(c)
     svc = services(request)
     assert actor.id is not None
@@ -60,7 +60,7 @@ async def tokens(request: Request) -> Response:
 
 
 async def revoke_token(request: Request) -> Response:
-    actor = signed_in(caller(request, request.method))
+    actor = signed_in(await authenticate(request))
     assert actor.id is not None
     try:
         token_id = UUID(request.path_params["token_id"])
@@ -81,7 +81,7 @@ def _roles(body: Body) -> tuple[Role, ...]:
 
 
 async def register_account(request: Request) -> Response:
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     body = await Body.read(request)
     svc = services(request)
     password = body.text("password")
@@ -97,7 +97,7 @@ async def register_account(request: Request) -> Response:
 
 async def account_state(request: Request) -> Response:
     """POST /api/v1/accounts/{id}/{disable|enable}: a disabled account's sessions end at once."""
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     action = request.path_params["action"]
     if action not in ("disable", "enable"):
         raise ApiError(404, "not_found", "Accounts can be disabled or enabled.")
@@ -118,7 +118,7 @@ async def account_state(request: Request) -> Response:
 
 async def membership(request: Request) -> Response:
     """POST (join) or DELETE (leave) /api/v1/accounts/{id}/groups/{group_id}."""
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     try:
         account_id = UUID(request.path_params["account_id"])
         group_id = UUID(request.path_params["group_id"])
@@ -134,7 +134,7 @@ async def membership(request: Request) -> Response:
 
 
 async def change_roles(request: Request) -> Response:
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     try:
         account_id = UUID(request.path_params["account_id"])
     except ValueError:
@@ -148,7 +148,7 @@ async def change_roles(request: Request) -> Response:
 
 
 async def change_form(request: Request) -> Response:
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     try:
         category_id = UUID(request.path_params["category_id"])
     except ValueError:
@@ -164,7 +164,7 @@ async def change_form(request: Request) -> Response:
 
 
 async def register_organisation(request: Request) -> Response:
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     body = await Body.read(request)
     w = await run_in_threadpool(services(request).desk.register_organisation, actor,
                                 body.text("name"), body.text("inn"))  # fmt: skip
@@ -172,7 +172,7 @@ async def register_organisation(request: Request) -> Response:
 
 
 async def form_group(request: Request) -> Response:
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     body = await Body.read(request)
     try:
         kind = GroupKind(body.text("kind"))
@@ -200,7 +200,7 @@ def _spec(raw: Any, i: int) -> FieldSpec:
 
 
 async def define_category(request: Request) -> Response:
-    actor = caller(request, request.method).actor
+    actor = (await authenticate(request)).actor
     body = await Body.read(request)
     raw_form = body.data.get("form", [])
     if not isinstance(raw_form, list):

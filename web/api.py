@@ -15,14 +15,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.access import Actor, TicketScope, may_see
-from domain.desk import Written
 from domain.errors import NotFound
+from domain.results import Written
 from domain.ticket import Channel, Contact, LinkKind, Priority, Status, TemplateUse
 from projections import catalog, queues
 from projections.feed import activity
 from projections.search import search
 from projections.timeline import timeline
-from web.auth import COOKIE, caller, services, signed_in
+from web.auth import COOKIE, authenticate, services, signed_in
 from web.body import Body, expected_version
 from web.errors import ApiError
 
@@ -63,7 +63,7 @@ async def sign_in(request: Request) -> Response:
 
 
 async def sign_out(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     if c.token:
         services(request).sessions.revoke(c.token)
     response = Response(status_code=204)
@@ -72,7 +72,7 @@ async def sign_out(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     return json({"id": str(actor.id), "roles": sorted(actor.roles),
                  "organisation": str(actor.organisation_id) if actor.organisation_id else None,
                  "groups": sorted(map(str, actor.group_ids))})  # fmt: skip
@@ -80,7 +80,7 @@ async def me(request: Request) -> Response:
 
 # -- filing -----------------------------------------------------------------------------------
 async def file_ticket(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     body = await Body.read(request)
     body.forbid("status", "organisation", "requester", "number", "group", "assignee")
     svc = services(request)
@@ -161,7 +161,7 @@ def _link_kind(body: Body) -> LinkKind:
 
 
 async def ticket_command(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     command = COMMANDS.get(request.path_params["command"])
     if command is None:
         raise ApiError(404, "not_found", "No such command on a request.")
@@ -186,7 +186,7 @@ def number(text: str) -> int | None:
 
 
 async def wait_for_views(request: Request) -> None:
-    """Read-your-writes: `?after=N` waits (up to 5 s in all) until the views reach position N.
+    """Read-your-writes: `?after=N` waits (up to 10 s in all) until the views reach position N.
 
     A position past the log's head is only waited for up to the head: no write will bring it.
     """
@@ -198,14 +198,14 @@ async def wait_for_views(request: Request) -> None:
     if all(projections.positions.reached(v.name) >= after for v in projections.views):
         return
     head = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
-    target, deadline = min(after, head), time.monotonic() + 5.0
+    target, deadline = min(after, head), time.monotonic() + 10.0
     for view in projections.views:
         left = deadline - time.monotonic()
         await projections.positions.wait_async(view.name, target, max(left, 0.0))
 
 
 async def get_ticket(request: Request) -> Response:
-    actor = caller(request).actor
+    actor = (await authenticate(request)).actor
     ticket_id = _ticket_id(request)
     await wait_for_views(request)
     with services(request).projections.db.read() as tx:
@@ -239,7 +239,7 @@ QUEUES = {
 
 
 async def queue(request: Request) -> Response:
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Queues are for the support staff.")
     await wait_for_views(request)
@@ -268,7 +268,7 @@ def _uuid_param(request: Request, name: str) -> UUID:
 
 
 async def queue_counts(request: Request) -> Response:
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Queues are for the support staff.")
     names = [q for q in request.query_params.getlist("queue") if q][:100]
@@ -277,7 +277,7 @@ async def queue_counts(request: Request) -> Response:
 
 
 async def my_tickets(request: Request) -> Response:
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     await wait_for_views(request)
     scope = request.query_params.get("scope", "mine")
     with services(request).projections.db.read() as tx:
@@ -287,7 +287,7 @@ async def my_tickets(request: Request) -> Response:
 
 
 async def search_tickets(request: Request) -> Response:
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     text = request.query_params.get("q", "")[:500]
     with services(request).projections.db.read() as tx:
         hits = search(tx, actor, text)
@@ -295,7 +295,7 @@ async def search_tickets(request: Request) -> Response:
 
 
 async def activity_stream(request: Request) -> Response:
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "The activity stream is for the support staff.")
     before = number(request.query_params.get("before", ""))
@@ -313,7 +313,7 @@ async def list_categories(request: Request) -> Response:
 
 async def list_directory(request: Request) -> Response:
     """Staff: groups and active staff, for assigning and transferring."""
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "The directory is for the support staff.")
     with services(request).projections.db.read() as tx:

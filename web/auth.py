@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from domain.access import Actor
@@ -28,6 +29,12 @@ class Caller:
 def services(conn: HTTPConnection) -> Services:
     s: Services = conn.app.state.services
     return s
+
+
+async def authenticate(conn: HTTPConnection) -> Caller:
+    """`caller`, run in the thread pool: its lookups touch the database and must not stall
+    the event loop that every other request and socket shares."""
+    return await run_in_threadpool(caller, conn, conn.scope.get("method", "GET"))
 
 
 def caller(conn: HTTPConnection, method: str = "GET") -> Caller:

@@ -21,7 +21,7 @@ from projections import queues
 from projections.timeline import timeline
 from web.api import wait_for_views
 from web.attachments import DEFAULT_MAX_BYTES, FileBlobStore, is_sha256
-from web.auth import caller, services
+from web.auth import authenticate, services
 from web.errors import ApiError
 from web.media import clean_filename, content_disposition, content_type, may_show_inline
 
@@ -44,7 +44,7 @@ def _capped(request: Request, limit: int) -> Request:
 
 
 async def upload(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     ticket_id = _ticket_id(request)
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type", "Upload files as multipart/form-data.")
@@ -83,7 +83,7 @@ def _ticket_id(request: Request) -> UUID:
 
 
 async def download(request: Request) -> Response:
-    actor = caller(request).actor
+    actor = (await authenticate(request)).actor
     ticket_id, sha = str(_ticket_id(request)), request.path_params["sha256"]
     svc = services(request)
     await wait_for_views(request)

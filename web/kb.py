@@ -18,7 +18,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.people import GroupKind
 from projections import catalog, knowledge
 from web.api import json, wait_for_views, written
-from web.auth import caller, services, signed_in
+from web.auth import authenticate, services, signed_in
 from web.body import Body
 from web.errors import ApiError
 from web.markup import render
@@ -98,7 +98,7 @@ def _plain(c: Content) -> dict[str, Any]:
 
 
 async def articles(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     svc = services(request)
     if request.method == "POST":
         body = await Body.read(request)
@@ -123,7 +123,7 @@ async def articles(request: Request) -> Response:
 
 
 async def article(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     svc = services(request)
     article_id = _uuid(request.path_params["article_id"])
     if request.method == "PUT":
@@ -159,7 +159,7 @@ ACTIONS = {
 
 
 async def article_action(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     action = ACTIONS.get(request.path_params["action"])
     if action is None:
         raise ApiError(404, "not_found", "No such action on an article.")
@@ -171,7 +171,7 @@ async def article_action(request: Request) -> Response:
 
 async def suggestions(request: Request) -> Response:
     """Public: articles matching what a requester is typing (the filing form asks as he types)."""
-    actor = caller(request).actor
+    actor = (await authenticate(request)).actor
     text = request.query_params.get("q", "")[:2000]
     templates = request.query_params.get("templates") == "1" and actor.is_staff
     kinds = tuple(Kind) if templates else (Kind.ARTICLE,)
@@ -188,7 +188,7 @@ async def suggestions(request: Request) -> Response:
 
 async def for_ticket(request: Request) -> Response:
     """Staff: articles and templates that fit this request's category and text."""
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Suggestions inside a request are for the staff.")
     ticket_id = _uuid(request.path_params["ticket_id"], "request")
@@ -205,7 +205,7 @@ async def for_ticket(request: Request) -> Response:
 
 
 async def usage(request: Request) -> Response:
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Usage figures are for the support staff.")
     with services(request).projections.db.read() as tx:
@@ -230,7 +230,7 @@ def gap_figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
 
 
 async def raise_gap(request: Request) -> Response:
-    c = caller(request, request.method)
+    c = await authenticate(request)
     actor = signed_in(c)
     body = await Body.read(request)
     svc = services(request)
@@ -261,7 +261,7 @@ async def raise_gap(request: Request) -> Response:
 
 async def fill_template(request: Request) -> Response:
     """The template filled in for a ticket, and the TemplateUse to send with the reply."""
-    actor = signed_in(caller(request))
+    actor = signed_in(await authenticate(request))
     ticket_id = _uuid(request.path_params["ticket_id"], "request")
     template_id = _uuid(request.query_params.get("template", ""), "template")
     language = "en" if request.query_params.get("lang") == "en" else "ru"

@@ -23,7 +23,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from domain.access import Actor
 from domain.errors import DeskError
 from projections.feed import Change, follow
-from web.auth import Caller, caller, services
+from web.auth import Caller, authenticate, services
 from web.csrf import check_websocket
 from web.errors import ApiError
 from web.presence import Presence, State, encode
@@ -74,7 +74,7 @@ async def live(ws: WebSocket) -> None:
     svc = services(ws)
     try:
         check_websocket(ws.headers.get("origin"), svc.origins)
-        who = caller(ws)
+        who = await authenticate(ws)
     except (DeskError, ApiError):
         await ws.close(code=1008)
         return
