@@ -34,6 +34,12 @@ class View:
         """The event topics this view reads; the runner fetches only these."""
         return [get_topic(c) for c in self.handlers]
 
+    def begin(self) -> None:
+        """Called before each batch: a view that buffers writes starts with empty buffers."""
+
+    def flush(self, tx: Tx) -> None:
+        """Called at the end of each batch, inside its transaction: write what was buffered."""
+
     def handle(self, tx: Tx, event: Any, position: int) -> None:
         method = self.handlers.get(type(event))
         if method is not None:

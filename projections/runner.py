@@ -70,10 +70,12 @@ class Runner:
             notifications = self.app.recorder.select_notifications(
                 start=start + 1, limit=limit, stop=head, topics=self.view.topics
             )
+            self.view.begin()
             for n in notifications:
                 if self.fault:
                     self.fault(n.id)
                 self.view.handle(tx, self.app.mapper.to_domain_event(n), n.id)
+            self.view.flush(tx)
             full = len(notifications) == limit
             reached = notifications[-1].id if full else head
             set_tracking(tx, self.view.name, reached)

@@ -97,8 +97,13 @@ def _str(value: UUID | None) -> str | None:
 
 
 class TicketsView(View):
+    """Buffers a batch's changes and writes each ticket once (see begin/flush)."""
+
     name = "tickets"
     tables = ("v_tickets", "v_queue_counts", "v_feed")
+
+    def __init__(self) -> None:
+        self.begin()
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -141,44 +146,63 @@ class TicketsView(View):
         Ticket.Reopened, Ticket.Closed, Ticket.Rated, Ticket.Linked, Ticket.ArticleLinked,
     )  # fmt: skip
     def changed(self, tx: Tx, event: Any, position: int) -> None:
-        row = tx.one(f"SELECT {', '.join(COLUMNS)} FROM v_tickets WHERE id = %s",
-                     (str(event.originator_id),))  # fmt: skip
-        if row is None:
-            raise LookupError(f"ticket {event.originator_id} changed before it was filed")
-        before = Shadow(**dict(zip(COLUMNS, row, strict=True)))
+        before = self._rows.get(str(event.originator_id))
+        if before is None:
+            row = tx.one(f"SELECT {', '.join(COLUMNS)} FROM v_tickets WHERE id = %s",
+                         (str(event.originator_id),))  # fmt: skip
+            if row is None:
+                raise LookupError(f"ticket {event.originator_id} changed before it was filed")
+            before = Shadow(**dict(zip(COLUMNS, row, strict=True)))
         after = Shadow(**{f.name: getattr(before, f.name) for f in fields(Shadow)})
         applied = _Applied(after)
         event.apply(applied)
         applied.into(after)
         self._write(tx, before, after, event, position)
 
+    def begin(self) -> None:
+        self._rows: dict[str, Shadow] = {}  # this batch's tickets, as they now stand
+        self._counts: dict[str, int] = {}
+        self._feed: list[tuple[str, int, str, str, int]] = []
+
     def _write(
         self, tx: Tx, before: Shadow | None, after: Shadow, event: Any, position: int
     ) -> None:
+        """Buffers the change; `flush` writes each ticket once per batch."""
         after.updated_at, after.version = event.timestamp.isoformat(), event.originator_version
-        placeholders = ", ".join(["%s"] * len(COLUMNS))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-        tx.execute(
-            f"INSERT INTO v_tickets ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}",
-            after.row(),
-        )
+        self._rows[after.id] = after
         old = before.queues() if before else set()
         new = after.queues()
         for queue, delta in [*((q, -1) for q in old - new), *((q, 1) for q in new - old)]:
-            tx.execute(
-                "INSERT INTO v_queue_counts (queue, count) VALUES (%s, %s) "
-                "ON CONFLICT (queue) DO UPDATE SET count = v_queue_counts.count + excluded.count",
-                (queue, delta),
-            )
+            self._counts[queue] = self._counts.get(queue, 0) + delta
         topics = after.topics() | (before.topics() if before else set())
         if old != new:
             topics.add("queues")
-        tx.executemany(
-            "INSERT INTO v_feed (topic, position, ticket_id, event, version) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            [(t, position, after.id, type(event).__name__, after.version) for t in sorted(topics)],
-        )
+        self._feed += [(t, position, after.id, type(event).__name__, after.version)
+                       for t in sorted(topics)]  # fmt: skip
+
+    def flush(self, tx: Tx) -> None:
+        placeholders = ", ".join(["%s"] * len(COLUMNS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+        if self._rows:
+            tx.executemany(
+                f"INSERT INTO v_tickets ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
+                f"ON CONFLICT (id) DO UPDATE SET {updates}",
+                [row.row() for row in self._rows.values()],
+            )
+        changed = sorted((q, d) for q, d in self._counts.items() if d)
+        if changed:
+            tx.executemany(
+                "INSERT INTO v_queue_counts (queue, count) VALUES (%s, %s) "
+                "ON CONFLICT (queue) DO UPDATE SET count = v_queue_counts.count + excluded.count",
+                changed,
+            )
+        if self._feed:
+            tx.executemany(
+                "INSERT INTO v_feed (topic, position, ticket_id, event, version) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                self._feed,
+            )
+        self.begin()
 
     @on(
         Article.Drafted, Article.Revised, Article.SubmittedForReview, Article.Approved,
@@ -187,9 +211,5 @@ class TicketsView(View):
     def article_changed(self, tx: Tx, event: Any, position: int) -> None:
         """Knowledge-base changes go on the same feed (staff topics), in log order."""
         article = str(event.originator_id)
-        tx.executemany(
-            "INSERT INTO v_feed (topic, position, ticket_id, event, version) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            [(t, position, article, type(event).__name__, event.originator_version)
-             for t in ("kb", f"article:{article}")],
-        )  # fmt: skip
+        self._feed += [(t, position, article, type(event).__name__, event.originator_version)
+                       for t in ("kb", f"article:{article}")]  # fmt: skip

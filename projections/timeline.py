@@ -55,8 +55,25 @@ class Entry:
 
 
 class TimelineView(View):
+    """Buffers a batch's entries and inserts them together."""
+
     name = "timeline"
     tables = ("v_timeline",)
+
+    def __init__(self) -> None:
+        self.begin()
+
+    def begin(self) -> None:
+        self._rows: list[tuple[Any, ...]] = []
+
+    def flush(self, tx: Tx) -> None:
+        if self._rows:
+            tx.executemany(
+                "INSERT INTO v_timeline (ticket_id, version, position, at, event, actor_id, data,"
+                " public) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                self._rows,
+            )
+        self.begin()
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -72,15 +89,11 @@ class TimelineView(View):
         name = type(event).__name__
         public = visible_data(REQUESTER, name, data)
         by = data.get("by")
-        tx.execute(
-            "INSERT INTO v_timeline (ticket_id, version, position, at, event, actor_id, data,"
-            " public) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                str(event.originator_id), event.originator_version, position,
-                event.timestamp.isoformat(), name, str(by) if by else None, to_json(data),
-                None if public is None else to_json(public),
-            ),
-        )  # fmt: skip
+        self._rows.append((
+            str(event.originator_id), event.originator_version, position,
+            event.timestamp.isoformat(), name, str(by) if by else None, to_json(data),
+            None if public is None else to_json(public),
+        ))  # fmt: skip
 
 
 def timeline(tx: Tx, ticket_id: str, *, staff: bool, after_version: int = 0) -> list[Entry]:
