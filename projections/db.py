@@ -91,7 +91,9 @@ class ViewDB:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             return conn
-        pg = psycopg.connect(self.settings.database_url, autocommit=True)
+        # No server-side prepared statements: their generic plans ignore the parameters, and a
+        # search or suggestion whose cost depends on its words and category needs custom plans.
+        pg = psycopg.connect(self.settings.database_url, autocommit=True, prepare_threshold=None)
         schema = self.settings.schema
         if schema:
             pg.execute(f'SET search_path TO "{schema}"')

@@ -6,6 +6,7 @@ PostgreSQL ranks with tsvectors (russian configuration); SQLite with FTS5 over S
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -44,7 +45,10 @@ class KnowledgeView(View):
             " revision INTEGER NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL,"
             " content TEXT NOT NULL, note TEXT NOT NULL, PRIMARY KEY (article_id, revision))",
             "CREATE TABLE IF NOT EXISTS v_article_categories (article_id TEXT NOT NULL,"
-            " category_id TEXT NOT NULL, PRIMARY KEY (category_id, article_id))",
+            " category_id TEXT NOT NULL, n BIGINT NOT NULL,"
+            " PRIMARY KEY (category_id, article_id))",
+            "CREATE INDEX IF NOT EXISTS v_article_categories_n"
+            " ON v_article_categories (category_id, n)",
         ]
         if dialect == "postgres":
             return [
@@ -135,8 +139,8 @@ class KnowledgeView(View):
         )
         tx.execute("DELETE FROM v_article_categories WHERE article_id = %s", (article_id,))
         tx.executemany(
-            "INSERT INTO v_article_categories (article_id, category_id) VALUES (%s, %s)",
-            [(article_id, c) for c in dict.fromkeys(data.get("category_ids", []))],
+            "INSERT INTO v_article_categories (article_id, category_id, n) VALUES (%s, %s, %s)",
+            [(article_id, c, n[0]) for c in dict.fromkeys(data.get("category_ids", []))],
         )
         if tx.dialect == "postgres":
             tx.execute(
@@ -186,31 +190,75 @@ def suggest(
         params.append(Audience.PUBLIC.value)
     if category_id:
         where.append(
-            "EXISTS (SELECT 1 FROM v_article_categories c WHERE c.article_id = a.id"
-            " AND c.category_id = %s)"
+            "EXISTS (SELECT 1 FROM v_article_categories ac WHERE ac.article_id = a.id"
+            " AND ac.category_id = %s)"
         )
         params.append(category_id)
-    columns = "a.id, a.kind, a.title, a.published_revision, a.published"
-    if tx.dialect == "postgres":
-        query = " | ".join(dict.fromkeys(words))
-        rows = tx.all(
-            f"SELECT {columns} FROM v_articles a, to_tsquery('russian', %s) q"
-            f" WHERE a.doc @@ q AND {' AND '.join(where)}"
-            " ORDER BY ts_rank(a.doc, q) DESC, a.n DESC LIMIT %s",
-            (query, *params, limit),
-        )
-    else:
-        match = " OR ".join(f'"{stem(w)}"' for w in dict.fromkeys(words))
-        rows = tx.all(
-            f"SELECT {columns} FROM v_articles_fts f JOIN v_articles a ON a.n = f.rowid"
-            f" WHERE v_articles_fts MATCH %s AND {' AND '.join(where)}"
-            " ORDER BY bm25(v_articles_fts), a.n DESC LIMIT %s",
-            (match, *params, limit),
-        )
+    unique = list(dict.fromkeys(words))
+    # SQLite: articles with all the words first. PostgreSQL cannot bound an AND search whose
+    # words are common (its GIN index hands back every match), so it ranks the OR candidates.
+    rows = _ranked(tx, unique, "all", where, params, limit) if tx.dialect == "sqlite" else []
+    if len(rows) < limit:  # then articles sharing some of the words
+        seen = {r[0] for r in rows}
+        if category_id and tx.dialect == "postgres":  # the category filter is the query's own
+            pg_where, pg_params = where[:-1], params[:-1]
+            more = _ranked(tx, unique, "any", pg_where, pg_params, limit, category=category_id)
+        else:
+            more = _ranked(tx, unique, "any", where, params, limit)
+        rows += [r for r in more if r[0] not in seen][: limit - len(rows)]
     return [
         {"id": r[0], "kind": r[1], "title": r[2], "revision": r[3], "content": orjson.loads(r[4])}
         for r in rows
     ]
+
+
+ALIAS_A = re.compile(r"\ba\.")
+CANDIDATES = 2000  # matches ranked per query: the newest ones, so cost stays bounded
+
+
+def _ranked(
+    tx: Tx,
+    words: list[str],
+    mode: str,
+    where: list[str],
+    params: list[Any],
+    limit: int,
+    cap: int = CANDIDATES,
+    category: str | None = None,
+) -> list[tuple[Any, ...]]:
+    """Published articles matching all (or any) of `words`: of the newest CANDIDATES matches,
+    the best ranked. Ranking every match of common words would cost O(articles)."""
+    columns = "c.id, c.kind, c.title, c.published_revision, c.published"
+    if tx.dialect == "postgres" and category is not None:  # the category's newest articles
+        query = (" & " if mode == "all" else " | ").join(words)
+        return tx.all(
+            f"WITH recent AS MATERIALIZED (SELECT article_id FROM v_article_categories"
+            f" WHERE category_id = %s ORDER BY n DESC LIMIT {cap})"
+            f" SELECT {columns} FROM recent r JOIN v_articles c ON c.id = r.article_id,"
+            f" to_tsquery('russian', %s) q WHERE c.doc @@ q"
+            f" AND {ALIAS_A.sub('c.', ' AND '.join(where))}"
+            " ORDER BY ts_rank(c.doc, q) DESC, c.n DESC LIMIT %s",
+            (category, query, *params, limit),
+        )
+    if tx.dialect == "postgres":
+        query = (" & " if mode == "all" else " | ").join(words)
+        return tx.all(
+            f"SELECT {columns} FROM (SELECT a.*, q FROM v_articles a,"
+            f" to_tsquery('russian', %s) q WHERE a.doc @@ q AND {' AND '.join(where)}"
+            f" ORDER BY a.n DESC LIMIT {cap}) c"
+            " ORDER BY ts_rank(c.doc, c.q) DESC, c.n DESC LIMIT %s",
+            (query, *params, limit),
+        )
+    match = (" AND " if mode == "all" else " OR ").join(f'"{stem(w)}"' for w in words)
+    filters = ALIAS_A.sub("c.", " AND ".join(where))
+    return tx.all(
+        f"SELECT {columns} FROM (SELECT rowid AS n, bm25(v_articles_fts) AS score"
+        " FROM v_articles_fts WHERE v_articles_fts MATCH %s ORDER BY rowid DESC"
+        f" LIMIT {CANDIDATES}) f JOIN v_articles c ON c.n = f.n"
+        f" WHERE {filters} ORDER BY f.score, c.n DESC"
+        " LIMIT %s",
+        (match, *params, limit),
+    )
 
 
 def usage(tx: Tx) -> list[dict[str, Any]]:

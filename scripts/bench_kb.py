@@ -127,8 +127,8 @@ FROM (SELECT i, md5('kb' || i)::uuid::text AS id,
       FROM (SELECT i, random() AS r, random() AS r2, random() AS r3
             FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) i) g) x
 """
-CATEGORIES_SQL = """INSERT INTO v_article_categories (article_id, category_id)
-SELECT id, json_array_elements_text(published::json -> 'category_ids') FROM v_articles"""
+CATEGORIES_SQL = """INSERT INTO v_article_categories (article_id, category_id, n)
+SELECT id, json_array_elements_text(published::json -> 'category_ids'), n FROM v_articles"""
 
 
 def populate_pg(db: ViewDB, rows: int) -> None:
@@ -153,7 +153,7 @@ def populate_sqlite(db: ViewDB, rows: int) -> None:
     rnd = random.Random(7)
     articles: list[tuple[Any, ...]] = []
     fts: list[tuple[int, str]] = []
-    categories: list[tuple[str, str]] = []
+    categories: list[tuple[str, str, int]] = []
     for i in tqdm(range(1, rows + 1), unit="article", desc="sqlite rows", file=sys.stderr):
         r = rnd.random()
         kind = "article" if r < 0.85 else "answer_template" if r < 0.95 else "info_request_template"
@@ -167,7 +167,7 @@ def populate_sqlite(db: ViewDB, rows: int) -> None:
         article_id = f"kb-{i:08d}"
         articles.append((article_id, i, kind, audience, t_ru, orjson.dumps(content).decode()))
         fts.append((i, stemmed("\n".join([t_ru, t_en, b_ru, b_en, tag, "", tag]))))
-        categories += [(article_id, c) for c in cats]
+        categories += [(article_id, c, i) for c in dict.fromkeys(cats)]
     started = time.perf_counter()
     with db.tx() as tx:
         tx.executemany(
@@ -179,7 +179,7 @@ def populate_sqlite(db: ViewDB, rows: int) -> None:
         )
         tx.executemany("INSERT INTO v_articles_fts (rowid, body) VALUES (%s, %s)", fts)
         tx.executemany(
-            "INSERT INTO v_article_categories (article_id, category_id) VALUES (%s, %s)",
+            "INSERT INTO v_article_categories (article_id, category_id, n) VALUES (%s, %s, %s)",
             categories,
         )
     with db.read() as tx:
