@@ -66,3 +66,62 @@ async def follow(
 def _read(db: ViewDB, topics: Sequence[str], after: int) -> list[Change]:
     with db.read() as tx:
         return changes(tx, topics, after)
+
+
+class FeedHub:
+    """One reader of the feed per process, fanning each change out to every subscriber whose
+    topics it touches: a change costs one query, not one per open socket."""
+
+    def __init__(self, db: ViewDB, positions: Positions) -> None:
+        self.db, self.positions = db, positions
+        self.last = 0  # the feed position this hub has read up to
+        self._subscribers: dict[asyncio.Queue[Change], frozenset[str]] = {}
+
+    async def run(self, idle: float = 30.0) -> None:
+        """Reads new feed rows as the tickets view moves; runs until cancelled."""
+        self.last = await asyncio.to_thread(self._head)
+        while True:
+            reached = self.positions.reached(FEED_VIEW)
+            rows = await asyncio.to_thread(self._read, self.last)
+            for topic, change in rows:
+                for queue, topics in list(self._subscribers.items()):
+                    if topic in topics:
+                        queue.put_nowait(change)
+                self.last = max(self.last, change.position)
+            if not rows:
+                await self.positions.wait_async(FEED_VIEW, reached + 1, timeout=idle)
+
+    def _head(self) -> int:
+        with self.db.read() as tx:
+            row = tx.one("SELECT max(position) FROM v_feed")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    def _read(self, after: int) -> list[tuple[str, Change]]:
+        with self.db.read() as tx:
+            # whole positions only: a change's rows (one per topic) are read together
+            rows = tx.all(
+                "SELECT topic, position, ticket_id, event, version FROM v_feed"
+                " WHERE position > %s AND position <= (SELECT max(position) FROM"
+                " (SELECT position FROM v_feed WHERE position > %s ORDER BY position"
+                " LIMIT 5000) x) ORDER BY position",
+                (after, after),
+            )
+        return [(r[0], Change(r[1], r[2], r[3], r[4])) for r in rows]
+
+    async def subscribe(self, topics: Sequence[str], after: int) -> AsyncIterator[Change]:
+        """What came after `after` on `topics` (read once from the table), then the hub's live
+        changes; every position once, in order."""
+        queue: asyncio.Queue[Change] = asyncio.Queue()
+        self._subscribers[queue] = frozenset(topics)
+        try:
+            while batch := await asyncio.to_thread(_read, self.db, topics, after):
+                for change in batch:
+                    yield change
+                    after = change.position
+            while True:
+                change = await queue.get()
+                if change.position > after:  # a change on two topics arrives twice
+                    yield change
+                    after = change.position
+        finally:
+            del self._subscribers[queue]

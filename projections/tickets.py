@@ -126,6 +126,7 @@ class TicketsView(View):
             "CREATE TABLE IF NOT EXISTS v_feed (topic TEXT NOT NULL, position BIGINT NOT NULL,"
             " ticket_id TEXT NOT NULL, event TEXT NOT NULL, version INTEGER NOT NULL,"
             " PRIMARY KEY (topic, position))",
+            "CREATE INDEX IF NOT EXISTS v_feed_position ON v_feed (position)",
         ]
 
     @on(Ticket.Filed)

@@ -175,6 +175,7 @@ async def suggestions(request: Request) -> Response:
     text = request.query_params.get("q", "")[:2000]
     templates = request.query_params.get("templates") == "1" and actor.is_staff
     kinds = tuple(Kind) if templates else (Kind.ARTICLE,)
+    await wait_for_views(request)
     with services(request).projections.db.read() as tx:
         found = knowledge.suggest(
             tx,
@@ -208,6 +209,7 @@ async def usage(request: Request) -> Response:
     actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Usage figures are for the support staff.")
+    await wait_for_views(request)
     with services(request).projections.db.read() as tx:
         articles_used = knowledge.usage(tx)
         gaps = tx.all(

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.access import Actor
 from domain.errors import DeskError
-from projections.feed import Change, follow
+from projections.feed import Change
 from web.auth import Caller, authenticate, services
 from web.csrf import check_websocket
 from web.errors import ApiError
@@ -138,7 +138,7 @@ async def _serve(ws: WebSocket, who: Caller, svc: Any) -> None:
 
 
 async def _push(ws: WebSocket, actor: Actor, svc: Any, topics: list[str], after: int) -> None:
-    async for change in follow(svc.projections.db, svc.projections.positions, topics, after):
+    async for change in svc.hub.subscribe(topics, after):
         if await _visible(actor, change, svc):
             await ws.send_bytes(orjson.dumps({"position": change.position,
                                               "ticket": change.ticket_id,

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from domain.desk import Desk
 from domain.settings import Settings
+from projections.feed import FeedHub
 from projections.system import Projections
 from web.csrf import AllowedOrigins
 from web.metrics import Metrics
@@ -30,6 +31,8 @@ class Services:
     run_views: bool
     metrics: Metrics = field(default_factory=Metrics)
     presence: Board = field(default_factory=Board)
+    hub: FeedHub | None = None  # set when started: it lives on the server's event loop
+    _hub_task: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, run_views: bool = True) -> Services:
@@ -57,8 +60,12 @@ class Services:
 
         self.projections.channels["suz_presence"] = heard
         self.projections.start(run_views=self.run_views)
+        self.hub = FeedHub(self.projections.db, self.projections.positions)
+        self._hub_task = loop.create_task(self.hub.run())
 
     def stop(self) -> None:
+        if self._hub_task is not None:
+            self._hub_task.cancel()
         self.projections.stop()
         self.projections.db.close_all()
         self.sessions.close()
