@@ -7,6 +7,7 @@ are committed with the tickets view's tracking, so no row below a seen position 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from projections.db import Tx, ViewDB
 from projections.signals import Positions
 
 FEED_VIEW = "tickets"  # the view that writes the feed
+log = logging.getLogger("suz.feed")
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,20 @@ class FeedHub:
         self._subscribers: dict[asyncio.Queue[Change], frozenset[str]] = {}
 
     async def run(self, idle: float = 30.0) -> None:
-        """Reads new feed rows as the tickets view moves; runs until cancelled."""
-        self.last = await asyncio.to_thread(self._head)
+        """Reads new feed rows as the tickets view moves; runs until cancelled, and a failure
+        (the database away) is logged and retried, never ending the fan-out."""
+        while True:
+            try:
+                await self._run(idle)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the feed reader failed; retrying from position %s", self.last)
+                await asyncio.sleep(1.0)
+
+    async def _run(self, idle: float) -> None:
+        if not self.last:
+            self.last = await asyncio.to_thread(self._head)
         while True:
             reached = self.positions.reached(FEED_VIEW)
             rows = await asyncio.to_thread(self._read, self.last)
