@@ -64,7 +64,7 @@ class SearchView(View):
                 "CREATE TABLE IF NOT EXISTS v_search (ticket_id TEXT PRIMARY KEY,"
                 " number BIGINT NOT NULL, requester_id TEXT, organisation_id TEXT,"
                 " public_text TEXT NOT NULL, internal_text TEXT NOT NULL,"
-                " public_doc TSVECTOR NOT NULL, all_doc TSVECTOR NOT NULL)",
+                " public_doc TSVECTOR NOT NULL DEFAULT '', all_doc TSVECTOR NOT NULL DEFAULT '')",
                 "CREATE INDEX IF NOT EXISTS v_search_public ON v_search USING GIN (public_doc)",
                 "CREATE INDEX IF NOT EXISTS v_search_all ON v_search USING GIN (all_doc)",
                 # A requester's search is limited to his own and his organisation's tickets:
@@ -83,47 +83,62 @@ class SearchView(View):
             " (public, internal, tokenize = 'unicode61 remove_diacritics 0')",
         ]
 
+    def __init__(self) -> None:
+        self.begin()
+
+    def begin(self) -> None:
+        """A batch's text is gathered per ticket and written once (see flush)."""
+        self._filed: dict[str, tuple[int, str | None, str | None]] = {}
+        self._added: dict[str, list[str]] = {}  # ticket -> [public text, internal text]
+
+    def _text(self, ticket_id: str) -> list[str]:
+        return self._added.setdefault(ticket_id, ["", ""])
+
     @on(Ticket.Filed)
     def filed(self, tx: Tx, event: Ticket.Filed, position: int) -> None:
+        ticket = str(event.originator_id)
+        self._filed[ticket] = (event.number, _s(event.requester_id), _s(event.organisation_id))
         text = "\n".join([event.subject, event.description, *map(str, event.fields.values())])
-        tx.execute(
-            "INSERT INTO v_search (ticket_id, number, requester_id, organisation_id, public_text,"
-            " internal_text" + (", public_doc, all_doc" if tx.dialect == "postgres" else "") + ")"
-            " VALUES (%s, %s, %s, %s, %s, ''"
-            + (", to_tsvector('russian', %s), to_tsvector('russian', %s)" if tx.dialect ==
-               "postgres" else "") + ")",
-            (str(event.originator_id), event.number, _s(event.requester_id),
-             _s(event.organisation_id), text, *((text, text) if tx.dialect == "postgres" else ())),
-        )  # fmt: skip
-        self._index(tx, str(event.originator_id))
+        self._text(ticket)[0] = text
 
     @on(Ticket.Replied, Ticket.RequesterWrote, Ticket.InformationProvided)
     def public(self, tx: Tx, event: Any, position: int) -> None:
         values = getattr(event, "values", {})
         text = getattr(event, "body", "") or "\n".join([*map(str, values.values()), *event.answers])
-        self._append(tx, str(event.originator_id), "public_text", text)
+        self._text(str(event.originator_id))[0] += "\n" + text
 
     @on(Ticket.NoteAdded)
     def internal(self, tx: Tx, event: Ticket.NoteAdded, position: int) -> None:
-        self._append(tx, str(event.originator_id), "internal_text", event.body)
+        self._text(str(event.originator_id))[1] += "\n" + event.body
 
-    def _append(self, tx: Tx, ticket_id: str, column: str, text: str) -> None:
-        tx.execute(
-            f"UPDATE v_search SET {column} = {column} || %s WHERE ticket_id = %s",
-            ("\n" + text, ticket_id),
-        )
-        if tx.dialect == "postgres":
-            public = ", public_doc = public_doc || v.doc" if column == "public_text" else ""
-            tx.execute(
-                f"UPDATE v_search SET all_doc = all_doc || v.doc{public}"
-                " FROM (SELECT to_tsvector('russian', %s) AS doc) v WHERE ticket_id = %s",
-                (text, ticket_id),
+    def flush(self, tx: Tx) -> None:
+        new = [(t, *self._filed[t], *self._added[t]) for t in self._filed]
+        if new:
+            tx.executemany(
+                "INSERT INTO v_search (ticket_id, number, requester_id, organisation_id,"
+                " public_text, internal_text) VALUES (%s, %s, %s, %s, %s, %s)",
+                new,
             )
-            return
-        self._index(tx, ticket_id)
+        old = [(pub, inner, t) for t, (pub, inner) in self._added.items() if t not in self._filed]
+        if old:
+            tx.executemany(
+                "UPDATE v_search SET public_text = public_text || %s,"
+                " internal_text = internal_text || %s WHERE ticket_id = %s",
+                old,
+            )
+        # The index is made from the whole text, so a rebuild equals what was built bit by bit.
+        for ticket in self._added:
+            self._index(tx, ticket)
+        self.begin()
 
     def _index(self, tx: Tx, ticket_id: str) -> None:
         if tx.dialect == "postgres":
+            tx.execute(
+                "UPDATE v_search SET public_doc = to_tsvector('russian', public_text),"
+                " all_doc = to_tsvector('russian', public_text || E'\\n' || internal_text)"
+                " WHERE ticket_id = %s",
+                (ticket_id,),
+            )
             return
         row = tx.one(
             "SELECT number, public_text, internal_text FROM v_search WHERE ticket_id = %s",
