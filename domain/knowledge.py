@@ -20,10 +20,8 @@ from domain.category import Category
 from domain.chain import ChainedAggregate
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.people import Account, Role
+from domain.results import FiledTicket, Written
 from domain.ticket import Channel, LinkKind, TemplateUse, Ticket, TicketKind
-
-if TYPE_CHECKING:
-    from domain.desk import FiledTicket, Written
 
 A = TypeVar("A", bound=ChainedAggregate)
 EDITORS = (Role.METHODOLOGIST, Role.ADMIN)
@@ -98,8 +96,6 @@ class KnowledgeBase:
                 position = self._save_all(changed)
             except _Retry:
                 continue
-            from domain.desk import Written
-
             return Written(article.id, position, article.version)
         raise Conflict(article_id, None, 0)
 
@@ -185,7 +181,6 @@ class KnowledgeBase:
                 gap.link(actor.id, t.id, LinkKind.KNOWLEDGE_GAP)
                 t.link(actor.id, gap.id, LinkKind.KNOWLEDGE_GAP)
             from domain.claim import Claim
-            from domain.desk import FiledTicket
 
             try:
                 position = self._save_all([Claim.take(f"ticket:{number}", gap.id), *fresh, gap])

@@ -7,8 +7,9 @@ from uuid import UUID
 
 from domain.access import Actor
 from domain.category import FieldSpec, FieldType
-from domain.desk import SYSTEM, Desk, FiledTicket
+from domain.desk import SYSTEM, Desk
 from domain.people import GroupKind, Role
+from domain.results import FiledTicket
 
 CONTRACT_FORM = (
     FieldSpec(

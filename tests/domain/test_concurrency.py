@@ -7,8 +7,9 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import Actor
-from domain.desk import Desk, Written
+from domain.desk import Desk
 from domain.errors import Conflict
+from domain.results import Written
 from domain.ticket import Ticket
 from tests.domain.support import position
 from tests.world import World

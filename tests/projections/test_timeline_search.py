@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.access import Actor
-from domain.desk import FiledTicket
+from domain.results import FiledTicket
 from domain.ticket import Attachment
 from projections.search import search
 from projections.system import Projections
