@@ -27,20 +27,9 @@ from scripts.bench_core import (
     run_backend,
     sqlite_backend,
 )
+from scripts.bench_machine import DEFAULT_PG_URL, cpu_model
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 LOAD_TARGET_MS = 2.0
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def memory() -> str:
