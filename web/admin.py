@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,7 +15,7 @@ from domain.people import Account, GroupKind, Role
 from domain.results import Written
 from web.api import json, written
 from web.auth import COOKIE, authenticate, services, signed_in
-from web.body import Body
+from web.body import Body, path_id
 from web.errors import ApiError
 from web.passwords import check_new_password
 
@@ -62,10 +61,7 @@ async def tokens(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     actor = signed_in(await authenticate(request))
     assert actor.id is not None
-    try:
-        token_id = UUID(request.path_params["token_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "No such token.") from None
+    token_id = path_id(request, "token_id", "token")
     if not services(request).sessions.revoke_api_token(actor.id, token_id):
         raise ApiError(404, "not_found", "No such token.")
     return Response(status_code=204)
@@ -101,10 +97,7 @@ async def account_state(request: Request) -> Response:
     action = request.path_params["action"]
     if action not in ("disable", "enable"):
         raise ApiError(404, "not_found", "Accounts can be disabled or enabled.")
-    try:
-        account_id = UUID(request.path_params["account_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "No such account.") from None
+    account_id = path_id(request, "account_id", "account")
     svc = services(request)
 
     def change(a: Account) -> None:
@@ -119,11 +112,8 @@ async def account_state(request: Request) -> Response:
 async def membership(request: Request) -> Response:
     """POST (join) or DELETE (leave) /api/v1/accounts/{id}/groups/{group_id}."""
     actor = (await authenticate(request)).actor
-    try:
-        account_id = UUID(request.path_params["account_id"])
-        group_id = UUID(request.path_params["group_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "No such account or group.") from None
+    account_id = path_id(request, "account_id", "account")
+    group_id = path_id(request, "group_id", "group")
     desk = services(request).desk
     if request.method == "POST":
         w = await run_in_threadpool(desk.add_to_group, actor, account_id, group_id)
@@ -135,10 +125,7 @@ async def membership(request: Request) -> Response:
 
 async def change_roles(request: Request) -> Response:
     actor = (await authenticate(request)).actor
-    try:
-        account_id = UUID(request.path_params["account_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "No such account.") from None
+    account_id = path_id(request, "account_id", "account")
     roles = _roles(await Body.read(request))
     svc = services(request)
     w = await run_in_threadpool(svc.desk.change_account, actor, account_id,
@@ -149,10 +136,7 @@ async def change_roles(request: Request) -> Response:
 
 async def change_form(request: Request) -> Response:
     actor = (await authenticate(request)).actor
-    try:
-        category_id = UUID(request.path_params["category_id"])
-    except ValueError:
-        raise ApiError(404, "not_found", "No such category.") from None
+    category_id = path_id(request, "category_id", "category")
     body = await Body.read(request)
     raw_form = body.data.get("form", [])
     if not isinstance(raw_form, list):

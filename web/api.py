@@ -23,7 +23,7 @@ from projections.feed import activity
 from projections.search import search
 from projections.timeline import timeline
 from web.auth import COOKIE, authenticate, services, signed_in
-from web.body import Body, expected_version
+from web.body import Body, expected_version, path_id
 from web.errors import ApiError
 
 
@@ -165,18 +165,11 @@ async def ticket_command(request: Request) -> Response:
     command = COMMANDS.get(request.path_params["command"])
     if command is None:
         raise ApiError(404, "not_found", "No such command on a request.")
-    ticket_id = _ticket_id(request)
+    ticket_id = path_id(request, "ticket_id", "request")
     body = await Body.read(request)
     version = expected_version(request, body)
     svc = services(request)
     return written(await run_in_threadpool(command, svc.desk, c.actor, ticket_id, body, version))
-
-
-def _ticket_id(request: Request) -> UUID:
-    try:
-        return UUID(request.path_params["ticket_id"])
-    except ValueError:
-        raise NotFound("No such request.") from None
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -206,7 +199,7 @@ async def wait_for_views(request: Request) -> None:
 
 async def get_ticket(request: Request) -> Response:
     actor = (await authenticate(request)).actor
-    ticket_id = _ticket_id(request)
+    ticket_id = path_id(request, "ticket_id", "request")
     await wait_for_views(request)
     with services(request).projections.db.read() as tx:
         row = queues.ticket_row(tx, str(ticket_id))

@@ -99,3 +99,11 @@ def expected_version(request: Request, body: Body) -> int:
                        "Send the ticket version you saw (If-Match or `version`).",
                        ("version",))  # fmt: skip
     return body.integer("version")
+
+
+def path_id(request: Request, name: str, what: str) -> UUID:
+    """The id in the path parameter `name`; a malformed one is simply not found (404)."""
+    try:
+        return UUID(str(request.path_params[name]))
+    except ValueError:
+        raise ApiError(404, "not_found", f"No such {what}.") from None

@@ -22,6 +22,7 @@ from projections.timeline import timeline
 from web.api import wait_for_views
 from web.attachments import DEFAULT_MAX_BYTES, FileBlobStore, is_sha256
 from web.auth import authenticate, services
+from web.body import path_id
 from web.errors import ApiError
 from web.media import clean_filename, content_disposition, content_type, may_show_inline
 
@@ -45,7 +46,7 @@ def _capped(request: Request, limit: int) -> Request:
 
 async def upload(request: Request) -> Response:
     c = await authenticate(request)
-    ticket_id = _ticket_id(request)
+    ticket_id = path_id(request, "ticket_id", "request")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type", "Upload files as multipart/form-data.")
     declared = request.headers.get("content-length", "")
@@ -75,16 +76,9 @@ async def upload(request: Request) -> Response:
     )  # fmt: skip
 
 
-def _ticket_id(request: Request) -> UUID:
-    try:
-        return UUID(request.path_params["ticket_id"])
-    except ValueError:
-        raise NotFound("No such request.") from None
-
-
 async def download(request: Request) -> Response:
     actor = (await authenticate(request)).actor
-    ticket_id, sha = str(_ticket_id(request)), request.path_params["sha256"]
+    ticket_id, sha = str(path_id(request, "ticket_id", "request")), request.path_params["sha256"]
     svc = services(request)
     await wait_for_views(request)
     with svc.projections.db.read() as tx:
