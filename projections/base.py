@@ -62,7 +62,10 @@ TRACKING_DDL = (
 
 
 def tracking(tx: Tx, view: str) -> int:
-    row = tx.one("SELECT position FROM v_tracking WHERE view = %s", (view,))
+    """The view's position, locked for this transaction on PostgreSQL: two runners of one view
+    (a lost advisory lock) then take turns, the second starting where the first committed."""
+    lock = " FOR UPDATE" if tx.dialect == "postgres" else ""  # SQLite writers are serial
+    row = tx.one(f"SELECT position FROM v_tracking WHERE view = %s{lock}", (view,))
     return int(row[0]) if row else 0
 
 

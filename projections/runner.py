@@ -31,6 +31,10 @@ def migrate_views(db: ViewDB, views: list[View]) -> None:
         for view in views:
             for statement in view.ddl(db.dialect):
                 tx.execute(statement)
+            tx.execute(  # a row to lock from the first batch on
+                "INSERT INTO v_tracking (view, position) VALUES (%s, 0) ON CONFLICT DO NOTHING",
+                (view.name,),
+            )
 
 
 class Runner:
