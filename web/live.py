@@ -115,13 +115,18 @@ async def _serve(ws: WebSocket, who: Caller, svc: Any) -> None:
         await ws.send_bytes(orjson.dumps({"error": "not allowed", "topics": refused}))
         await ws.close(code=1008)
         return
-    await ws.send_bytes(orjson.dumps({"subscribed": topics, "after": after}))
     me = await _me(actor, svc)
+    watching = svc.presence.watch()  # before the answer: no announcement may slip between
+    try:
+        await ws.send_bytes(orjson.dumps({"subscribed": topics, "after": after}))
+    except BaseException:
+        svc.presence.unwatch(watching)
+        raise
     # Whichever ends first ends the socket: the client leaving, the session ending, a failure.
     tasks = {
         asyncio.create_task(_receive(ws, me, topics, svc)),
         asyncio.create_task(_push(ws, actor, svc, topics, after)),
-        asyncio.create_task(_push_presence(ws, actor, svc, topics)),
+        asyncio.create_task(_push_presence(ws, actor, svc, topics, watching)),
         asyncio.create_task(_watch_session(ws, who, svc)),
     }
     try:
@@ -156,7 +161,7 @@ async def _me(actor: Actor, svc: Any) -> Presence | None:
 
 async def _receive(ws: WebSocket, me: Presence | None, topics: list[str], svc: Any) -> None:
     """Client messages: {"presence": state, "ticket": id} for a subscribed ticket."""
-    last = 0.0
+    last, last_state = 0.0, State.LEFT
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -172,9 +177,9 @@ async def _receive(ws: WebSocket, me: Presence | None, topics: list[str], svc: A
         if f"ticket:{ticket}" not in topics or (state is State.TYPING_NOTE and not me.staff):
             continue
         now = time.time()
-        if now - last < 0.5 and state is not State.LEFT:
-            continue  # at most two announcements a second per socket
-        last = now
+        if state is last_state and now - last < 0.5:
+            continue  # a repeated announcement at most twice a second; a change always passes
+        last, last_state = now, state
         await announce(svc, replace(me, ticket_id=ticket, state=state, at=now))
 
 
@@ -192,11 +197,16 @@ async def announce(svc: Any, p: Presence) -> None:
     await asyncio.to_thread(notify)
 
 
-async def _push_presence(ws: WebSocket, actor: Actor, svc: Any, topics: list[str]) -> None:
+async def _push_presence(
+    ws: WebSocket, actor: Actor, svc: Any, topics: list[str], queue: asyncio.Queue[str]
+) -> None:
     watching = {t[7:] for t in topics if t.startswith("ticket:")}
     everything = "presence" in topics and actor.is_staff
-    queue = svc.presence.watch()
     try:
+        for ticket in sorted(watching):  # who is already there
+            who = svc.presence.of(ticket, staff=actor.is_staff)
+            if who:
+                await ws.send_bytes(orjson.dumps({"presence": ticket, "who": who}))
         while True:
             ticket = await queue.get()
             if ticket in watching or everything:

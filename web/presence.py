@@ -45,7 +45,8 @@ class Board:
         else:
             here[p.account_id] = p
         for queue in list(self._watchers):
-            queue.put_nowait(p.ticket_id)
+            if not queue.full():  # a socket that stopped reading must not stop the others
+                queue.put_nowait(p.ticket_id)
 
     def of(self, ticket_id: str, *, staff: bool, now: float | None = None) -> list[dict[str, str]]:
         """Who is there, as the viewer may see it: requesters see only public typing."""
