@@ -59,6 +59,7 @@ def write_notes(agent: Agent, tickets: list[dict[str, Any]], writes: Writes) -> 
                 assert r.status_code == 200, r.text
                 versions[ticket] = r.json()["version"]
                 writes.positions.add(r.json()["position"])
+                time.sleep(0.005)  # writing lasts long enough for the subscriber to drop in it
     except BaseException as e:  # reported by the test
         writes.error = e
     finally:
