@@ -27,7 +27,8 @@ from scripts.bench_core import (
     run_backend,
     sqlite_backend,
 )
-from scripts.bench_machine import DEFAULT_PG_URL, cpu_model
+from scripts.bench_machine import DEFAULT_PG_URL, cpu_model, table
+from scripts.bench_machine import load as load_average
 
 LOAD_TARGET_MS = 2.0
 
@@ -69,23 +70,6 @@ def machine(pg: str) -> list[tuple[str, str]]:
     ]
 
 
-def load_average() -> str:
-    """Other work on the machine skews the figures; this says how busy it was."""
-    return " ".join(f"{x:.2f}" for x in os.getloadavg()) + " (1, 5, 15 min)"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 2) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i < left else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
-
-
 SPLIT_HEAD = ["backend", "command", "Desk", "cache read", "INSERT tx", "snapshots", "other"]
 SPLIT_HEAD += ["raw tx", "INSERT - raw"]
 
@@ -125,12 +109,12 @@ def report(results: list[BackendResult], opts: Options) -> str:
         f"Writes: {opts.iterations:,} sequential commands per row, each its own transaction, "
         f"on {opts.tickets} existing tickets; raw = the same rows inserted with the recorder's "
         f"statements (no library), interleaved with the Desk in {opts.rounds} rounds",
-        table(head, writes),
+        table(head, writes, left=2),
         "",
     ]
     out += [
         "Where the Desk's time goes: mean µs per command, timed without a profiler",
-        table(SPLIT_HEAD, [split_row(r.name, w) for r in results for w in r.writes]),
+        table(SPLIT_HEAD, [split_row(r.name, w) for r in results for w in r.writes], left=2),
         "  cache read: Repository.get (cache hit + fast-forward SELECT + deepcopy); INSERT tx: "
         "the library's insert_events; other: command logic, hash chain, encoding, save",
         "",
@@ -150,7 +134,7 @@ def report(results: list[BackendResult], opts: Options) -> str:
     out += [
         f"Loads: one ticket read by a fresh Desk with the aggregate cache off "
         f"(snapshot every 50 events); {opts.loads} loads each",
-        table(["backend", "ticket", "median ms", "min ms", "p90 ms", "<2 ms"], loads),
+        table(["backend", "ticket", "median ms", "min ms", "p90 ms", "<2 ms"], loads, left=2),
     ]
     for r in results:
         for b in r.profiles:
