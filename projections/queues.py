@@ -83,6 +83,11 @@ def waiting(tx: Tx, group_id: UUID, after: int | None = None, limit: int = 50) -
                  after, limit)  # fmt: skip
 
 
+def for_line(tx: Tx, line: int, after: int | None = None, limit: int = 50) -> Page:
+    """Open tickets on a support line, oldest first."""
+    return _page(tx, _open("line = %s"), (line,), after, limit)
+
+
 def by_line(tx: Tx, line: int, status: Status, after: int | None = None, limit: int = 50) -> Page:
     return _page(tx, "line = %s AND status = %s", (line, status.value), after, limit)
 

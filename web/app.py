@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,14 +12,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
 from web import admin, api, files, kb, live, metrics, openapi
+from web.ui import routes as ui_routes
 from web.errors import HANDLERS
 from web.services import Services
 
+STATIC = Path(__file__).resolve().parents[1] / "static"
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (
@@ -89,6 +93,8 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             *kb.routes,
             *api.routes,
             *live.routes,
+            *ui_routes.routes,
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[Middleware(metrics.Measure), Middleware(SecurityHeaders)],
         exception_handlers=HANDLERS,

@@ -31,14 +31,16 @@ def services(conn: HTTPConnection) -> Services:
     return s
 
 
-async def authenticate(conn: HTTPConnection) -> Caller:
+async def authenticate(conn: HTTPConnection, form_token: str | None = None) -> Caller:
     """`caller`, run in the thread pool: its lookups touch the database and must not stall
     the event loop that every other request and socket shares."""
-    return await run_in_threadpool(caller, conn, conn.scope.get("method", "GET"))
+    return await run_in_threadpool(caller, conn, conn.scope.get("method", "GET"), form_token)
 
 
-def caller(conn: HTTPConnection, method: str = "GET") -> Caller:
-    """Authenticates the request; cookie calls that change state must pass CSRF and Origin."""
+def caller(conn: HTTPConnection, method: str = "GET", form_token: str | None = None) -> Caller:
+    """Authenticates the request; cookie calls that change state must pass CSRF and Origin.
+
+    The CSRF token comes in the X-CSRF-Token header, or (`form_token`) a plain form's field."""
     svc = services(conn)
     authorization = conn.headers.get("authorization", "")
     if authorization:
@@ -58,7 +60,7 @@ def caller(conn: HTTPConnection, method: str = "GET") -> Caller:
     check_request(
         method,
         expected_token=session.csrf_token,
-        given_token=conn.headers.get("x-csrf-token"),
+        given_token=conn.headers.get("x-csrf-token") or form_token,
         origin=conn.headers.get("origin"),
         referer=conn.headers.get("referer"),
         allowed=svc.origins,

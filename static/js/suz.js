@@ -1,0 +1,182 @@
+// suz: the live channel, presence and small page behaviours. No framework; htmx does the rest.
+(function () {
+  "use strict";
+  var body = document.body;
+  var t = {};
+  try { t = JSON.parse((document.getElementById("suz-i18n") || {}).textContent || "{}"); } catch (e) { t = {}; }
+  var last = parseInt(body.dataset.liveAfter || "0", 10) || 0;
+  var topics = (body.dataset.liveTopics || "").split(" ").filter(Boolean);
+  var ticket = body.dataset.ticket || "";
+  var key = body.dataset.key || "";
+  var socket = null, retry = 1000, changeTimer = null, viewingTimer = null;
+
+  function tr(name, fallback) { return t[name] || fallback; }
+
+  // Every htmx GET asks the server to answer only once its views have reached what we have seen.
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.verb === "get" && last > 0) { e.detail.parameters.after = last; }
+    if (key && !("key" in e.detail.parameters)) { e.detail.parameters.key = key; }
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var xhr = e.detail.xhr;
+    var pos = xhr && parseInt(xhr.getResponseHeader("X-Suz-Position") || "0", 10);
+    if (pos > last) { last = pos; }
+  });
+
+  function changed(detail) {
+    clearTimeout(changeTimer);
+    changeTimer = setTimeout(function () {
+      body.dispatchEvent(new CustomEvent("suz:change", { detail: detail }));
+    }, 120);
+  }
+
+  function connect() {
+    if (!topics.length || !window.WebSocket) { return; }
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/live";
+    if (key && ticket) { url += "?ticket=" + encodeURIComponent(ticket) + "&key=" + encodeURIComponent(key); }
+    socket = new WebSocket(url);
+    socket.onopen = function () {
+      retry = 1000;
+      socket.send(JSON.stringify({ subscribe: topics, after: last }));
+      body.classList.remove("offline");
+      announce("viewing");
+    };
+    socket.onmessage = function (m) {
+      var data;
+      try { data = JSON.parse(m.data); } catch (e) { return; }
+      if (typeof data.position === "number") {
+        if (data.position > last) { last = data.position; }
+        changed(data);
+      } else if (data.presence) {
+        showPresence(data.presence, data.who || []);
+      }
+    };
+    socket.onclose = function () {
+      socket = null;
+      body.classList.add("offline");
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+
+  function send(obj) { if (socket && socket.readyState === 1) { socket.send(JSON.stringify(obj)); } }
+
+  function announce(state) {
+    if (!ticket || !body.dataset.presence) { return; }
+    send({ presence: state, ticket: ticket });
+  }
+
+  function describe(who) {
+    return who.map(function (p) {
+      var what = { viewing: tr("viewing", "viewing"), typing_public: tr("typing_public", "typing a reply"),
+                   typing_note: tr("typing_note", "writing an internal note") }[p.state] || p.state;
+      return p.name + " (" + what + ")";
+    }).join(", ");
+  }
+
+  function showPresence(forTicket, who) {
+    var me = body.dataset.me || "";
+    var others = who.filter(function (p) { return p.account !== me; });
+    if (forTicket === ticket) {
+      var el = document.getElementById("presence");
+      if (el) { el.textContent = others.length ? tr("also_here", "Also here:") + " " + describe(others) : ""; }
+    }
+    document.querySelectorAll('[data-presence-for="' + forTicket + '"]').forEach(function (el) {
+      el.textContent = others.length ? "👁 " + others.map(function (p) { return p.name; }).join(", ") : "";
+    });
+  }
+
+  // Typing: what is being written, announced at most every 2 s, "viewing" again after 4 s idle.
+  var typingUntil = 0, idleTimer = null;
+  document.addEventListener("input", function (e) {
+    var state = e.target && e.target.dataset && e.target.dataset.typing;
+    if (!state) { return; }
+    var now = Date.now();
+    if (now > typingUntil) { announce(state); typingUntil = now + 2000; }
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(function () { typingUntil = 0; announce("viewing"); }, 4000);
+  });
+  if (ticket && body.dataset.presence) {
+    viewingTimer = setInterval(function () { if (!typingUntil) { announce("viewing"); } }, 10000);
+  }
+
+  // Tabs: buttons with role=tab show the panel they control.
+  document.addEventListener("click", function (e) {
+    var tab = e.target.closest && e.target.closest('[role="tab"]');
+    if (tab) {
+      var list = tab.closest('[role="tablist"]');
+      list.querySelectorAll('[role="tab"]').forEach(function (b) {
+        var on = b === tab;
+        b.setAttribute("aria-selected", on ? "true" : "false");
+        var panel = document.getElementById(b.getAttribute("aria-controls"));
+        if (panel) { panel.hidden = !on; }
+      });
+      var first = document.getElementById(tab.getAttribute("aria-controls"));
+      var field = first && first.querySelector("textarea, input:not([type=hidden]), select");
+      if (field) { field.focus(); }
+      return;
+    }
+    var dismiss = e.target.closest && e.target.closest("[data-dismiss]");
+    if (dismiss) { dismiss.closest(".notice").remove(); }
+  });
+
+  // Keyboard: "/" search, "r" reply, "n" internal note, Ctrl+Enter sends the form being written.
+  document.addEventListener("keydown", function (e) {
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName) || e.target.isContentEditable;
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && e.target.form) {
+      e.preventDefault();
+      e.target.form.requestSubmit();
+      return;
+    }
+    if (typing || e.altKey || e.ctrlKey || e.metaKey) { return; }
+    var target = { "/": "q", "r": "tab-reply", "n": "tab-note" }[e.key];
+    var el = target && document.getElementById(target);
+    if (el) { e.preventDefault(); if (el.getAttribute("role") === "tab") { el.click(); } else { el.focus(); } }
+  });
+
+  // Drag and drop onto a .dropzone fills its file input and lists the files.
+  function listFiles(zone, input) {
+    var ul = zone.querySelector("ul");
+    if (!ul) { return; }
+    ul.textContent = "";
+    Array.prototype.forEach.call(input.files, function (f) {
+      var li = document.createElement("li");
+      li.textContent = f.name + " (" + Math.ceil(f.size / 1024) + " KB)";
+      ul.appendChild(li);
+    });
+  }
+  document.addEventListener("dragover", function (e) {
+    var zone = e.target.closest && e.target.closest(".dropzone");
+    if (zone) { e.preventDefault(); zone.classList.add("over"); }
+  });
+  document.addEventListener("dragleave", function (e) {
+    var zone = e.target.closest && e.target.closest(".dropzone");
+    if (zone) { zone.classList.remove("over"); }
+  });
+  document.addEventListener("drop", function (e) {
+    var zone = e.target.closest && e.target.closest(".dropzone");
+    if (!zone) { return; }
+    e.preventDefault();
+    zone.classList.remove("over");
+    var input = zone.querySelector("input[type=file]");
+    var dt = new DataTransfer();
+    Array.prototype.forEach.call(input.files, function (f) { dt.items.add(f); });
+    Array.prototype.forEach.call(e.dataTransfer.files, function (f) { dt.items.add(f); });
+    input.files = dt.files;
+    listFiles(zone, input);
+  });
+  document.addEventListener("change", function (e) {
+    var zone = e.target.closest && e.target.closest(".dropzone");
+    if (zone && e.target.type === "file") { listFiles(zone, e.target); }
+  });
+
+  // New timeline entries flash once so the eye finds them.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var seen = parseInt((e.detail.target.dataset || {}).seen || "0", 10);
+    e.detail.target.querySelectorAll("[data-version]").forEach(function (el) {
+      if (seen && parseInt(el.dataset.version, 10) > seen) { el.classList.add("new"); }
+    });
+  });
+
+  connect();
+})();

@@ -1,0 +1,85 @@
+"""Russian and English: gettext catalogs (locale/<lang>/LC_MESSAGES/messages.po), the language a
+request is answered in, and the `_` every template and handler translates through.
+
+The .po files are the source: they are compiled in memory when first needed, so there is no build
+step. English is the source language (msgids are English); Russian is the default for a browser
+that states no preference, since the desk's users are Russian-speaking.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+LANGUAGES = ("ru", "en")
+DEFAULT = "ru"
+COOKIE = "suz_lang"
+LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
+
+_current: ContextVar[str] = ContextVar("suz_language", default=DEFAULT)
+
+
+@cache
+def translations(lang: str) -> NullTranslations:
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == "en" or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def choose(cookie: str | None, accept_language: str | None) -> str:
+    """The cookie's language if it is one of ours, else the browser's best match, else Russian."""
+    if cookie in LANGUAGES:
+        return str(cookie)
+    wanted = []
+    for part in (accept_language or "").split(","):
+        tag, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        if tag and weight > 0:
+            wanted.append((weight, tag.strip().replace("-", "_")))
+    preferred = [tag for _w, tag in sorted(wanted, key=lambda w: -w[0])]
+    return negotiate_locale(preferred, list(LANGUAGES)) or DEFAULT
+
+
+def use(lang: str) -> None:
+    """Makes `lang` the language of the current request (a context variable per task)."""
+    _current.set(lang if lang in LANGUAGES else DEFAULT)
+
+
+def current() -> str:
+    return _current.get()
+
+
+def locale() -> Locale:
+    return Locale.parse(current())
+
+
+def gettext(message: str) -> str:
+    return translations(current()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(current()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def lazy(message: str) -> str:
+    """Marks a module-level string for extraction; translate it with `_()` where it is shown."""
+    return message

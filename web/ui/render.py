@@ -1,0 +1,94 @@
+"""Rendering pages: the jinja2 environment (autoescaped, translated), filters, and `page()`.
+
+Every page and fragment is rendered here, so escaping, the language, the CSRF token and the
+signed-in person's navigation are decided in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_timedelta
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from web.markup import render as render_markdown
+from web.ui import i18n
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+TIMEZONE = ZoneInfo("Europe/Moscow")
+
+
+def _when(value: str | datetime | None, style: str = "short") -> str:
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_datetime(moment, style, tzinfo=TIMEZONE, locale=i18n.locale())
+
+
+def _ago(value: str | datetime | None) -> str:
+    if not value:
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_timedelta(moment - datetime.now(UTC), add_direction=True, locale=i18n.locale())
+
+
+def _markdown(text: str | None) -> Markup:
+    return Markup(render_markdown(text or ""))  # sanitised by nh3 in web.markup
+
+
+def _bilingual(row: dict[str, Any] | Any, name: str) -> str:
+    """`row[name_ru]` or `row[name_en]` by the page's language, falling back to the other."""
+    get = row.get if isinstance(row, dict) else lambda k, d="": getattr(row, k, d)
+    first, second = ("ru", "en") if i18n.current() == "ru" else ("en", "ru")
+    return str(get(f"{name}_{first}", "") or get(f"{name}_{second}", "") or "")
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB"):
+        if n < 1024 or unit == "MB":
+            return f"{n:.0f} {i18n.gettext(unit)}" if unit == "B" else f"{n:.1f} {i18n.gettext(unit)}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(when=_when, ago=_ago, markdown=_markdown, bilingual=_bilingual, size=_size)
+    env.globals.update(language=i18n.current, languages=i18n.LANGUAGES)
+    return env
+
+
+ENV = _environment()
+
+
+def fragment(name: str, **context: Any) -> str:
+    return ENV.get_template(name).render(**context)
+
+
+def page(request: Request, name: str, status: int = 200, headers: dict[str, str] | None = None,
+         **context: Any) -> HTMLResponse:  # fmt: skip
+    """A whole page or, for an htmx request, the same template (templates decide what to show)."""
+    viewer = request.scope.get("suz_viewer")
+    html = fragment(name, request=request, viewer=viewer, htmx=is_htmx(request), **context)
+    return HTMLResponse(html, status, headers)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"

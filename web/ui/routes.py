@@ -1,0 +1,23 @@
+"""Every page of the UI, gathered for the application."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from web.ui import (
+    desk_pages,
+    kb_pages,
+    oversight_pages,
+    requester_pages,
+    session_pages,
+    ticket_pages,
+)
+
+routes: list[BaseRoute] = [
+    *session_pages.routes,
+    *desk_pages.routes,
+    *ticket_pages.routes,
+    *requester_pages.routes,
+    *kb_pages.routes,
+    *oversight_pages.routes,
+]
