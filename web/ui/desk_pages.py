@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
@@ -69,7 +70,7 @@ def _rows(tx: Tx, viewer: Viewer, key: str, after: int | None) -> queues.Page:
     return query(tx, group, after) if query else queues.Page([], None)
 
 
-def _load(request: Request, viewer: Viewer, key: str, after: int | None) -> dict[str, object]:
+def _load(request: Request, viewer: Viewer, key: str, after: int | None) -> dict[str, Any]:
     with services(request).projections.db.read() as tx:
         sections = _queues(tx, viewer)
         flat = [q for _name, qs in sections for q in qs]
@@ -89,7 +90,9 @@ async def desk(request: Request, viewer: Viewer) -> Response:
     after = number(request.query_params.get("after_number", ""))
     data = await run_in_threadpool(_load, request, viewer, key, after)
     part = request.query_params.get("part")
-    template = {"list": "desk/list.html", "counts": "desk/queues.html"}.get(part or "", "desk/page.html")
+    template = {"list": "desk/list.html", "counts": "desk/queues.html"}.get(
+        part or "", "desk/page.html"
+    )
     position = services(request).projections.positions.reached("tickets")
     return page(request, template, nav="desk", position=position, **data)
 

@@ -37,7 +37,9 @@ def names_for(tx: Tx, rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
     """Every name a list of ticket rows shows, in four queries whatever its length."""
     rows = list(rows)
     return {
-        "accounts": account_names(tx, [r.requester_id for r in rows] + [r.assignee_id for r in rows]),
+        "accounts": account_names(
+            tx, [r.requester_id for r in rows] + [r.assignee_id for r in rows]
+        ),
         "groups": group_names(tx, [r.group_id for r in rows]),
         "organisations": organisation_names(tx, [r.organisation_id for r in rows]),
         "categories": category_names(tx),

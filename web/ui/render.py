@@ -54,11 +54,11 @@ def _bilingual(row: dict[str, Any] | Any, name: str) -> str:
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1024 or unit == "MB":
-            return f"{n:.0f} {i18n.gettext(unit)}" if unit == "B" else f"{n:.1f} {i18n.gettext(unit)}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    if n < 1024:
+        return f"{n} {i18n.gettext('B')}"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} {i18n.gettext('KB')}"
+    return f"{n / 1024 / 1024:.1f} {i18n.gettext('MB')}"
 
 
 def _environment() -> Environment:

@@ -1,7 +1,305 @@
-"""(being written)"""
+"""The agents' ticket page: the whole timeline, the requester and the category's fields, and
+every action on the request (reply with a template, note, request information, transfer,
+escalate, resolve, link, raise a knowledge gap), live, with presence.
+
+Every action form is sent with the version the page last showed (`#seen-version`, refreshed with
+the timeline). A write against an older version is refused by the ticket: the page then shows
+the events the writer had not seen and keeps what he typed, so nothing is merged silently.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
 
-routes: list[BaseRoute] = []
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from domain.access import Actor
+from domain.article import Kind
+from domain.errors import Conflict, DeskError, InvalidInput, NotFound
+from domain.results import Written
+from domain.ticket import LinkKind, Priority, TemplateUse, Ticket
+from projections import catalog, knowledge, queues
+from projections.db import Tx
+from projections.timeline import Entry, timeline
+from web.api import wait_for_views
+from web.auth import services
+from web.errors import STATUS
+from web.services import Services
+from web.ui import i18n
+from web.ui.guard import Viewer, need, refusal, ui
+from web.ui.lookups import account_names, group_names, organisation_names
+from web.ui.render import page
+
+GROUP_KEYS = ("group_id", "from_group_id", "to_group_id")
+PERSON_KEYS = ("by", "assignee_id", "to_assignee_id")
+
+
+def _ticket_id(request: Request) -> UUID:
+    try:
+        return UUID(request.path_params["ticket_id"])
+    except ValueError:
+        raise NotFound("No such request.") from None
+
+
+def _names(tx: Tx, ticket: Ticket, entries: list[Entry]) -> dict[str, dict[str, str]]:
+    people = {str(ticket.requester_id), str(ticket.assignee_id)}
+    groups = {str(ticket.group_id)}
+    for e in entries:
+        people |= {str(e.data[k]) for k in PERSON_KEYS if e.data.get(k)}
+        groups |= {str(e.data[k]) for k in GROUP_KEYS if e.data.get(k)}
+    return {"accounts": account_names(tx, people), "groups": group_names(tx, groups),
+            "organisations": organisation_names(tx, [str(ticket.organisation_id)])}  # fmt: skip
+
+
+def _templates(tx: Tx) -> list[dict[str, Any]]:
+    rows = tx.all("SELECT id, title, published_revision FROM v_articles WHERE kind = 'template'"
+                  " AND stage = 'published' ORDER BY title LIMIT 200")  # fmt: skip
+    return [{"id": r[0], "title": r[1], "revision": r[2]} for r in rows]
+
+
+def _category(tx: Tx, ticket: Ticket) -> dict[str, Any]:
+    wanted = str(ticket.category_id)
+    found = next((c for c in catalog.categories(tx) if c["id"] == wanted), None)
+    return found or {"id": wanted, "name_ru": "?", "name_en": "?", "form": []}
+
+
+def _linked(tx: Tx, ticket: Ticket) -> list[tuple[str, queues.TicketRow]]:
+    found = []
+    for other, kind in ticket.links[:50]:
+        row = queues.ticket_row(tx, str(other))
+        if row is not None:
+            found.append((str(kind), row))
+    return found
+
+
+def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dict[str, Any]:
+    """Everything the page shows; `since` > 0 also returns the events after that version."""
+    svc = services(request)
+    ticket = svc.desk.ticket(actor, ticket_id)  # refuses who may not see it
+    with svc.projections.db.read() as tx:
+        entries = timeline(tx, str(ticket_id), staff=True)
+        category = _category(tx, ticket)
+        text = f"{ticket.subject} {ticket.description}"
+        suggested = knowledge.suggest(tx, text, staff=True, kinds=(Kind.ARTICLE,),
+                                      limit=5, category_id=str(ticket.category_id))  # fmt: skip
+        context = {
+            "ticket": ticket, "entries": entries, "category": category,
+            "names": _names(tx, ticket, entries), "groups": catalog.groups(tx),
+            "staff": catalog.staff(tx), "templates": _templates(tx), "suggested": suggested,
+            "linked": _linked(tx, ticket),
+            "unseen": [e for e in entries if e.version > since] if since else [],
+        }  # fmt: skip
+    context["labels"] = {f["key"]: f for f in category["form"]}
+    context["position"] = entries[-1].position if entries else 0
+    return context
+
+
+async def _show(request: Request, viewer: Viewer, template: str = "ticket/page.html",
+                status: int = 200, **extra: Any) -> Response:  # fmt: skip
+    ticket_id = _ticket_id(request)
+    context = await run_in_threadpool(load, request, viewer.actor, ticket_id,
+                                      int(extra.pop("since", 0)))  # fmt: skip
+    headers = {"X-Suz-Position": str(context["position"])}
+    values = {"nav": "desk", "draft": {}, "error": None, "part": "", **context, **extra}
+    return page(request, template, status, headers, **values)
+
+
+@ui
+async def ticket_page(request: Request, viewer: Viewer) -> Response:
+    if not viewer.staff:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/r/{request.path_params['ticket_id']}{query}", 303)
+    await wait_for_views(request)
+    part = request.query_params.get("part", "")
+    template = {"timeline": "ticket/timeline.html", "side": "ticket/side.html"}.get(
+        part, "ticket/page.html")  # fmt: skip
+    return await _show(request, viewer, template, part=part)
+
+
+# -- actions -------------------------------------------------------------------------------------
+Action = Callable[[Services, Actor, UUID, FormData, int], Written]
+
+
+def _text(form: FormData, name: str) -> str:
+    return str(form.get(name) or "")[:100_000]
+
+
+def _uuid(form: FormData, name: str) -> UUID | None:
+    value = _text(form, name).strip()
+    if not value:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Choose from the list."), [name]) from None
+
+
+def _required_uuid(form: FormData, name: str) -> UUID:
+    value = _uuid(form, name)
+    if value is None:
+        raise InvalidInput(i18n.gettext("Choose from the list."), [name])
+    return value
+
+
+def _template(form: FormData) -> TemplateUse | None:
+    template, revision = _uuid(form, "template_id"), _text(form, "template_revision")
+    if template is None or not revision.isdigit():
+        return None
+    return TemplateUse(template, int(revision))
+
+
+def _priority(form: FormData) -> Priority:
+    try:
+        return Priority(_text(form, "priority"))
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Choose a priority."), ["priority"]) from None
+
+
+def _other_ticket(svc: Services, form: FormData) -> UUID:
+    raw = _text(form, "other").strip().lstrip("#№ ")
+    if not raw.isdigit():
+        raise InvalidInput(i18n.gettext("Enter the other request's number."), ["other"])
+    with svc.projections.db.read() as tx:
+        row = tx.one("SELECT id FROM v_tickets WHERE number = %s", (int(raw[:18]),))
+    if row is None:
+        raise InvalidInput(i18n.gettext("There is no request with that number."), ["other"])
+    return UUID(row[0])
+
+
+def _link_kind(form: FormData) -> LinkKind:
+    try:
+        return LinkKind(_text(form, "kind") or "related")
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Choose how the requests are related."), ["kind"]) from None
+
+
+ACTIONS: dict[str, Action] = {
+    "reply": lambda s, a, t, f, v: s.desk.reply(a, t, _text(f, "body"), expected_version=v,
+                                           template=_template(f)),
+    "note": lambda s, a, t, f, v: s.desk.note(a, t, _text(f, "body"), expected_version=v),
+    "request-info": lambda s, a, t, f, v: s.desk.request_information(
+        a, t, tuple(str(x) for x in f.getlist("fields")),
+        tuple(q for q in _text(f, "questions").splitlines() if q.strip()),
+        _text(f, "message"), expected_version=v, template=_template(f)),
+    "take": lambda s, a, t, f, v: s.desk.assign(a, t, _uuid(f, "group"), a.id, expected_version=v),
+    "assign": lambda s, a, t, f, v: s.desk.assign(a, t, _uuid(f, "group"), _uuid(f, "assignee"),
+                                             expected_version=v),
+    "transfer": lambda s, a, t, f, v: s.desk.transfer(a, t, _required_uuid(f, "group"),
+                                                 _text(f, "reason"), _uuid(f, "assignee"),
+                                                 expected_version=v),
+    "escalate": lambda s, a, t, f, v: s.desk.escalate(a, t, _required_uuid(f, "group"),
+                                                 _text(f, "reason"), expected_version=v),
+    "priority": lambda s, a, t, f, v: s.desk.change_priority(a, t, _priority(f), _text(f, "reason"),
+                                                        expected_version=v),
+    "resolve": lambda s, a, t, f, v: s.desk.resolve(a, t, _text(f, "resolution"),
+                                                    expected_version=v),
+    "reopen": lambda s, a, t, f, v: s.desk.reopen(a, t, _text(f, "reason"), expected_version=v),
+    "close": lambda s, a, t, f, v: s.desk.close_ticket(a, t, _text(f, "reason"),
+                                                       expected_version=v),
+    "link": lambda s, a, t, f, v: s.desk.link(a, t, _other_ticket(s, f), _link_kind(f)),
+}  # fmt: skip
+
+
+def _raise_gap(request: Request, actor: Actor, ticket_id: UUID, form: FormData) -> Written:
+    svc = services(request)
+    with svc.projections.db.read() as tx:
+        groups = [g for g in catalog.groups(tx) if g["kind"] == "methodology"]
+    if not groups:
+        raise InvalidInput(i18n.gettext("The desk has no methodology group yet."), ["subject"])
+    ticket = svc.desk.ticket(actor, ticket_id)
+    filed = svc.desk.raise_knowledge_gap(
+        actor, _text(form, "subject"), _text(form, "description"), UUID(groups[0]["id"]),
+        (ticket_id,), ticket.category_id)  # fmt: skip
+    return Written(filed.id, filed.position, filed.version)
+
+
+@ui
+async def act(request: Request, viewer: Viewer) -> Response:
+    need(viewer)
+    ticket_id = _ticket_id(request)
+    name = request.path_params["action"]
+    action = ACTIONS.get(name)
+    if action is None and name != "gap":
+        raise NotFound("No such action on a request.")
+    async with request.form(max_files=0, max_fields=200) as form:
+        seen = _text(form, "version")
+        draft = {k: form.getlist(k) if k in ("fields",) else _text(form, k) for k in form}
+        svc = services(request)
+        try:
+            if not seen.isdigit():
+                raise InvalidInput(i18n.gettext("Reload the page: it did not say which "
+                                                "version you saw."), ["version"])  # fmt: skip
+            if name == "gap":
+                w = await run_in_threadpool(_raise_gap, request, viewer.actor, ticket_id, form)
+            else:
+                assert action is not None
+                w = await run_in_threadpool(action, svc, viewer.actor, ticket_id, form,
+                                            int(seen))  # fmt: skip
+        except Conflict:
+            await _caught_up(request, None)
+            notice = i18n.gettext("Not sent: the request changed while you were writing. Read "
+                                  "what is new below, then send again.")  # fmt: skip
+            return await _show(request, viewer, "ticket/main.html", 409, draft=draft,
+                               error={"form": name, "message": notice, "fields": []},
+                               since=int(seen), stale=True)  # fmt: skip
+        except DeskError as e:
+            if e.code == "forbidden" or isinstance(e, NotFound):
+                return refusal(request, STATUS.get(type(e), 403), e.message)
+            return await _show(request, viewer, "ticket/main.html", 422, draft=draft,
+                               error={"form": name, "message": i18n.gettext(e.message),
+                                      "fields": list(e.fields)})  # fmt: skip
+    await _caught_up(request, w.position)
+    if name == "gap":
+        done = i18n.gettext("Knowledge gap raised for the methodologists.")
+        return await _show(request, viewer, "ticket/main.html", notice=done)
+    return await _show(request, viewer, "ticket/main.html")
+
+
+async def _caught_up(request: Request, position: int | None) -> None:
+    """Waits (up to 10 s) until the views show the write at `position` (or the log's head)."""
+    svc = services(request)
+    if position is None:
+        position = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
+    for view in ("tickets", "timeline"):
+        await svc.projections.positions.wait_async(view, position, 10.0)
+
+
+@ui
+async def template_text(request: Request, viewer: Viewer) -> Response:
+    """The chosen template filled in for this request: the reply box (or the information
+    request's fields and questions) comes back pre-filled with it."""
+    need(viewer)
+    ticket_id = _ticket_id(request)
+    target = request.query_params.get("for", "reply")
+    try:
+        template_id = UUID(request.query_params.get("template_pick", ""))
+    except ValueError:
+        return page(request, f"ticket/{'info' if target == 'info' else 'reply'}_fields.html",
+                    draft={}, labels={}, template=None, category={"form": []})  # fmt: skip
+    lang = i18n.current()
+    text, use, template = await run_in_threadpool(
+        services(request).desk.render_template, viewer.actor, template_id, ticket_id, lang
+    )
+    ticket = await run_in_threadpool(services(request).desk.ticket, viewer.actor, ticket_id)
+    context = await run_in_threadpool(load, request, viewer.actor, ticket.id)
+    published = template.published
+    assert published is not None
+    draft = {"body": text, "message": text, "fields": list(published.fields),
+             "questions": "\n".join(published.questions)}  # fmt: skip
+    use_ = {"id": str(use.article_id), "revision": use.revision}
+    name = "ticket/info_fields.html" if target == "info" else "ticket/reply_fields.html"
+    return page(request, name, draft=draft, template=use_, labels=context["labels"],
+                category=context["category"], ticket=ticket)  # fmt: skip
+
+
+routes = [
+    Route("/t/{ticket_id}", ticket_page),
+    Route("/t/{ticket_id}/template", template_text),
+    Route("/t/{ticket_id}/act/{action}", act, methods=["POST"]),
+]
