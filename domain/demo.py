@@ -11,6 +11,7 @@ from domain.article import Audience, Content, Kind, Reference
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.people import GroupKind, Role
+from domain.ticket import Channel, Contact, Priority
 
 F = FieldType
 CATEGORIES: list[tuple[str, str, GroupKind, tuple[FieldSpec, ...]]] = [
@@ -126,6 +127,8 @@ def load_demo(
 ) -> bool:
     """Loads the demo desk; returns False when skipped because the store holds data."""
     if only_if_empty and not is_empty(desk):
+        if desk.account_by_login(PEOPLE[0][0]) is not None:
+            print_logins("suz: demo accounts (unless their passwords were changed):")
         return False
     orgs = {
         "customer": desk.register_organisation(SYSTEM, "ГКУ «Центр закупок»", "7707083893").id,
@@ -160,10 +163,14 @@ def load_demo(
     ]
     _stories(desk, people, cats, groups)
     _knowledge(desk, people, cats)
-    print("suz: demo data loaded. Sign in as (login / password):")
+    print_logins("suz: demo data loaded. Sign in as (login / password):")
+    return True
+
+
+def print_logins(heading: str) -> None:
+    print(heading)
     for login, name, *_ in PEOPLE:
         print(f"  {login:10} {demo_password(login):22} {name}")
-    return True
 
 
 def _stories(
@@ -200,6 +207,67 @@ def _stories(
         "Страница извещения выдаёт ошибку 500.",
         {"notice_number": "0373200041526000123", "law": "44-ФЗ"},
     )
+    _more_stories(desk, p, cats, groups)
+
+
+def _more_stories(
+    desk: Desk, p: dict[str, Actor], cats: list[UUID], groups: dict[GroupKind, UUID]
+) -> None:
+    """Requests in every state, so every queue and page of the demo has something to show."""
+    line1, line2, line3 = (
+        groups[GroupKind.LINE_1],
+        groups[GroupKind.LINE_2],
+        groups[GroupKind.LINE_3],
+    )
+    # open, assigned to agent1, a conversation with an internal note
+    b = desk.file_ticket(p["ivanova"], cats[5], "Не формируется отчёт об исполнении",
+                         "Кнопка «Сформировать» не активна для отчёта за III квартал.",
+                         {"report_type": "Отчёт об исполнении контракта",
+                          "period_end": "2026-09-30"}, priority=Priority.HIGH)  # fmt: skip
+    desk.assign(p["agent1"], b.id, line1, p["agent1"].id)
+    desk.reply(p["agent1"], b.id, "Проверяем. Подскажите, под какой ролью вы вошли?")
+    desk.write(p["ivanova"], b.id, "Под ролью «Специалист по закупкам».")
+    desk.note(p["agent1"], b.id, "У роли нет права на отчёты; похоже на ошибку настройки ролей.")
+    # waiting for the requester
+    c = desk.file_ticket(p["petrov"], cats[4], "Не утверждается план-график",
+                         "При утверждении плана-графика появляется ошибка валидации.",
+                         {"schedule_year": "2027"})  # fmt: skip
+    desk.assign(p["agent2"], c.id, line1, p["agent2"].id)
+    desk.request_information(p["agent2"], c.id, (), ("Приложите снимок экрана с ошибкой.",),
+                             "Нужны подробности.")  # fmt: skip
+    # escalated to line 2 and being worked; escalated on to line 3
+    d = desk.file_ticket(p["smirnov"], cats[0], "Ошибка при регистрации организации",
+                         "После отправки заявки на регистрацию статус не меняется третьи сутки.",
+                         {"inn": "500100732259", "role": "Поставщик"},
+                         priority=Priority.CRITICAL)  # fmt: skip
+    desk.escalate(p["agent1"], d.id, line2, "Заявка зависла в интеграции с ФНС")
+    desk.assign(p["engineer2"], d.id, line2, p["engineer2"].id)
+    e = desk.file_ticket(p["petrov"], cats[3], "Дубли контрактов в реестре",
+                         "Контракт отображается в реестре дважды.",
+                         {"contract_number": "2770708389323000099"})  # fmt: skip
+    desk.escalate(p["agent2"], e.id, line2, "Нужна проверка данных реестра")
+    desk.escalate(p["engineer2"], e.id, line3, "Дубли в базе: нужна доработка")
+    # resolved, waiting for a rating; closed; reopened
+    f = desk.file_ticket(p["ivanova"], cats[1], "Истёк сертификат",
+                         "Как продлить сертификат подписи?",
+                         {"certificate_serial": "0A11B2C3"})  # fmt: skip
+    desk.resolve(p["agent1"], f.id, "Сертификат продлевается в удостоверяющем центре; затем "
+                 "добавьте новый сертификат в личном кабинете.")  # fmt: skip
+    g = desk.file_ticket(p["petrov"], cats[2], "Где найти архив извещений?",
+                         "Нужны извещения за 2024 год.",
+                         {"notice_number": "0373200041524000001", "law": "223-ФЗ"})  # fmt: skip
+    desk.resolve(p["agent2"], g.id, "Архив — в разделе «Поиск», фильтр «Архивные».")
+    desk.close_ticket(p["agent2"], g.id, "Ответ дан")
+    h = desk.file_ticket(p["smirnov"], cats[4], "План-график не публикуется",
+                         "Статус «Ожидает публикации» уже сутки.",
+                         {"schedule_year": "2026"})  # fmt: skip
+    desk.resolve(p["agent1"], h.id, "Публикация прошла ночью; обновите страницу.")
+    desk.reopen(p["smirnov"], h.id, "Статус не изменился.")
+    # from the public form, without an account
+    desk.file_ticket(Actor.visitor(), cats[0], "Как зарегистрироваться?",
+                     "Мы новая организация, с чего начать регистрацию?",
+                     {"inn": "7707083893", "role": "Заказчик"}, Channel.PUBLIC_FORM,
+                     Contact("Анна Сергеевна", "anna@example.org"))  # fmt: skip
 
 
 ARTICLES: list[tuple[Kind, int, Content]] = [

@@ -58,9 +58,12 @@ def _names(tx: Tx, ticket: Ticket, entries: list[Entry]) -> dict[str, dict[str, 
 
 
 def _templates(tx: Tx) -> list[dict[str, Any]]:
-    rows = tx.all("SELECT id, title, published_revision FROM v_articles WHERE kind = 'template'"
-                  " AND stage = 'published' ORDER BY title LIMIT 200")  # fmt: skip
-    return [{"id": r[0], "title": r[1], "revision": r[2]} for r in rows]
+    rows = tx.all(
+        "SELECT id, title, published_revision, kind FROM v_articles WHERE kind <> %s"
+        " AND stage = 'published' ORDER BY title LIMIT 200",
+        (Kind.ARTICLE.value,),
+    )
+    return [{"id": r[0], "title": r[1], "revision": r[2], "kind": r[3]} for r in rows]
 
 
 def _category(tx: Tx, ticket: Ticket) -> dict[str, Any]:

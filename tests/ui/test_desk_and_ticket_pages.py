@@ -1,0 +1,198 @@
+"""The agents' pages through HTTP: signing in, the queues, the ticket page and its actions.
+
+Every action is checked for what it changes (the ticket's version) as well as what it shows:
+refusals (stale view, bad input, wrong role, missing CSRF token) must change nothing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from domain.settings import Settings
+from tests.web.desk_site import LEAKS, LOGINS, ORIGIN, PASSWORD, Site, TestClient, open_site
+
+pytestmark = LEAKS
+
+
+@pytest.fixture
+def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    with open_site(settings, monkeypatch) as s:
+        yield s
+
+
+class Browser:
+    """A person using the UI: signs in through the form, sends htmx posts with the CSRF token."""
+
+    def __init__(self, site: Site, who: str, lang: str = "en") -> None:
+        self.client: TestClient = site.new_client()
+        self.client.headers["Accept-Language"] = lang
+        r = self.client.post("/login", data={"login": LOGINS[who], "password": PASSWORD},
+                             headers={"Origin": ORIGIN}, follow_redirects=False)  # fmt: skip
+        assert r.status_code == 303, r.text
+        self.home = r.headers["location"]
+        page = self.client.get("/desk").text  # any page (a refusal too) carries the token
+        found = re.search(r'"X-CSRF-Token": "([^"]+)"', page)
+        assert found, "the page carries the CSRF token for htmx"
+        self.csrf = found.group(1)
+
+    def get(self, path: str) -> httpx.Response:
+        r: httpx.Response = self.client.get(path, follow_redirects=False)
+        return r
+
+    def act(self, ticket: str, action: str, **form: str) -> httpx.Response:
+        r: httpx.Response = self.client.post(
+            f"/t/{ticket}/act/{action}", data=form,
+            headers={"X-CSRF-Token": self.csrf, "Origin": ORIGIN, "HX-Request": "true"},
+        )  # fmt: skip
+        return r
+
+
+def seen_version(html: str) -> str:
+    found = re.search(r'id="seen-version" name="version" value="(\d+)"', html)
+    assert found, "the page says which version it shows"
+    return found.group(1)
+
+
+def version(site: Site, ticket: str) -> int:
+    from uuid import UUID
+
+    return site.services.desk.ticket(site.world.admin, UUID(ticket)).version
+
+
+def test_sign_in_sends_each_role_home_and_refuses_a_wrong_password(site: Site) -> None:
+    assert Browser(site, "agent").home == "/desk"
+    assert Browser(site, "requester").home == "/my"
+    client = site.new_client()
+    r = client.post("/login", data={"login": "agent1", "password": "wrong"},
+                    headers={"Origin": ORIGIN, "Accept-Language": "en"})  # fmt: skip
+    assert r.status_code == 401 and "Wrong login or password" in r.text
+    r = client.post("/login", data={"login": "agent1", "password": PASSWORD},
+                    headers={"Origin": "http://evil.example"}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 403, "a sign-in from another site is refused"
+    r = client.post("/login", data={"login": "agent1", "password": PASSWORD, "next": "//evil.example/x"},
+                    headers={"Origin": ORIGIN}, follow_redirects=False)  # fmt: skip
+    assert r.headers["location"] == "/desk", "next= never leads off the site"
+    assert client.get("/desk", follow_redirects=False).status_code == 200
+
+
+def test_pages_need_a_session_and_staff_pages_refuse_requesters(site: Site) -> None:
+    anonymous = site.new_client()
+    r = anonymous.get("/desk", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    requester = Browser(site, "requester")
+    assert requester.get("/desk").status_code == 403
+
+
+def test_the_queue_lists_a_new_request_with_counts_and_escapes_its_subject(site: Site) -> None:
+    filed = site.world.file(subject="<script>alert(1)</script> не публикуется")
+    agent = Browser(site, "agent")
+    page = agent.get(f"/desk?queue=unassigned:{site.world.line1}&after={filed.position}").text
+    assert f'href="/t/{filed.id}"' in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+    count = re.search(rf'data-count="unassigned:{site.world.line1}">(\d+)<', page)
+    assert count and count.group(1) == "1"
+    assert 'data-live-topics="queues presence group:' in page
+
+
+def test_reply_note_and_a_stale_write(site: Site) -> None:
+    filed = site.world.file()
+    ticket = str(filed.id)
+    agent = Browser(site, "agent")
+    page = agent.get(f"/t/{ticket}?after={filed.position}").text
+    seen = seen_version(page)
+    r = agent.act(ticket, "note", version=seen, body="Проверить логи подписи")
+    assert r.status_code == 200
+    assert re.search(r'class="entry internal"[^>]*data-event="NoteAdded"', r.text)
+    before = version(site, ticket)
+    # a reply written against the version before the note: refused, shown what is new, kept
+    r = agent.act(ticket, "reply", version=seen, body="Повторите публикацию, пожалуйста")
+    assert r.status_code == 409
+    assert 'class="stale"' in r.text and "Проверить логи подписи" in r.text
+    assert "Повторите публикацию, пожалуйста</textarea>" in r.text, "the draft is kept"
+    assert version(site, ticket) == before, "nothing was written"
+    r = agent.act(ticket, "reply", version=seen_version(r.text), body="Повторите публикацию")
+    assert r.status_code == 200 and 'data-event="Replied"' in r.text
+    assert version(site, ticket) == before + 1
+
+
+def test_bad_input_marks_the_field_and_changes_nothing(site: Site) -> None:
+    filed = site.world.file()
+    ticket = str(filed.id)
+    agent = Browser(site, "agent")
+    seen = seen_version(agent.get(f"/t/{ticket}?after={filed.position}").text)
+    before = version(site, ticket)
+    r = agent.act(ticket, "transfer", version=seen, group="", reason="нужна 2 линия")
+    assert r.status_code == 422
+    assert 'id="error-transfer"' in r.text and 'name="group" required class=" invalid"' in r.text
+    r = agent.act(ticket, "escalate", version=seen, group=str(site.world.line2), reason="")
+    assert r.status_code == 422 and 'id="error-escalate"' in r.text
+    r = agent.act(ticket, "reply", version="not-a-number", body="x")
+    assert r.status_code == 422
+    r = agent.act(ticket, "link", version=seen, other="999999")
+    assert r.status_code == 422 and "no request with that number" in r.text
+    assert agent.act(ticket, "bogus", version=seen).status_code == 404
+    assert version(site, ticket) == before
+
+
+def test_escalation_and_information_request_appear_in_the_timeline(site: Site) -> None:
+    filed = site.world.file()
+    ticket = str(filed.id)
+    agent = Browser(site, "agent")
+    seen = seen_version(agent.get(f"/t/{ticket}?after={filed.position}").text)
+    r = agent.act(ticket, "request-info", version=seen, fields="signed_on",
+                  questions="Текст ошибки?", message="Уточните")  # fmt: skip
+    assert r.status_code == 200 and 'data-event="InformationRequested"' in r.text
+    r = agent.act(ticket, "escalate", version=seen_version(r.text), group=str(site.world.line2),
+                  reason="Нужен анализ логов")  # fmt: skip
+    assert r.status_code == 200
+    assert 'class="entry event escalation' in r.text and "Нужен анализ логов" in r.text
+    engineer = Browser(site, "engineer")
+    page = engineer.get(f"/desk?queue=group:{site.world.line2}").text
+    assert f'href="/t/{ticket}"' in page
+
+
+def test_roles_that_only_read_and_requesters_cannot_act(site: Site) -> None:
+    filed = site.world.file()
+    ticket = str(filed.id)
+    site.world.desk.note(site.world.agent, filed.id, "секретная заметка")
+    auditor = Browser(site, "auditor")
+    page = auditor.get(f"/t/{ticket}?after={filed.position + 1}").text
+    assert "секретная заметка" in page, "auditors read the whole history"
+    assert 'id="panel-reply"' not in page, "no composer for a read-only role"
+    before = version(site, ticket)
+    assert auditor.act(ticket, "reply", version=str(before), body="x").status_code == 403
+    requester = Browser(site, "requester")
+    r = requester.get(f"/t/{ticket}")
+    assert r.status_code == 303 and r.headers["location"] == f"/r/{ticket}"
+    assert requester.act(ticket, "note", version=str(before), body="x").status_code == 403
+    stranger = Browser(site, "stranger")
+    assert stranger.act(ticket, "reply", version=str(before), body="x").status_code in (403, 404)
+    assert version(site, ticket) == before
+
+
+def test_csrf_token_and_origin_are_required(site: Site) -> None:
+    filed = site.world.file()
+    ticket = str(filed.id)
+    agent = Browser(site, "agent")
+    before = version(site, ticket)
+    r = agent.client.post(f"/t/{ticket}/act/note", data={"version": before, "body": "x"},
+                          headers={"Origin": ORIGIN, "HX-Request": "true"})  # fmt: skip
+    assert r.status_code == 403
+    r = agent.client.post(f"/t/{ticket}/act/note", data={"version": before, "body": "x"},
+                          headers={"Origin": "http://evil.example", "X-CSRF-Token": agent.csrf})  # fmt: skip
+    assert r.status_code == 403
+    assert version(site, ticket) == before
+
+
+def test_the_language_follows_the_browser_and_the_switch(site: Site) -> None:
+    english = Browser(site, "agent", lang="en-GB,en;q=0.9")
+    assert ">Queues<" in english.get("/desk").text
+    russian = Browser(site, "agent", lang="ru-RU,ru;q=0.9")
+    assert ">Очереди<" in russian.get("/desk").text
+    r = russian.client.post("/lang", data={"lang": "en", "next": "/desk", "csrf_token": russian.csrf},
+                            headers={"Origin": ORIGIN}, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303 and r.headers["location"] == "/desk"
+    assert ">Queues<" in russian.get("/desk").text

@@ -1,0 +1,57 @@
+"""Every string the UI shows has a Russian translation that keeps its placeholders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from web.ui import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
+METHODS = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+
+
+def _ui_messages() -> set[str]:
+    found: set[str] = set()
+    for _filename, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy": None}
+    ):
+        for m in message if isinstance(message, tuple) else (message,):
+            if m:
+                found.add(m)
+    return found
+
+
+def _russian() -> dict[str, str]:
+    with (i18n.LOCALE_DIR / "ru" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        return {str(m.id): str(m.string) for m in read_po(f) if m.id and isinstance(m.id, str)}
+
+
+def test_every_ui_string_has_a_russian_translation() -> None:
+    russian = _russian()
+    missing = sorted(m for m in _ui_messages() if not russian.get(m))
+    assert not missing, f"run scripts/i18n and translate: {missing[:20]} ({len(missing)} in all)"
+
+
+def test_translations_keep_their_placeholders() -> None:
+    wrong = [
+        (msgid, text)
+        for msgid, text in _russian().items()
+        if text and sorted(PLACEHOLDER.findall(msgid)) != sorted(PLACEHOLDER.findall(text))
+    ]
+    assert not wrong, wrong[:10]
+
+
+def test_the_page_language_switches_the_catalog() -> None:
+    i18n.use("ru")
+    assert i18n.gettext("Sign in") != "Sign in"
+    i18n.use("en")
+    assert i18n.gettext("Sign in") == "Sign in"
+    assert i18n.choose(None, "en-US,en;q=0.9,ru;q=0.8") == "en"
+    assert i18n.choose(None, "de-DE") == "ru", "the default is Russian"
+    assert i18n.choose("en", "ru-RU") == "en", "the switch wins over the browser"
+    assert i18n.choose("xx", None) == "ru"
