@@ -171,11 +171,29 @@
   });
 
   // New timeline entries flash once so the eye finds them.
-  document.addEventListener("htmx:afterSwap", function (e) {
-    var seen = parseInt((e.detail.target.dataset || {}).seen || "0", 10);
-    e.detail.target.querySelectorAll("[data-version]").forEach(function (el) {
-      if (seen && parseInt(el.dataset.version, 10) > seen) { el.classList.add("new"); }
+  var shownBefore = 0;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var old = document.getElementById("timeline");
+    shownBefore = old ? parseInt(old.dataset.seen || "0", 10) : 0;
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var timeline = document.getElementById("timeline");
+    if (!timeline || !shownBefore) { return; }
+    timeline.querySelectorAll("[data-version]").forEach(function (el) {
+      if (parseInt(el.dataset.version, 10) > shownBefore) { el.classList.add("new"); }
     });
+  });
+
+  // j / k move between the requests of a list; Enter opens the focused one.
+  document.addEventListener("keydown", function (e) {
+    if (e.altKey || e.ctrlKey || e.metaKey || (e.key !== "j" && e.key !== "k")) { return; }
+    if (/^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) { return; }
+    var links = Array.prototype.slice.call(document.querySelectorAll("table.list a.subject"));
+    if (!links.length) { return; }
+    var at = links.indexOf(document.activeElement);
+    var next = e.key === "j" ? Math.min(at + 1, links.length - 1) : Math.max(at - 1, 0);
+    links[next].focus();
+    e.preventDefault();
   });
 
   connect();

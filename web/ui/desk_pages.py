@@ -74,8 +74,10 @@ def _load(request: Request, viewer: Viewer, key: str, after: int | None) -> dict
     with services(request).projections.db.read() as tx:
         sections = _queues(tx, viewer)
         flat = [q for _name, qs in sections for q in qs]
-        current = next((q for q in flat if q.key == key), flat[0])
         counts = queues.counts(tx, [q.count_key for q in flat])
+        if not key:  # mine when it holds something, else the first group's open requests
+            key = "mine" if counts.get(flat[0].count_key) or len(flat) < 2 else flat[1].key
+        current = next((q for q in flat if q.key == key), flat[0])
         rows = _rows(tx, viewer, current.key, after)
         names = names_for(tx, rows.rows)
     return {"sections": sections, "current": current, "counts": counts, "page": rows,
@@ -86,7 +88,7 @@ def _load(request: Request, viewer: Viewer, key: str, after: int | None) -> dict
 async def desk(request: Request, viewer: Viewer) -> Response:
     need(viewer, *STAFF_ROLES)
     await wait_for_views(request)
-    key = request.query_params.get("queue", "mine")[:80]
+    key = request.query_params.get("queue", "")[:80]
     after = number(request.query_params.get("after_number", ""))
     data = await run_in_threadpool(_load, request, viewer, key, after)
     part = request.query_params.get("part")
