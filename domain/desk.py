@@ -22,6 +22,7 @@ from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.knowledge import KnowledgeBase
 from domain.people import Account, Group, GroupKind, Organisation, Role
 from domain.results import FiledTicket, Written
+from domain.routing import ROUTING_ID, Routing, Rule
 from domain.settings import Settings
 from domain.ticket import (
     Channel,
@@ -215,6 +216,11 @@ class Desk(TicketCommands, KnowledgeBase, Application[UUID]):
         requester = actor.id if actor.has(Role.REQUESTER) else None
         visitor_key = secrets.token_urlsafe(24) if actor.id is None else None
         key_hash = hashlib.sha256(visitor_key.encode()).hexdigest() if visitor_key else ""
+        organisation_id = actor.organisation_id if requester else None
+        rule = self._routing_rule(category_id, values, channel, organisation_id)
+        group_id = rule.group_id if rule else category.default_group_id
+        if rule is not None and rule.priority is not None:
+            priority = rule.priority
         ticket_id = uuid4()
         for _ in range(50):
             number = self._next_number()
@@ -228,7 +234,7 @@ class Desk(TicketCommands, KnowledgeBase, Application[UUID]):
                     description=description,
                     fields=values,
                     requester_id=requester,
-                    organisation_id=actor.organisation_id if requester else None,
+                    organisation_id=organisation_id,
                     contact=contact,
                     priority=priority,
                     visitor_key_hash=key_hash,
@@ -236,8 +242,8 @@ class Desk(TicketCommands, KnowledgeBase, Application[UUID]):
             except DeskError:
                 self._last_number = None  # refused: the number stays free, probe again
                 raise
-            if category.default_group_id is not None:
-                ticket.assign(None, category.default_group_id, None)
+            if group_id is not None:
+                ticket.assign(None, group_id, None, (rule.id, rule.name) if rule else None)
             try:
                 recordings = self.save(Claim.take(f"ticket:{number}", ticket.id), ticket)
             except IntegrityError:
@@ -246,6 +252,33 @@ class Desk(TicketCommands, KnowledgeBase, Application[UUID]):
             position = recordings[-1].notification.id
             return FiledTicket(ticket.id, position, ticket.version, number, visitor_key)
         raise Conflict(ticket_id, None, 0)
+
+    def routing(self) -> Routing:
+        try:
+            found: object = self.repository.get(ROUTING_ID)
+        except AggregateNotFoundError:
+            return Routing.start()  # not saved: no rule was ever set
+        assert isinstance(found, Routing)
+        return found
+
+    def _routing_rule(self, category_id: UUID, fields: dict[str, Any], channel: Channel,
+                      organisation_id: UUID | None) -> Rule | None:  # fmt: skip
+        return self.routing().route(category_id, fields, channel, organisation_id)
+
+    def set_routing_rules(self, actor: Actor, rules: tuple[Rule, ...],
+                          expected_version: int | None = None) -> Written:  # fmt: skip
+        """Replaces the ordered rules (an administrator's change, recorded as one event)."""
+        self._check_admin(actor)
+        for r in rules:
+            self._get(Group, r.group_id, "group")
+            if r.category_id is not None:
+                self._get(Category, r.category_id, "category")
+        routing = self.routing()
+        current = routing.version if routing.pending_events == [] else 0
+        if expected_version is not None and expected_version != current:
+            raise Conflict(ROUTING_ID, expected_version, current)
+        routing.change(actor.id, rules)
+        return self._written(routing)
 
     def visitor(self, ticket_id: UUID, key: str) -> Actor:
         """The anonymous requester holding a ticket's private link; NotFound for a wrong key."""

@@ -196,6 +196,8 @@ class Ticket(ChainedAggregate):
         by: UUID | None
         group_id: UUID | None
         assignee_id: UUID | None
+        rule_id: UUID | None = None  # the routing rule that sent a new request here
+        rule_name: str = ""
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
@@ -203,13 +205,16 @@ class Ticket(ChainedAggregate):
             if t.status is Status.NEW and self.assignee_id is not None:
                 t.status = Status.OPEN
 
-    def assign(self, by: UUID | None, group_id: UUID | None, assignee_id: UUID | None) -> None:
+    def assign(self, by: UUID | None, group_id: UUID | None, assignee_id: UUID | None,
+               rule: tuple[UUID, str] | None = None) -> None:  # fmt: skip
         self.check_active()
         if group_id is None and assignee_id is None:
             raise InvalidInput("Name a group or an agent to assign to.", ["group", "assignee"])
         if (group_id, assignee_id) == (self.group_id, self.assignee_id):
             raise InvalidTransition("The request is already assigned there.")
-        self.trigger_event(self.Assigned, by=by, group_id=group_id, assignee_id=assignee_id)
+        rule_id, rule_name = rule if rule else (None, "")
+        self.trigger_event(self.Assigned, by=by, group_id=group_id, assignee_id=assignee_id,
+                           rule_id=rule_id, rule_name=rule_name)  # fmt: skip
 
     class Transferred(ChainedAggregate.Event):
         by: UUID

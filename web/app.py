@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -17,10 +17,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
-from web import admin, api, files, kb, live, metrics, openapi
-from web.ui import routes as ui_routes
+from web import admin, api, files, kb, live, metrics, openapi, routing_api
 from web.errors import HANDLERS
 from web.services import Services
+from web.ui import routes as ui_routes
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 SECURITY_HEADERS = [
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             *openapi.routes,
             *files.routes,
             *admin.routes,
+            *routing_api.routes,
             *kb.routes,
             *api.routes,
             *live.routes,
