@@ -11,12 +11,8 @@ pytestmark = LEAKS
 
 
 def test_the_api_sets_and_reads_the_rules(
-    settings: object, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from domain.settings import Settings
-    from tests.web.desk_site import open_site
-
-    assert isinstance(settings, Settings)
     with open_site(settings, monkeypatch) as site:
         admin, agent = site.sign_in("admin"), site.sign_in("agent")
         rule = {"name": "223 → L2", "group_id": str(site.world.line2),
