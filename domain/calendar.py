@@ -97,6 +97,21 @@ class Calendar:
             day += timedelta(days=1)
         raise InvalidInput(f"The calendar «{self.name}» has no working time.", ["week"])
 
+    def after_working_days(self, start: datetime, days: int) -> datetime:
+        """The end of the `days`-th working day after the day of `start` (for closing requests
+        left unanswered); a 24x7 calendar counts whole days."""
+        if self.always:
+            return start.astimezone(UTC) + timedelta(days=days)
+        day, counted = start.astimezone(self.zone).date(), 0
+        for _ in range(SEARCH_DAYS):
+            day += timedelta(days=1)
+            spans = list(self._spans(day))
+            if spans:
+                counted += 1
+                if counted >= days:
+                    return spans[-1][1]
+        raise InvalidInput(f"The calendar «{self.name}» has no working time.", ["week"])
+
 
 ALWAYS = Calendar(name="24x7", always=True)
 

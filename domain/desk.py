@@ -24,6 +24,7 @@ from domain.people import Account, Group, GroupKind, Organisation, Role
 from domain.results import FiledTicket, Written
 from domain.routing import ROUTING_ID, Routing, Rule
 from domain.settings import Settings
+from domain.sla_commands import SlaCommands
 from domain.ticket import (
     Channel,
     Contact,
@@ -36,7 +37,7 @@ A = TypeVar("A", bound=ChainedAggregate)
 SYSTEM = Actor(id=None, roles=frozenset({Role.ADMIN}))
 
 
-class Desk(TicketCommands, KnowledgeBase, Application[UUID]):
+class Desk(TicketCommands, KnowledgeBase, SlaCommands, Application[UUID]):
     """The support desk. Tickets are snapshotted every 50 events so long tickets load fast."""
 
     name = "Desk"

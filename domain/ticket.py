@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
@@ -11,6 +12,9 @@ from domain.category import FieldValue
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput, InvalidTransition
 from domain.people import clean_text
+
+SLA_ALARMS = ("first_response_warning", "first_response_breach", "resolution_warning",
+              "resolution_breach")  # fmt: skip
 
 
 class Status(StrEnum):
@@ -108,6 +112,7 @@ class Ticket(ChainedAggregate):
         kind: TicketKind
         raised_by: UUID | None
         articles: tuple[UUID, ...]  # knowledge-base articles linked to this request
+        sla_alarms: tuple[tuple[str, datetime], ...]  # set by SlaAlarmed (absent before one)
 
     # -- filing -------------------------------------------------------------------------------
     class Filed(ChainedAggregate.Created):
@@ -526,3 +531,23 @@ class Ticket(ChainedAggregate):
             raise InvalidTransition("This article is already linked to the request.")
         self.trigger_event(self.ArticleLinked, by=by, article_id=article_id, revision=revision,
                            title=title, public=public)  # fmt: skip
+
+    class SlaAlarmed(ChainedAggregate.Event):
+        """An SLA target is near (warning) or passed (breach): raised once by the SLA process."""
+
+        alarm: str  # first_response_warning | first_response_breach | resolution_warning | ...
+        due: datetime  # the moment the target falls (or the warning was due)
+        policy: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.sla_alarms = (*getattr(t, "sla_alarms", ()), (self.alarm, self.due))
+
+    def raise_sla_alarm(self, alarm: str, due: datetime, policy: str) -> bool:
+        """Records the alarm unless this one (kind and due moment) was raised before."""
+        if alarm not in SLA_ALARMS:
+            raise InvalidInput("Unknown SLA alarm.", ["alarm"])
+        if (alarm, due) in getattr(self, "sla_alarms", ()):
+            return False
+        self.trigger_event(self.SlaAlarmed, alarm=alarm, due=due, policy=policy)
+        return True

@@ -18,6 +18,8 @@ from projections.knowledge import KnowledgeView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
 from projections.signals import Positions, Wakeup
+from projections.sla import SlaView
+from projections.sla_timer import SlaTimer
 from projections.tickets import TicketsView
 from projections.timeline import TimelineView
 
@@ -25,7 +27,7 @@ log = logging.getLogger("suz.projections")
 
 
 def all_views() -> list[View]:
-    return [TicketsView(), TimelineView(), SearchView(), CatalogView(), KnowledgeView()]
+    return [TicketsView(), TimelineView(), SearchView(), CatalogView(), KnowledgeView(), SlaView()]
 
 
 class Projections:
@@ -38,6 +40,7 @@ class Projections:
         self.positions, self.wakeup = Positions(), Wakeup()
         desk.on_saved.append(self.wakeup.notify)
         self.runners = [Runner(desk, self.db, v, self.positions, self.wakeup) for v in self.views]
+        self.sla_timer = SlaTimer(desk, self.db)
         self.channels: dict[str, Callable[[str], None]] = {}  # more PostgreSQL channels to hear
         self._listening = threading.Event()
         self._listener: threading.Thread | None = None
@@ -61,9 +64,11 @@ class Projections:
         if run_views:
             for runner in self.runners:
                 runner.start()
+            self.sla_timer.start()
 
     def stop(self) -> None:
         self._listening.clear()
+        self.sla_timer.stop()
         for runner in self.runners:
             runner.stop()
         if self._listener:

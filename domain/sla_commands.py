@@ -1,0 +1,84 @@
+"""SLA commands of the Desk: the administrators' set-up, and what the SLA process records.
+
+A mixin of the Desk application (it uses the Desk's _get/_written/repository). The process's
+commands are idempotent: an alarm already on the ticket, or a close that no longer applies, writes
+nothing, so a process that restarts (or two that overlap) never double-fires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.access import Actor
+from domain.chain import ChainedAggregate
+from domain.errors import Conflict, DeskError, Forbidden
+from domain.people import Group, Role
+from domain.results import Written
+from domain.sla_setup import SLA_SETUP_ID, CalendarSpec, Policy, SlaSetup
+from domain.ticket import Status, Ticket
+
+A = TypeVar("A", bound=ChainedAggregate)
+BREACH_REASON = "SLA: the resolution target passed"
+
+
+class SlaCommands:
+    if TYPE_CHECKING:
+        repository: Any
+
+        def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
+
+        def _written(self, aggregate: ChainedAggregate) -> Written: ...
+
+    def sla_setup(self) -> SlaSetup:
+        try:
+            found: object = self.repository.get(SLA_SETUP_ID)
+        except AggregateNotFoundError:
+            return SlaSetup.start()  # not saved: the defaults, no policy
+        assert isinstance(found, SlaSetup)
+        return found
+
+    def set_sla(self, actor: Actor, calendars: tuple[CalendarSpec, ...],
+                policies: tuple[Policy, ...], auto_close_days: int,
+                expected_version: int | None = None) -> Written:  # fmt: skip
+        if not actor.has(Role.ADMIN):
+            raise Forbidden("Only an administrator may change the SLA policies.")
+        setup = self.sla_setup()
+        current = 0 if setup.pending_events else setup.version
+        if expected_version is not None and expected_version != current:
+            raise Conflict(SLA_SETUP_ID, expected_version, current)
+        setup.change(actor.id, calendars, policies, auto_close_days)
+        return self._written(setup)
+
+    def raise_sla_alarm(self, ticket_id: UUID, alarm: str, due: datetime, policy: str,
+                        escalate_to: UUID | None = None) -> Written | None:  # fmt: skip
+        """Records an alarm once; a resolution breach also escalates to `escalate_to`."""
+        for _attempt in range(5):
+            ticket = self._get(Ticket, ticket_id, "request")
+            if ticket.status in (Status.RESOLVED, Status.CLOSED):
+                return None  # answered meanwhile
+            if not ticket.raise_sla_alarm(alarm, due, policy):
+                return None
+            if alarm == "resolution_breach" and escalate_to is not None and ticket.line < 3:
+                line = self._get(Group, escalate_to, "group").kind.line
+                if line == ticket.line + 1:
+                    ticket.escalate(None, escalate_to, line, BREACH_REASON)
+            try:
+                return self._written(ticket)
+            except Conflict:
+                continue  # the ticket moved on: decide again from its new state
+        return None
+
+    def close_unanswered(self, ticket_id: UUID, reason: str) -> Written | None:
+        """Closes a request still resolved (a reopened one is left alone)."""
+        try:
+            ticket = self._get(Ticket, ticket_id, "request")
+            if ticket.status is not Status.RESOLVED:
+                return None
+            ticket.close(None, reason)
+            return self._written(ticket)
+        except (Conflict, DeskError):
+            return None
