@@ -74,7 +74,8 @@ class Content:
         if kind is Kind.INFO_REQUEST_TEMPLATE and not (self.fields or self.questions):
             raise InvalidInput("An information-request template asks for fields or questions.",
                                ["fields"])  # fmt: skip
-        if any(not r.link.startswith(("https://", "http://", "")) for r in self.references):
+        if any(r.link and not r.link.lower().startswith(("https://", "http://"))
+               for r in self.references):  # fmt: skip
             raise InvalidInput("Reference links must be web addresses.", ["references"])
         tags = tuple(dict.fromkeys(clean_text(t, "tags", max_length=50).lower() for t in self.tags))
         return Content(**{**{f.name: getattr(self, f.name) for f in fields(self)}, "tags": tags,

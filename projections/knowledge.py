@@ -41,6 +41,7 @@ class KnowledgeView(View):
             " published TEXT, gap_id TEXT, helped BIGINT NOT NULL, used_in_replies BIGINT NOT NULL,"
             f" used_in_requests BIGINT NOT NULL, updated_at TEXT NOT NULL{doc})",
             "CREATE UNIQUE INDEX IF NOT EXISTS v_articles_n ON v_articles (n)",
+            "CREATE INDEX IF NOT EXISTS v_articles_gap ON v_articles (gap_id)",
             "CREATE TABLE IF NOT EXISTS v_article_revisions (article_id TEXT NOT NULL,"
             " revision INTEGER NOT NULL, author TEXT NOT NULL, at TEXT NOT NULL,"
             " content TEXT NOT NULL, note TEXT NOT NULL, PRIMARY KEY (article_id, revision))",

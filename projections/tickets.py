@@ -119,6 +119,7 @@ class TicketsView(View):
             " ON v_tickets (assignee_id, status, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_line ON v_tickets (line, status, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_status ON v_tickets (status, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_kind ON v_tickets (kind, status, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_requester ON v_tickets (requester_id, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_org ON v_tickets (organisation_id, number)",
             "CREATE TABLE IF NOT EXISTS v_queue_counts"

@@ -9,6 +9,7 @@
   var ticket = body.dataset.ticket || "";
   var key = body.dataset.key || "";
   var socket = null, retry = 1000, changeTimer = null, viewingTimer = null;
+  var decoder = new TextDecoder();
 
   function tr(name, fallback) { return t[name] || fallback; }
 
@@ -35,6 +36,7 @@
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/live";
     if (key && ticket) { url += "?ticket=" + encodeURIComponent(ticket) + "&key=" + encodeURIComponent(key); }
     socket = new WebSocket(url);
+    socket.binaryType = "arraybuffer";  // the server sends JSON in binary frames
     socket.onopen = function () {
       retry = 1000;
       socket.send(JSON.stringify({ subscribe: topics, after: last }));
@@ -43,7 +45,9 @@
     };
     socket.onmessage = function (m) {
       var data;
-      try { data = JSON.parse(m.data); } catch (e) { return; }
+      try {
+        data = JSON.parse(typeof m.data === "string" ? m.data : decoder.decode(m.data));
+      } catch (e) { return; }
       if (typeof data.position === "number") {
         if (data.position > last) { last = data.position; }
         changed(data);

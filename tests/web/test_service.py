@@ -50,7 +50,14 @@ def test_health_metrics_and_docs(site: Site) -> None:
     client = site.new_client()
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["log_position"] > 0
-    assert set(health["view_lag"]) == {"tickets", "timeline", "search", "catalog", "knowledge"}
+    assert set(health["view_lag"]) == {
+        "tickets",
+        "timeline",
+        "search",
+        "catalog",
+        "knowledge",
+        "sla",
+    }
     client.get("/api/v1/me")
     text = client.get("/metrics").text
     assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1' in text
