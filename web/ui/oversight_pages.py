@@ -1,7 +1,151 @@
-"""(being written)"""
+"""Oversight for curators, auditors and all staff: the desk's live activity stream and the
+search results page.
+
+The stream shows, for each change, only its time, the request's number and subject, and what
+happened in a few words: who did it and what was written stay on the request's own page.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from dataclasses import dataclass
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from projections.db import Tx
+from projections.feed import activity
+from projections.queues import TicketRow
+from projections.search import search
+from projections.tickets import COLUMNS
+from web.api import number, wait_for_views
+from web.auth import services
+from web.ui import i18n
+from web.ui.desk_pages import STAFF_ROLES
+from web.ui.guard import Viewer, need, ui
+from web.ui.lookups import names_for
+from web.ui.render import page
+
+PAGE = 50
+NEWER = 100  # at most this many changes are prepended at once; beyond, the page says reload
+
+
+@dataclass(frozen=True)
+class Line:
+    """One change of the activity stream."""
+
+    position: int
+    ticket_id: str
+    number: int
+    subject: str
+    event: str
+    at: str | None
+
+
+def phrases() -> dict[str, str]:
+    """Each ticket event as a few words, in the viewer's language."""
+    _ = i18n.gettext
+    return {
+        "Filed": _("filed"), "Assigned": _("assigned"), "Transferred": _("transferred"),
+        "Escalated": _("escalated"), "PriorityChanged": _("priority changed"),
+        "Replied": _("replied"), "RequesterWrote": _("the requester wrote"),
+        "NoteAdded": _("internal note"), "AttachmentAdded": _("file attached"),
+        "InformationRequested": _("information requested"),
+        "InformationProvided": _("information provided"), "Resolved": _("resolved"),
+        "Reopened": _("reopened"), "Closed": _("closed"), "Rated": _("rated"),
+        "Linked": _("linked to another request"), "ArticleLinked": _("article linked"),
+    }  # fmt: skip
+
+
+def _times(tx: Tx, changes: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """When each (ticket, version) happened: one query over the timeline's primary key."""
+    if not changes:
+        return {}
+    where = " OR ".join(["(ticket_id = %s AND version = %s)"] * len(changes))
+    rows = tx.all(f"SELECT ticket_id, version, at FROM v_timeline WHERE {where}",
+                  tuple(v for pair in changes for v in pair))  # fmt: skip
+    return {(r[0], r[1]): r[2] for r in rows}
+
+
+def _lines(tx: Tx, found: list[Any]) -> list[Line]:
+    times = _times(tx, [(c.ticket_id, c.version) for c, _n, _s in found])
+    return [Line(c.position, c.ticket_id, n, s, c.event, times.get((c.ticket_id, c.version)))
+            for c, n, s in found]  # fmt: skip
+
+
+@ui
+async def activity_page(request: Request, viewer: Viewer) -> Response:
+    need(viewer, *STAFF_ROLES)
+    await wait_for_views(request)
+    params = request.query_params
+    part = params.get("part", "")
+    before = number(params.get("before", ""))
+    since = number(params.get("since", ""))
+    db = services(request).projections.db
+
+    def newer(since: int) -> dict[str, Any]:
+        with db.read() as tx:
+            found = activity(tx, None, NEWER)
+            fresh = [f for f in found if f[0].position > since]
+            return {"lines": _lines(tx, fresh), "overflow": len(fresh) == NEWER}
+
+    def older() -> dict[str, Any]:
+        with db.read() as tx:
+            found = activity(tx, before, PAGE + 1)
+            lines = _lines(tx, found[:PAGE])
+        return {"lines": lines, "more": lines[-1].position if len(found) > PAGE else None}
+
+    if part == "newer" and since is not None:
+        data = await run_in_threadpool(newer, since)
+        top = data["lines"][0].position if data["lines"] else since
+        return page(request, "oversight/newer.html", top=top, phrases=phrases(), **data)
+    data = await run_in_threadpool(older)
+    if part == "older":
+        return page(request, "oversight/older.html", phrases=phrases(), **data)
+    lines = data["lines"]
+    top = None if before is not None else lines[0].position if lines else 0  # live: newest first
+    position = services(request).projections.positions.reached("tickets")
+    return page(request, "oversight/activity.html", nav="activity", position=position, top=top,
+                phrases=phrases(), before=before, **data)  # fmt: skip
+
+
+# -- search -----------------------------------------------------------------------------------
+def _rows(tx: Tx, ids: list[str], numbered: int | None) -> list[TicketRow]:
+    """The rows of these tickets in their order (one query), after the one numbered as asked."""
+    select = f"SELECT {', '.join(COLUMNS)} FROM v_tickets"
+    first = []
+    if numbered is not None:
+        first = [TicketRow(*r) for r in tx.all(f"{select} WHERE number = %s", (numbered,))]
+    wanted = [i for i in ids if i not in {r.id for r in first}]
+    found: dict[str, TicketRow] = {}
+    if wanted:
+        marks = ", ".join(["%s"] * len(wanted))
+        found = {r[0]: TicketRow(*r) for r in tx.all(f"{select} WHERE id IN ({marks})",
+                                                     tuple(wanted))}  # fmt: skip
+    return first + [found[i] for i in wanted if i in found]
+
+
+@ui
+async def search_page(request: Request, viewer: Viewer) -> Response:
+    need(viewer, *STAFF_ROLES)
+    await wait_for_views(request)
+    text = request.query_params.get("q", "")[:500].strip()
+    digits = text.lstrip("№#").strip()
+    numbered = number(digits) if digits else None
+
+    def load() -> dict[str, Any]:
+        with services(request).projections.db.read() as tx:
+            hits = search(tx, viewer.actor, text) if text else []
+            rows = _rows(tx, [i for i, _n in hits], numbered)
+            return {"rows": rows, "names": names_for(tx, rows)}
+
+    data = await run_in_threadpool(load)
+    return page(request, "oversight/search.html", q=text, **data)
+
+
+routes = [
+    Route("/activity", activity_page),
+    Route("/search", search_page),
+]

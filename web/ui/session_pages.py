@@ -57,7 +57,8 @@ async def sign_in(request: Request, viewer: Viewer) -> Response:
     wait = svc.throttle.retry_after(login, address)
     if wait > 0:
         message = i18n.gettext("Too many failed sign-ins; wait {seconds} s.").format(
-            seconds=int(wait) + 1)
+            seconds=int(wait) + 1
+        )
         return page(request, "login.html", 429, error=message, login=login, next=target)
     account = await run_in_threadpool(svc.desk.account_by_login, login)
     stored = account.password_hash if account and not account.disabled else None
