@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.access import Actor
 from domain.article import Audience, Content, Kind, Reference
+from domain.calendar import russian_holidays
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.people import GroupKind, Role
+from domain.routing import Rule
+from domain.sla_setup import CalendarSpec, Policy
 from domain.ticket import Channel, Contact, Priority
 
 F = FieldType
@@ -161,6 +164,7 @@ def load_demo(
         desk.define_category(SYSTEM, ru, en, form, groups[kind]).id
         for ru, en, kind, form in CATEGORIES
     ]
+    _service_levels(desk, cats, groups)
     _stories(desk, people, cats, groups)
     _knowledge(desk, people, cats)
     print_logins("suz: demo data loaded. Sign in as (login / password):")
@@ -171,6 +175,26 @@ def print_logins(heading: str) -> None:
     print(heading)
     for login, name, *_ in PEOPLE:
         print(f"  {login:10} {demo_password(login):22} {name}")
+
+
+def _service_levels(desk: Desk, cats: list[UUID], groups: dict[GroupKind, UUID]) -> None:
+    """SLA policies on Moscow working hours with the public holidays, and two routing rules."""
+    holidays = tuple(sorted(russian_holidays(2026) | russian_holidays(2027)))
+    business = CalendarSpec("business", "Рабочие дни, 9-18 (Москва)", holidays=holidays)
+    always = CalendarSpec("24x7", "Круглосуточно", always=True)
+    desk.set_sla(SYSTEM, (business, always), (
+        Policy(uuid4(), "Стандарт", 4 * 60, 16 * 60),
+        Policy(uuid4(), "Высокий приоритет", 60, 8 * 60, priority=Priority.HIGH),
+        Policy(uuid4(), "Критичный (24x7)", 30, 4 * 60, priority=Priority.CRITICAL,
+               calendar="24x7"),
+        Policy(uuid4(), "Регистрация", 2 * 60, 8 * 60, category_id=cats[0]),
+    ), auto_close_days=5)  # fmt: skip
+    desk.set_routing_rules(SYSTEM, (
+        Rule(uuid4(), "Извещения по 223-ФЗ → 2 линия", groups[GroupKind.LINE_2],
+             category_id=cats[2], field_key="law", field_value="223-ФЗ"),
+        Rule(uuid4(), "Обращения через API — высокий приоритет", groups[GroupKind.LINE_1],
+             channel=Channel.API, priority=Priority.HIGH),
+    ))  # fmt: skip
 
 
 def _stories(

@@ -200,5 +200,24 @@
     e.preventDefault();
   });
 
+  // SLA deadlines count down live: "2 h 5 min left", "overdue by 10 min".
+  function span(ms) {
+    var m = Math.round(Math.abs(ms) / 60000), d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60);
+    if (d) { return d + " " + tr("d", "d") + " " + h + " " + tr("h", "h"); }
+    if (h) { return h + " " + tr("h", "h") + " " + (m % 60) + " " + tr("min", "min"); }
+    return m + " " + tr("min", "min");
+  }
+  function countdown() {
+    var now = Date.now();
+    document.querySelectorAll("time[data-due]").forEach(function (el) {
+      var left = Date.parse(el.dataset.due) - now;
+      el.textContent = (left >= 0 ? tr("left", "{time} left") : tr("overdue", "overdue by {time}")).replace("{time}", span(left));
+      if (left < 0) { el.classList.add("breached"); }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", countdown);
+  setInterval(countdown, 30000);
+  countdown();
+
   connect();
 })();

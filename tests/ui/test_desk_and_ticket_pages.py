@@ -196,3 +196,22 @@ def test_the_language_follows_the_browser_and_the_switch(site: Site) -> None:
                             headers={"Origin": ORIGIN}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303 and r.headers["location"] == "/desk"
     assert ">Queues<" in russian.get("/desk").text
+
+
+def test_queues_and_the_ticket_page_show_the_sla_deadline(site: Site) -> None:
+    from uuid import uuid4
+
+    from domain.sla_setup import DEFAULT_CALENDARS, Policy
+
+    desk, world = site.services.desk, site.world
+    policy = Policy(uuid4(), "Контракты 24x7", 60, 240, category_id=world.contracts,
+                    calendar="24x7")  # fmt: skip
+    desk.set_sla(world.admin, DEFAULT_CALENDARS, (policy,), 5)
+    filed = world.file()
+    agent = Browser(site, "agent")
+    page = agent.get(f"/desk?queue=unassigned:{world.line1}&after={filed.position}").text
+    assert re.search(
+        r'<time class="due" datetime="[^"]+" data-due="[^"]+" title="Контракты 24x7', page
+    )
+    ticket = agent.get(f"/t/{filed.id}?after={filed.position}").text
+    assert 'id="sla"' in ticket and "Контракты 24x7" in ticket

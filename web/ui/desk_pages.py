@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from projections import catalog, queues
 from projections.db import Tx
+from projections.sla import deadlines
 from web.api import number, wait_for_views
 from web.auth import services
 from web.ui import i18n
@@ -80,8 +81,9 @@ def _load(request: Request, viewer: Viewer, key: str, after: int | None) -> dict
         current = next((q for q in flat if q.key == key), flat[0])
         rows = _rows(tx, viewer, current.key, after)
         names = names_for(tx, rows.rows)
+        sla = deadlines(tx, [r.id for r in rows.rows])
     return {"sections": sections, "current": current, "counts": counts, "page": rows,
-            "names": names}  # fmt: skip
+            "names": names, "sla": sla}  # fmt: skip
 
 
 @ui

@@ -26,6 +26,7 @@ from domain.results import Written
 from domain.ticket import LinkKind, Priority, TemplateUse, Ticket
 from projections import catalog, knowledge, queues
 from projections.db import Tx
+from projections.sla import deadlines
 from projections.timeline import Entry, timeline
 from web.api import wait_for_views
 from web.auth import services
@@ -95,7 +96,8 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
             "ticket": ticket, "entries": entries, "category": category,
             "names": _names(tx, ticket, entries), "groups": catalog.groups(tx),
             "staff": catalog.staff(tx), "templates": _templates(tx), "suggested": suggested,
-            "linked": _linked(tx, ticket),
+            "linked": _linked(tx, ticket), "sla": deadlines(tx, [str(ticket_id)]).get(
+                str(ticket_id)),
             "unseen": [e for e in entries if e.version > since] if since else [],
         }  # fmt: skip
     context["labels"] = {f["key"]: f for f in category["form"]}
