@@ -29,8 +29,12 @@ class Browser:
     def __init__(self, site: Site, who: str, lang: str = "en") -> None:
         self.client: TestClient = site.new_client()
         self.client.headers["Accept-Language"] = lang
-        r = self.client.post("/login", data={"login": LOGINS[who], "password": PASSWORD},
-                             headers={"Origin": ORIGIN}, follow_redirects=False)  # fmt: skip
+        r = self.client.post(
+            "/login",
+            data={"login": LOGINS[who], "password": PASSWORD},
+            headers={"Origin": ORIGIN},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
         self.home = r.headers["location"]
         page = self.client.get("/desk").text  # any page (a refusal too) carries the token
@@ -44,9 +48,10 @@ class Browser:
 
     def act(self, ticket: str, action: str, **form: str) -> httpx.Response:
         r: httpx.Response = self.client.post(
-            f"/t/{ticket}/act/{action}", data=form,
+            f"/t/{ticket}/act/{action}",
+            data=form,
             headers={"X-CSRF-Token": self.csrf, "Origin": ORIGIN, "HX-Request": "true"},
-        )  # fmt: skip
+        )
         return r
 
 
@@ -66,14 +71,25 @@ def test_sign_in_sends_each_role_home_and_refuses_a_wrong_password(site: Site) -
     assert Browser(site, "agent").home == "/desk"
     assert Browser(site, "requester").home == "/my"
     client = site.new_client()
-    r = client.post("/login", data={"login": "agent1", "password": "wrong"},
-                    headers={"Origin": ORIGIN, "Accept-Language": "en"})  # fmt: skip
+    r = client.post(
+        "/login",
+        data={"login": "agent1", "password": "wrong"},
+        headers={"Origin": ORIGIN, "Accept-Language": "en"},
+    )
     assert r.status_code == 401 and "Wrong login or password" in r.text
-    r = client.post("/login", data={"login": "agent1", "password": PASSWORD},
-                    headers={"Origin": "http://evil.example"}, follow_redirects=False)  # fmt: skip
+    r = client.post(
+        "/login",
+        data={"login": "agent1", "password": PASSWORD},
+        headers={"Origin": "http://evil.example"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403, "a sign-in from another site is refused"
-    r = client.post("/login", data={"login": "agent1", "password": PASSWORD, "next": "//evil.example/x"},
-                    headers={"Origin": ORIGIN}, follow_redirects=False)  # fmt: skip
+    r = client.post(
+        "/login",
+        data={"login": "agent1", "password": PASSWORD, "next": "//evil.example/x"},
+        headers={"Origin": ORIGIN},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/desk", "next= never leads off the site"
     assert client.get("/desk", follow_redirects=False).status_code == 200
 
@@ -142,11 +158,22 @@ def test_escalation_and_information_request_appear_in_the_timeline(site: Site) -
     ticket = str(filed.id)
     agent = Browser(site, "agent")
     seen = seen_version(agent.get(f"/t/{ticket}?after={filed.position}").text)
-    r = agent.act(ticket, "request-info", version=seen, fields="signed_on",
-                  questions="Текст ошибки?", message="Уточните")  # fmt: skip
+    r = agent.act(
+        ticket,
+        "request-info",
+        version=seen,
+        fields="signed_on",
+        questions="Текст ошибки?",
+        message="Уточните",
+    )
     assert r.status_code == 200 and 'data-event="InformationRequested"' in r.text
-    r = agent.act(ticket, "escalate", version=seen_version(r.text), group=str(site.world.line2),
-                  reason="Нужен анализ логов")  # fmt: skip
+    r = agent.act(
+        ticket,
+        "escalate",
+        version=seen_version(r.text),
+        group=str(site.world.line2),
+        reason="Нужен анализ логов",
+    )
     assert r.status_code == 200
     assert 'class="entry event escalation' in r.text and "Нужен анализ логов" in r.text
     engineer = Browser(site, "engineer")
@@ -178,11 +205,17 @@ def test_csrf_token_and_origin_are_required(site: Site) -> None:
     ticket = str(filed.id)
     agent = Browser(site, "agent")
     before = version(site, ticket)
-    r = agent.client.post(f"/t/{ticket}/act/note", data={"version": before, "body": "x"},
-                          headers={"Origin": ORIGIN, "HX-Request": "true"})  # fmt: skip
+    r = agent.client.post(
+        f"/t/{ticket}/act/note",
+        data={"version": before, "body": "x"},
+        headers={"Origin": ORIGIN, "HX-Request": "true"},
+    )
     assert r.status_code == 403
-    r = agent.client.post(f"/t/{ticket}/act/note", data={"version": before, "body": "x"},
-                          headers={"Origin": "http://evil.example", "X-CSRF-Token": agent.csrf})  # fmt: skip
+    r = agent.client.post(
+        f"/t/{ticket}/act/note",
+        data={"version": before, "body": "x"},
+        headers={"Origin": "http://evil.example", "X-CSRF-Token": agent.csrf},
+    )
     assert r.status_code == 403
     assert version(site, ticket) == before
 
@@ -192,8 +225,12 @@ def test_the_language_follows_the_browser_and_the_switch(site: Site) -> None:
     assert ">Queues<" in english.get("/desk").text
     russian = Browser(site, "agent", lang="ru-RU,ru;q=0.9")
     assert ">Очереди<" in russian.get("/desk").text
-    r = russian.client.post("/lang", data={"lang": "en", "next": "/desk", "csrf_token": russian.csrf},
-                            headers={"Origin": ORIGIN}, follow_redirects=False)  # fmt: skip
+    r = russian.client.post(
+        "/lang",
+        data={"lang": "en", "next": "/desk", "csrf_token": russian.csrf},
+        headers={"Origin": ORIGIN},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/desk"
     assert ">Queues<" in russian.get("/desk").text
 
@@ -204,8 +241,9 @@ def test_queues_and_the_ticket_page_show_the_sla_deadline(site: Site) -> None:
     from domain.sla_setup import DEFAULT_CALENDARS, Policy
 
     desk, world = site.services.desk, site.world
-    policy = Policy(uuid4(), "Контракты 24x7", 60, 240, category_id=world.contracts,
-                    calendar="24x7")  # fmt: skip
+    policy = Policy(
+        uuid4(), "Контракты 24x7", 60, 240, category_id=world.contracts, calendar="24x7"
+    )
     desk.set_sla(world.admin, DEFAULT_CALENDARS, (policy,), 5)
     filed = world.file()
     agent = Browser(site, "agent")
