@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
@@ -35,6 +36,19 @@ from domain.ticket_commands import TicketCommands
 
 A = TypeVar("A", bound=ChainedAggregate)
 SYSTEM = Actor(id=None, roles=frozenset({Role.ADMIN}))
+
+
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
+
+
+def checked_contact(contact: Contact) -> Contact:
+    """A contact with a name and a plausible e-mail address (trimmed), or InvalidInput."""
+    name, email = contact.name.strip(), contact.email.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("Give your name (up to 200 characters).", ["contact_name"])
+    if not EMAIL.fullmatch(email):
+        raise InvalidInput("Give an e-mail address like name@example.ru.", ["contact_email"])
+    return Contact(name, email)
 
 
 class Desk(TicketCommands, KnowledgeBase, SlaCommands, Application[UUID]):
@@ -214,6 +228,8 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, Application[UUID]):
         values = parse_fields(category.form, fields)
         if actor.id is None and contact is None:
             raise InvalidInput("Leave your name and e-mail so we can answer you.", ["contact"])
+        if contact is not None:
+            contact = checked_contact(contact)
         requester = actor.id if actor.has(Role.REQUESTER) else None
         visitor_key = secrets.token_urlsafe(24) if actor.id is None else None
         key_hash = hashlib.sha256(visitor_key.encode()).hexdigest() if visitor_key else ""

@@ -105,4 +105,9 @@ def timeline(tx: Tx, ticket_id: str, *, staff: bool, after_version: int = 0) -> 
         f"{'' if staff else ' AND public IS NOT NULL'} ORDER BY version",
         (ticket_id, after_version),
     )
-    return [Entry(r[0], r[1], r[2], r[3], r[4], bool(r[6]), orjson.loads(r[5])) for r in rows]
+    entries = []
+    for r in rows:
+        data = orjson.loads(r[5])
+        actor = r[4] if staff or "by" in data else None  # a redacted event names nobody
+        entries.append(Entry(r[0], r[1], r[2], r[3], actor, bool(r[6]), data))
+    return entries

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from web.ui import (
+    admin_pages,
     desk_pages,
     kb_pages,
     oversight_pages,
@@ -20,4 +21,5 @@ routes: list[BaseRoute] = [
     *requester_pages.routes,
     *kb_pages.routes,
     *oversight_pages.routes,
+    *admin_pages.routes,
 ]

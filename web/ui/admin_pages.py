@@ -1,0 +1,212 @@
+"""The administrators' set-up pages: routing rules and SLA (calendars, policies, auto-close).
+
+Each page edits one aggregate as a whole list and saves it against the version it showed; a
+refusal shows the form again with the message and what was typed, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.errors import DeskError, InvalidInput
+from domain.routing import Assignment, Rule
+from domain.sla_setup import CalendarSpec, Policy
+from domain.ticket import Channel, Priority
+from projections import catalog
+from web.auth import services
+from web.ui import i18n
+from web.ui.guard import Viewer, need, ui
+from web.ui.render import page
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _choices(request: Request) -> dict[str, Any]:
+    with services(request).projections.db.read() as tx:
+        orgs = tx.all("SELECT id, name FROM v_organisations ORDER BY name LIMIT 500")
+        return {"groups": catalog.groups(tx), "categories": catalog.categories(tx),
+                "organisations": [{"id": o[0], "name": o[1]} for o in orgs],
+                "channels": [c.value for c in Channel], "priorities": [p.value for p in Priority],
+                "assignments": [a.value for a in Assignment]}  # fmt: skip
+
+
+def _text(form: FormData, name: str) -> str:
+    return str(form.get(name) or "").strip()[:2000]
+
+
+def _uuid(form: FormData, name: str) -> UUID | None:
+    value = _text(form, name)
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Choose from the list."), [name]) from None
+
+
+def _enum(kind: Any, value: str, name: str) -> Any:
+    try:
+        return kind(value) if value else None
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Choose from the list."), [name]) from None
+
+
+def _rows(form: FormData) -> list[int]:
+    return sorted({int(k.split("-")[1]) for k in form if k.startswith("name-")
+                   and k.split("-")[1].isdigit()})  # fmt: skip
+
+
+def rules_from(form: FormData) -> tuple[Rule, ...]:
+    rules = []
+    for i in sorted(_rows(form), key=lambda i: (_text(form, f"order-{i}") or "999", i)):
+        if form.get(f"delete-{i}") or not _text(form, f"name-{i}"):
+            continue
+        group = _uuid(form, f"group-{i}")
+        if group is None:
+            raise InvalidInput(i18n.gettext("Choose the group the rule sends requests to."),
+                               [f"group-{i}"])  # fmt: skip
+        rules.append(Rule(
+            _uuid(form, f"id-{i}") or uuid4(), _text(form, f"name-{i}"), group,
+            _uuid(form, f"category-{i}"), _text(form, f"field_key-{i}"),
+            _text(form, f"field_value-{i}"), _enum(Channel, _text(form, f"channel-{i}"), "channel"),
+            _uuid(form, f"organisation-{i}"),
+            _enum(Priority, _text(form, f"priority-{i}"), "priority"),
+            _enum(Assignment, _text(form, f"assignment-{i}"), "assignment") or Assignment.NONE,
+        ))  # fmt: skip
+    return tuple(rules)
+
+
+@ui
+async def routing_page(request: Request, viewer: Viewer) -> Response:
+    need(viewer, "admin")
+    return await _routing(request)
+
+
+async def _routing(request: Request) -> Response:
+    routing = await run_in_threadpool(services(request).desk.routing)
+    version = 0 if routing.pending_events else routing.version
+    choices = await run_in_threadpool(_choices, request)
+    rules = [vars_of(r) for r in routing.rules]
+    return page(request, "admin/routing.html", nav="admin", rules=rules, version=version,
+                error=None, **choices)  # fmt: skip
+
+
+def vars_of(rule: Rule) -> dict[str, str]:
+    return {"id": str(rule.id), "name": rule.name, "group": str(rule.group_id),
+            "category": str(rule.category_id or ""), "field_key": rule.field_key,
+            "field_value": rule.field_value, "channel": rule.channel or "",
+            "organisation": str(rule.organisation_id or ""), "priority": rule.priority or "",
+            "assignment": rule.assignment.value}  # fmt: skip
+
+
+@ui
+async def save_routing(request: Request, viewer: Viewer) -> Response:
+    need(viewer, "admin")
+    form = await request.form()
+    version = _text(form, "version")
+    try:
+        rules = rules_from(form)
+        await run_in_threadpool(services(request).desk.set_routing_rules, viewer.actor, rules,
+                                int(version) if version.isdigit() else -1)  # fmt: skip
+    except DeskError as e:
+        typed = [{k: _text(form, f"{k}-{i}") for k in ("id", "name", "group", "category",
+                  "field_key", "field_value", "channel", "organisation", "priority",
+                  "assignment")} for i in _rows(form) if _text(form, f"name-{i}")]  # fmt: skip
+        choices = await run_in_threadpool(_choices, request)
+        return page(request, "admin/routing.html", 409 if e.code == "conflict" else 422,
+                    nav="admin", rules=typed, version=version, error=i18n.gettext(e.message),
+                    **choices)  # fmt: skip
+    return await _routing(request)
+
+
+def _dates(text: str, name: str) -> tuple[date, ...]:
+    try:
+        return tuple(sorted({date.fromisoformat(d) for d in text.replace(",", " ").split()}))
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Write dates as YYYY-MM-DD, separated by spaces."),
+                           [name]) from None  # fmt: skip
+
+
+def calendars_from(form: FormData) -> tuple[CalendarSpec, ...]:
+    found = []
+    for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("ckey-")}):
+        key = _text(form, f"ckey-{i}")
+        if not key or form.get(f"cdelete-{i}"):
+            continue
+        week = tuple(tuple(p for p in _text(form, f"day-{i}-{d}").replace(",", " ").split())
+                     for d in range(7))  # fmt: skip
+        found.append(CalendarSpec(key, _text(form, f"cname-{i}") or key,
+                                  _text(form, f"ctz-{i}") or "Europe/Moscow", week,
+                                  _dates(_text(form, f"holidays-{i}"), f"holidays-{i}"),
+                                  _dates(_text(form, f"workdays-{i}"), f"workdays-{i}"),
+                                  bool(form.get(f"always-{i}"))))  # fmt: skip
+    return tuple(found)
+
+
+def _minutes(form: FormData, name: str) -> int:
+    value = _text(form, name)
+    if not value.isdigit():
+        raise InvalidInput(i18n.gettext("Write a whole number."), [name])
+    return int(value)
+
+
+def policies_from(form: FormData) -> tuple[Policy, ...]:
+    found = []
+    for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("pname-")}):
+        if not _text(form, f"pname-{i}") or form.get(f"pdelete-{i}"):
+            continue
+        found.append(Policy(
+            _uuid(form, f"pid-{i}") or uuid4(), _text(form, f"pname-{i}"),
+            _minutes(form, f"fr-{i}"), _minutes(form, f"res-{i}"), _minutes(form, f"warn-{i}"),
+            _uuid(form, f"pcategory-{i}"),
+            _enum(Priority, _text(form, f"ppriority-{i}"), "priority"),
+            _text(form, f"pcalendar-{i}") or "business", bool(form.get(f"escalate-{i}")),
+        ))  # fmt: skip
+    return tuple(found)
+
+
+@ui
+async def sla_page(request: Request, viewer: Viewer) -> Response:
+    need(viewer, "admin")
+    return await _sla(request)
+
+
+async def _sla(request: Request) -> Response:
+    setup = await run_in_threadpool(services(request).desk.sla_setup)
+    choices = await run_in_threadpool(_choices, request)
+    return page(request, "admin/sla.html", nav="admin", setup=setup, weekdays=WEEKDAYS,
+                version=0 if setup.pending_events else setup.version, error=None,
+                **choices)  # fmt: skip
+
+
+@ui
+async def save_sla(request: Request, viewer: Viewer) -> Response:
+    need(viewer, "admin")
+    form = await request.form()
+    version = _text(form, "version")
+    try:
+        days = _minutes(form, "auto_close_days")
+        await run_in_threadpool(services(request).desk.set_sla, viewer.actor, calendars_from(form),
+                                policies_from(form), days,
+                                int(version) if version.isdigit() else -1)  # fmt: skip
+    except DeskError as e:
+        setup = await run_in_threadpool(services(request).desk.sla_setup)
+        choices = await run_in_threadpool(_choices, request)
+        return page(request, "admin/sla.html", 409 if e.code == "conflict" else 422, nav="admin",
+                    setup=setup, weekdays=WEEKDAYS, version=version,
+                    error=i18n.gettext(e.message), **choices)  # fmt: skip
+    return await _sla(request)
+
+
+routes = [
+    Route("/admin/routing", routing_page),
+    Route("/admin/routing", save_routing, methods=["POST"]),
+    Route("/admin/sla", sla_page),
+    Route("/admin/sla", save_sla, methods=["POST"]),
+]

@@ -1,0 +1,500 @@
+"""The request's page for its requester, /r/{id}: the conversation as a chat, live, and what he
+may do next (write, answer the questions asked, rate, reopen).
+
+Only the public timeline is read here, so internal notes, internal files and the reasons of
+transfers never reach the page. Staff are sent to the agents' page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from domain.access import Command, TicketScope, may
+from domain.category import FieldSpec
+from domain.errors import Conflict, InvalidInput
+from domain.results import Written
+from domain.ticket import Attachment, Status, Ticket
+from projections.timeline import Entry, timeline
+from web.api import wait_for_views
+from web.attachments import TooLarge
+from web.auth import services
+from web.body import path_id
+from web.media import may_show_inline
+from web.ui import i18n
+from web.ui.guard import SignInNeeded, Viewer, ui
+from web.ui.lookups import account_names
+from web.ui.render import is_htmx, page
+from web.ui.requester_forms import (
+    answers,
+    category,
+    errors_from,
+    file_error,
+    general_message,
+    label,
+    posted,
+    shown_value,
+    store,
+    typed_values,
+)
+
+REQUESTER_SIDE = frozenset(
+    {"Filed", "RequesterWrote", "InformationProvided", "AttachmentAdded", "Reopened"}
+)
+TEAM_SIDE = frozenset({"Replied", "InformationRequested", "Resolved", "AttachmentAdded"})
+CARRY_FILES = frozenset(
+    {"Filed", "RequesterWrote", "InformationProvided", "Replied", "AttachmentAdded"}
+)
+ACTIVE = (Status.NEW, Status.OPEN, Status.WAITING)
+
+
+@dataclass
+class Shown:
+    """One entry of the chat as the requester sees it."""
+
+    entry: Entry
+    side: str  # mine (the requester's), theirs (the support team's) or event (centred)
+    author: str
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    fields: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
+    questions: list[str] = field(default_factory=list)
+    answers: list[tuple[str, str]] = field(default_factory=list)  # (question, answer)
+
+
+@dataclass
+class View:
+    """Everything the page shows of one request."""
+
+    ticket: Ticket
+    category: dict[str, Any] | None
+    entries: list[Shown]
+    version: int  # the version the page was rendered from (forms send it back)
+    position: int
+    may_write: bool
+    may_inform: bool
+    may_rate: bool
+    may_reopen: bool
+    requested: list[FieldSpec]
+    key: str | None
+
+    @property
+    def base(self) -> str:
+        return f"/r/{self.ticket.id}"
+
+    @property
+    def keyq(self) -> str:
+        """The private link's key as a query string (visitors' forms carry it)."""
+        return f"?key={quote(self.key)}" if self.key else ""
+
+    @property
+    def composer_state(self) -> str:
+        if self.may_write:
+            return "w"
+        return "c" if self.ticket.status is Status.CLOSED else "-"
+
+    @property
+    def answer_state(self) -> str:
+        t = self.ticket
+        seen = (
+            f"{self.may_inform}|{','.join(t.requested_fields)}|{'|'.join(t.requested_questions)}|"
+            f"{self.may_rate}|{self.may_reopen}"
+        )
+        return hashlib.sha256(seen.encode()).hexdigest()[:16]
+
+    @property
+    def answer_forms(self) -> list[str]:
+        """The forms of the answer region, by the id of their version field."""
+        shown = [("info", self.may_inform), ("rate", self.may_rate), ("reopen", self.may_reopen)]
+        return [name for name, on in shown if on]
+
+
+def _attachments(ticket_id: str, data: dict[str, Any], key: str | None) -> list[dict[str, Any]]:
+    found = list(data.get("attachments") or [])
+    if data.get("attachment"):
+        found.append(data["attachment"])
+    shown = []
+    for a in found:
+        if not isinstance(a, dict) or a.get("internal") or not a.get("sha256"):
+            continue
+        url = f"/api/v1/tickets/{ticket_id}/attachments/{a['sha256']}"
+        image = may_show_inline(str(a.get("media_type", "")))
+        suffix = f"key={quote(key)}" if key else ""
+        shown.append(
+            {
+                "name": a.get("name", ""),
+                "size": int(a.get("size", 0)),
+                "image": image,
+                "url": url + (f"?{suffix}" if suffix else ""),
+                "preview": f"{url}?inline=1" + (f"&{suffix}" if suffix else ""),
+            }
+        )
+    return shown
+
+
+def _shown(
+    ticket: Ticket,
+    viewer: Viewer,
+    entries: list[Entry],
+    names: dict[str, str],
+    specs: dict[str, FieldSpec],
+    key: str | None,
+) -> list[Shown]:
+    _ = i18n.gettext
+    requester = str(ticket.requester_id) if ticket.requester_id else None
+    me = viewer.actor.visitor_ticket_id == ticket.id or (
+        viewer.actor.id is not None and str(viewer.actor.id) == requester
+    )
+    if me:
+        requester_name = _("You")
+    elif requester:
+        requester_name = names.get(requester, _("Requester"))
+    else:
+        requester_name = ticket.contact.name if ticket.contact else _("Requester")
+
+    def labelled(values: dict[str, Any]) -> list[tuple[str, str]]:
+        return [(label(specs[k]) if k in specs else k, shown_value(v)) for k, v in values.items()]
+
+    shown: list[Shown] = []
+    asked: list[str] = []
+    for e in entries:
+        theirs = e.actor_id is not None and e.actor_id != requester
+        if e.event in REQUESTER_SIDE and not theirs:
+            side, author = "mine", requester_name
+        elif e.event in TEAM_SIDE:
+            side, author = "theirs", names.get(e.actor_id or "", _("Support team"))
+        else:
+            side, author = "event", ""
+        s = Shown(e, side, author, _attachments(str(ticket.id), e.data, key))
+        if e.event == "Filed":
+            s.fields = labelled(e.data.get("fields") or {})
+        elif e.event == "InformationRequested":
+            asked = [str(q) for q in e.data.get("questions") or []]
+            s.fields = [
+                (label(specs[k]) if k in specs else k, "") for k in e.data.get("fields") or []
+            ]
+            s.questions = asked
+        elif e.event == "InformationProvided":
+            s.fields = labelled(e.data.get("values") or {})
+            given = [str(a) for a in e.data.get("answers") or []]
+            s.answers = [(asked[i] if i < len(asked) else "", a) for i, a in enumerate(given)]
+        before = shown[-1] if shown else None
+        if (
+            e.event == "AttachmentAdded"
+            and before is not None
+            and side != "event"
+            and before.side == side
+            and before.entry.event in CARRY_FILES
+            and (side == "mine" or before.entry.actor_id == e.actor_id)
+            and _within_a_minute(before.entry.at, e.at)
+        ):
+            before.attachments += s.attachments  # files sent with a message show with it
+            continue
+        shown.append(s)
+    return shown
+
+
+def _within_a_minute(first: str, then: str) -> bool:
+    try:
+        return (datetime.fromisoformat(then) - datetime.fromisoformat(first)).total_seconds() < 60
+    except ValueError:
+        return False
+
+
+def _load(request: Request, viewer: Viewer, ticket_id: UUID) -> View:
+    svc = services(request)
+    ticket = svc.desk.ticket(viewer.actor, ticket_id)  # NotFound unless he may see it
+    positions = svc.projections.positions
+    position = min(positions.reached("tickets"), positions.reached("timeline"))
+    with svc.projections.db.read() as tx:
+        entries = timeline(tx, str(ticket_id), staff=False)
+        top = tx.one("SELECT MAX(version) FROM v_timeline WHERE ticket_id = %s", (str(ticket_id),))
+        found = category(tx, str(ticket.category_id))
+        names = account_names(tx, [e.actor_id for e in entries] + [str(ticket.requester_id or "")])
+    specs = {s.key: s for s in found["form"]} if found else {}
+    scope = TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id)
+    actor = viewer.actor
+    resolved = ticket.status in (Status.RESOLVED, Status.CLOSED)
+    return View(
+        ticket=ticket,
+        category=found,
+        entries=_shown(ticket, viewer, entries, names, specs, viewer.key),
+        version=int(top[0]) if top and top[0] is not None else ticket.version,
+        position=position,
+        may_write=ticket.status in ACTIVE and may(actor, Command.WRITE, scope),
+        may_inform=ticket.status is Status.WAITING
+        and bool(ticket.requested_fields or ticket.requested_questions)
+        and may(actor, Command.PROVIDE_INFO, scope),
+        may_rate=resolved
+        and ticket.rating is None
+        and actor.id is not None
+        and actor.id == ticket.requester_id
+        and may(actor, Command.RATE, scope),
+        may_reopen=ticket.status is Status.RESOLVED and may(actor, Command.REOPEN, scope),
+        requested=[specs[k] for k in ticket.requested_fields if k in specs],
+        key=viewer.key,
+    )
+
+
+def _ticket_id(request: Request, viewer: Viewer) -> UUID:
+    ticket_id = path_id(request, "ticket_id", "request")
+    if not viewer.signed_in and viewer.actor.visitor_ticket_id is None:
+        raise SignInNeeded
+    return ticket_id
+
+
+@ui
+async def request_page(request: Request, viewer: Viewer) -> Response:
+    ticket_id = _ticket_id(request, viewer)
+    if viewer.staff:
+        target = f"/t/{ticket_id}"
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, 303)
+    await wait_for_views(request)
+    view = await run_in_threadpool(_load, request, viewer, ticket_id)
+    if request.query_params.get("part") == "timeline":
+        # A live refresh: the timeline, and the regions of forms only when what they offer
+        # changed (else just the version their forms send), so nothing typed is lost.
+        return page(
+            request,
+            "requester/timeline.html",
+            v=view,
+            oob=True,
+            typed={},
+            errors={},
+            answer_changed=request.query_params.get("answer") != view.answer_state,
+            composer_changed=request.query_params.get("composer") != view.composer_state,
+        )
+    return page(request, "requester/request.html", v=view, typed={}, errors={}, notice="")
+
+
+# -- what the requester does ------------------------------------------------------------------
+def _version(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+async def _nothing_visible_since(request: Request, ticket_id: UUID, seen: int, now: int) -> bool:
+    """Whether every change after version `seen` is internal (the requester could not have seen
+    it, so his command stands): the views are first brought up to the log's head."""
+    svc = services(request)
+    head = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
+    await svc.projections.positions.wait_async("timeline", head, 5.0)
+
+    def public_after() -> bool:
+        with svc.projections.db.read() as tx:
+            rows = tx.one(
+                "SELECT COUNT(*), MAX(version) FROM v_timeline WHERE ticket_id = %s"
+                " AND version > %s",
+                (str(ticket_id), seen),
+            )
+            public = tx.one(
+                "SELECT COUNT(*) FROM v_timeline WHERE ticket_id = %s AND version > %s"
+                " AND public IS NOT NULL",
+                (str(ticket_id), seen),
+            )
+        complete = rows is not None and rows[1] is not None and int(rows[1]) >= now
+        return complete and public is not None and int(public[0]) == 0
+
+    return await run_in_threadpool(public_after)
+
+
+async def _perform(
+    request: Request, ticket_id: UUID, version: int | None, command: Callable[[int | None], Written]
+) -> Written:
+    """Runs `command` against the version the page showed; when only internal changes came
+    between, against the current one (the requester saw all there was for him to see)."""
+    for _attempt in range(3):
+        try:
+            return await run_in_threadpool(command, version)
+        except Conflict as e:
+            if version is None or not await _nothing_visible_since(
+                request, ticket_id, version, e.current
+            ):
+                raise
+            version = e.current
+    return await run_in_threadpool(command, version)
+
+
+async def _again(
+    request: Request,
+    viewer: Viewer,
+    ticket_id: UUID,
+    status: int,
+    form: str,
+    typed: dict[str, str],
+    errors: dict[str, str],
+    notice: str = "",
+) -> Response:
+    """The conversation again (the whole page without htmx), keeping what was typed."""
+    view = await run_in_threadpool(_load, request, viewer, ticket_id)
+    name = "requester/conversation.html" if is_htmx(request) else "requester/request.html"
+    return page(
+        request,
+        name,
+        status,
+        v=view,
+        typed={form: typed},
+        errors={form: errors},
+        notice=notice,
+        notice_form=form,
+    )
+
+
+async def _done(request: Request, viewer: Viewer, ticket_id: UUID, w: Written) -> Response:
+    headers = {"X-Suz-Position": str(w.position)}
+    if not is_htmx(request):
+        key = f"key={quote(viewer.key)}&" if viewer.key else ""
+        return RedirectResponse(f"/r/{ticket_id}?{key}after={w.position}", 303, headers)
+    projections = services(request).projections
+    for v in projections.views:
+        await projections.positions.wait_async(v.name, w.position, 10.0)
+    view = await run_in_threadpool(_load, request, viewer, ticket_id)
+    return page(
+        request, "requester/conversation.html", 200, headers, v=view, typed={}, errors={}, notice=""
+    )
+
+
+def _conflict() -> str:
+    return i18n.gettext(
+        "Someone wrote on this request meanwhile. Read what changed above; your "
+        "text is kept below, send it again if it still stands."
+    )
+
+
+Act = Callable[[int | None], Written]
+
+
+async def _run(
+    request: Request,
+    viewer: Viewer,
+    ticket_id: UUID,
+    form: str,
+    typed: dict[str, str],
+    version: int | None,
+    acts: list[Act],
+    specs: list[FieldSpec] | None = None,
+    raw: dict[str, str] | None = None,
+) -> Response:
+    """Runs the form's commands in turn (each against the version the previous one left)."""
+    w: Written | None = None
+    try:
+        for act in acts:
+            w = await _perform(request, ticket_id, version, act)
+            version = w.version
+    except Conflict:
+        return await _again(request, viewer, ticket_id, 409, form, typed, {}, _conflict())
+    except InvalidInput as e:
+        return await _again(
+            request, viewer, ticket_id, 422, form, typed, errors_from(e, specs or [], raw or typed)
+        )
+    assert w is not None
+    return await _done(request, viewer, ticket_id, w)
+
+
+@ui
+async def send_message(request: Request, viewer: Viewer) -> Response:
+    ticket_id = _ticket_id(request, viewer)
+    desk, actor = services(request).desk, viewer.actor
+    async with posted(request) as p:
+        body, version = p.text("body"), _version(p.text("version"))
+        typed = {"body": body}
+        if not body.strip() and not p.files:
+            return await _again(
+                request, viewer, ticket_id, 422, "message", typed, {"body": general_message("body")}
+            )
+        try:
+            files = await store(request, p.files)
+        except (TooLarge, InvalidInput) as e:
+            return await _again(
+                request, viewer, ticket_id, 422, "message", typed, {"files": file_error(e)}
+            )
+    if body.strip():
+        acts: list[Act] = [
+            lambda v: desk.write(
+                actor, ticket_id, body, expected_version=v, attachments=tuple(files)
+            )
+        ]
+    else:
+        acts = [_attach(desk, actor, ticket_id, a) for a in files]
+    return await _run(request, viewer, ticket_id, "message", typed, version, acts)
+
+
+def _attach(desk: Any, actor: Any, ticket_id: UUID, a: Attachment) -> Act:
+    return lambda v: desk.attach(actor, ticket_id, a, expected_version=v)  # type: ignore[no-any-return]
+
+
+@ui
+async def provide_information(request: Request, viewer: Viewer) -> Response:
+    ticket_id = _ticket_id(request, viewer)
+    desk, actor = services(request).desk, viewer.actor
+    ticket = await run_in_threadpool(desk.ticket, actor, ticket_id)
+
+    def form_of() -> dict[str, Any] | None:
+        with services(request).projections.db.read() as tx:
+            return category(tx, str(ticket.category_id))
+
+    found = await run_in_threadpool(form_of)
+    specs = [s for s in (found["form"] if found else []) if s.key in ticket.requested_fields]
+    async with posted(request) as p:
+        version = _version(p.text("version"))
+        raw, uploads = typed_values(specs, p.form)
+        uploads += p.files
+        given = answers(p.form, len(ticket.requested_questions))
+        typed = {k: v for k, v in p.form.multi_items() if isinstance(v, str)}
+        try:
+            files = await store(request, uploads)
+        except (TooLarge, InvalidInput) as e:
+            return await _again(
+                request, viewer, ticket_id, 422, "info", typed, {"files": file_error(e)}
+            )
+    values = {k: v for k, v in raw.items() if v}
+    acts: list[Act] = [
+        lambda v: desk.provide_information(actor, ticket_id, values, given, expected_version=v)
+    ]
+    acts += [_attach(desk, actor, ticket_id, a) for a in files]
+    return await _run(
+        request,
+        viewer,
+        ticket_id,
+        "info",
+        typed,
+        version,
+        acts,
+        specs,
+        {**raw, **{"answers": " ".join(given)}},
+    )
+
+
+@ui
+async def rate(request: Request, viewer: Viewer) -> Response:
+    ticket_id = _ticket_id(request, viewer)
+    desk, actor = services(request).desk, viewer.actor
+    async with posted(request, "none") as p:
+        score, comment, version = p.text("score"), p.text("comment"), _version(p.text("version"))
+    typed = {"score": score, "comment": comment}
+    if score not in ("1", "2", "3", "4", "5"):
+        return await _again(
+            request, viewer, ticket_id, 422, "rate", typed, {"score": general_message("score")}
+        )
+    act: Act = lambda v: desk.rate(actor, ticket_id, int(score), comment, expected_version=v)  # noqa: E731
+    return await _run(request, viewer, ticket_id, "rate", typed, version, [act])
+
+
+@ui
+async def reopen(request: Request, viewer: Viewer) -> Response:
+    ticket_id = _ticket_id(request, viewer)
+    desk, actor = services(request).desk, viewer.actor
+    async with posted(request, "none") as p:
+        reason, version = p.text("reason"), _version(p.text("version"))
+    typed = {"reason": reason}
+    act: Act = lambda v: desk.reopen(actor, ticket_id, reason, expected_version=v)  # noqa: E731
+    return await _run(request, viewer, ticket_id, "reopen", typed, version, [act])
