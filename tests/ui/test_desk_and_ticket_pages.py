@@ -253,3 +253,29 @@ def test_queues_and_the_ticket_page_show_the_sla_deadline(site: Site) -> None:
     )
     ticket = agent.get(f"/t/{filed.id}?after={filed.position}").text
     assert 'id="sla"' in ticket and "Контракты 24x7" in ticket
+
+
+def test_files_go_with_a_reply_and_stay_internal_with_a_note(site: Site) -> None:
+    from tests.web.support import png
+
+    filed = site.world.file()
+    ticket = str(filed.id)
+    agent = Browser(site, "agent")
+    seen = seen_version(agent.get(f"/t/{ticket}?after={filed.position}").text)
+    headers = {"X-CSRF-Token": agent.csrf, "Origin": ORIGIN, "HX-Request": "true"}
+    r = agent.client.post(
+        f"/t/{ticket}/act/reply",
+        data={"version": seen, "body": "Скриншот"},
+        files={"files": ("screen.png", png(), "image/png")},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert 'alt="screen.png"' in r.text
+    r = agent.client.post(f"/t/{ticket}/act/note", data={"version": seen_version(r.text),
+                          "body": "Логи"}, files={"files": ("logs.txt", b"trace", "text/plain")},
+                          headers=headers)  # fmt: skip
+    assert r.status_code == 200 and "logs.txt" in r.text
+    requester = site.sign_in("requester")
+    timeline = requester.ticket(ticket, after=99_999)["timeline"]
+    names = [a["name"] for e in timeline for a in e["data"].get("attachments", [])]
+    assert names == ["screen.png"], "the note's file is not the requester's to see"

@@ -10,6 +10,7 @@ the events the writer had not seen and keeps what he typed, so nothing is merged
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +37,7 @@ from web.ui import i18n
 from web.ui.guard import Viewer, need, refusal, ui
 from web.ui.lookups import account_names, group_names, organisation_names
 from web.ui.render import page
+from web.ui.requester_forms import Posted, posted, store
 
 GROUP_KEYS = ("group_id", "from_group_id", "to_group_id")
 PERSON_KEYS = ("by", "assignee_id", "to_assignee_id")
@@ -232,7 +234,8 @@ async def act(request: Request, viewer: Viewer) -> Response:
     action = ACTIONS.get(name)
     if action is None and name != "gap":
         raise NotFound("No such action on a request.")
-    async with request.form(max_files=0, max_fields=200) as form:
+    async with posted(request) as sent:
+        form = sent.form
         seen = _text(form, "version")
         draft = {k: form.getlist(k) if k in ("fields",) else _text(form, k) for k in form}
         svc = services(request)
@@ -242,6 +245,8 @@ async def act(request: Request, viewer: Viewer) -> Response:
                                                 "version you saw."), ["version"])  # fmt: skip
             if name == "gap":
                 w = await run_in_threadpool(_raise_gap, request, viewer.actor, ticket_id, form)
+            elif name in ("reply", "note") and sent.files:
+                w = await _with_files(request, viewer, ticket_id, name, sent, int(seen))
             else:
                 assert action is not None
                 w = await run_in_threadpool(action, svc, viewer.actor, ticket_id, form,
@@ -264,6 +269,21 @@ async def act(request: Request, viewer: Viewer) -> Response:
         done = i18n.gettext("Knowledge gap raised for the methodologists.")
         return await _show(request, viewer, "ticket/main.html", notice=done)
     return await _show(request, viewer, "ticket/main.html")
+
+
+async def _with_files(request: Request, viewer: Viewer, ticket_id: UUID, name: str,
+                      sent: Posted, version: int) -> Written:  # fmt: skip
+    """A reply or note with files: the files are stored first (a note's stay internal)."""
+    stored = tuple(await store(request, sent.files))
+    desk = services(request).desk
+    if name == "note":
+        stored = tuple(replace(a, internal=True) for a in stored)
+        return await run_in_threadpool(lambda: desk.note(
+            viewer.actor, ticket_id, sent.text("body"), expected_version=version,
+            attachments=stored))  # fmt: skip
+    return await run_in_threadpool(lambda: desk.reply(
+        viewer.actor, ticket_id, sent.text("body"), expected_version=version,
+        attachments=stored, template=_template(sent.form)))  # fmt: skip
 
 
 async def _caught_up(request: Request, position: int | None) -> None:
