@@ -20,6 +20,7 @@ from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate
 from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
+from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
 from domain.people import Account, Group, GroupKind, Organisation, Role
 from domain.results import FiledTicket, Written
@@ -30,6 +31,7 @@ from domain.ticket import (
     Channel,
     Contact,
     Priority,
+    Status,
     Ticket,
 )
 from domain.ticket_commands import TicketCommands
@@ -51,7 +53,7 @@ def checked_contact(contact: Contact) -> Contact:
     return Contact(name, email)
 
 
-class Desk(TicketCommands, KnowledgeBase, SlaCommands, Application[UUID]):
+class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Application[UUID]):
     """The support desk. Tickets are snapshotted every 50 events so long tickets load fast."""
 
     name = "Desk"
@@ -160,6 +162,28 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, Application[UUID]):
         change(account)
         return self._written(account)
 
+    def set_away(self, actor: Actor, account_id: UUID, away: bool) -> Written:
+        """Marks a staff member away or back: himself, or an administrator for anyone."""
+        if actor.id != account_id and not actor.has(Role.ADMIN):
+            raise Forbidden("You may only say whether you yourself are away.")
+        account = self._get(Account, account_id, "account")
+        account.set_away(away)
+        return self._written(account)
+
+    def assign_automatically(
+        self, ticket_id: UUID, group_id: UUID, agent_id: UUID
+    ) -> Written | None:
+        """The assignment process's command: only a request still unassigned in that group."""
+        ticket = self._get(Ticket, ticket_id, "request")
+        if ticket.group_id != group_id or ticket.assignee_id is not None or ticket.status not in (
+                Status.NEW, Status.OPEN):  # fmt: skip
+            return None
+        ticket.assign(None, group_id, agent_id)
+        try:
+            return self._written(ticket)
+        except Conflict:
+            return None  # someone acted meanwhile: the process looks again
+
     def set_password_hash(self, actor: Actor, account_id: UUID, password_hash: str) -> Written:
         """Records a new password hash: by the account itself or by an administrator."""
         if actor.id != account_id and not actor.has(Role.ADMIN):
@@ -260,7 +284,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, Application[UUID]):
                 self._last_number = None  # refused: the number stays free, probe again
                 raise
             if group_id is not None:
-                ticket.assign(None, group_id, None, (rule.id, rule.name) if rule else None)
+                ticket.assign(None, group_id, None, rule)
             try:
                 recordings = self.save(Claim.take(f"ticket:{number}", ticket.id), ticket)
             except IntegrityError:

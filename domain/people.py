@@ -116,6 +116,7 @@ class Account(ChainedAggregate):
         group_ids: tuple[UUID, ...]
         disabled: bool
         password_hash: str
+        away: bool  # set by AvailabilityChanged (absent before one: available)
 
     class Registered(ChainedAggregate.Created):
         login: str
@@ -203,6 +204,18 @@ class Account(ChainedAggregate):
     def enable(self) -> None:
         if self.disabled:
             self.trigger_event(self.Enabled)
+
+    class AvailabilityChanged(ChainedAggregate.Event):
+        """The agent is away (leave, lunch, a course) or back: automatic assignment skips him."""
+
+        away: bool
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Account, aggregate).away = self.away
+
+    def set_away(self, away: bool) -> None:
+        if getattr(self, "away", False) != away:
+            self.trigger_event(self.AvailabilityChanged, away=away)
 
     class PasswordSet(ChainedAggregate.Event):
         """A new password: only its argon2id hash is recorded."""

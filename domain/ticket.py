@@ -203,6 +203,7 @@ class Ticket(ChainedAggregate):
         assignee_id: UUID | None
         rule_id: UUID | None = None  # the routing rule that sent a new request here
         rule_name: str = ""
+        assignment: str = ""  # that rule's automatic assignment: round_robin, least_loaded
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
@@ -211,15 +212,15 @@ class Ticket(ChainedAggregate):
                 t.status = Status.OPEN
 
     def assign(self, by: UUID | None, group_id: UUID | None, assignee_id: UUID | None,
-               rule: tuple[UUID, str] | None = None) -> None:  # fmt: skip
+               rule: Any = None) -> None:  # fmt: skip
         self.check_active()
         if group_id is None and assignee_id is None:
             raise InvalidInput("Name a group or an agent to assign to.", ["group", "assignee"])
         if (group_id, assignee_id) == (self.group_id, self.assignee_id):
             raise InvalidTransition("The request is already assigned there.")
-        rule_id, rule_name = rule if rule else (None, "")
         self.trigger_event(self.Assigned, by=by, group_id=group_id, assignee_id=assignee_id,
-                           rule_id=rule_id, rule_name=rule_name)  # fmt: skip
+                           rule_id=rule.id if rule else None, rule_name=rule.name if rule else "",
+                           assignment=rule.assignment.value if rule else "")  # fmt: skip
 
     class Transferred(ChainedAggregate.Event):
         by: UUID

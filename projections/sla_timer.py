@@ -10,7 +10,6 @@ takes everything due by now, nothing is missed across a restart either.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID
@@ -18,6 +17,7 @@ from uuid import UUID
 from domain.desk import Desk
 from domain.errors import DeskError
 from projections.db import ViewDB
+from projections.process import Process
 from projections.sla import due_soon, to_close
 
 log = logging.getLogger("suz.sla")
@@ -29,11 +29,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SlaTimer:
+class SlaTimer(Process):
+    name = "sla-timer"
+
     def __init__(self, desk: Desk, db: ViewDB, now: Now = _now, interval: float = 1.0) -> None:
-        self.desk, self.db, self.now, self.interval = desk, db, now, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(db, interval)
+        self.desk, self.now = desk, now
 
     def tick(self) -> int:
         """Handles everything due by now; returns how many commands wrote something."""
@@ -63,23 +64,3 @@ class SlaTimer:
         for ticket, _version in closing:
             written += self.desk.close_unanswered(UUID(ticket), CLOSE_REASON) is not None
         return written
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sla-timer", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    self.tick()
-                except Exception:  # supervised: log, wait, go on
-                    log.exception("SLA tick failed; retrying")
-                    self._stop.wait(5.0)
-        finally:
-            self.db.close()  # this thread's connection

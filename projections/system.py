@@ -11,6 +11,7 @@ import psycopg
 
 from domain.desk import Desk
 from domain.settings import Settings
+from projections.assigner import Assigner, AssignView
 from projections.base import View
 from projections.catalog import CatalogView
 from projections.db import ViewDB
@@ -27,7 +28,15 @@ log = logging.getLogger("suz.projections")
 
 
 def all_views() -> list[View]:
-    return [TicketsView(), TimelineView(), SearchView(), CatalogView(), KnowledgeView(), SlaView()]
+    return [
+        TicketsView(),
+        TimelineView(),
+        SearchView(),
+        CatalogView(),
+        KnowledgeView(),
+        SlaView(),
+        AssignView(),
+    ]
 
 
 class Projections:
@@ -41,6 +50,7 @@ class Projections:
         desk.on_saved.append(self.wakeup.notify)
         self.runners = [Runner(desk, self.db, v, self.positions, self.wakeup) for v in self.views]
         self.sla_timer = SlaTimer(desk, self.db)
+        self.assigner = Assigner(desk, self.db)
         self.channels: dict[str, Callable[[str], None]] = {}  # more PostgreSQL channels to hear
         self._listening = threading.Event()
         self._listener: threading.Thread | None = None
@@ -65,10 +75,12 @@ class Projections:
             for runner in self.runners:
                 runner.start()
             self.sla_timer.start()
+            self.assigner.start()
 
     def stop(self) -> None:
         self._listening.clear()
         self.sla_timer.stop()
+        self.assigner.stop()
         for runner in self.runners:
             runner.stop()
         if self._listener:

@@ -279,3 +279,19 @@ def test_files_go_with_a_reply_and_stay_internal_with_a_note(site: Site) -> None
     timeline = requester.ticket(ticket, after=99_999)["timeline"]
     names = [a["name"] for e in timeline for a in e["data"].get("attachments", [])]
     assert names == ["screen.png"], "the note's file is not the requester's to see"
+
+
+def test_an_agent_says_he_is_away_and_back(site: Site) -> None:
+    agent = Browser(site, "agent")
+    r = agent.client.post(
+        "/desk/away",
+        data={"away": "1", "csrf_token": agent.csrf},
+        headers={"Origin": ORIGIN},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert site.services.desk.account_by_id(site.world.agent.id).away is True
+    assert "I am back" in agent.get("/desk").text
+    r = agent.client.post("/desk/away", data={"away": "0"}, headers={"Origin": ORIGIN})
+    assert r.status_code == 403, "without the CSRF token nothing changes"
+    assert site.services.desk.account_by_id(site.world.agent.id).away is True

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from projections import catalog, queues
@@ -98,7 +98,20 @@ async def desk(request: Request, viewer: Viewer) -> Response:
         part or "", "desk/page.html"
     )
     position = services(request).projections.positions.reached("tickets")
-    return page(request, template, nav="desk", position=position, **data)
+    account = await run_in_threadpool(services(request).desk.account_by_id, viewer.actor.id)
+    away = getattr(account, "away", False)
+    return page(request, template, nav="desk", position=position, away=away, **data)
 
 
-routes = [Route("/desk", desk)]
+@ui
+async def set_away(request: Request, viewer: Viewer) -> Response:
+    """An agent says he is away (automatic assignment skips him) or back."""
+    need(viewer, *STAFF_ROLES)
+    form = await request.form()
+    away = form.get("away") == "1"
+    assert viewer.actor.id is not None
+    await run_in_threadpool(services(request).desk.set_away, viewer.actor, viewer.actor.id, away)
+    return RedirectResponse("/desk", 303)
+
+
+routes = [Route("/desk", desk), Route("/desk/away", set_away, methods=["POST"])]
