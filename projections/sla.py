@@ -164,11 +164,20 @@ def _priority(text: str) -> Any:
 
 
 class SlaView(View):
+    """Buffers a batch: each request's row is read at most once, scheduled once and written
+    once per batch (see begin/flush)."""
+
     name = "sla"
     tables = ("v_sla", "v_sla_setup")
 
     def __init__(self) -> None:
-        self._setup: SlaSetup | None = None
+        self.begin()
+
+    def begin(self) -> None:
+        self._setup: SlaSetup | None = None  # read again each batch: a rolled-back batch or a
+        self._rows: dict[str, Row] = {}  # rebuild must not keep a set-up the tables lost
+        self._new: set[str] = set()
+        self._gone: set[str] = set()
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -209,11 +218,9 @@ class SlaView(View):
             " DO UPDATE SET setup = excluded.setup",
             (orjson.dumps(to_plain(state)).decode(),),
         )
-        rows = tx.all(f"SELECT {', '.join(COLUMNS)} FROM v_sla")
-        for raw in rows:
-            row = Row.load(raw)
-            schedule(row, setup)
-            self._save(tx, row)
+        for raw in tx.all(f"SELECT {', '.join(COLUMNS)} FROM v_sla"):  # every open clock
+            if raw[0] not in self._rows and raw[0] not in self._gone:
+                self._rows[raw[0]] = Row.load(raw)
 
     @on(Ticket.Filed)
     def filed(self, tx: Tx, event: Ticket.Filed, position: int) -> None:
@@ -228,11 +235,21 @@ class SlaView(View):
             version=event.originator_version,
         )
         row.set_running(True, at)
-        schedule(row, self.setup(tx))
-        tx.execute(
-            f"INSERT INTO v_sla ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-            row.values(),
-        )
+        self._rows[row.ticket_id] = row
+        self._new.add(row.ticket_id)
+
+    def _row(self, tx: Tx, ticket_id: str) -> Row | None:
+        if ticket_id in self._gone:
+            return None
+        row = self._rows.get(ticket_id)
+        if row is None:
+            raw = tx.one(
+                f"SELECT {', '.join(COLUMNS)} FROM v_sla WHERE ticket_id = %s", (ticket_id,)
+            )
+            if raw is None:
+                return None
+            row = self._rows[ticket_id] = Row.load(raw)
+        return row
 
     @on(
         Ticket.Replied,
@@ -247,13 +264,10 @@ class SlaView(View):
         Ticket.SlaAlarmed,
     )
     def changed(self, tx: Tx, event: Any, position: int) -> None:
-        raw = tx.one(
-            f"SELECT {', '.join(COLUMNS)} FROM v_sla WHERE ticket_id = %s",
-            (str(event.originator_id),),
-        )
-        if raw is None:
+        row = self._row(tx, str(event.originator_id))
+        if row is None:
             return
-        row, name, at = Row.load(raw), type(event).__name__, event.timestamp
+        name, at = type(event).__name__, event.timestamp
         row.version = event.originator_version
         if name in ANSWERS and row.answered_at is None:
             row.answered_at = stamp(at)
@@ -270,16 +284,31 @@ class SlaView(View):
         if name == "SlaAlarmed":
             row.fired.append(f"{event.alarm}|{stamp(event.due)}")
         if row.status == Status.CLOSED.value:
-            tx.execute("DELETE FROM v_sla WHERE ticket_id = %s", (row.ticket_id,))
-            return
-        schedule(row, self.setup(tx))
-        self._save(tx, row)
+            del self._rows[row.ticket_id]
+            if row.ticket_id in self._new:
+                self._new.discard(row.ticket_id)
+            else:
+                self._gone.add(row.ticket_id)
 
-    def _save(self, tx: Tx, row: Row) -> None:
-        sets = ", ".join(f"{c} = %s" for c in COLUMNS[1:])
-        tx.execute(
-            f"UPDATE v_sla SET {sets} WHERE ticket_id = %s", (*row.values()[1:], row.ticket_id)
-        )
+    def flush(self, tx: Tx) -> None:
+        setup = self.setup(tx) if self._rows else None
+        inserts, updates = [], []
+        for ticket_id, row in self._rows.items():
+            assert setup is not None
+            schedule(row, setup)
+            if ticket_id in self._new:
+                inserts.append(row.values())
+            else:
+                updates.append((*row.values()[1:], ticket_id))
+        if inserts:
+            marks = ", ".join(["%s"] * len(COLUMNS))
+            tx.executemany(f"INSERT INTO v_sla ({', '.join(COLUMNS)}) VALUES ({marks})", inserts)
+        if updates:
+            sets = ", ".join(f"{c} = %s" for c in COLUMNS[1:])
+            tx.executemany(f"UPDATE v_sla SET {sets} WHERE ticket_id = %s", updates)
+        if self._gone:
+            tx.executemany("DELETE FROM v_sla WHERE ticket_id = %s", [(t,) for t in self._gone])
+        self.begin()
 
 
 def due_soon(tx: Tx, now: datetime, limit: int = 500) -> list[tuple[str, str, str, str, int]]:
