@@ -24,9 +24,11 @@ from projections import catalog
 from web.auth import services
 from web.ui import i18n
 from web.ui.guard import Viewer, need, ui
+from web.ui.i18n import lazy
 from web.ui.render import page
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (lazy("Monday"), lazy("Tuesday"), lazy("Wednesday"), lazy("Thursday"),
+            lazy("Friday"), lazy("Saturday"), lazy("Sunday"))  # fmt: skip
 
 
 def _choices(request: Request) -> dict[str, Any]:

@@ -55,10 +55,13 @@ def _bilingual(row: dict[str, Any] | Any, name: str) -> str:
 
 def _size(n: int) -> str:
     if n < 1024:
-        return f"{n} {i18n.gettext('B')}"
+        unit = i18n.gettext("B")
+        return f"{n} {unit}"
     if n < 1024 * 1024:
-        return f"{n / 1024:.1f} {i18n.gettext('KB')}"
-    return f"{n / 1024 / 1024:.1f} {i18n.gettext('MB')}"
+        unit = i18n.gettext("KB")
+        return f"{n / 1024:.1f} {unit}"
+    unit = i18n.gettext("MB")
+    return f"{n / 1024 / 1024:.1f} {unit}"
 
 
 def _environment() -> Environment:
