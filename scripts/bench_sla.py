@@ -133,6 +133,11 @@ def main(argv: list[str]) -> int:
             projections.catch_up()
             with projections.db.read() as tx:
                 open_rows = int(tx.one("SELECT COUNT(*) FROM v_sla")[0])  # type: ignore[index]
+            later = datetime.now(UTC) + timedelta(days=30)  # every open deadline has passed
+            timer = SlaTimer(desk, projections.db, now=lambda: later)
+            started = time.perf_counter()
+            raised = timer.tick()
+            tick = time.perf_counter() - started
             now = synthetic_clocks(projections, args.clocks, str(policy.id))
             with projections.db.read() as tx:
                 total = int(tx.one("SELECT COUNT(*) FROM v_sla")[0])  # type: ignore[index]
@@ -141,10 +146,6 @@ def main(argv: list[str]) -> int:
                     started = time.perf_counter()
                     found = due_soon(tx, now, limit=2000)
                     checks.append(time.perf_counter() - started)
-            timer = SlaTimer(desk, projections.db, now=lambda: now)
-            started = time.perf_counter()
-            timer.tick()
-            tick = time.perf_counter() - started
         finally:
             projections.stop()
             projections.db.close_all()
@@ -188,15 +189,12 @@ def main(argv: list[str]) -> int:
                     ms(max(checks)),
                     verdict(pct(checks, 95) < 1.0),
                 ],
-                [
-                    "one tick (raise up to 500 alarms)",
-                    ms(tick),
-                    ms(tick),
-                    ms(tick),
-                    verdict(tick < 1.0),
-                ],
             ],
         )
+    )
+    print(
+        f"\nOne tick with every real request overdue: {raised:,} alarms and escalations"
+        f" written in {tick:,.2f} s ({raised / tick:,.0f} commands/s)"
     )
     print(
         "\n(a request's life here is",
