@@ -75,8 +75,9 @@ class IncidentCommands:
         assert isinstance(found, Triggers)
         return found
 
-    def set_trigger_rules(self, actor: Actor, rules: tuple[TriggerRule, ...],
-                          expected_version: int | None = None) -> Written:  # fmt: skip
+    def set_trigger_rules(
+        self, actor: Actor, rules: tuple[TriggerRule, ...], expected_version: int | None = None
+    ) -> Written:
         """Replaces the rules (one event); refused against a stale version."""
         if not actor.has(*TRIGGER_EDITORS):
             raise Forbidden("Only administrators and analysts set the trigger rules.")
@@ -92,8 +93,9 @@ class IncidentCommands:
         triggers.change(actor.id, rules)
         return self._written(triggers)
 
-    def fire_trigger(self, rule_id: UUID, at: datetime, count: int,
-                     usual: Decimal | None = None) -> Written | None:  # fmt: skip
+    def fire_trigger(
+        self, rule_id: UUID, at: datetime, count: int, usual: Decimal | None = None
+    ) -> Written | None:
         """Records that a rule fired and makes its proposal (one atomic save), unless it fired
         less than a window ago or its last incident is still proposed or open: None then."""
         for _attempt in range(ATTEMPTS):
@@ -106,7 +108,8 @@ class IncidentCommands:
                 previous = self._get(MassIncident, last[1], "incident")
                 if previous.status in (IncidentStatus.PROPOSED, IncidentStatus.OPEN):
                     return None
-            proposal = MassIncident.propose(rule, at - timedelta(minutes=rule.window_minutes), count)
+            since = at - timedelta(minutes=rule.window_minutes)
+            proposal = MassIncident.propose(rule, since, count)
             triggers.fire(rule, at, count, usual, proposal.id)
             try:
                 return Written(proposal.id, self._save(triggers, proposal), proposal.version)
@@ -120,17 +123,24 @@ class IncidentCommands:
             raise Forbidden("Mass incidents are for the support staff.")
         return self._get(MassIncident, incident_id, "incident")
 
-    def open_incident(self, actor: Actor, title: str, description: str,
-                      criteria: Criteria | None = None, since: datetime | None = None,
-                      proposal_id: UUID | None = None) -> Written:  # fmt: skip
+    def open_incident(
+        self,
+        actor: Actor,
+        title: str,
+        description: str,
+        criteria: Criteria | None = None,
+        since: datetime | None = None,
+        proposal_id: UUID | None = None,
+    ) -> Written:
         """Opens a proposal as an incident, or (no proposal) a new incident by hand. Matching
         requests filed since `since` (a proposal's: its window) are then linked automatically."""
         by = _manager(actor)
         if criteria is not None and criteria.category_id is not None:
             self._get(Category, criteria.category_id, "category")
         if proposal_id is None:
-            return self._written(MassIncident.open(by, title, description,
-                                                   criteria or Criteria(), since))  # fmt: skip
+            return self._written(
+                MassIncident.open(by, title, description, criteria or Criteria(), since)
+            )
         incident = self._get(MassIncident, proposal_id, "incident")
         incident.accept(by, title, description, criteria)
         return self._written(incident)
@@ -141,8 +151,9 @@ class IncidentCommands:
         incident.dismiss(by, reason)
         return self._written(incident)
 
-    def link_to_incident(self, actor: Actor, incident_id: UUID,
-                         ticket_ids: tuple[UUID, ...]) -> Written:  # fmt: skip
+    def link_to_incident(
+        self, actor: Actor, incident_id: UUID, ticket_ids: tuple[UUID, ...]
+    ) -> Written:
         """Links requests by hand (each checked as a link on that request); their requesters
         are told at once that the problem is known."""
         by = _who(actor)
@@ -150,8 +161,11 @@ class IncidentCommands:
             raise InvalidInput(f"Name from 1 to {BATCH} requests.", ["tickets"])
         for t in ticket_ids:
             ticket = self._get(Ticket, t, "request")
-            check(actor, Command.LINK, TicketScope(ticket.id, ticket.requester_id,
-                                                   ticket.organisation_id))  # fmt: skip
+            check(
+                actor,
+                Command.LINK,
+                TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id),
+            )
         written = self._link(incident_id, ticket_ids, by)
         if written is None:
             raise InvalidTransition("These requests are already linked to the incident.")
@@ -164,8 +178,9 @@ class IncidentCommands:
         except InvalidTransition:
             return None  # no longer open
 
-    def _link(self, incident_id: UUID, ticket_ids: tuple[UUID, ...],
-              by: UUID | None) -> Written | None:  # fmt: skip
+    def _link(
+        self, incident_id: UUID, ticket_ids: tuple[UUID, ...], by: UUID | None
+    ) -> Written | None:
         last: Written | None = None
         for start in range(0, len(ticket_ids), BATCH):
             batch = ticket_ids[start : start + BATCH]
@@ -185,8 +200,9 @@ class IncidentCommands:
     def unlink_from_incident(self, actor: Actor, incident_id: UUID, ticket_id: UUID) -> Written:
         by = _who(actor)
         ticket = self._get(Ticket, ticket_id, "request")
-        check(actor, Command.LINK, TicketScope(ticket.id, ticket.requester_id,
-                                               ticket.organisation_id))  # fmt: skip
+        check(
+            actor, Command.LINK, TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id)
+        )
         incident = self._get(MassIncident, incident_id, "incident")
         incident.unlink(by, ticket_id)
         return self._written(incident)
@@ -199,8 +215,9 @@ class IncidentCommands:
         written = self._written(incident)
         return self.deliver_incident(incident_id) or written
 
-    def resolve_incident(self, actor: Actor, incident_id: UUID, answer: str,
-                         resolve_requests: bool = True) -> Written:  # fmt: skip
+    def resolve_incident(
+        self, actor: Actor, incident_id: UUID, answer: str, resolve_requests: bool = True
+    ) -> Written:
         """Resolves the incident; every linked request still open is resolved with the answer
         (or, with `resolve_requests` False, is sent the answer and left to its agents)."""
         by = _manager(actor)
@@ -243,4 +260,3 @@ class IncidentCommands:
                 told.append(ticket)
         incident.delivered(ticket_ids)  # inactive requests are skipped, and count as told
         return Written(incident.id, self._save(incident, *told), incident.version)
-

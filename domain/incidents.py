@@ -72,8 +72,9 @@ def check_criteria(c: Criteria) -> Criteria:
         raise InvalidInput(f"At most {MAX_WORDS} words of up to 100 characters.", ["words"])
     key, value = c.field_key.strip(), c.field_value.strip()
     if bool(key) != bool(value) or len(key) > 100 or len(value) > 500:
-        raise InvalidInput("A field condition needs both the field and its value.",
-                           ["field_key", "field_value"])  # fmt: skip
+        raise InvalidInput(
+            "A field condition needs both the field and its value.", ["field_key", "field_value"]
+        )
     return Criteria(c.category_id, key, value, words)
 
 
@@ -110,23 +111,33 @@ def check_rules(rules: tuple[TriggerRule, ...]) -> tuple[TriggerRule, ...]:
             raise InvalidInput("Give every rule a name (up to 200 characters).", ["name"])
         criteria = check_criteria(r.criteria)
         if criteria.empty:
-            raise InvalidInput("A rule needs a category, a field value or words.",
-                               ["category_id", "field_key", "words"])  # fmt: skip
+            raise InvalidInput(
+                "A rule needs a category, a field value or words.",
+                ["category_id", "field_key", "words"],
+            )
         if not isinstance(r.threshold, int) or not 1 <= r.threshold <= 100_000:
-            raise InvalidInput("The threshold is a whole number of requests from 1.",
-                               ["threshold"])  # fmt: skip
+            raise InvalidInput("The threshold is a whole number of requests from 1.", ["threshold"])
         if not isinstance(r.window_minutes, int) or not 1 <= r.window_minutes <= MAX_WINDOW:
             raise InvalidInput("The window is from 1 minute to 24 hours.", ["window_minutes"])
         factor = Decimal(r.rate_factor)
         if not factor.is_finite() or factor < 0 or factor > 1000:
-            raise InvalidInput("The rate factor is a number from 0 (off) to 1000.",
-                               ["rate_factor"])  # fmt: skip
+            raise InvalidInput("The rate factor is a number from 0 (off) to 1000.", ["rate_factor"])
         if factor > 0 and criteria.category_id is None:
-            raise InvalidInput("A rate rule compares with its category's usual rate: "
-                               "choose the category.", ["category_id"])  # fmt: skip
-        checked.append(TriggerRule(r.id, r.name.strip(), criteria, r.threshold,
-                                   r.window_minutes, factor.normalize() if factor else Decimal(0),
-                                   tuple(dict.fromkeys(r.groups))))  # fmt: skip
+            raise InvalidInput(
+                "A rate rule compares with its category's usual rate: choose the category.",
+                ["category_id"],
+            )
+        checked.append(
+            TriggerRule(
+                r.id,
+                r.name.strip(),
+                criteria,
+                r.threshold,
+                r.window_minutes,
+                factor.normalize() if factor else Decimal(0),
+                tuple(dict.fromkeys(r.groups)),
+            )
+        )
     return tuple(checked)
 
 
@@ -176,13 +187,21 @@ class Triggers(ChainedAggregate):
         last = self.fired.get(rule.id)
         return last is None or at >= last[0] + timedelta(minutes=rule.window_minutes)
 
-    def fire(self, rule: TriggerRule, at: datetime, count: int, usual: Decimal | None,
-             incident_id: UUID) -> None:  # fmt: skip
+    def fire(
+        self, rule: TriggerRule, at: datetime, count: int, usual: Decimal | None, incident_id: UUID
+    ) -> None:
         if not self.may_fire(rule, at):
             raise InvalidTransition("This rule fired less than a window ago.")
         since = at - timedelta(minutes=rule.window_minutes)
-        self.trigger_event(self.Fired, rule_id=rule.id, at=at, since=since, count=count,
-                           usual=usual, incident_id=incident_id)  # fmt: skip
+        self.trigger_event(
+            self.Fired,
+            rule_id=rule.id,
+            at=at,
+            since=since,
+            count=count,
+            usual=usual,
+            incident_id=incident_id,
+        )
 
 
 class IncidentStatus(StrEnum):
@@ -251,9 +270,16 @@ class MassIncident(ChainedAggregate):
 
     @classmethod
     def propose(cls, rule: TriggerRule, since: datetime, count: int) -> MassIncident:
-        return cls._start(cls.Proposed, id=uuid4(), rule_id=rule.id, rule_name=rule.name,
-                          criteria=rule.criteria, since=since, count=count,
-                          groups=rule.groups)  # fmt: skip
+        return cls._start(
+            cls.Proposed,
+            id=uuid4(),
+            rule_id=rule.id,
+            rule_name=rule.name,
+            criteria=rule.criteria,
+            since=since,
+            count=count,
+            groups=rule.groups,
+        )
 
     class Opened(ChainedAggregate.Created):
         """Opened by hand."""
@@ -272,11 +298,18 @@ class MassIncident(ChainedAggregate):
             i.criteria, i.since = self.criteria, self.since
 
     @classmethod
-    def open(cls, by: UUID, title: str, description: str, criteria: Criteria,
-             since: datetime | None) -> MassIncident:  # fmt: skip
-        return cls._start(cls.Opened, id=uuid4(), by=by, title=clean_text(title, "title"),
-                          description=clean_public(description, "description"),
-                          criteria=check_criteria(criteria), since=since)  # fmt: skip
+    def open(
+        cls, by: UUID, title: str, description: str, criteria: Criteria, since: datetime | None
+    ) -> MassIncident:
+        return cls._start(
+            cls.Opened,
+            id=uuid4(),
+            by=by,
+            title=clean_text(title, "title"),
+            description=clean_public(description, "description"),
+            criteria=check_criteria(criteria),
+            since=since,
+        )
 
     class Accepted(ChainedAggregate.Event):
         """A proposal opened as an incident."""
@@ -294,9 +327,13 @@ class MassIncident(ChainedAggregate):
     def accept(self, by: UUID, title: str, description: str, criteria: Criteria | None) -> None:
         if self.status is not IncidentStatus.PROPOSED:
             raise InvalidTransition("Only a proposal can be opened as an incident.")
-        self.trigger_event(self.Accepted, by=by, title=clean_text(title, "title"),
-                           description=clean_public(description, "description"),
-                           criteria=check_criteria(criteria or self.criteria))  # fmt: skip
+        self.trigger_event(
+            self.Accepted,
+            by=by,
+            title=clean_text(title, "title"),
+            description=clean_public(description, "description"),
+            criteria=check_criteria(criteria or self.criteria),
+        )
 
     class Dismissed(ChainedAggregate.Event):
         by: UUID
@@ -329,8 +366,12 @@ class MassIncident(ChainedAggregate):
         """Links the requests not linked yet (automatically: not those taken out by hand);
         returns those it linked."""
         self.check_open()
-        new = tuple(t for t in dict.fromkeys(ticket_ids)
-                    if t not in self.links and (by is not None or t not in self.unlinked))  # fmt: skip
+        manual = by is not None
+        new = tuple(
+            t
+            for t in dict.fromkeys(ticket_ids)
+            if t not in self.links and (manual or t not in self.unlinked)
+        )
         if new:
             self.trigger_event(self.Linked, by=by, ticket_ids=new)
         return new
@@ -377,8 +418,12 @@ class MassIncident(ChainedAggregate):
 
     def resolve(self, by: UUID, answer: str, resolve_requests: bool = True) -> None:
         self.check_open()
-        self.trigger_event(self.Resolved, by=by, answer=clean_public(answer, "answer"),
-                           resolve_requests=bool(resolve_requests))  # fmt: skip
+        self.trigger_event(
+            self.Resolved,
+            by=by,
+            answer=clean_public(answer, "answer"),
+            resolve_requests=bool(resolve_requests),
+        )
 
     class Delivered(ChainedAggregate.Event):
         """These requests were told everything up to `upto` (see `target`)."""

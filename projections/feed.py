@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from projections.db import Tx, ViewDB
 from projections.signals import Positions
 
-FEED_VIEW = "tickets"  # the view that writes the feed
+FEED_VIEW = "tickets"  # the view that writes most of the feed
+FEED_VIEWS = ("tickets", "incidents")  # every view that writes feed rows
 log = logging.getLogger("suz.feed")
 
 
@@ -74,8 +75,10 @@ class FeedHub:
     """One reader of the feed per process, fanning each change out to every subscriber whose
     topics it touches: a change costs one query, not one per open socket."""
 
-    def __init__(self, db: ViewDB, positions: Positions) -> None:
+    def __init__(self, db: ViewDB, positions: Positions,
+                 views: Sequence[str] = (FEED_VIEW,)) -> None:  # fmt: skip
         self.db, self.positions = db, positions
+        self.views = tuple(views) or (FEED_VIEW,)  # the hub reads what all of them wrote
         self.last = 0  # the feed position this hub has read up to
         self._subscribers: dict[asyncio.Queue[Change], frozenset[str]] = {}
 
@@ -95,30 +98,33 @@ class FeedHub:
         if not self.last:
             self.last = await asyncio.to_thread(self._head)
         while True:
-            reached = self.positions.reached(FEED_VIEW)
-            rows = await asyncio.to_thread(self._read, self.last)
+            # Only below the slowest feed writer: a row another view writes later for an
+            # earlier position would otherwise be skipped by a hub that read past it.
+            slowest = min(self.views, key=self.positions.reached)
+            reached = self.positions.reached(slowest)
+            rows = await asyncio.to_thread(self._read, self.last, reached)
             for topic, change in rows:
                 for queue, topics in list(self._subscribers.items()):
                     if topic in topics:
                         queue.put_nowait(change)
                 self.last = max(self.last, change.position)
             if not rows:
-                await self.positions.wait_async(FEED_VIEW, reached + 1, timeout=idle)
+                await self.positions.wait_async(slowest, reached + 1, timeout=idle)
 
     def _head(self) -> int:
         with self.db.read() as tx:
             row = tx.one("SELECT max(position) FROM v_feed")
         return int(row[0]) if row and row[0] is not None else 0
 
-    def _read(self, after: int) -> list[tuple[str, Change]]:
+    def _read(self, after: int, upto: int) -> list[tuple[str, Change]]:
         with self.db.read() as tx:
             # whole positions only: a change's rows (one per topic) are read together
             rows = tx.all(
                 "SELECT topic, position, ticket_id, event, version FROM v_feed"
-                " WHERE position > %s AND position <= (SELECT max(position) FROM"
-                " (SELECT position FROM v_feed WHERE position > %s ORDER BY position"
+                " WHERE position > %s AND position <= %s AND position <= (SELECT max(position)"
+                " FROM (SELECT position FROM v_feed WHERE position > %s ORDER BY position"
                 " LIMIT 5000) x) ORDER BY position",
-                (after, after),
+                (after, upto, after),
             )
         return [(r[0], Change(r[1], r[2], r[3], r[4])) for r in rows]
 

@@ -15,6 +15,8 @@ from projections.assigner import Assigner, AssignView
 from projections.base import View
 from projections.catalog import CatalogView
 from projections.db import ViewDB
+from projections.incident_process import IncidentProcess
+from projections.incidents import IncidentsView
 from projections.knowledge import KnowledgeView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
@@ -36,6 +38,7 @@ def all_views() -> list[View]:
         KnowledgeView(),
         SlaView(),
         AssignView(),
+        IncidentsView(),
     ]
 
 
@@ -50,6 +53,7 @@ class Projections:
         desk.on_saved.append(self.wakeup.notify)
         self.runners = [Runner(desk, self.db, v, self.positions, self.wakeup) for v in self.views]
         self.sla_timer = SlaTimer(desk, self.db)
+        self.incident_process = IncidentProcess(desk, self.db, self.positions)
         self.assigner = Assigner(desk, self.db)
         self.channels: dict[str, Callable[[str], None]] = {}  # more PostgreSQL channels to hear
         self._listening = threading.Event()
@@ -75,11 +79,13 @@ class Projections:
             for runner in self.runners:
                 runner.start()
             self.sla_timer.start()
+            self.incident_process.start()
             self.assigner.start()
 
     def stop(self) -> None:
         self._listening.clear()
         self.sla_timer.stop()
+        self.incident_process.stop()
         self.assigner.stop()
         for runner in self.runners:
             runner.stop()

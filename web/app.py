@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
-from web import admin, api, files, kb, live, metrics, openapi, routing_api, sla_api
+from web import admin, api, files, incidents_api, kb, live, metrics, openapi, routing_api, sla_api
 from web.errors import HANDLERS
 from web.services import Services
 from web.ui import routes as ui_routes
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             *admin.routes,
             *routing_api.routes,
             *sla_api.routes,
+            *incidents_api.routes,
             *kb.routes,
             *api.routes,
             *live.routes,

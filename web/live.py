@@ -32,7 +32,8 @@ MAX_PER_SESSION = 8
 MAX_MESSAGE = 16_384
 SESSION_CHECK = 10.0  # seconds between checks that a socket's session still holds
 _open: Counter[str] = Counter()
-STAFF_TOPICS = ("activity", "queues", "presence", "kb", "article:", "group:", "line:", "assignee:")
+STAFF_TOPICS = ("activity", "queues", "presence", "kb", "article:", "group:", "line:", "assignee:",
+                "incidents")  # fmt: skip
 
 
 def allowed_topic(conn_actor: Actor, topic: str, services_: Any) -> bool:

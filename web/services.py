@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from domain.desk import Desk
 from domain.settings import Settings
-from projections.feed import FeedHub
+from projections.feed import FEED_VIEWS, FeedHub
 from projections.system import Projections
 from web.csrf import AllowedOrigins
 from web.metrics import Metrics
@@ -60,7 +60,8 @@ class Services:
 
         self.projections.channels["suz_presence"] = heard
         self.projections.start(run_views=self.run_views)
-        self.hub = FeedHub(self.projections.db, self.projections.positions)
+        writers = [v.name for v in self.projections.views if v.name in FEED_VIEWS]
+        self.hub = FeedHub(self.projections.db, self.projections.positions, writers)
         self._hub_task = loop.create_task(self.hub.run())
 
     def stop(self) -> None:

@@ -5,7 +5,8 @@
   var t = {};
   try { t = JSON.parse((document.getElementById("suz-i18n") || {}).textContent || "{}"); } catch (e) { t = {}; }
   var last = parseInt(body.dataset.liveAfter || "0", 10) || 0;
-  var topics = (body.dataset.liveTopics || "").split(" ").filter(Boolean);
+  var topics = ((body.dataset.liveTopics || "") + " " + (body.dataset.liveExtra || ""))
+    .split(" ").filter(function (t, i, all) { return t && all.indexOf(t) === i; });
   var ticket = body.dataset.ticket || "";
   var key = body.dataset.key || "";
   var socket = null, retry = 1000, changeTimer = null, viewingTimer = null;
@@ -24,11 +25,17 @@
     if (pos > last) { last = pos; }
   });
 
+  // Pages refresh at most about once every 700 ms, and always once after the last change: a
+  // burst of changes costs one refresh, a steady stream one every 700 ms, and none is lost.
+  var pendingChange = false, lastFired = 0;
   function changed(detail) {
-    clearTimeout(changeTimer);
-    changeTimer = setTimeout(function () {
+    if (pendingChange) { return; }
+    pendingChange = true;
+    setTimeout(function () {
+      pendingChange = false;
+      lastFired = Date.now();
       body.dispatchEvent(new CustomEvent("suz:change", { detail: detail }));
-    }, 120);
+    }, Math.max(120, lastFired + 700 - Date.now()));
   }
 
   function connect() {

@@ -164,11 +164,11 @@ def test_an_article_answers_a_gap_through_draft_revision_review_and_publication(
 
 def test_drafts_are_for_methodologists_and_overseers(site: Site) -> None:
     method, agent, curator = (person(site, w) for w in ("methodologist", "agent", "curator"))
-    article_id = draft(site, method, title_en="A draft nobody reads yet")
-    r = method.get(f"/kb/{article_id}")
-    position = re.search(r'data-live-after="(\d+)"', r.text)
-    assert position
-    assert "A draft nobody reads yet" in method.get(f"/kb?after={position[1]}").text
+    form = {**FORM, "kind": "article", "title_en": "A draft nobody reads yet"}
+    found = re.match(r"/kb/([0-9a-f-]{36})\?after=(\d+)$", done(post(method, "/kb/new", form)))
+    assert found
+    article_id, written_at = found.groups()
+    assert "A draft nobody reads yet" in method.get(f"/kb?after={written_at}").text
     assert "A draft nobody reads yet" in method.get("/kb?q=draft&stage=draft").text
     assert "A draft nobody reads yet" not in agent.get("/kb").text
     assert agent.get(f"/kb/{article_id}").status_code == 404

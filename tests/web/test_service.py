@@ -57,6 +57,7 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "catalog",
         "knowledge",
         "sla",
+        "incidents",
         "assign",
     }
     client.get("/api/v1/me")

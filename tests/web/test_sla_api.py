@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from domain.settings import Settings
@@ -15,13 +17,18 @@ def test_administrators_set_policies_that_staff_read_and_bad_input_changes_nothi
 ) -> None:
     with open_site(settings, monkeypatch) as site:
         admin, agent = site.sign_in("admin"), site.sign_in("agent")
-        body = {
+        policy: dict[str, Any] = {
+            "name": "Контракты",
+            "first_response_minutes": 60,
+            "resolution_minutes": 480,
+            "category_id": str(site.world.contracts),
+            "calendar": "24x7",
+        }
+        body: dict[str, Any] = {
             "version": 0, "auto_close_days": 3,
             "calendars": [{"key": "business", "name": "Будни", "holidays": ["2026-12-31"]},
                           {"key": "24x7", "name": "Всегда", "always": True}],
-            "policies": [{"name": "Контракты", "first_response_minutes": 60,
-                          "resolution_minutes": 480, "category_id": str(site.world.contracts),
-                          "calendar": "24x7"}],
+            "policies": [policy],
         }  # fmt: skip
         assert (
             agent.client.put("/api/v1/sla", json=body, headers=agent.headers()).status_code == 403
@@ -29,8 +36,8 @@ def test_administrators_set_policies_that_staff_read_and_bad_input_changes_nothi
         for wrong in (
             {**body, "auto_close_days": "five"},
             {**body, "calendars": [{"key": "business", "name": "x", "week": [["9-18"]] * 7}]},
-            {**body, "policies": [{**body["policies"][0], "calendar": "nope"}]},  # type: ignore[dict-item]
-            {**body, "policies": [{**body["policies"][0], "resolution_minutes": 10}]},  # type: ignore[dict-item]
+            {**body, "policies": [{**policy, "calendar": "nope"}]},
+            {**body, "policies": [{**policy, "resolution_minutes": 10}]},
         ):
             r = admin.client.put("/api/v1/sla", json=wrong, headers=admin.headers())
             assert r.status_code == 422, r.text

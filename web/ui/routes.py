@@ -7,6 +7,7 @@ from starlette.routing import BaseRoute
 from web.ui import (
     admin_pages,
     desk_pages,
+    incident_pages,
     kb_pages,
     oversight_pages,
     requester_pages,
@@ -17,6 +18,7 @@ from web.ui import (
 routes: list[BaseRoute] = [
     *session_pages.routes,
     *desk_pages.routes,
+    *incident_pages.routes,
     *ticket_pages.routes,
     *requester_pages.routes,
     *kb_pages.routes,

@@ -1,0 +1,271 @@
+"""Triggers and mass incidents through the API.
+
+GET/PUT /api/v1/incidents/triggers: the rules (staff read; administrators and analysts write,
+against the version they saw) with each rule's count in its window now. GET /api/v1/incidents:
+proposals, open and recently resolved incidents (staff). POST /api/v1/incidents opens one, by
+hand or from a proposal (`proposal`); then per incident: dismissal, links (POST a list, DELETE
+one), public updates and the resolution. The domain decides who may (developers, operations and
+administrators manage; whoever works requests links them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID, uuid4
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.access import Actor
+from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.incidents import Criteria, IncidentStatus, TriggerRule
+from projections import incidents as view
+from web.api import json, wait_for_views, written
+from web.auth import authenticate, services, signed_in
+from web.body import Body, expected_version, path_id
+from web.errors import ApiError
+
+
+def criteria_from(raw: Any) -> Criteria:
+    if not isinstance(raw, dict):
+        raise InvalidInput("criteria must be an object.", ["criteria"])
+    b = Body(raw)
+    return Criteria(
+        b.opt_uuid("category_id"),
+        b.text("field_key", ""),
+        b.text("field_value", ""),
+        b.strs("words"),
+    )
+
+
+def criteria_json(c: Criteria) -> dict[str, Any]:
+    category = str(c.category_id) if c.category_id else None
+    return {
+        "category_id": category,
+        "field_key": c.field_key,
+        "field_value": c.field_value,
+        "words": list(c.words),
+    }
+
+
+def _factor(raw: Any) -> Decimal:
+    if raw is None:
+        return Decimal(0)
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ApiError(422, "invalid_input", "rate_factor must be a number.", ("rate_factor",))
+    try:
+        return Decimal(str(raw))
+    except InvalidOperation:
+        raise ApiError(
+            422, "invalid_input", "rate_factor must be a number.", ("rate_factor",)
+        ) from None
+
+
+def rule_from(raw: Any, i: int) -> TriggerRule:
+    """One rule from its JSON object (criteria fields inline)."""
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"Rule {i + 1} must be an object.", ["rules"])
+    b = Body(raw)
+    groups = raw.get("groups", [])
+    if not isinstance(groups, list):
+        raise ApiError(422, "invalid_input", "groups must be a list of ids.", ("groups",))
+    try:
+        group_ids = tuple(UUID(str(g)) for g in groups)
+    except ValueError:
+        raise ApiError(422, "invalid_input", "groups must be a list of ids.", ("groups",)) from None
+    return TriggerRule(
+        id=b.opt_uuid("id") or uuid4(),
+        name=b.text("name", ""),
+        criteria=criteria_from(raw),
+        threshold=b.integer("threshold"),
+        window_minutes=b.integer("window_minutes") if "window_minutes" in raw else 10,
+        rate_factor=_factor(raw.get("rate_factor")),
+        groups=group_ids,
+    )
+
+
+def rule_json(r: TriggerRule) -> dict[str, Any]:
+    return {
+        "id": str(r.id),
+        "name": r.name,
+        **criteria_json(r.criteria),
+        "threshold": r.threshold,
+        "window_minutes": r.window_minutes,
+        "rate_factor": str(r.rate_factor),
+        "groups": [str(g) for g in r.groups],
+    }
+
+
+def incident_json(row: view.IncidentRow) -> dict[str, Any]:
+    return {**asdict(row), "criteria": criteria_json(row.criteria)}
+
+
+def _staff(actor: Actor) -> Actor:
+    if not actor.is_staff:
+        raise Forbidden("Mass incidents are for the support staff.")
+    return actor
+
+
+def _since(body: Body) -> datetime | None:
+    raw = body.data.get("since")
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "since must be a moment like 2026-11-06T09:00:00+03:00.",
+            ("since",),
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# -- triggers ---------------------------------------------------------------------------------
+async def get_triggers(request: Request) -> Response:
+    _staff(signed_in(await authenticate(request)))
+    await wait_for_views(request)
+    svc = services(request)
+    triggers = await run_in_threadpool(svc.desk.triggers)
+    version = 0 if triggers.pending_events else triggers.version
+    now = datetime.now(UTC)
+    with svc.projections.db.read() as tx:
+        counts = view.window_counts(tx, triggers.rules, now)
+    rules = []
+    for r in triggers.rules:
+        c = counts[r.id]
+        fired = triggers.fired.get(r.id)
+        rules.append(
+            {
+                **rule_json(r),
+                "count": c.count,
+                "usual": str(c.usual) if c.usual is not None else None,
+                "last_fired": fired[0].isoformat() if fired else None,
+                "last_incident": str(fired[1]) if fired else None,
+            }
+        )
+    return json({"version": version, "rules": rules}, headers={"ETag": f'"{version}"'})
+
+
+async def put_triggers(request: Request) -> Response:
+    actor = (await authenticate(request)).actor
+    body = await Body.read(request)
+    raw = body.data.get("rules")
+    if not isinstance(raw, list):
+        raise InvalidInput("rules must be a list of rules.", ["rules"])
+    rules = tuple(rule_from(r, i) for i, r in enumerate(raw))
+    version = expected_version(request, body)
+    desk = services(request).desk
+    return written(await run_in_threadpool(desk.set_trigger_rules, actor, rules, version))
+
+
+# -- incidents --------------------------------------------------------------------------------
+async def list_incidents(request: Request) -> Response:
+    _staff(signed_in(await authenticate(request)))
+    await wait_for_views(request)
+    with services(request).projections.db.read() as tx:
+        found = {
+            "proposals": view.incidents(tx, (IncidentStatus.PROPOSED.value,)),
+            "open": view.incidents(tx, (IncidentStatus.OPEN.value,)),
+            "resolved": view.incidents(tx, (IncidentStatus.RESOLVED.value,), limit=20),
+        }
+    return json({k: [incident_json(r) for r in rows] for k, rows in found.items()})
+
+
+async def get_incident(request: Request) -> Response:
+    _staff(signed_in(await authenticate(request)))
+    incident_id = path_id(request, "incident_id", "incident")
+    await wait_for_views(request)
+    with services(request).projections.db.read() as tx:
+        row = view.incident(tx, str(incident_id))
+        if row is None:
+            raise NotFound("No such incident.")
+        linked = view.linked_requests(tx, row.id)
+        news = view.updates(tx, row.id)
+    return json(
+        {"incident": incident_json(row), "requests": linked, "updates": news},
+        headers={"ETag": f'"{row.version}"'},
+    )
+
+
+async def open_incident(request: Request) -> Response:
+    actor = (await authenticate(request)).actor
+    body = await Body.read(request)
+    raw = body.data.get("criteria")
+    criteria = criteria_from(raw) if raw is not None else None
+    w = await run_in_threadpool(
+        services(request).desk.open_incident,
+        actor,
+        body.text("title"),
+        body.text("description"),
+        criteria,
+        _since(body),
+        body.opt_uuid("proposal"),
+    )
+    return written(w, 201)
+
+
+async def incident_command(request: Request) -> Response:
+    actor = (await authenticate(request)).actor
+    incident_id = path_id(request, "incident_id", "incident")
+    command = request.path_params["command"]
+    body = await Body.read(request)
+    desk = services(request).desk
+    if command == "dismissal":
+        w = await run_in_threadpool(
+            desk.dismiss_incident, actor, incident_id, body.text("reason", "")
+        )
+    elif command == "links":
+        try:
+            tickets = tuple(UUID(t) for t in body.strs("tickets"))
+        except ValueError:
+            raise ApiError(
+                422, "invalid_input", "tickets must be a list of request ids.", ("tickets",)
+            ) from None
+        w = await run_in_threadpool(desk.link_to_incident, actor, incident_id, tickets)
+    elif command == "updates":
+        w = await run_in_threadpool(
+            desk.publish_incident_update, actor, incident_id, body.text("body")
+        )
+    elif command == "resolution":
+        resolve = body.data.get("resolve_requests", True)
+        if not isinstance(resolve, bool):
+            raise ApiError(
+                422,
+                "invalid_input",
+                "resolve_requests must be true or false.",
+                ("resolve_requests",),
+            )
+        w = await run_in_threadpool(
+            desk.resolve_incident, actor, incident_id, body.text("answer"), resolve
+        )
+    else:
+        raise ApiError(404, "not_found", "No such command on an incident.")
+    return written(w)
+
+
+async def unlink(request: Request) -> Response:
+    actor = (await authenticate(request)).actor
+    incident_id = path_id(request, "incident_id", "incident")
+    ticket_id = path_id(request, "ticket_id", "request")
+    desk = services(request).desk
+    return written(
+        await run_in_threadpool(desk.unlink_from_incident, actor, incident_id, ticket_id)
+    )
+
+
+routes = [
+    Route("/api/v1/incidents/triggers", get_triggers),
+    Route("/api/v1/incidents/triggers", put_triggers, methods=["PUT"]),
+    Route("/api/v1/incidents", list_incidents),
+    Route("/api/v1/incidents", open_incident, methods=["POST"]),
+    Route("/api/v1/incidents/{incident_id}", get_incident),
+    Route("/api/v1/incidents/{incident_id}/links/{ticket_id}", unlink, methods=["DELETE"]),
+    Route("/api/v1/incidents/{incident_id}/{command}", incident_command, methods=["POST"]),
+]
