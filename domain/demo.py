@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from domain.access import Actor
@@ -11,6 +12,7 @@ from domain.article import Audience, Content, Kind, Reference
 from domain.calendar import russian_holidays
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
+from domain.incidents import Criteria, TriggerRule
 from domain.people import GroupKind, Role
 from domain.routing import Rule
 from domain.sla_setup import CalendarSpec, Policy
@@ -167,6 +169,7 @@ def load_demo(
     _service_levels(desk, cats, groups)
     _stories(desk, people, cats, groups)
     _knowledge(desk, people, cats)
+    _incidents(desk, people, cats, groups)
     print_logins("suz: demo data loaded. Sign in as (login / password):")
     return True
 
@@ -195,6 +198,26 @@ def _service_levels(desk: Desk, cats: list[UUID], groups: dict[GroupKind, UUID])
         Rule(uuid4(), "Обращения через API — высокий приоритет", groups[GroupKind.LINE_1],
              channel=Channel.API, priority=Priority.HIGH),
     ))  # fmt: skip
+
+
+def _incidents(
+    desk: Desk, p: dict[str, Actor], cats: list[UUID], groups: dict[GroupKind, UUID]
+) -> None:
+    """A trigger rule watching the signature category, and an incident opened by hand about it
+    (the server's incident process links the open signature requests when it starts)."""
+    alert = (groups[GroupKind.DEVELOPMENT], groups[GroupKind.OPERATIONS])
+    desk.set_trigger_rules(SYSTEM, (
+        TriggerRule(uuid4(), "Электронная подпись: всплеск обращений",
+                    Criteria(category_id=cats[1]), threshold=5, window_minutes=10, groups=alert),
+        TriggerRule(uuid4(), "Ошибка 500 в любых разделах", Criteria(words=("ошибка 500", "500")),
+                    threshold=3, window_minutes=30, groups=alert),
+    ))  # fmt: skip
+    desk.open_incident(
+        p["dev"], "Сбой сервиса проверки сертификатов",
+        "Сертификаты электронной подписи не отображаются при входе. Мы знаем о проблеме и "
+        "восстанавливаем сервис.", Criteria(category_id=cats[1]),
+        datetime.now(UTC) - timedelta(hours=1),
+    )  # fmt: skip
 
 
 def _stories(

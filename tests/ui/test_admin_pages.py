@@ -69,3 +69,20 @@ def test_an_administrator_saves_sla_policies(site: Site) -> None:
     setup = site.services.desk.sla_setup()
     assert setup.auto_close_days == 3 and setup.policies[0].warn_percent == 75
     assert [str(d) for d in setup.calendars[0].holidays] == ["2026-12-31"]
+
+
+def test_trigger_rules_are_edited_by_administrators_and_analysts(site: Site) -> None:
+    admin, agent = Browser(site, "admin"), Browser(site, "agent")
+    assert agent.get("/admin/triggers").status_code == 403
+    form = {"version": "0", "tname-0": "Подпись: всплеск", "tcategory-0": str(site.world.contracts),
+            "twords-0": "подпись, сертификат", "tthreshold-0": "5", "twindow-0": "10",
+            "tfactor-0": "0", "tgroups-0": str(site.world.line2)}  # fmt: skip
+    assert post(agent, "/admin/triggers", form) == 403
+    assert post(admin, "/admin/triggers", {**form, "tthreshold-0": "many"}) == 422
+    assert post(admin, "/admin/triggers", {**form, "tgroups-0": "not-an-id"}) == 422
+    assert post(admin, "/admin/triggers", {**form, "tfactor-0": "x"}) == 422
+    assert site.services.desk.triggers().rules == ()
+    assert post(admin, "/admin/triggers", form) == 200
+    rule = site.services.desk.triggers().rules[0]
+    assert rule.criteria.words == ("подпись", "сертификат") and rule.groups == (site.world.line2,)
+    assert 'value="Подпись: всплеск"' in admin.get("/admin/triggers").text

@@ -7,6 +7,7 @@ refusal shows the form again with the message and what was typed, and changes no
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.errors import DeskError, InvalidInput
+from domain.incidents import Criteria, TriggerRule
 from domain.routing import Assignment, Rule
 from domain.sla_setup import CalendarSpec, Policy
 from domain.ticket import Channel, Priority
@@ -206,7 +208,60 @@ async def save_sla(request: Request, viewer: Viewer) -> Response:
     return await _sla(request)
 
 
+def triggers_from(form: FormData) -> tuple[TriggerRule, ...]:
+    found = []
+    for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("tname-")}):
+        if not _text(form, f"tname-{i}") or form.get(f"tdelete-{i}"):
+            continue
+        words = tuple(w.strip() for w in _text(form, f"twords-{i}").split(",") if w.strip())
+        factor = _text(form, f"tfactor-{i}") or "0"
+        try:
+            rate = Decimal(factor.replace(",", "."))
+        except InvalidOperation:
+            raise InvalidInput(i18n.gettext("Write a number."), [f"tfactor-{i}"]) from None
+        groups = tuple(UUID(str(g)) for g in form.getlist(f"tgroups-{i}") if str(g))
+        found.append(TriggerRule(
+            _uuid(form, f"tid-{i}") or uuid4(), _text(form, f"tname-{i}"),
+            Criteria(_uuid(form, f"tcategory-{i}"), _text(form, f"tfield_key-{i}"),
+                     _text(form, f"tfield_value-{i}"), words),
+            _minutes(form, f"tthreshold-{i}"), _minutes(form, f"twindow-{i}"), rate, groups,
+        ))  # fmt: skip
+    return tuple(found)
+
+
+@ui
+async def triggers_page(request: Request, viewer: Viewer) -> Response:
+    need(viewer, "admin", "analyst")
+    return await _triggers(request)
+
+
+async def _triggers(request: Request, status: int = 200, error: str | None = None) -> Response:
+    triggers = await run_in_threadpool(services(request).desk.triggers)
+    choices = await run_in_threadpool(_choices, request)
+    return page(request, "admin/triggers.html", status, nav="admin", rules=triggers.rules,
+                version=0 if triggers.pending_events else triggers.version, error=error,
+                **choices)  # fmt: skip
+
+
+@ui
+async def save_triggers(request: Request, viewer: Viewer) -> Response:
+    need(viewer, "admin", "analyst")
+    form = await request.form()
+    version = _text(form, "version")
+    try:
+        rules = triggers_from(form)
+        await run_in_threadpool(services(request).desk.set_trigger_rules, viewer.actor, rules,
+                                int(version) if version.isdigit() else -1)  # fmt: skip
+    except (DeskError, ValueError) as e:
+        message = e.message if isinstance(e, DeskError) else "Choose from the list."
+        status = 409 if isinstance(e, DeskError) and e.code == "conflict" else 422
+        return await _triggers(request, status, i18n.gettext(message))
+    return await _triggers(request)
+
+
 routes = [
+    Route("/admin/triggers", triggers_page),
+    Route("/admin/triggers", save_triggers, methods=["POST"]),
     Route("/admin/routing", routing_page),
     Route("/admin/routing", save_routing, methods=["POST"]),
     Route("/admin/sla", sla_page),
