@@ -383,6 +383,73 @@ def document() -> S:
                 body=obj(["name", "kind"], name=STR, kind=STR),
             )
         },
+        "/api/v1/routing/rules": {
+            "get": op("The routing rules, in order (staff)"),
+            "put": op(
+                "Replace the routing rules (administrators; send the version you saw)",
+                body=obj(["rules", "version"], rules=LIST, version={"type": "integer"}),
+                result=WRITTEN,
+                errors=(400, 401, 403, 404, 409, 415, 422),
+            ),
+        },
+        "/api/v1/sla": {
+            "get": op("The SLA set-up: calendars, policies, auto-close (staff)"),
+            "put": op(
+                "Replace the SLA set-up (administrators; send the version you saw)",
+                body=obj(
+                    ["calendars", "policies", "version"],
+                    calendars=LIST,
+                    policies=LIST,
+                    auto_close_days={"type": "integer"},
+                    version={"type": "integer"},
+                ),
+                result=WRITTEN,
+                errors=(400, 401, 403, 404, 409, 415, 422),
+            ),
+        },
+        "/api/v1/incidents/triggers": {
+            "get": op("Trigger rules with their current counts (staff)"),
+            "put": op(
+                "Replace the trigger rules (administrators, analysts)",
+                body=obj(["rules", "version"], rules=LIST, version={"type": "integer"}),
+                result=WRITTEN,
+                errors=(400, 401, 403, 404, 409, 415, 422),
+            ),
+        },
+        "/api/v1/incidents": {
+            "get": op("Proposals and incidents (staff)"),
+            "post": op(
+                "Open an incident by hand or from a proposal (developers, operations, admins)",
+                ok=201,
+                body=obj(["title", "description"], title=STR, description=STR, proposal=ID),
+                errors=(400, 401, 403, 404, 409, 415, 422),
+            ),
+        },
+        "/api/v1/incidents/{incident_id}": {
+            "get": op(
+                "One incident with its linked requests (staff)", params=[path_param("incident_id")]
+            ),
+        },
+        "/api/v1/incidents/{incident_id}/{command}": {
+            "post": op(
+                "An incident command: dismissal, links, updates, resolution",
+                params=[
+                    path_param("incident_id"),
+                    path_param(
+                        "command", {"enum": ["dismissal", "links", "updates", "resolution"]}
+                    ),
+                ],
+                body=ANY_OBJECT,
+                errors=(400, 401, 403, 404, 409, 415, 422),
+            )
+        },
+        "/api/v1/incidents/{incident_id}/links/{ticket_id}": {
+            "delete": op(
+                "Take a request out of an incident",
+                params=[path_param("incident_id"), TICKET],
+                errors=(400, 401, 403, 404, 409, 422),
+            ),
+        },
     }
     for name, body in COMMAND_BODIES.items():
         paths[f"/api/v1/tickets/{{ticket_id}}/{name}"] = {
