@@ -11,6 +11,7 @@ import psycopg
 
 from domain.desk import Desk
 from domain.settings import Settings
+from projections.analytics import AnalyticsView
 from projections.assigner import Assigner, AssignView
 from projections.base import View
 from projections.catalog import CatalogView
@@ -39,6 +40,7 @@ def all_views() -> list[View]:
         SlaView(),
         AssignView(),
         IncidentsView(),
+        AnalyticsView(),
     ]
 
 

@@ -17,7 +17,20 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
-from web import admin, api, files, incidents_api, kb, live, metrics, openapi, routing_api, sla_api
+from web import (
+    admin,
+    api,
+    audit_export,
+    files,
+    history_api,
+    incidents_api,
+    kb,
+    live,
+    metrics,
+    openapi,
+    routing_api,
+    sla_api,
+)
 from web.errors import HANDLERS
 from web.services import Services
 from web.ui import routes as ui_routes
@@ -94,6 +107,8 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             *sla_api.routes,
             *incidents_api.routes,
             *kb.routes,
+            *history_api.routes,
+            *audit_export.routes,
             *api.routes,
             *live.routes,
             *ui_routes.routes,

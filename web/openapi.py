@@ -383,6 +383,41 @@ def document() -> S:
                 body=obj(["name", "kind"], name=STR, kind=STR),
             )
         },
+        "/api/v1/tickets/{ticket_id}/history": {
+            "get": op(
+                "A request exactly as it was at a version or a moment, replayed from its events",
+                params=[
+                    TICKET,
+                    query("version"),
+                    query("as_of"),
+                    query("view"),
+                    AFTER,
+                    query("key"),
+                ],
+            )
+        },
+        "/api/v1/tickets/{ticket_id}/export": {
+            "get": {
+                **op(
+                    "The request's stored events with a signed manifest (zip; staff)",
+                    params=[TICKET],
+                ),
+                "responses": {
+                    "200": {
+                        "description": "a zip: events.jsonl, manifest.json,"
+                        " manifest.sig, public_key.pem"
+                    },
+                    **{str(e): {"description": "refused"} for e in (401, 403, 404)},
+                },
+            }
+        },
+        "/api/v1/audit/public-key": {
+            "get": {
+                **op("The public key that verifies export manifests (PEM)"),
+                "responses": {"200": {"description": "the key"}},
+            }
+        },
+        "/api/v1/audit/checks/last": {"get": op("The last full integrity check (auditors)")},
         "/api/v1/routing/rules": {
             "get": op("The routing rules, in order (staff)"),
             "put": op(

@@ -23,11 +23,22 @@ def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 
 
 def test_every_api_route_is_described() -> None:
-    from web import admin, api, files, incidents_api, kb, routing_api, sla_api
+    from web import (
+        admin,
+        api,
+        audit_export,
+        files,
+        history_api,
+        incidents_api,
+        kb,
+        routing_api,
+        sla_api,
+    )
 
     paths = document()["paths"]
     served = set()
-    modules = [api, admin, files, kb, routing_api, sla_api, incidents_api]
+    modules = [api, admin, files, kb, routing_api, sla_api, incidents_api, history_api,
+               audit_export]  # fmt: skip
     for route in [r for m in modules for r in m.routes]:
         assert isinstance(route, Route)
         for method in route.methods or ():
@@ -38,7 +49,9 @@ def test_every_api_route_is_described() -> None:
         template = re.sub(
             r"/(replies|messages|notes|information-requests|information|"
             r"assignment|transfers|escalations|priority|resolution|reopening|"
-            r"closing|rating|links)$" if path.startswith("/api/v1/tickets/") else r"$^",
+            r"closing|rating|links)$"
+            if path.startswith("/api/v1/tickets/")
+            else r"$^",
             "/{command}",
             path,
         )

@@ -6,7 +6,9 @@ from starlette.routing import BaseRoute
 
 from web.ui import (
     admin_pages,
+    analytics_pages,
     desk_pages,
+    history_pages,
     incident_pages,
     kb_pages,
     oversight_pages,
@@ -19,9 +21,11 @@ routes: list[BaseRoute] = [
     *session_pages.routes,
     *desk_pages.routes,
     *incident_pages.routes,
+    *history_pages.routes,
     *ticket_pages.routes,
     *requester_pages.routes,
     *kb_pages.routes,
     *oversight_pages.routes,
     *admin_pages.routes,
+    *analytics_pages.routes,
 ]

@@ -1,0 +1,189 @@
+"""The analytics view: one fact row per request, kept from its events' own timestamps.
+
+Each row says when the request was filed (the UTC day, its ISO week's Monday and its month),
+its category, channel and organisation, where it is (line, group, agent: for a resolved request
+the line, group and agent that resolved it), when staff first answered it, when it was
+resolved, how often it was transferred, escalated, asked for information and reopened, its
+rating, whether line 1 resolved it without transfer or escalation, and the SLA breaches it got.
+The figures (projections/analytics_queries.py) are computed exactly from these rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from domain.ticket import Ticket, TicketKind
+from projections.base import View, on
+from projections.db import Tx
+
+
+@dataclass
+class Fact:
+    ticket_id: str
+    number: int
+    filed_at: str  # UTC, ISO, fixed width: compares as text on both stores
+    filed_day: str  # YYYY-MM-DD (UTC)
+    filed_week: str  # the Monday of the ISO week, YYYY-MM-DD
+    filed_month: str  # YYYY-MM
+    category_id: str
+    channel: str
+    organisation_id: str | None
+    status: str = "open"  # open (new, open, waiting) | resolved | closed
+    line: int = 1
+    group_id: str | None = None
+    assignee_id: str | None = None
+    agent_id: str | None = None  # who resolved it; while unresolved, its assignee
+    first_response_at: str | None = None
+    resolved_at: str | None = None  # the standing resolution (cleared on reopening)
+    resolutions: int = 0
+    transfers: int = 0
+    escalations: int = 0
+    info_requests: int = 0
+    reopens: int = 0
+    rating: int | None = None
+    line1: int = 0  # resolved on line 1 without transfer or escalation
+    fr_breach: int = 0
+    res_breach: int = 0
+    version: int = 0
+
+
+COLUMNS = tuple(f.name for f in fields(Fact))
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _id(value: Any) -> str | None:
+    return str(value) if value is not None else None
+
+
+class AnalyticsView(View):
+    """Buffers a batch: each request's fact row is read at most once and written once."""
+
+    name = "analytics"
+    tables = ("v_analytics",)
+
+    def __init__(self) -> None:
+        self.begin()
+
+    def begin(self) -> None:
+        self._rows: dict[str, Fact] = {}
+        self._new: set[str] = set()
+
+    def ddl(self, dialect: str) -> list[str]:
+        return [
+            "CREATE TABLE IF NOT EXISTS v_analytics (ticket_id TEXT PRIMARY KEY,"
+            " number INTEGER NOT NULL, filed_at TEXT NOT NULL, filed_day TEXT NOT NULL,"
+            " filed_week TEXT NOT NULL, filed_month TEXT NOT NULL, category_id TEXT NOT NULL,"
+            " channel TEXT NOT NULL, organisation_id TEXT, status TEXT NOT NULL,"
+            " line INTEGER NOT NULL, group_id TEXT, assignee_id TEXT, agent_id TEXT,"
+            " first_response_at TEXT, resolved_at TEXT, resolutions INTEGER NOT NULL,"
+            " transfers INTEGER NOT NULL, escalations INTEGER NOT NULL,"
+            " info_requests INTEGER NOT NULL, reopens INTEGER NOT NULL, rating INTEGER,"
+            " line1 INTEGER NOT NULL, fr_breach INTEGER NOT NULL, res_breach INTEGER NOT NULL,"
+            " version INTEGER NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS v_analytics_filed ON v_analytics (filed_day)",
+            "CREATE INDEX IF NOT EXISTS v_analytics_status ON v_analytics (status, filed_day)",
+        ]
+
+    @on(Ticket.Filed)
+    def filed(self, tx: Tx, event: Ticket.Filed, position: int) -> None:
+        if event.kind is not TicketKind.REQUEST:
+            return  # knowledge gaps are staff work, not requests
+        at = event.timestamp.astimezone(UTC)
+        day = at.date()
+        fact = Fact(
+            ticket_id=str(event.originator_id),
+            number=event.number,
+            filed_at=stamp(at),
+            filed_day=day.isoformat(),
+            filed_week=(day - timedelta(days=day.weekday())).isoformat(),
+            filed_month=day.isoformat()[:7],
+            category_id=str(event.category_id),
+            channel=event.channel.value,
+            organisation_id=_id(event.organisation_id),
+            version=event.originator_version,
+        )
+        self._rows[fact.ticket_id] = fact
+        self._new.add(fact.ticket_id)
+
+    def _fact(self, tx: Tx, ticket_id: str) -> Fact | None:
+        fact = self._rows.get(ticket_id)
+        if fact is None:
+            raw = tx.one(
+                f"SELECT {', '.join(COLUMNS)} FROM v_analytics WHERE ticket_id = %s", (ticket_id,)
+            )
+            if raw is None:
+                return None
+            fact = self._rows[ticket_id] = Fact(*raw)
+        return fact
+
+    @on(
+        Ticket.Assigned,
+        Ticket.Transferred,
+        Ticket.Escalated,
+        Ticket.Replied,
+        Ticket.InformationRequested,
+        Ticket.Resolved,
+        Ticket.Reopened,
+        Ticket.Closed,
+        Ticket.Rated,
+        Ticket.SlaAlarmed,
+    )
+    def changed(self, tx: Tx, event: Any, position: int) -> None:
+        fact = self._fact(tx, str(event.originator_id))
+        if fact is None:
+            return
+        name, at = type(event).__name__, stamp(event.timestamp)
+        fact.version = event.originator_version
+        if name in ("Replied", "InformationRequested", "Resolved"):
+            fact.first_response_at = fact.first_response_at or at
+        if name == "Assigned":
+            fact.group_id, fact.assignee_id = _id(event.group_id), _id(event.assignee_id)
+        elif name == "Transferred":
+            fact.group_id, fact.assignee_id = _id(event.to_group_id), _id(event.to_assignee_id)
+            fact.transfers += 1
+        elif name == "Escalated":
+            fact.group_id, fact.assignee_id, fact.line = _id(event.to_group_id), None, event.to_line
+            fact.escalations += 1
+        elif name == "InformationRequested":
+            fact.info_requests += 1
+        elif name == "Resolved":
+            fact.status, fact.resolved_at, fact.agent_id = "resolved", at, str(event.by)
+            fact.resolutions += 1
+            fact.line1 = int(fact.line == 1 and not fact.transfers and not fact.escalations)
+        elif name == "Reopened":
+            fact.status, fact.resolved_at, fact.rating, fact.line1 = "open", None, None, 0
+            fact.reopens += 1
+        elif name == "Closed":
+            fact.status = "closed"
+        elif name == "Rated":
+            fact.rating = event.score
+        elif name == "SlaAlarmed":
+            if event.alarm == "first_response_breach":
+                fact.fr_breach = 1
+            elif event.alarm == "resolution_breach":
+                fact.res_breach = 1
+        if fact.status == "open":
+            fact.agent_id = fact.assignee_id
+
+    def flush(self, tx: Tx) -> None:
+        inserts, updates = [], []
+        for ticket_id, fact in self._rows.items():
+            values = astuple(fact)
+            if ticket_id in self._new:
+                inserts.append(values)
+            else:
+                updates.append((*values[1:], ticket_id))
+        if inserts:
+            marks = ", ".join(["%s"] * len(COLUMNS))
+            tx.executemany(
+                f"INSERT INTO v_analytics ({', '.join(COLUMNS)}) VALUES ({marks})", inserts
+            )
+        if updates:
+            sets = ", ".join(f"{c} = %s" for c in COLUMNS[1:])
+            tx.executemany(f"UPDATE v_analytics SET {sets} WHERE ticket_id = %s", updates)
+        self.begin()

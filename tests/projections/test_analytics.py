@@ -1,0 +1,224 @@
+"""Analytics from a synthetic month of desk activity: every figure equals the hand-computed one.
+
+The events' timestamps come from a controlled clock, so each request's delays are known exactly
+(March 2026; the 2nd is a Monday). Figures are `Fraction`s: compared with `==`, never approximately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from fractions import Fraction as F
+from uuid import UUID
+
+import pytest
+from eventsourcing.domain import CanCreateTimestamp
+
+from projections import analytics_queries as aq
+from projections.system import Projections
+from tests.world import World
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def at(self, day: int, hour: int, minute: int = 0, month: int = 3) -> None:
+        self.now = datetime(2026, month, day, hour, minute, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    c = Clock()
+    monkeypatch.setattr(CanCreateTimestamp, "create_timestamp", staticmethod(c))
+    yield c
+
+
+def month(world: World, clock: Clock) -> dict[str, UUID]:
+    """Ten requests in March (and one either side); the comments give each one's delays."""
+    d, agent, eng, req = world.desk, world.agent, world.engineer, world.requester
+    t: dict[str, UUID] = {}
+
+    def file(name: str, day: int, hour: int, minute: int = 0, month: int = 3) -> UUID:
+        clock.at(day, hour, minute, month)
+        t[name] = d.file_ticket(req, world.contracts, name, "Ошибка подписи.",
+                                {"contract_number": "1234567890123456789"}).id  # fmt: skip
+        return t[name]
+
+    def at(day: int, hour: int, minute: int = 0, month: int = 3) -> None:
+        clock.at(day, hour, minute, month)
+
+    x = file("before", 28, 23, 59, month=2)  # outside the period
+    at(28, 23, 59, month=2)
+    d.reply(agent, x, "Ответ")
+
+    x = file("T1", 2, 9)  # FR 2 h, resolved in 4 h on line 1, rated 5
+    at(2, 11)
+    d.reply(agent, x, "Проверьте сертификат")
+    at(2, 13)
+    d.resolve(agent, x, "Готово")
+    d.rate(req, x, 5)
+
+    x = file("T2", 2, 10)  # information requested after 30 min, resolved in 24 h, rated 4
+    at(2, 10, 30)
+    d.request_information(agent, x, (), ("Какой ИНН?",), "Уточните")
+    at(2, 12)
+    d.provide_information(req, x, {}, ("7707083893",))
+    at(3, 10)
+    d.resolve(agent, x, "Готово")
+    d.rate(req, x, 4)
+
+    x = file("T3", 3, 9)  # FR 1 h, escalated to line 2, resolved there in 24 h, rated 3
+    at(3, 10)
+    d.reply(agent, x, "Передаём инженерам")
+    at(3, 11)
+    d.escalate(agent, x, world.line2, "Нужен инженер")
+    at(4, 9)
+    d.resolve(eng, x, "Исправлено")
+    d.rate(req, x, 3)
+
+    x = file("T4", 9, 9)  # transferred to the line 2 group: FR 3 h, resolved in 6 h, unrated
+    at(9, 9, 15)
+    d.transfer(agent, x, world.line2, "Не наш вопрос", eng.id)
+    at(9, 12)
+    d.reply(eng, x, "Смотрю")
+    at(9, 15)
+    d.resolve(eng, x, "Готово")
+
+    x = file("T5", 10, 9)  # resolved in 8 h, rated 2, reopened, resolved again: 27 h, rated 1
+    at(10, 17)
+    d.resolve(agent, x, "Готово")
+    d.rate(req, x, 2)
+    at(11, 9)
+    d.reopen(req, x, "Не помогло")
+    at(11, 10)
+    d.reply(agent, x, "Ещё раз")
+    at(11, 12)
+    d.resolve(agent, x, "Теперь готово")
+    d.rate(req, x, 1)
+
+    x = file("T6", 16, 9)  # a first-response breach; FR 5 h, resolved in 24 h, unrated
+    at(16, 12)
+    d.raise_sla_alarm(x, "first_response_breach", clock.now, "Стандарт")
+    at(16, 14)
+    d.reply(agent, x, "Извините за задержку")
+    at(17, 9)
+    d.resolve(agent, x, "Готово")
+
+    x = file("T7", 16, 10)  # FR 1 h, still open
+    at(16, 11)
+    d.reply(agent, x, "Работаем")
+
+    file("T8", 23, 9)  # never answered
+
+    x = file("T9", 30, 9)  # two information requests (the first after 6 minutes), waiting
+    at(30, 9, 6)
+    d.request_information(agent, x, (), ("Номер?",), "Уточните")
+    at(30, 10)
+    d.provide_information(req, x, {}, ("42",))
+    at(30, 12)
+    d.request_information(agent, x, (), ("Дата?",), "Уточните")
+
+    x = file("T10", 31, 9)  # FR 30 min, resolved in 1 h, rated 5, closed next day
+    at(31, 9, 30)
+    d.reply(agent, x, "Готовим")
+    at(31, 10)
+    d.resolve(agent, x, "Готово")
+    d.rate(req, x, 5)
+    at(1, 9, month=4)
+    d.close_ticket(agent, x)
+
+    file("after", 1, 0, month=4)  # outside the period
+    return t
+
+
+def test_a_month_of_activity_gives_the_hand_computed_figures(
+    world: World, projections: Projections, clock: Clock
+) -> None:
+    t = month(world, clock)
+    projections.catch_up()
+    with projections.db.read() as tx:
+        r = aq.report(tx, date(2026, 3, 1), date(2026, 3, 31), "week",
+                      now=datetime(2026, 3, 31, 18, tzinfo=UTC))  # fmt: skip
+    total = r.total
+    assert total.filed == 10
+    assert sorted(total.ticket_ids) == sorted(str(t[f"T{i}"]) for i in range(1, 11))
+    # first responses (h): 2, 0.5, 1, 3, 8, 5, 1, 0.1, 0.5 (T8 has none)
+    assert total.first_response == aq.Stats(9, F(211, 90), F(1), F(8))
+    # resolutions (h) of the 7 resolved: 4, 24, 24, 6, 27, 24, 1
+    assert total.resolution == aq.Stats(7, F(110, 7), F(24), F(27))
+    assert (total.resolved, total.line1, total.line1_share) == (7, 5, F(5, 7))
+    assert (total.reopened, total.ever_resolved, total.reopen_rate) == (1, 7, F(1, 7))
+    assert (total.info_requests, total.info_per_request) == (3, F(3, 10))
+    assert (total.within_sla, total.sla_compliance) == (6, F(6, 7))
+    assert (total.rated, total.csi, total.response_rate) == (5, F(18, 5), F(5, 7))
+    assert total.ratings == {1: 1, 2: 0, 3: 1, 4: 1, 5: 2}
+    assert r.backlog == [("< 1 day", 0), ("1-3 days", 1), ("3-7 days", 0),
+                         ("7-30 days", 2), ("> 30 days", 0)]  # fmt: skip
+
+    weeks = {f.key: f for f in r.rows}
+    assert list(weeks) == ["2026-03-02", "2026-03-09", "2026-03-16", "2026-03-23", "2026-03-30"]
+    assert [f.filed for f in weeks.values()] == [3, 2, 2, 1, 2]
+    first = weeks["2026-03-02"]  # T1 2 h, T2 0.5 h, T3 1 h; resolved in 4, 24, 24 h
+    assert first.first_response == aq.Stats(3, F(7, 6), F(1), F(2))
+    assert first.resolution == aq.Stats(3, F(52, 3), F(24), F(24))
+    assert (first.line1_share, first.csi, first.ratings[4]) == (F(2, 3), F(4), 1)
+    second = weeks["2026-03-09"]  # T4 3 h / 6 h, T5 8 h / 27 h: even counts take the midpoint
+    assert second.first_response == aq.Stats(2, F(11, 2), F(11, 2), F(8))
+    assert second.resolution == aq.Stats(2, F(33, 2), F(33, 2), F(27))
+    assert (second.reopen_rate, second.line1_share) == (F(1, 2), F(1, 2))
+    third = weeks["2026-03-16"]
+    assert (third.sla_compliance, third.resolved, third.filed) == (F(0), 1, 2)
+
+
+def test_dimensions_split_the_same_requests(
+    world: World, projections: Projections, clock: Clock
+) -> None:
+    month(world, clock)
+    projections.catch_up()
+    with projections.db.read() as tx:
+
+        def split(dim: str) -> dict[str, int]:
+            r = aq.report(tx, date(2026, 3, 1), date(2026, 3, 31), dim)
+            return {f.key: f.filed for f in r.rows}
+
+        by_line = split("line")
+        by_group = split("group")
+        by_agent = split("agent")
+        by_day = split("day")
+        by_month = split("month")
+        by_channel = split("channel")
+        by_org = split("organisation")
+        by_category = split("category")
+        resolved_by = {
+            f.key: f.resolved
+            for f in aq.report(tx, date(2026, 3, 1), date(2026, 3, 31), "agent").rows
+        }
+        behind = aq.requests(tx, date(2026, 3, 1), date(2026, 3, 31), "line", "2")
+    assert by_line == {"1": 9, "2": 1}
+    assert by_group == {str(world.line1): 8, str(world.line2): 2}
+    agent, eng = str(world.agent.id), str(world.engineer.id)
+    assert resolved_by == {agent: 5, eng: 2, "": 0}
+    assert by_agent == {agent: 5, eng: 2, "": 3}
+    days = {"02": 2, "03": 1, "09": 1, "10": 1, "16": 2, "23": 1, "30": 1, "31": 1}
+    assert by_day == {f"2026-03-{d}": n for d, n in days.items()}
+    assert by_month == {"2026-03": 10}
+    assert by_channel == {"cabinet": 10}
+    assert by_org == {str(world.org): 10}
+    assert by_category == {str(world.contracts): 10}
+    assert [f.number for f in behind] == [4]  # T3 (the request before March is number 1)
+
+
+def test_bad_filters_are_refused() -> None:
+    with pytest.raises(aq.BadFilter):
+        aq.period("2026-03-31", "2026-03-01")
+    with pytest.raises(aq.BadFilter):
+        aq.period("March", "2026-03-01")
+    with pytest.raises(aq.BadFilter):
+        aq.dimension("weather")
+    assert aq.period("2026-03-01", "2026-03-31") == (date(2026, 3, 1), date(2026, 3, 31))
+    assert aq.hours(F(211, 90)) == "2.34" and aq.hours(F(5, 2), 0) == "3"
+    assert aq.percent(F(5, 7)) == "71.4" and aq.hours(None) == ""

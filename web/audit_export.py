@@ -1,0 +1,268 @@
+"""The auditor's evidence: signed exports of a ticket's stored events, and integrity checks.
+
+An export is a zip of `events.jsonl` (one stored event a line: aggregate, version, topic,
+timestamp, chain hash and the state exactly as stored), `manifest.json` (the sha256 of the
+JSONL, the count, the version and time range, when it was made) and `manifest.sig` (the
+Ed25519 signature of manifest.json's bytes, base64). `python -m scripts.verify_export` checks
+one with the public key from `GET /api/v1/audit/public-key`.
+
+The signing key is the PEM private key at `SUZ_SIGNING_KEY`; without it, one is generated
+into the data folder on first use. Full-store checks run in the thread pool; the last one's
+result is kept in the views database (`audit_checks`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import io
+import os
+import threading
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.access import Actor
+from domain.desk import Desk
+from domain.errors import Forbidden
+from domain.integrity import Report, verify
+from domain.people import Role
+from domain.settings import Settings
+from projections.db import ViewDB
+from web.api import json
+from web.auth import authenticate, services, signed_in
+from web.body import path_id
+
+FORMAT = "suz-export/1"
+AUDIT_ROLES = (Role.AUDITOR, Role.CURATOR, Role.ADMIN)
+_keys: dict[str, Ed25519PrivateKey] = {}
+_key_lock = threading.Lock()
+
+
+# -- the signing key ----------------------------------------------------------------------------
+def key_path(settings: Settings) -> Path:
+    configured = os.environ.get("SUZ_SIGNING_KEY", "").strip()
+    return Path(configured) if configured else settings.data_dir / "signing_key.pem"
+
+
+def signing_key(settings: Settings) -> Ed25519PrivateKey:
+    """The operator's key (SUZ_SIGNING_KEY), or one generated into the data folder once."""
+    path = key_path(settings)
+    with _key_lock:
+        found = _keys.get(str(path))
+        if found is not None:
+            return found
+        if not path.exists():
+            if os.environ.get("SUZ_SIGNING_KEY", "").strip():
+                raise RuntimeError(f"SUZ_SIGNING_KEY names {path}, which does not exist")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption())  # fmt: skip
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise RuntimeError(f"{path} is not an Ed25519 private key")
+        _keys[str(path)] = key
+        return key
+
+
+def public_pem(settings: Settings) -> bytes:
+    return signing_key(settings).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+
+
+# -- exports ------------------------------------------------------------------------------------
+def event_lines(desk: Desk, aggregate_id: UUID) -> list[dict[str, Any]]:
+    """The aggregate's stored events, each with its decoded timestamp and chain hash."""
+    lines = []
+    for stored in desk.recorder.select_events(aggregate_id):
+        try:
+            event: Any = desk.mapper.to_domain_event(stored)
+            timestamp, chain = event.timestamp.isoformat(), getattr(event, "chain", None)
+        except Exception:  # a tampered row is exported as it is
+            timestamp, chain = None, None
+        lines.append({
+            "aggregate_id": str(aggregate_id), "version": stored.originator_version,
+            "topic": stored.topic, "timestamp": timestamp, "chain": chain,
+            "state": bytes(stored.state).decode("utf-8", "replace"),
+        })  # fmt: skip
+    return lines
+
+
+def build_export(settings: Settings, lines: list[dict[str, Any]], **about: Any) -> bytes:
+    """The zip: events.jsonl, manifest.json and its Ed25519 signature."""
+    jsonl = b"".join(orjson.dumps(line, option=orjson.OPT_SORT_KEYS) + b"\n" for line in lines)
+    times = [line["timestamp"] for line in lines if line["timestamp"]]
+    manifest = {
+        "format": FORMAT, "file": "events.jsonl", "sha256": hashlib.sha256(jsonl).hexdigest(),
+        "count": len(lines), "first_version": lines[0]["version"] if lines else None,
+        "last_version": lines[-1]["version"] if lines else None,
+        "from": min(times, default=None), "to": max(times, default=None),
+        "created_at": datetime.now(UTC).isoformat(), "algorithm": "Ed25519", **about,
+    }  # fmt: skip
+    body = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+    signature = base64.b64encode(signing_key(settings).sign(body))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("events.jsonl", jsonl)
+        z.writestr("manifest.json", body)
+        z.writestr("manifest.sig", signature + b"\n")
+        z.writestr("public_key.pem", public_pem(settings))
+    return buffer.getvalue()
+
+
+def export_ticket(settings: Settings, desk: Desk, actor: Actor, ticket_id: UUID) -> bytes:
+    ticket = desk.ticket(actor, ticket_id)  # 404 for who may not see it
+    if not actor.is_staff:
+        raise Forbidden("Exports hold the whole history, internal notes included: staff only.")
+    lines = event_lines(desk, ticket_id)
+    return build_export(settings, lines, aggregate_id=str(ticket_id), ticket_number=ticket.number)
+
+
+async def ticket_export(request: Request) -> Response:
+    actor = signed_in(await authenticate(request))
+    ticket_id = path_id(request, "ticket_id", "request")
+    svc = services(request)
+    data = await run_in_threadpool(export_ticket, svc.settings, svc.desk, actor, ticket_id)
+    name = f"suz-ticket-{ticket_id}.zip"
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+async def public_key(request: Request) -> Response:
+    pem = await run_in_threadpool(public_pem, services(request).settings)
+    return Response(pem, media_type="application/x-pem-file")
+
+
+# -- full-store checks --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Check:
+    id: int
+    started_at: str
+    finished_at: str | None
+    events: int
+    aggregates: int
+    problems: list[dict[str, Any]]
+
+    @property
+    def running(self) -> bool:
+        return self.finished_at is None
+
+    @property
+    def ok(self) -> bool:
+        return not self.running and not self.problems
+
+
+_ready: set[int] = set()
+_running: dict[int, asyncio.Future[None]] = {}  # keeps the background checks referenced
+
+
+def _ensure_table(db: ViewDB) -> None:
+    if id(db) in _ready:
+        return
+    with db.tx() as tx:
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS audit_checks (id BIGINT PRIMARY KEY,"
+            " started_at TEXT NOT NULL, finished_at TEXT, events BIGINT NOT NULL DEFAULT 0,"
+            " aggregates BIGINT NOT NULL DEFAULT 0, problems TEXT NOT NULL DEFAULT '[]')"
+        )
+    _ready.add(id(db))
+
+
+def last_check(db: ViewDB) -> Check | None:
+    _ensure_table(db)
+    with db.read() as tx:
+        row = tx.one(
+            "SELECT id, started_at, finished_at, events, aggregates, problems"
+            " FROM audit_checks ORDER BY id DESC LIMIT 1"
+        )
+    if row is None:
+        return None
+    return Check(row[0], row[1], row[2], row[3], row[4], orjson.loads(row[5]))
+
+
+def _start_check(db: ViewDB) -> int | None:
+    """Records a new check as running; None when one is running already."""
+    _ensure_table(db)
+    with db.tx() as tx:
+        row = tx.one("SELECT id, finished_at FROM audit_checks ORDER BY id DESC LIMIT 1")
+        if row is not None and row[1] is None and row[0] in _running:
+            return None
+        number = (row[0] if row else 0) + 1
+        tx.execute("INSERT INTO audit_checks (id, started_at) VALUES (%s, %s)",
+                   (number, datetime.now(UTC).isoformat()))  # fmt: skip
+    return int(number)
+
+
+def _run_check(desk: Desk, db: ViewDB, number: int) -> None:
+    try:
+        report: Report = verify(desk)
+        problems = [{"aggregate_id": str(p.aggregate_id), "version": p.version,
+                     "position": p.position, "kind": p.kind, "detail": p.detail}
+                    for p in report.problems]  # fmt: skip
+        events, aggregates = report.events, report.aggregates
+    except Exception as e:  # the check itself failed: say so as its result
+        problems = [{"aggregate_id": "", "version": 0, "position": 0, "kind": "error",
+                     "detail": f"the check could not run: {e}"}]  # fmt: skip
+        events = aggregates = 0
+    with db.tx() as tx:
+        tx.execute(
+            "UPDATE audit_checks SET finished_at = %s, events = %s, aggregates = %s,"
+            " problems = %s WHERE id = %s",
+            (datetime.now(UTC).isoformat(), events, aggregates,
+             orjson.dumps(problems).decode(), number),
+        )  # fmt: skip
+
+
+async def start_full_check(desk: Desk, db: ViewDB) -> int | None:
+    """Starts a whole-store verification in the thread pool; its id, or None if one runs."""
+    number = await run_in_threadpool(_start_check, db)
+    if number is None:
+        return None
+    loop = asyncio.get_running_loop()
+    future = loop.run_in_executor(None, _run_check, desk, db, number)
+    _running[number] = future
+    future.add_done_callback(lambda _f: _running.pop(number, None))
+    return number
+
+
+def may_audit(actor: Actor) -> bool:
+    return actor.has(*AUDIT_ROLES)
+
+
+def check_json(check: Check | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {"id": check.id, "started_at": check.started_at, "finished_at": check.finished_at,
+            "running": check.running, "ok": check.ok, "events": check.events,
+            "aggregates": check.aggregates, "problems": check.problems}  # fmt: skip
+
+
+async def get_last_check(request: Request) -> Response:
+    actor = signed_in(await authenticate(request))
+    if not may_audit(actor):
+        raise Forbidden("Integrity checks are for auditors, curators and administrators.")
+    check = await run_in_threadpool(last_check, services(request).projections.db)
+    return json({"last": check_json(check)})
+
+
+routes = [
+    Route("/api/v1/tickets/{ticket_id}/export", ticket_export),
+    Route("/api/v1/audit/public-key", public_key),
+    Route("/api/v1/audit/checks/last", get_last_check),
+]

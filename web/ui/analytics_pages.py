@@ -1,0 +1,416 @@
+"""Analytics for the desk's overseers: exact figures for a period split by one dimension, SVG
+charts drawn on the server, the definitions of every metric, the requests behind a number, and
+a CSV export. Read-only; the figures refresh live (topic `activity`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+from urllib.parse import urlencode
+
+from markupsafe import Markup, escape
+from openpyxl import Workbook
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from projections import analytics_queries as aq
+from projections.db import Tx
+from projections.queues import TicketRow
+from projections.tickets import COLUMNS as TICKET_COLUMNS
+from web.api import wait_for_views
+from web.auth import services
+from web.ui import i18n
+from web.ui.guard import Viewer, need, ui
+from web.ui.i18n import lazy
+from web.ui.lookups import (
+    account_names,
+    category_names,
+    group_names,
+    names_for,
+    organisation_names,
+)
+from web.ui.render import page
+
+READERS = ("analyst", "curator", "quality", "admin", "auditor", "methodologist")
+MAX_LISTED = 500
+
+# extracted for translation; shown through _()
+FILTER_MESSAGES = (
+    lazy("Give the period as two days, YYYY-MM-DD."),
+    lazy("The period ends before it starts."),
+    lazy("The period is longer than ten years."),
+    lazy("Unknown dimension."),
+)
+AGE_LABELS = (lazy("< 1 day"), lazy("1-3 days"), lazy("3-7 days"), lazy("7-30 days"),
+              lazy("> 30 days"))  # fmt: skip
+DIMENSION_LABELS = {
+    "day": lazy("Day"), "week": lazy("Week"), "month": lazy("Month"), "line": lazy("Line"),
+    "group": lazy("Group"), "agent": lazy("Agent"), "category": lazy("Category"),
+    "channel": lazy("Channel"), "organisation": lazy("Organisation"),
+}  # fmt: skip
+CHANNEL_LABELS = {"cabinet": lazy("Cabinet"), "public_form": lazy("Public form"),
+                  "api": lazy("API")}  # fmt: skip
+DEFINITIONS = (
+    (
+        lazy("Requests filed"),
+        lazy(
+            "Requests (not knowledge gaps) filed in the period, counted by the UTC day of filing."
+        ),
+    ),
+    (
+        lazy("First response time"),
+        lazy(
+            "Hours from filing to the first reply, information request or resolution by staff; "
+            "mean, median (midpoint of the two middle values for an even count) and p90 (nearest "
+            "rank: the ceil(0.9·n)-th smallest value), over the requests answered."
+        ),
+    ),
+    (
+        lazy("Resolution time"),
+        lazy(
+            "Hours from filing to the standing resolution (the last, after any reopening), over "
+            "the requests resolved or closed; mean, median and p90 as above."
+        ),
+    ),
+    (
+        lazy("Resolved on line 1"),
+        lazy(
+            "Share of resolved requests resolved on line 1 that were never transferred or "
+            "escalated."
+        ),
+    ),
+    (
+        lazy("Reopen rate"),
+        lazy("Share of the requests resolved at least once that were reopened at least once."),
+    ),
+    (
+        lazy("Information requests per request"),
+        lazy("Information requests sent to requesters divided by the requests filed."),
+    ),
+    (
+        lazy("SLA compliance"),
+        lazy("Share of resolved requests that got no first-response or resolution breach alarm."),
+    ),
+    (
+        lazy("CSI"),
+        lazy(
+            "Mean of the standing ratings (1-5) of resolved requests; a reopening withdraws the "
+            "rating; the distribution counts each score."
+        ),
+    ),
+    (lazy("Rating response rate"), lazy("Rated requests divided by resolved requests.")),
+    (
+        lazy("Backlog by age"),
+        lazy("Requests of the period not resolved or closed now, by the time since filing."),
+    ),
+    (
+        lazy("Line, group, agent"),
+        lazy(
+            "Where the request is now; for a resolved request, the line, group and agent that "
+            "resolved it (an unassigned open request has no agent)."
+        ),
+    ),
+)
+
+
+# -- charts -----------------------------------------------------------------------------------
+W, H, PAD, FOOT = 640, 200, 40, 48
+
+
+def _num(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def bar_chart(title: str, bars: list[tuple[str, float]], fmt: str = "{}") -> Markup:
+    """A bar chart as inline SVG: presentation attributes only (no style, no script)."""
+    top = max((v for _l, v in bars), default=0) or 1
+    n = max(len(bars), 1)
+    step = (W - PAD) / n
+    width = min(max(step * 0.7, 1), 64)
+    parts = [
+        f'<svg class="chart" role="img" viewBox="0 0 {W} {H + FOOT}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<line x1="{PAD}" y1="{H}" x2="{W}" y2="{H}" stroke="#888" stroke-width="1"/>',
+        f'<text x="{PAD - 4}" y="12" text-anchor="end" font-size="13" fill="#555">'
+        f"{escape(fmt.format(_num(top)))}</text>",
+    ]
+    for i, (label, value) in enumerate(bars):
+        h = (H - 16) * value / top
+        x = PAD + i * step + (step - width) / 2
+        parts.append(
+            f'<rect x="{_num(x)}" y="{_num(H - h)}" width="{_num(width)}" height="{_num(h)}" '
+            f'fill="#3b6ea5"><title>{escape(label)}: {escape(fmt.format(_num(value)))}</title>'
+            "</rect>"
+        )
+        if n <= 31:
+            cx = _num(x + width / 2)
+            parts.append(
+                f'<text x="{cx}" y="{H + 14}" font-size="13" fill="#333" text-anchor="end" '
+                f'transform="rotate(-35 {cx} {H + 14})">{escape(label[:16])}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def line_chart(title: str, points: list[tuple[str, float | None]]) -> Markup:
+    """A line chart as inline SVG; points without a value break nothing (they are skipped)."""
+    values = [v for _l, v in points if v is not None]
+    top = max(values, default=0) or 1
+    n = max(len(points) - 1, 1)
+    xy = [
+        (PAD + (W - PAD - 8) * i / n, H - (H - 16) * v / top)
+        for i, (_l, v) in enumerate(points)
+        if v is not None
+    ]
+    path = " ".join(f"{_num(x)},{_num(y)}" for x, y in xy)
+    dots = "".join(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3" fill="#c0392b"/>' for x, y in xy)
+    labels = "".join(
+        f'<text x="{_num(PAD + (W - PAD - 8) * i / n)}" y="{H + 14}" font-size="13" fill="#333"'
+        f' text-anchor="middle">{escape(label[-5:])}</text>'
+        for i, (label, _v) in enumerate(points)
+        if len(points) <= 31
+    )
+    return Markup(
+        f'<svg class="chart" role="img" viewBox="0 0 {W} {H + FOOT}" width="100%" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>'
+        f'<line x1="{PAD}" y1="{H}" x2="{W}" y2="{H}" stroke="#888" stroke-width="1"/>'
+        f'<text x="{PAD - 4}" y="12" text-anchor="end" font-size="13" fill="#555">'
+        f"{_num(top)}</text>"
+        f'<polyline points="{path}" fill="none" stroke="#c0392b" stroke-width="2"/>'
+        f"{dots}{labels}</svg>"
+    )
+
+
+# -- filters ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date
+    by: str
+
+    def query(self, **more: str) -> str:
+        return urlencode({"from": self.start.isoformat(), "to": self.end.isoformat(),
+                          "by": self.by, **more})  # fmt: skip
+
+
+def filters(request: Request) -> Filters:
+    """The period and dimension asked for (this month by day when not given)."""
+    params = request.query_params
+    today = datetime.now(UTC).date()
+    start = params.get("from") or today.replace(day=1).isoformat()
+    end = params.get("to") or today.isoformat()
+    a, b = aq.period(start[:20], end[:20])
+    return Filters(a, b, aq.dimension(params.get("by", "day")[:20]))
+
+
+def labels(tx: Tx, dim: str, keys: list[str]) -> dict[str, str]:
+    """What each dimension value is called on the page."""
+    _ = i18n.gettext
+    found: dict[str, str] = {}
+    if dim == "group":
+        found = group_names(tx, keys)
+    elif dim == "agent":
+        found = account_names(tx, keys)
+    elif dim == "organisation":
+        found = organisation_names(tx, keys)
+    elif dim == "category":
+        names = category_names(tx)
+        first, second = ("ru", "en") if i18n.current() == "ru" else ("en", "ru")
+        found = {k: v[f"name_{first}"] or v[f"name_{second}"] for k, v in names.items()}
+    elif dim == "line":
+        found = {k: _("Line {n}").format(n=k) for k in keys if k}
+    elif dim == "channel":
+        found = {k: _(CHANNEL_LABELS[k]) for k in keys if k in CHANNEL_LABELS}
+    return {k: found.get(k, k) if k else _("None") for k in keys}
+
+
+def _load(request: Request, f: Filters) -> dict[str, Any]:
+    _ = i18n.gettext
+    with services(request).projections.db.read() as tx:
+        report = aq.report(tx, f.start, f.end, f.by)
+        names = labels(tx, f.by, [r.key for r in report.rows])
+    rows = report.rows
+    filed, mean = _("Requests filed"), _("Mean resolution time, hours")
+    csi, backlog = _("CSI: ratings given"), _("Backlog by age")
+    means = [(names[r.key], _float(r.resolution.mean)) for r in rows]
+    charts = [
+        (filed, bar_chart(filed, [(names[r.key], r.filed) for r in rows])),
+        (mean, line_chart(mean, means) if f.by in ("day", "week", "month")
+         else bar_chart(mean, [(k, v or 0.0) for k, v in means])),
+        (csi, bar_chart(csi, [(str(s), report.total.ratings[s]) for s in range(1, 6)])),
+        (backlog, bar_chart(backlog, [(_(label), n) for label, n in report.backlog])),
+    ]  # fmt: skip
+    return {"report": report, "names": names, "charts": charts, "f": f,
+            "definitions": DEFINITIONS, "dimensions": DIMENSION_LABELS}  # fmt: skip
+
+
+def _float(value: Fraction | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _template_globals() -> dict[str, Any]:
+    return {"hours": aq.hours, "percent": aq.percent}
+
+
+@ui
+async def analytics_page(request: Request, viewer: Viewer) -> Response:
+    need(viewer, *READERS)
+    await wait_for_views(request)
+    part = request.query_params.get("part")
+    try:
+        f = filters(request)
+    except aq.BadFilter as e:
+        message = i18n.gettext(str(e))
+        params = request.query_params
+        return page(request, "analytics/page.html", 422, nav="analytics", error=message,
+                    raw={"from": params.get("from", "")[:20], "to": params.get("to", "")[:20],
+                         "by": params.get("by", "")[:20]},
+                    dimensions=DIMENSION_LABELS, definitions=DEFINITIONS, position=0,
+                    **_template_globals())  # fmt: skip
+    data = await run_in_threadpool(_load, request, f)
+    template = "analytics/figures.html" if part == "figures" else "analytics/page.html"
+    position = services(request).projections.positions.reached("analytics")
+    raw = {"from": f.start.isoformat(), "to": f.end.isoformat(), "by": f.by}
+    return page(request, template, nav="analytics", position=position, raw=raw,
+                **data, **_template_globals())  # fmt: skip
+
+
+def _ticket_rows(tx: Tx, ids: list[str]) -> list[TicketRow]:
+    if not ids:
+        return []
+    marks = ", ".join(["%s"] * len(ids))
+    found = {
+        r[0]: TicketRow(*r)
+        for r in tx.all(
+            f"SELECT {', '.join(TICKET_COLUMNS)} FROM v_tickets WHERE id IN ({marks})", tuple(ids)
+        )
+    }
+    return [found[i] for i in ids if i in found]  # fmt: skip
+
+
+@ui
+async def analytics_requests(request: Request, viewer: Viewer) -> Response:
+    """The requests behind a number of the table: filed in the period with that value."""
+    need(viewer, *READERS)
+    await wait_for_views(request)
+    try:
+        f = filters(request)
+    except aq.BadFilter as e:
+        return page(request, "error.html", 422, message=i18n.gettext(str(e)), status_code=422)
+    key = request.query_params.get("key")
+    key = None if key is None else key[:80]
+
+    def load() -> dict[str, Any]:
+        with services(request).projections.db.read() as tx:
+            facts = aq.requests(tx, f.start, f.end, f.by, key)
+            rows = _ticket_rows(tx, [x.ticket_id for x in facts[:MAX_LISTED]])
+            label = labels(tx, f.by, [key])[key] if key is not None else ""
+            return {"rows": rows, "names": names_for(tx, rows), "total": len(facts),
+                    "label": label}  # fmt: skip
+
+    data = await run_in_threadpool(load)
+    return page(request, "analytics/requests.html", nav="analytics", f=f,
+                dimensions=DIMENSION_LABELS, **data)  # fmt: skip
+
+
+CSV_HEADER = (
+    "dimension", "key", "label", "filed", "first_response_n", "first_response_mean_h",
+    "first_response_median_h", "first_response_p90_h", "resolved", "resolution_mean_h",
+    "resolution_median_h", "resolution_p90_h", "line1_resolved", "line1_share",
+    "reopened", "reopen_rate", "info_requests", "info_per_request", "within_sla",
+    "sla_compliance", "rated", "csi", "rating_1", "rating_2", "rating_3", "rating_4",
+    "rating_5", "response_rate",
+)  # fmt: skip
+
+
+def csv_row(dim: str, label: str, r: aq.Figures) -> list[str]:
+    """One row of figures; shares as fractions of 1 and hours rounded to 4 decimals."""
+
+    def n(value: Fraction | None) -> str:
+        return aq.hours(value, 4)
+
+    fr, res = r.first_response, r.resolution
+    return [dim, r.key, label, str(r.filed), str(fr.count), n(fr.mean), n(fr.median),
+            n(fr.p90), str(r.resolved), n(res.mean), n(res.median), n(res.p90), str(r.line1),
+            n(r.line1_share), str(r.reopened), n(r.reopen_rate), str(r.info_requests),
+            n(r.info_per_request), str(r.within_sla), n(r.sla_compliance), str(r.rated),
+            n(r.csi), *(str(r.ratings[s]) for s in range(1, 6)),
+            n(r.response_rate)]  # fmt: skip
+
+
+def table(request: Request, f: Filters) -> list[list[str]]:
+    """The export: the header, one row per dimension value, and the period's total (`*`)."""
+    with services(request).projections.db.read() as tx:
+        report = aq.report(tx, f.start, f.end, f.by)
+        names = labels(tx, f.by, [r.key for r in report.rows])
+    total = csv_row(f.by, "total", report.total)
+    total[1] = "*"  # the whole period
+    return [list(CSV_HEADER), *(csv_row(f.by, names[r.key], r) for r in report.rows), total]
+
+
+def xlsx(rows: list[list[str]]) -> bytes:
+    """The same table as a workbook; counts and figures as numbers, keys and labels as text."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("analytics")
+    for i, row in enumerate(rows):
+        sheet.append(row if i == 0 else [_cell(c, j) for j, c in enumerate(row)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _cell(text: str, column: int) -> str | int | Decimal | None:
+    if column < 3:
+        return text  # dimension, key, label: text even when they look like numbers
+    if not text:
+        return None
+    return int(text) if text.isdigit() else Decimal(text)
+
+
+MEDIA = {"csv": "text/csv; charset=utf-8",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
+
+
+async def _export(request: Request, viewer: Viewer, kind: str) -> Response:
+    need(viewer, *READERS)
+    await wait_for_views(request)
+    try:
+        f = filters(request)
+    except aq.BadFilter as e:
+        return Response(i18n.gettext(str(e)) + "\n", 422, media_type="text/plain")
+    rows = await run_in_threadpool(table, request, f)
+    if kind == "csv":
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows(rows)
+        body: bytes | str = out.getvalue()
+    else:
+        body = await run_in_threadpool(xlsx, rows)
+    name = f"suz-analytics-{f.by}-{f.start.isoformat()}-{f.end.isoformat()}.{kind}"
+    return Response(body, media_type=MEDIA[kind],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+
+@ui
+async def analytics_csv(request: Request, viewer: Viewer) -> Response:
+    return await _export(request, viewer, "csv")
+
+
+@ui
+async def analytics_xlsx(request: Request, viewer: Viewer) -> Response:
+    return await _export(request, viewer, "xlsx")
+
+
+routes = [
+    Route("/analytics", analytics_page),
+    Route("/analytics.csv", analytics_csv),
+    Route("/analytics.xlsx", analytics_xlsx),
+    Route("/analytics/requests", analytics_requests),
+]
