@@ -128,6 +128,15 @@ def _open_row(subject: str) -> Callable[[Page], None]:
     return open_it
 
 
+def _open_history(subject: str) -> Callable[[Page], None]:
+    def open_it(page: Page) -> None:
+        _open_row(subject)(page)
+        page.locator("#history-link").click()
+        expect(page.locator("input[type=range]")).to_be_visible()
+
+    return open_it
+
+
 def _fill_new_request(page: Page) -> None:
     page.get_by_role("radio", name=re.compile("Реестр контрактов|Contracts register")).check()
     expect(page.locator("#category-fields input").first).to_be_visible()
@@ -165,6 +174,9 @@ def main() -> int:
         camera.shoot("incidents", "dev", "/incidents")
         camera.shoot("sla", "admin", "/admin/sla", full=True)
         camera.shoot("routing", "admin", "/admin/routing")
+        camera.shoot("analytics", "curator", "/analytics", full=True)
+        camera.shoot("history", "auditor", "/desk?queue=line:2",
+                     _open_history("Ошибка при регистрации организации"), full=True)
         browser.close()
     return 0
 
