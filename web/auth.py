@@ -65,7 +65,25 @@ def caller(conn: HTTPConnection, method: str = "GET", form_token: str | None = N
         referer=conn.headers.get("referer"),
         allowed=svc.origins,
     )
-    return Caller(_actor(svc, session.account_id), session, cookie)
+    actor = _actor(svc, session.account_id)
+    if not actor.is_staff and _holds_link(conn) and not _may_see(svc, actor, conn):
+        # someone else's request opened with its private link: the link's holder acts
+        return Caller(_visitor(conn, svc).actor, session, cookie)
+    return Caller(actor, session, cookie)
+
+
+def _holds_link(conn: HTTPConnection) -> bool:
+    key = conn.headers.get("x-ticket-key") or conn.query_params.get("key")
+    return bool(key and (conn.path_params.get("ticket_id") or conn.query_params.get("ticket")))
+
+
+def _may_see(svc: Services, actor: Actor, conn: HTTPConnection) -> bool:
+    ticket = conn.path_params.get("ticket_id") or conn.query_params.get("ticket")
+    try:
+        svc.desk.ticket(actor, UUID(str(ticket)))
+    except (ValueError, DeskError):
+        return False
+    return True
 
 
 def _visitor(conn: HTTPConnection, svc: Services) -> Caller:

@@ -498,3 +498,18 @@ def test_a_message_carries_files_previewed_in_the_chat(site: Site) -> None:
     assert only_files.status_code == 200 and "more.png" in only_files.text
     empty = post(requester, f"/r/{ticket}/message", {"body": " ", "version": "1"})
     assert empty.status_code == 422 and "Write your message." in empty.text
+
+
+def test_a_private_link_works_for_someone_signed_in_to_another_account(site: Site) -> None:
+    contact = {"contact_name": "Анна", "contact_email": "anna@example.org"}
+    filed = post(visitor(site), "/new", filing(site, **contact))
+    link = LINK.search(filed.text)
+    assert link, filed.text
+    path, ticket, key = link.groups()
+    stranger = person(site, "stranger")  # signed in, another organisation: the link still opens
+    chat = get(stranger, f"{path}&after={head(site)}")
+    assert chat.status_code == 200 and "Контракт не публикуется" in chat.text
+    assert get(stranger, f"/r/{ticket}").status_code == 404, "without the link: nothing"
+    written = post(stranger, f"/r/{ticket}/message?key={key}",
+                   {"body": "Пишу по ссылке", "version": str(version(chat.text))})  # fmt: skip
+    assert written.status_code == 200 and "Пишу по ссылке" in written.text

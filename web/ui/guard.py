@@ -103,7 +103,8 @@ async def _viewer(request: Request) -> Viewer:
     c: Caller = await authenticate(request, form_token)
     if c.actor.id is None:
         key = request.query_params.get("key") or request.headers.get("x-ticket-key")
-        return Viewer(c.actor, "", None, key if c.actor.visitor_ticket_id else None)
+        csrf = c.session.csrf_token if c.session else None  # signed in, holding a link
+        return Viewer(c.actor, "", csrf, key if c.actor.visitor_ticket_id else None)
     account = await run_in_threadpool(services(request).desk.account_by_id, c.actor.id)
     return Viewer(c.actor, account.display_name, c.session.csrf_token if c.session else None)
 
