@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -175,6 +176,32 @@ def policies_from(form: FormData) -> tuple[Policy, ...]:
     return tuple(found)
 
 
+def _typed_setup(form: FormData) -> SimpleNamespace:
+    """The SLA form as typed (strings, unchecked), to show again with a refusal."""
+    policies = [
+        SimpleNamespace(id=_text(form, f"pid-{i}"), name=_text(form, f"pname-{i}"),
+                        category_id=_text(form, f"pcategory-{i}"),
+                        priority=_text(form, f"ppriority-{i}"),
+                        first_response_minutes=_text(form, f"fr-{i}"),
+                        resolution_minutes=_text(form, f"res-{i}"),
+                        warn_percent=_text(form, f"warn-{i}"),
+                        calendar=_text(form, f"pcalendar-{i}"),
+                        escalate_on_breach=bool(form.get(f"escalate-{i}")))
+        for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("pname-")})
+        if _text(form, f"pname-{i}")
+    ]  # fmt: skip
+    calendars = [
+        SimpleNamespace(key=_text(form, f"ckey-{i}"), name=_text(form, f"cname-{i}"),
+                        timezone=_text(form, f"ctz-{i}"), always=bool(form.get(f"always-{i}")),
+                        week=[_text(form, f"day-{i}-{d}").split() for d in range(7)],
+                        holidays=_text(form, f"holidays-{i}").split(),
+                        workdays=_text(form, f"workdays-{i}").split())
+        for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("ckey-")})
+    ]  # fmt: skip
+    return SimpleNamespace(policies=policies, calendars=calendars,
+                           auto_close_days=_text(form, "auto_close_days"))  # fmt: skip
+
+
 @ui
 async def sla_page(request: Request, viewer: Viewer) -> Response:
     need(viewer, "admin")
@@ -200,7 +227,7 @@ async def save_sla(request: Request, viewer: Viewer) -> Response:
                                 policies_from(form), days,
                                 int(version) if version.isdigit() else -1)  # fmt: skip
     except DeskError as e:
-        setup = await run_in_threadpool(services(request).desk.sla_setup)
+        setup = _typed_setup(form)  # shown again as typed
         choices = await run_in_threadpool(_choices, request)
         return page(request, "admin/sla.html", 409 if e.code == "conflict" else 422, nav="admin",
                     setup=setup, weekdays=WEEKDAYS, version=version,
