@@ -19,6 +19,8 @@ from projections.db import ViewDB
 from projections.incident_process import IncidentProcess
 from projections.incidents import IncidentsView
 from projections.knowledge import KnowledgeView
+from projections.quality import FollowUpProcess, QualityView
+from projections.queue_history import QueueHistoryView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
 from projections.signals import Positions, Wakeup
@@ -39,8 +41,10 @@ def all_views() -> list[View]:
         KnowledgeView(),
         SlaView(),
         AssignView(),
+        QueueHistoryView(),
         IncidentsView(),
         AnalyticsView(),
+        QualityView(),
     ]
 
 
@@ -57,6 +61,7 @@ class Projections:
         self.sla_timer = SlaTimer(desk, self.db)
         self.incident_process = IncidentProcess(desk, self.db, self.positions)
         self.assigner = Assigner(desk, self.db)
+        self.follow_ups = FollowUpProcess(desk, self.db)
         self.channels: dict[str, Callable[[str], None]] = {}  # more PostgreSQL channels to hear
         self._listening = threading.Event()
         self._listener: threading.Thread | None = None
@@ -83,12 +88,14 @@ class Projections:
             self.sla_timer.start()
             self.incident_process.start()
             self.assigner.start()
+            self.follow_ups.start()
 
     def stop(self) -> None:
         self._listening.clear()
         self.sla_timer.stop()
         self.incident_process.stop()
         self.assigner.stop()
+        self.follow_ups.stop()
         for runner in self.runners:
             runner.stop()
         if self._listener:

@@ -295,3 +295,22 @@ def test_an_agent_says_he_is_away_and_back(site: Site) -> None:
     r = agent.client.post("/desk/away", data={"away": "0"}, headers={"Origin": ORIGIN})
     assert r.status_code == 403, "without the CSRF token nothing changes"
     assert site.services.desk.account_by_id(site.world.agent.id).away is True
+
+
+def test_a_queue_as_it_stood_at_a_moment(site: Site) -> None:
+    from datetime import timedelta
+
+    first = site.world.file(subject="Была в очереди").id
+    events = list(site.services.desk.repository.event_store.get(first))
+    routed = events[1].timestamp
+    site.services.desk.escalate(site.world.agent, first, site.world.line2, "Дальше")
+    agent = Browser(site, "auditor")
+    queue = f"group:{site.world.line1}"
+    before = (routed - timedelta(seconds=1)).isoformat()
+    then = (routed + timedelta(microseconds=1)).isoformat()
+    head = site.services.desk.recorder.max_notification_id()
+    assert "Была в очереди" not in agent.get(f"/desk?queue={queue}&after={head}").text
+    assert "Была в очереди" not in agent.get(f"/desk?queue={queue}&as_of={before}").text
+    page = agent.get(f"/desk?queue={queue}&as_of={then}".replace("+", "%2B")).text
+    assert "Была в очереди" in page and 'class="notice"' in page
+    assert agent.get(f"/desk?queue={queue}&as_of=yesterday").status_code == 422

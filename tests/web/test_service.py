@@ -73,7 +73,9 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "sla",
         "incidents",
         "assign",
+        "queue_history",
         "analytics",
+        "quality",
     }
     client.get("/api/v1/me")
     text = client.get("/metrics").text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,15 +12,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from domain.errors import InvalidInput
 from projections import catalog, queues
 from projections.db import Tx
+from projections.queue_history import queue_at
 from projections.sla import deadlines
 from web.api import number, wait_for_views
 from web.auth import services
 from web.ui import i18n
 from web.ui.guard import Viewer, need, ui
 from web.ui.lookups import group_names, names_for
-from web.ui.render import page
+from web.ui.render import TIMEZONE, page
 
 STAFF_ROLES = ("agent", "methodologist", "analyst", "developer", "operations", "admin",
                "quality", "curator", "auditor")  # fmt: skip
@@ -71,7 +74,8 @@ def _rows(tx: Tx, viewer: Viewer, key: str, after: int | None) -> queues.Page:
     return query(tx, group, after) if query else queues.Page([], None)
 
 
-def _load(request: Request, viewer: Viewer, key: str, after: int | None) -> dict[str, Any]:
+def _load(request: Request, viewer: Viewer, key: str, after: int | None,
+          as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
     with services(request).projections.db.read() as tx:
         sections = _queues(tx, viewer)
         flat = [q for _name, qs in sections for q in qs]
@@ -79,7 +83,12 @@ def _load(request: Request, viewer: Viewer, key: str, after: int | None) -> dict
         if not key:  # mine when it holds something, else the first group's open requests
             key = "mine" if counts.get(flat[0].count_key) or len(flat) < 2 else flat[1].key
         current = next((q for q in flat if q.key == key), flat[0])
-        rows = _rows(tx, viewer, current.key, after)
+        if as_of is not None:  # the queue as it stood then (an auditor's look back)
+            kind, _, arg = current.key.partition(":")
+            kind, arg = ("assignee", str(viewer.actor.id)) if kind == "mine" else (kind, arg)
+            rows = queues.Page(queue_at(tx, kind, arg, as_of), None)
+        else:
+            rows = _rows(tx, viewer, current.key, after)
         names = names_for(tx, rows.rows)
         sla = deadlines(tx, [r.id for r in rows.rows])
     return {"sections": sections, "current": current, "counts": counts, "page": rows,
@@ -92,7 +101,8 @@ async def desk(request: Request, viewer: Viewer) -> Response:
     await wait_for_views(request)
     key = request.query_params.get("queue", "")[:80]
     after = number(request.query_params.get("after_number", ""))
-    data = await run_in_threadpool(_load, request, viewer, key, after)
+    as_of = _moment(request.query_params.get("as_of", ""))
+    data = await run_in_threadpool(_load, request, viewer, key, after, as_of)
     part = request.query_params.get("part")
     template = {"list": "desk/list.html", "counts": "desk/queues.html"}.get(
         part or "", "desk/page.html"
@@ -100,7 +110,21 @@ async def desk(request: Request, viewer: Viewer) -> Response:
     position = services(request).projections.positions.reached("tickets")
     account = await run_in_threadpool(services(request).desk.account_by_id, viewer.actor.id)
     away = getattr(account, "away", False)
-    return page(request, template, nav="desk", position=position, away=away, **data)
+    return page(request, template, nav="desk", position=position, away=away, as_of=as_of,
+                **data)  # fmt: skip
+
+
+def _moment(text: str) -> datetime | None:
+    """`?as_of=` as the form's datetime-local (Moscow time) or an ISO moment with its zone."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text[:40])
+    except ValueError:
+        raise InvalidInput(
+            i18n.gettext("Give the moment as YYYY-MM-DDTHH:MM."), ["as_of"]
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=TIMEZONE)
 
 
 @ui
