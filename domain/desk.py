@@ -23,6 +23,7 @@ from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
 from domain.people import Account, Group, GroupKind, Organisation, Role
+from domain.quality_commands import QualityCommands
 from domain.results import FiledTicket, Written
 from domain.routing import ROUTING_ID, Routing, Rule
 from domain.settings import Settings
@@ -53,7 +54,8 @@ def checked_contact(contact: Contact) -> Contact:
     return Contact(name, email)
 
 
-class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Application[UUID]):
+class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, QualityCommands,
+           Application[UUID]):  # fmt: skip
     """The support desk. Tickets are snapshotted every 50 events so long tickets load fast."""
 
     name = "Desk"

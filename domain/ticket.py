@@ -113,6 +113,9 @@ class Ticket(ChainedAggregate):
         raised_by: UUID | None
         articles: tuple[UUID, ...]  # knowledge-base articles linked to this request
         sla_alarms: tuple[tuple[str, datetime], ...]  # set by SlaAlarmed (absent before one)
+        follow_ups: tuple[int, ...]  # rated versions that raised a follow-up (absent before)
+        follow_ups_done: tuple[int, ...]
+        quality_reviewed: bool
 
     # -- filing -------------------------------------------------------------------------------
     class Filed(ChainedAggregate.Created):
@@ -552,3 +555,63 @@ class Ticket(ChainedAggregate):
             return False
         self.trigger_event(self.SlaAlarmed, alarm=alarm, due=due, policy=policy)
         return True
+
+    # -- CSI follow-up and quality review (staff only: not in the requester's timeline) -------
+    class FollowUpRaised(ChainedAggregate.Event):
+        """A low rating asks the group's lead to follow up; raised once per rating."""
+
+        rated_version: int  # the Rated event's version: one follow-up per rating
+        score: int
+        group_id: UUID | None
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.follow_ups = (*getattr(t, "follow_ups", ()), self.rated_version)
+
+    def raise_follow_up(self, rated_version: int, score: int) -> bool:
+        """Records the follow-up unless this rating raised one before."""
+        if rated_version in getattr(self, "follow_ups", ()):
+            return False
+        self.trigger_event(self.FollowUpRaised, rated_version=rated_version, score=score,
+                           group_id=self.group_id)  # fmt: skip
+        return True
+
+    class FollowUpDone(ChainedAggregate.Event):
+        by: UUID
+        rated_version: int
+        note: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.follow_ups_done = (*getattr(t, "follow_ups_done", ()), self.rated_version)
+
+    def finish_follow_up(self, by: UUID, rated_version: int, note: str) -> None:
+        if rated_version not in getattr(self, "follow_ups", ()):
+            raise InvalidTransition("There is no such follow-up on this request.")
+        if rated_version in getattr(self, "follow_ups_done", ()):
+            raise InvalidTransition("This follow-up is done already.")
+        self.trigger_event(self.FollowUpDone, by=by, rated_version=rated_version,
+                           note=clean_body(note, "note"))  # fmt: skip
+
+    class QualityReviewed(ChainedAggregate.Event):
+        """A quality reviewer's scores on the checklist (item key, 0-2) and comment."""
+
+        by: UUID
+        scores: tuple[tuple[str, int], ...]
+        points: int
+        max_points: int
+        comment: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Ticket, aggregate).quality_reviewed = True
+
+    def review_quality(self, by: UUID, scores: tuple[tuple[str, int], ...], points: int,
+                       max_points: int, comment: str) -> None:  # fmt: skip
+        if self.kind is not TicketKind.REQUEST or self.status not in (
+            Status.RESOLVED, Status.CLOSED
+        ):  # fmt: skip
+            raise InvalidTransition("Only a resolved request can be reviewed.")
+        if getattr(self, "quality_reviewed", False):
+            raise InvalidTransition("This request has been reviewed already.")
+        self.trigger_event(self.QualityReviewed, by=by, scores=scores, points=points,
+                           max_points=max_points, comment=comment.strip()[:MAX_BODY])  # fmt: skip

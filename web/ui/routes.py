@@ -6,12 +6,15 @@ from starlette.routing import BaseRoute
 
 from web.ui import (
     admin_pages,
+    analytics_kb,
     analytics_pages,
+    analytics_report,
     desk_pages,
     history_pages,
     incident_pages,
     kb_pages,
     oversight_pages,
+    quality_pages,
     requester_pages,
     session_pages,
     ticket_pages,
@@ -28,4 +31,7 @@ routes: list[BaseRoute] = [
     *oversight_pages.routes,
     *admin_pages.routes,
     *analytics_pages.routes,
+    *analytics_kb.routes,
+    *analytics_report.routes,
+    *quality_pages.routes,
 ]

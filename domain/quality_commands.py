@@ -1,0 +1,94 @@
+"""CSI follow-ups and quality review: commands of the Desk (a mixin, like SlaCommands).
+
+There is no "group lead" role: the lead of a request's follow-up is any agent of the request's
+group (at the time of the rating) or a quality reviewer. Curators and auditors read, never write.
+`raise_follow_up` is the follow-up process's command and is idempotent (once per rating).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.access import Actor
+from domain.chain import ChainedAggregate
+from domain.errors import Conflict, DeskError, Forbidden, InvalidTransition
+from domain.people import Role
+from domain.quality import QUALITY_CHECKLIST_ID, ChecklistItem, QualityChecklist
+from domain.results import Written
+from domain.ticket import Ticket
+
+A = TypeVar("A", bound=ChainedAggregate)
+
+
+def may_lead_follow_up(actor: Actor, group_id: UUID | None) -> bool:
+    if actor.has(Role.QUALITY):
+        return True
+    return actor.has(Role.AGENT) and group_id is not None and group_id in actor.group_ids
+
+
+class QualityCommands:
+    if TYPE_CHECKING:
+        repository: Any
+
+        def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
+
+        def _written(self, aggregate: ChainedAggregate) -> Written: ...
+
+    def quality_checklist(self) -> QualityChecklist:
+        try:
+            found: object = self.repository.get(QUALITY_CHECKLIST_ID)
+        except AggregateNotFoundError:
+            return QualityChecklist.start()  # not saved: the default items
+        assert isinstance(found, QualityChecklist)
+        return found
+
+    def set_quality_checklist(self, actor: Actor, items: tuple[ChecklistItem, ...],
+                              expected_version: int | None = None) -> Written:  # fmt: skip
+        if not actor.has(Role.QUALITY):
+            raise Forbidden("Only a quality reviewer may change the checklist.")
+        checklist = self.quality_checklist()
+        current = 0 if checklist.pending_events else checklist.version
+        if expected_version is not None and expected_version != current:
+            raise Conflict(QUALITY_CHECKLIST_ID, expected_version, current)
+        checklist.change(actor.id, items)
+        return self._written(checklist)
+
+    def raise_follow_up(self, ticket_id: UUID, rated_version: int, score: int) -> Written | None:
+        """Records the follow-up of a low rating once (None when it exists already)."""
+        for _attempt in range(5):
+            ticket = self._get(Ticket, ticket_id, "request")
+            if not ticket.raise_follow_up(rated_version, score):
+                return None
+            try:
+                return self._written(ticket)
+            except Conflict:
+                continue
+        return None
+
+    def finish_follow_up(self, actor: Actor, ticket_id: UUID, rated_version: int,
+                         note: str) -> Written:  # fmt: skip
+        ticket = self._get(Ticket, ticket_id, "request")
+        raised = [e for e in getattr(ticket, "follow_ups", ()) if e == rated_version]
+        if not raised:
+            raise InvalidTransition("There is no such follow-up on this request.")
+        if actor.id is None or not may_lead_follow_up(actor, ticket.group_id):
+            raise Forbidden("Only the group's agents or a quality reviewer may follow up.")
+        ticket.finish_follow_up(actor.id, rated_version, note)
+        return self._written(ticket)
+
+    def review_quality(self, actor: Actor, ticket_id: UUID, scores: dict[str, int],
+                       comment: str = "") -> Written:  # fmt: skip
+        if actor.id is None or not actor.has(Role.QUALITY):
+            raise Forbidden("Only a quality reviewer may review requests.")
+        ordered, points, most = self.quality_checklist().score(scores)
+        for _attempt in range(5):
+            ticket = self._get(Ticket, ticket_id, "request")
+            ticket.review_quality(actor.id, ordered, points, most, comment)
+            try:
+                return self._written(ticket)
+            except Conflict:
+                continue
+        raise DeskError("The request keeps changing; try again.")
