@@ -1,0 +1,245 @@
+"""`./scripts/bench analytics`: the analytics dashboard's queries and time travel on PostgreSQL.
+
+1. Puts `--rows` synthetic fact rows (default 1,000,000 requests filed over one year, 2025) in the
+   analytics view (`v_analytics`) of a throw-away schema, then times what the dashboard runs for
+   a period (projections/analytics_queries.py `report`: the filed_day range read and the exact
+   figures) for one month and for the year, split by a few dimensions; a plain SQL GROUP BY
+   count is timed beside it for comparison. Target: p95 < 100 ms.
+2. Builds one ticket with `--events` events (notes saved 25 at a time) through the Desk and
+   times web/history_api.py `history` (the aggregate replayed to a version + the timeline up to
+   it) for random versions. Target: p95 < 50 ms.
+Measured, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import psycopg
+from tqdm import tqdm
+
+from domain.desk import Desk
+from domain.settings import Settings
+from domain.ticket import Ticket
+from projections import analytics_queries as aq
+from projections.analytics import COLUMNS, stamp
+from projections.system import Projections
+from scripts.bench_machine import (
+    DEFAULT_PG_URL,
+    load,
+    ms,
+    pct,
+    print_machine,
+    table,
+    temp_schema,
+    verdict,
+)
+from tests.world import World
+from web.history_api import history
+
+YEAR = 2025
+BATCH = 50_000
+BODY = "Проверили настройки подписи, сертификат действителен, публикация повторена."
+
+
+def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
+    """`n` fact rows spread evenly over the year: 20 categories, 3 channels, 300 organisations,
+    3 lines, 9 groups, 150 agents; 85% resolved, 60% of those rated, 5% with a breach."""
+    rnd = random.Random(seed)
+    categories = [str(uuid4()) for _ in range(20)]
+    organisations = [str(uuid4()) for _ in range(300)]
+    groups = [str(uuid4()) for _ in range(9)]
+    agents = [str(uuid4()) for _ in range(150)]
+    channels = ("cabinet", "public_form", "api")
+    start = datetime(YEAR, 1, 1, tzinfo=UTC)
+    span = 365 * 86_400
+    for i in range(n):
+        at = start + timedelta(seconds=span * i / n + rnd.random())
+        day = at.date()
+        line = rnd.choices((1, 2, 3), (80, 15, 5))[0]
+        resolved = rnd.random() < 0.85
+        first = at + timedelta(minutes=rnd.randint(5, 600))
+        done = first + timedelta(minutes=rnd.randint(10, 20_000)) if resolved else None
+        transfers, escalations = int(rnd.random() < 0.1), int(line > 1)
+        values: dict[str, Any] = {
+            "ticket_id": str(uuid4()),
+            "number": i + 1,
+            "filed_at": stamp(at),
+            "filed_day": day.isoformat(),
+            "filed_week": (day - timedelta(days=day.weekday())).isoformat(),
+            "filed_month": day.isoformat()[:7],
+            "category_id": rnd.choice(categories),
+            "channel": rnd.choice(channels),
+            "organisation_id": rnd.choice(organisations),
+            "status": ("resolved" if rnd.random() < 0.3 else "closed") if resolved else "open",
+            "line": line,
+            "group_id": groups[(line - 1) * 3 + rnd.randrange(3)],
+            "assignee_id": rnd.choice(agents),
+            "agent_id": rnd.choice(agents),
+            "first_response_at": stamp(first),
+            "resolved_at": stamp(done) if done else None,
+            "resolutions": int(resolved) + int(rnd.random() < 0.04),
+            "transfers": transfers,
+            "escalations": escalations,
+            "info_requests": rnd.choices((0, 1, 2), (70, 25, 5))[0],
+            "reopens": int(rnd.random() < 0.04),
+            "rating": rnd.randint(1, 5) if resolved and rnd.random() < 0.6 else None,
+            "line1": int(resolved and line == 1 and not transfers),
+            "fr_breach": int(rnd.random() < 0.03),
+            "res_breach": int(rnd.random() < 0.05),
+            "version": rnd.randint(4, 30),
+        }
+        yield tuple(values[c] for c in COLUMNS)
+
+
+def insert_rows(url: str, schema: str, n: int) -> float:
+    """COPY the rows in batches of 50,000 (one transaction each); returns the seconds taken."""
+    started = time.perf_counter()
+    rows = synthetic_rows(n)
+    with psycopg.connect(url, options=f"-c search_path={schema}") as conn:
+        with tqdm(total=n, unit="row", desc="v_analytics", file=sys.stderr) as bar:
+            left = n
+            while left > 0:
+                size = min(BATCH, left)
+                with (
+                    conn.cursor() as cur,
+                    cur.copy(f"COPY v_analytics ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+                ):
+                    for _ in range(size):
+                        copy.write_row(next(rows))
+                conn.commit()
+                left -= size
+                bar.update(size)
+        conn.execute("ANALYZE v_analytics")
+        conn.commit()
+    return time.perf_counter() - started
+
+
+def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
+    took, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        took.append(time.perf_counter() - started)
+    return took, result
+
+
+def dashboard_rows(projections: Projections, runs_month: int, runs_year: int) -> list[list[str]]:
+    month = (date(YEAR, 6, 1), date(YEAR, 6, 30))
+    year = (date(YEAR, 1, 1), date(YEAR, 12, 31))
+    cases = [("June", month, dim, runs_month) for dim in ("day", "category", "agent")]
+    cases += [("the year", year, dim, runs_year) for dim in ("month", "category")]
+    now = datetime(YEAR + 1, 1, 15, tzinfo=UTC)
+    out = []
+    with projections.db.read() as tx:
+        for name, (a, b), dim, runs in tqdm(cases, desc="dashboard", file=sys.stderr):
+            took, report = timed(partial(aq.report, tx, a, b, dim, now), runs)
+            out.append([f"report: {name} by {dim}", f"{report.total.filed:,}",
+                        f"{len(report.rows):,}", str(runs), ms(pct(took, 50)),
+                        ms(pct(took, 95)), verdict(pct(took, 95) < 0.1)])  # fmt: skip
+        for name, (a, b), runs in (("June", month, runs_month), ("the year", year, runs_year)):
+            sql = ("SELECT category_id, COUNT(*), COUNT(resolved_at), AVG(rating)"
+                   " FROM v_analytics WHERE filed_day >= %s AND filed_day <= %s"
+                   " GROUP BY category_id")  # fmt: skip
+            params = (a.isoformat(), b.isoformat())
+            took, got = timed(partial(tx.all, sql, params), runs)
+            filed = sum(int(r[1]) for r in got)
+            out.append([f"SQL GROUP BY category: {name} (comparison)", f"{filed:,}",
+                        f"{len(got):,}", str(runs), ms(pct(took, 50)), ms(pct(took, 95)),
+                        verdict(pct(took, 95) < 0.1)])  # fmt: skip
+    return out
+
+
+def long_ticket(desk: Desk, world: World, events: int) -> UUID:
+    """One request with `events` events: notes and a reply every fifth, saved 25 at a time."""
+    ticket_id = world.file("Контракт с длинной историей").id
+    agent = world.agent.id
+    assert agent is not None
+    with tqdm(total=events, unit="event", desc="ticket", file=sys.stderr) as bar:
+        ticket: Ticket = desk.repository.get(ticket_id)
+        bar.update(ticket.version)
+        while ticket.version < events:
+            for k in range(min(25, events - ticket.version)):
+                if k % 5 == 4:
+                    ticket.reply(agent, f"Ответ {k}: {BODY}")
+                else:
+                    ticket.add_note(agent, f"Заметка {k}: {BODY}")
+            desk.save(ticket)
+            bar.update(25)
+            ticket = desk.repository.get(ticket_id)
+    return ticket_id
+
+
+def time_travel_rows(desk: Desk, world: World, ticket_id: UUID, runs: int) -> list[list[str]]:
+    latest = desk.repository.get(ticket_id).version
+    rnd = random.Random(1)
+    versions = [rnd.randint(1, latest) for _ in range(runs)]
+    out = []
+    for who, actor in (("auditor (staff view)", world.auditor), ("requester", world.requester)):
+        took = []
+        for v in tqdm(versions, desc=f"history {who}", file=sys.stderr):
+            started = time.perf_counter()
+            h = history(desk, actor, ticket_id, version=v)
+            took.append(time.perf_counter() - started)
+            assert h.version == v
+        out.append([f"history(version=random) as {who}", f"{latest:,}", str(runs),
+                    ms(pct(took, 50)), ms(pct(took, 95)), ms(max(took)),
+                    verdict(pct(took, 95) < 0.05)])  # fmt: skip
+    took, _ = timed(lambda: desk.repository.get(ticket_id, version=rnd.randint(1, latest)), runs)
+    out.append(["(the aggregate replay alone: repository.get(version))", f"{latest:,}",
+                str(runs), ms(pct(took, 50)), ms(pct(took, 95)), ms(max(took)), ""])  # fmt: skip
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="bench analytics", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--database-url", default=os.environ.get("SUZ_TEST_DATABASE_URL", DEFAULT_PG_URL)
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=10, help="timed runs per month query")
+    parser.add_argument("--year-runs", type=int, default=3, help="timed runs per year query")
+    args = parser.parse_args(argv)
+    url = args.database_url
+    print("suz bench analytics: dashboard queries and time travel on PostgreSQL\n")
+    print_machine(url)
+    with temp_schema(url, "bench_analytics") as schema, tempfile.TemporaryDirectory() as tmp:
+        os.environ["SUZ_DATABASE_SCHEMA"] = schema
+        settings = Settings(data_dir=Path(tmp), database_url=url)
+        desk = Desk(settings.store_env(create_tables=True))
+        projections = Projections(desk, settings)
+        projections.migrate()
+        try:
+            inserted = insert_rows(url, schema, args.rows)
+            dashboard = dashboard_rows(projections, args.runs, args.year_runs)
+            world = World.build(desk)
+            ticket_id = long_ticket(desk, world, args.events)
+            travel = time_travel_rows(desk, world, ticket_id, args.runs * 2)
+        finally:
+            projections.stop()
+            projections.db.close_all()
+            desk.close()
+    print(f"\nDashboard queries over {args.rows:,} synthetic requests filed in {YEAR}"
+          f" (inserted with COPY in {inserted:,.1f} s)")  # fmt: skip
+    print(table(["query", "requests read", "rows shown", "runs", "p50 ms", "p95 ms",
+                 "p95 < 100 ms"], dashboard))  # fmt: skip
+    print(f"\nTime travel: one ticket with {args.events:,} events")
+    print(table(["what", "events", "runs", "p50 ms", "p95 ms", "max ms", "p95 < 50 ms"], travel))
+    print(f"\nload avg at the end: {load()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
