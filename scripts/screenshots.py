@@ -175,8 +175,13 @@ def main() -> int:
         camera.shoot("sla", "admin", "/admin/sla", full=True)
         camera.shoot("routing", "admin", "/admin/routing")
         camera.shoot("analytics", "curator", "/analytics", full=True)
-        camera.shoot("history", "auditor", "/desk?queue=line:2",
-                     _open_history("Ошибка при регистрации организации"), full=True)
+        camera.shoot(
+            "history",
+            "auditor",
+            "/desk?queue=line:2",
+            _open_history("Ошибка при регистрации организации"),
+            full=True,
+        )
         browser.close()
     return 0
 
