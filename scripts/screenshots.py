@@ -175,6 +175,7 @@ def main() -> int:
         camera.shoot("sla", "admin", "/admin/sla", full=True)
         camera.shoot("routing", "admin", "/admin/routing")
         camera.shoot("analytics", "curator", "/analytics", full=True)
+        camera.shoot("quality", "quality", "/quality", full=True)
         camera.shoot(
             "history",
             "auditor",
