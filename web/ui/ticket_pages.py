@@ -32,6 +32,7 @@ from projections.timeline import Entry, timeline
 from web.api import wait_for_views
 from web.auth import services
 from web.errors import STATUS
+from web.kb import methodology_group
 from web.services import Services
 from web.ui import i18n
 from web.ui.guard import Viewer, need, refusal, ui
@@ -215,13 +216,12 @@ ACTIONS: dict[str, Action] = {
 
 def _raise_gap(request: Request, actor: Actor, ticket_id: UUID, form: FormData) -> Written:
     svc = services(request)
-    with svc.projections.db.read() as tx:
-        groups = [g for g in catalog.groups(tx) if g["kind"] == "methodology"]
-    if not groups:
+    group = methodology_group(svc)
+    if group is None:
         raise InvalidInput(i18n.gettext("The desk has no methodology group yet."), ["subject"])
     ticket = svc.desk.ticket(actor, ticket_id)
     filed = svc.desk.raise_knowledge_gap(
-        actor, _text(form, "subject"), _text(form, "description"), UUID(groups[0]["id"]),
+        actor, _text(form, "subject"), _text(form, "description"), group,
         (ticket_id,), ticket.category_id)  # fmt: skip
     return Written(filed.id, filed.position, filed.version)
 
