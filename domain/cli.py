@@ -124,7 +124,7 @@ def serve_web(host: str, port: int, workers: int, run_views: bool) -> int:
         os.environ["SUZ_RUN_VIEWS"] = "n"
     # the pages this server serves are the origin cookie calls and websockets may come from
     os.environ.setdefault("SUZ_ORIGINS", f"http://{host}:{port} http://localhost:{port}")
-    print(f"suz: serving on http://{host}:{port} (API under /api/v1, health at /health)")
+    print(f"suz: open http://{host}:{port}/ in a browser (API under /api/v1, health at /health)")
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 ws_max_size=65_536, log_level="info")  # fmt: skip
     return 0
