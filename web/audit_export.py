@@ -21,7 +21,7 @@ import os
 import threading
 import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -36,7 +36,7 @@ from starlette.routing import Route
 
 from domain.access import Actor
 from domain.desk import Desk
-from domain.errors import Forbidden
+from domain.errors import Forbidden, InvalidInput
 from domain.integrity import Report, verify
 from domain.people import Role
 from domain.settings import Settings
@@ -69,8 +69,10 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
                 raise RuntimeError(f"SUZ_SIGNING_KEY names {path}, which does not exist")
             path.parent.mkdir(parents=True, exist_ok=True)
             pem = Ed25519PrivateKey.generate().private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption())  # fmt: skip
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(pem)
@@ -82,8 +84,11 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
 
 
 def public_pem(settings: Settings) -> bytes:
-    return signing_key(settings).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    return (
+        signing_key(settings)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
 
 
 # -- exports ------------------------------------------------------------------------------------
@@ -96,11 +101,16 @@ def event_lines(desk: Desk, aggregate_id: UUID) -> list[dict[str, Any]]:
             timestamp, chain = event.timestamp.isoformat(), getattr(event, "chain", None)
         except Exception:  # a tampered row is exported as it is
             timestamp, chain = None, None
-        lines.append({
-            "aggregate_id": str(aggregate_id), "version": stored.originator_version,
-            "topic": stored.topic, "timestamp": timestamp, "chain": chain,
-            "state": bytes(stored.state).decode("utf-8", "replace"),
-        })  # fmt: skip
+        lines.append(
+            {
+                "aggregate_id": str(aggregate_id),
+                "version": stored.originator_version,
+                "topic": stored.topic,
+                "timestamp": timestamp,
+                "chain": chain,
+                "state": bytes(stored.state).decode("utf-8", "replace"),
+            }
+        )
     return lines
 
 
@@ -109,12 +119,18 @@ def build_export(settings: Settings, lines: list[dict[str, Any]], **about: Any) 
     jsonl = b"".join(orjson.dumps(line, option=orjson.OPT_SORT_KEYS) + b"\n" for line in lines)
     times = [line["timestamp"] for line in lines if line["timestamp"]]
     manifest = {
-        "format": FORMAT, "file": "events.jsonl", "sha256": hashlib.sha256(jsonl).hexdigest(),
-        "count": len(lines), "first_version": lines[0]["version"] if lines else None,
+        "format": FORMAT,
+        "file": "events.jsonl",
+        "sha256": hashlib.sha256(jsonl).hexdigest(),
+        "count": len(lines),
+        "first_version": lines[0]["version"] if lines else None,
         "last_version": lines[-1]["version"] if lines else None,
-        "from": min(times, default=None), "to": max(times, default=None),
-        "created_at": datetime.now(UTC).isoformat(), "algorithm": "Ed25519", **about,
-    }  # fmt: skip
+        "from": min(times, default=None),
+        "to": max(times, default=None),
+        "created_at": datetime.now(UTC).isoformat(),
+        "algorithm": "Ed25519",
+        **about,
+    }
     body = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
     signature = base64.b64encode(signing_key(settings).sign(body))
     buffer = io.BytesIO()
@@ -140,8 +156,86 @@ async def ticket_export(request: Request) -> Response:
     svc = services(request)
     data = await run_in_threadpool(export_ticket, svc.settings, svc.desk, actor, ticket_id)
     name = f"suz-ticket-{ticket_id}.zip"
-    return Response(data, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+MAX_PERIOD_EVENTS = 200_000  # a bigger export is asked for in parts
+
+
+def period_lines(desk: Desk, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Every stored event of every aggregate recorded in [start, end), in log order (the log is
+    read in batches of 1,000; events are selected by their own timestamps)."""
+    lines: list[dict[str, Any]] = []
+    head, after = desk.recorder.max_notification_id() or 0, 0
+    while after < head:
+        batch = desk.recorder.select_notifications(start=after + 1, limit=1000, stop=head)
+        if not batch:
+            break
+        for n in batch:
+            try:
+                event: Any = desk.mapper.to_domain_event(n)
+                moment, chain = event.timestamp, getattr(event, "chain", None)
+            except Exception:  # a tampered row is exported as it is, and the check names it
+                moment, chain = None, None
+            if moment is not None and not start <= moment < end:
+                continue
+            lines.append(
+                {
+                    "position": n.id,
+                    "aggregate_id": str(n.originator_id),
+                    "version": n.originator_version,
+                    "topic": n.topic,
+                    "timestamp": moment.isoformat() if moment else None,
+                    "chain": chain,
+                    "state": bytes(n.state).decode("utf-8", "replace"),
+                }
+            )
+            if len(lines) > MAX_PERIOD_EVENTS:
+                raise InvalidInput(
+                    f"More than {MAX_PERIOD_EVENTS} events: export a shorter period.",
+                    ["from", "to"],
+                )
+        after = batch[-1].id
+    return lines
+
+
+def _day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"Give {name} as a date, YYYY-MM-DD.", [name]) from None
+
+
+async def period_export(request: Request) -> Response:
+    """The whole desk's events of a period (days in UTC, both included), signed."""
+    actor = signed_in(await authenticate(request))
+    if not may_audit(actor):
+        raise Forbidden("Exports of a period are for auditors, curators and administrators.")
+    first = _day(request.query_params.get("from", ""), "from")
+    last = _day(request.query_params.get("to", ""), "to")
+    if last < first:
+        raise InvalidInput("The period ends before it starts.", ["to"])
+    start = datetime.combine(first, time(), UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), UTC)
+    svc = services(request)
+
+    def build() -> bytes:
+        lines = period_lines(svc.desk, start, end)
+        return build_export(
+            svc.settings, lines, period_from=first.isoformat(), period_to=last.isoformat()
+        )
+
+    data = await run_in_threadpool(build)
+    name = f"suz-events-{first}-{last}.zip"
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 async def public_key(request: Request) -> Response:
@@ -204,29 +298,50 @@ def _start_check(db: ViewDB) -> int | None:
         if row is not None and row[1] is None and row[0] in _running:
             return None
         number = (row[0] if row else 0) + 1
-        tx.execute("INSERT INTO audit_checks (id, started_at) VALUES (%s, %s)",
-                   (number, datetime.now(UTC).isoformat()))  # fmt: skip
+        tx.execute(
+            "INSERT INTO audit_checks (id, started_at) VALUES (%s, %s)",
+            (number, datetime.now(UTC).isoformat()),
+        )
     return int(number)
 
 
 def _run_check(desk: Desk, db: ViewDB, number: int) -> None:
     try:
         report: Report = verify(desk)
-        problems = [{"aggregate_id": str(p.aggregate_id), "version": p.version,
-                     "position": p.position, "kind": p.kind, "detail": p.detail}
-                    for p in report.problems]  # fmt: skip
+        problems = [
+            {
+                "aggregate_id": str(p.aggregate_id),
+                "version": p.version,
+                "position": p.position,
+                "kind": p.kind,
+                "detail": p.detail,
+            }
+            for p in report.problems
+        ]
         events, aggregates = report.events, report.aggregates
     except Exception as e:  # the check itself failed: say so as its result
-        problems = [{"aggregate_id": "", "version": 0, "position": 0, "kind": "error",
-                     "detail": f"the check could not run: {e}"}]  # fmt: skip
+        problems = [
+            {
+                "aggregate_id": "",
+                "version": 0,
+                "position": 0,
+                "kind": "error",
+                "detail": f"the check could not run: {e}",
+            }
+        ]
         events = aggregates = 0
     with db.tx() as tx:
         tx.execute(
             "UPDATE audit_checks SET finished_at = %s, events = %s, aggregates = %s,"
             " problems = %s WHERE id = %s",
-            (datetime.now(UTC).isoformat(), events, aggregates,
-             orjson.dumps(problems).decode(), number),
-        )  # fmt: skip
+            (
+                datetime.now(UTC).isoformat(),
+                events,
+                aggregates,
+                orjson.dumps(problems).decode(),
+                number,
+            ),
+        )
 
 
 async def start_full_check(desk: Desk, db: ViewDB) -> int | None:
@@ -248,9 +363,16 @@ def may_audit(actor: Actor) -> bool:
 def check_json(check: Check | None) -> dict[str, Any] | None:
     if check is None:
         return None
-    return {"id": check.id, "started_at": check.started_at, "finished_at": check.finished_at,
-            "running": check.running, "ok": check.ok, "events": check.events,
-            "aggregates": check.aggregates, "problems": check.problems}  # fmt: skip
+    return {
+        "id": check.id,
+        "started_at": check.started_at,
+        "finished_at": check.finished_at,
+        "running": check.running,
+        "ok": check.ok,
+        "events": check.events,
+        "aggregates": check.aggregates,
+        "problems": check.problems,
+    }
 
 
 async def get_last_check(request: Request) -> Response:
@@ -264,5 +386,6 @@ async def get_last_check(request: Request) -> Response:
 routes = [
     Route("/api/v1/tickets/{ticket_id}/export", ticket_export),
     Route("/api/v1/audit/public-key", public_key),
+    Route("/api/v1/audit/export", period_export),
     Route("/api/v1/audit/checks/last", get_last_check),
 ]

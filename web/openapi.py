@@ -418,6 +418,21 @@ def document() -> S:
             }
         },
         "/api/v1/audit/checks/last": {"get": op("The last full integrity check (auditors)")},
+        "/api/v1/audit/export": {
+            "get": {
+                **op(
+                    "Every event of a period (UTC days), signed (auditors, curators, admins)",
+                    params=[query("from"), query("to")],
+                ),
+                "responses": {
+                    "200": {
+                        "description": "a zip: events.jsonl, manifest.json,"
+                        " manifest.sig, public_key.pem"
+                    },
+                    **{str(e): {"description": "refused"} for e in (401, 403, 422)},
+                },
+            }
+        },
         "/api/v1/routing/rules": {
             "get": op("The routing rules, in order (staff)"),
             "put": op(

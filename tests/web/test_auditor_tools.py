@@ -317,3 +317,32 @@ def test_an_auditor_s_writes_are_refused_and_change_nothing(site: Site) -> None:
                                 headers={"Origin": ORIGIN})  # fmt: skip
         assert r.status_code == 403, (action, r.status_code)
     assert desk.recorder.max_notification_id() == head
+
+
+def test_a_period_export_holds_every_event_of_its_days_and_verifies(site: Site) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ticket, _note = _story(site)
+    today = datetime.now(UTC).date()
+    auditor = site.sign_in("auditor")
+    r = auditor.get(f"/api/v1/audit/export?from={today}&to={today}")
+    assert r.status_code == 200, r.text
+    parts = _parts(r.content)
+    key = site.new_client().get("/api/v1/audit/public-key").content
+    check = verify_export.check(parts["events.jsonl"], parts["manifest.json"],
+                                parts["manifest.sig"], key)  # fmt: skip
+    assert check == []
+    lines = parts["events.jsonl"].decode().splitlines()
+    head = site.services.desk.recorder.max_notification_id()
+    assert len(lines) == head, "every event of the desk was recorded today"
+    assert sum(f'"aggregate_id":"{ticket}"' in line for line in lines) > 2
+    yesterday = today - timedelta(days=1)
+    r = auditor.get(f"/api/v1/audit/export?from={yesterday}&to={yesterday}")
+    assert _parts(r.content)["events.jsonl"] == b""
+    assert auditor.get(f"/api/v1/audit/export?from={today}&to={yesterday}").status_code == 422
+    assert auditor.get("/api/v1/audit/export?from=today&to=x").status_code == 422
+    for who in ("agent", "requester"):
+        assert (
+            site.sign_in(who).get(f"/api/v1/audit/export?from={today}&to={today}").status_code
+            == 403
+        )
