@@ -8,14 +8,18 @@ chain computed when the event was decided can be recomputed from the stored rows
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import UUID, uuid4
 
 import orjson
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
+
+from domain.errors import Conflict
 
 GENESIS = "0" * 64
 
@@ -62,6 +66,11 @@ class ChainedAggregate(Aggregate):
             cast(ChainedAggregate, result).chain = self.chain
             return result
 
+    @property
+    def saved_version(self) -> int:
+        """The version stored so far (0 for an aggregate not yet saved)."""
+        return int(self.version) - len(self.pending_events)
+
     def __deepcopy__(self, memo: dict[int, Any]) -> Self:
         """The repository copies cached aggregates before handing them out. Our state is
         immutable values in dicts, lists and tuples: copying the containers is a deep copy,
@@ -100,3 +109,21 @@ class ChainedAggregate(Aggregate):
         )
         chain = link(self.chain, get_topic(event_class), state)
         super().trigger_event(event_class, timestamp=timestamp, chain=chain, **kwargs)
+
+
+S = TypeVar("S", bound=ChainedAggregate)
+
+
+def load_or_start(repository: Any, aggregate_id: UUID, start: Callable[[], S]) -> S:
+    """A set-up aggregate kept under a fixed id (routing rules, SLA, triggers, the quality
+    checklist), or `start()`, not yet saved, when it never was."""
+    try:
+        return cast(S, repository.get(aggregate_id))
+    except AggregateNotFoundError:
+        return start()
+
+
+def check_seen(aggregate: ChainedAggregate, expected: int | None) -> None:
+    """Refuses a change decided on another version than the one stored (None: any)."""
+    if expected is not None and expected != aggregate.saved_version:
+        raise Conflict(aggregate.id, expected, aggregate.saved_version)

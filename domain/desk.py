@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.access import Actor, Command, TicketScope, check, may_see
 from domain.article import Article
 from domain.category import Category, FieldSpec, parse_fields
-from domain.chain import ChainedAggregate
+from domain.chain import ChainedAggregate, check_seen, load_or_start
 from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import IncidentCommands
@@ -85,7 +85,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
 
     def _save(self, *aggregates: ChainedAggregate) -> int:
         first = aggregates[0]
-        seen = first.version - len(first.pending_events)  # the version the command was decided on
+        seen = first.saved_version  # the version the command was decided on
         try:
             recordings = self.save(*aggregates)
         except IntegrityError:
@@ -297,12 +297,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         raise Conflict(ticket_id, None, 0)
 
     def routing(self) -> Routing:
-        try:
-            found: object = self.repository.get(ROUTING_ID)
-        except AggregateNotFoundError:
-            return Routing.start()  # not saved: no rule was ever set
-        assert isinstance(found, Routing)
-        return found
+        return load_or_start(self.repository, ROUTING_ID, Routing.start)
 
     def _routing_rule(self, category_id: UUID, fields: dict[str, Any], channel: Channel,
                       organisation_id: UUID | None) -> Rule | None:  # fmt: skip
@@ -317,9 +312,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
             if r.category_id is not None:
                 self._get(Category, r.category_id, "category")
         routing = self.routing()
-        current = routing.version if routing.pending_events == [] else 0
-        if expected_version is not None and expected_version != current:
-            raise Conflict(ROUTING_ID, expected_version, current)
+        check_seen(routing, expected_version)
         routing.change(actor.id, rules)
         return self._written(routing)
 

@@ -20,11 +20,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.access import Actor, Command, TicketScope, check
 from domain.category import Category
-from domain.chain import ChainedAggregate
+from domain.chain import ChainedAggregate, check_seen, load_or_start
 from domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from domain.incidents import (
     TRIGGERS_ID,
@@ -68,12 +66,7 @@ class IncidentCommands:
 
     # -- trigger rules --------------------------------------------------------------------------
     def triggers(self) -> Triggers:
-        try:
-            found: object = self.repository.get(TRIGGERS_ID)
-        except AggregateNotFoundError:
-            return Triggers.start()  # not saved: no rule was ever set
-        assert isinstance(found, Triggers)
-        return found
+        return load_or_start(self.repository, TRIGGERS_ID, Triggers.start)
 
     def set_trigger_rules(
         self, actor: Actor, rules: tuple[TriggerRule, ...], expected_version: int | None = None
@@ -87,9 +80,7 @@ class IncidentCommands:
             if r.criteria.category_id is not None:
                 self._get(Category, r.criteria.category_id, "category")
         triggers = self.triggers()
-        current = 0 if triggers.pending_events else triggers.version
-        if expected_version is not None and expected_version != current:
-            raise Conflict(TRIGGERS_ID, expected_version, current)
+        check_seen(triggers, expected_version)
         triggers.change(actor.id, rules)
         return self._written(triggers)
 

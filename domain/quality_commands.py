@@ -10,10 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.access import Actor
-from domain.chain import ChainedAggregate
+from domain.chain import ChainedAggregate, check_seen, load_or_start
 from domain.errors import Conflict, DeskError, Forbidden, InvalidTransition
 from domain.people import Role
 from domain.quality import QUALITY_CHECKLIST_ID, ChecklistItem, QualityChecklist
@@ -38,21 +36,14 @@ class QualityCommands:
         def _written(self, aggregate: ChainedAggregate) -> Written: ...
 
     def quality_checklist(self) -> QualityChecklist:
-        try:
-            found: object = self.repository.get(QUALITY_CHECKLIST_ID)
-        except AggregateNotFoundError:
-            return QualityChecklist.start()  # not saved: the default items
-        assert isinstance(found, QualityChecklist)
-        return found
+        return load_or_start(self.repository, QUALITY_CHECKLIST_ID, QualityChecklist.start)
 
     def set_quality_checklist(self, actor: Actor, items: tuple[ChecklistItem, ...],
                               expected_version: int | None = None) -> Written:  # fmt: skip
         if not actor.has(Role.QUALITY):
             raise Forbidden("Only a quality reviewer may change the checklist.")
         checklist = self.quality_checklist()
-        current = 0 if checklist.pending_events else checklist.version
-        if expected_version is not None and expected_version != current:
-            raise Conflict(QUALITY_CHECKLIST_ID, expected_version, current)
+        check_seen(checklist, expected_version)
         checklist.change(actor.id, items)
         return self._written(checklist)
 

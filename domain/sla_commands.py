@@ -11,10 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from domain.access import Actor
-from domain.chain import ChainedAggregate
+from domain.chain import ChainedAggregate, check_seen, load_or_start
 from domain.errors import Conflict, DeskError, Forbidden
 from domain.people import Group, Role
 from domain.results import Written
@@ -34,12 +32,7 @@ class SlaCommands:
         def _written(self, aggregate: ChainedAggregate) -> Written: ...
 
     def sla_setup(self) -> SlaSetup:
-        try:
-            found: object = self.repository.get(SLA_SETUP_ID)
-        except AggregateNotFoundError:
-            return SlaSetup.start()  # not saved: the defaults, no policy
-        assert isinstance(found, SlaSetup)
-        return found
+        return load_or_start(self.repository, SLA_SETUP_ID, SlaSetup.start)
 
     def set_sla(self, actor: Actor, calendars: tuple[CalendarSpec, ...],
                 policies: tuple[Policy, ...], auto_close_days: int,
@@ -47,9 +40,7 @@ class SlaCommands:
         if not actor.has(Role.ADMIN):
             raise Forbidden("Only an administrator may change the SLA policies.")
         setup = self.sla_setup()
-        current = 0 if setup.pending_events else setup.version
-        if expected_version is not None and expected_version != current:
-            raise Conflict(SLA_SETUP_ID, expected_version, current)
+        check_seen(setup, expected_version)
         setup.change(actor.id, calendars, policies, auto_close_days)
         return self._written(setup)
 

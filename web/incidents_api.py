@@ -133,7 +133,7 @@ async def get_triggers(request: Request) -> Response:
     await wait_for_views(request)
     svc = services(request)
     triggers = await run_in_threadpool(svc.desk.triggers)
-    version = 0 if triggers.pending_events else triggers.version
+    version = triggers.saved_version
     now = datetime.now(UTC)
     with svc.projections.db.read() as tx:
         counts = view.window_counts(tx, triggers.rules, now)

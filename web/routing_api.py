@@ -50,7 +50,7 @@ async def get_rules(request: Request) -> Response:
     if not actor.is_staff:
         raise Forbidden("Routing rules are for the support staff.")
     routing = await run_in_threadpool(services(request).desk.routing)
-    version = 0 if routing.pending_events else routing.version
+    version = routing.saved_version
     return json({"version": version, "rules": [rule_json(r) for r in routing.rules]},
                 headers={"ETag": f'"{version}"'})  # fmt: skip
 

@@ -68,7 +68,7 @@ async def get_sla(request: Request) -> Response:
     if not actor.is_staff:
         raise Forbidden("The SLA set-up is for the support staff.")
     setup = await run_in_threadpool(services(request).desk.sla_setup)
-    version = 0 if setup.pending_events else setup.version
+    version = setup.saved_version
     return json({
         "version": version, "auto_close_days": setup.auto_close_days,
         "calendars": [{**asdict(c), "holidays": [str(d) for d in c.holidays],

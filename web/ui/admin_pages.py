@@ -95,7 +95,7 @@ async def routing_page(request: Request, viewer: Viewer) -> Response:
 
 async def _routing(request: Request) -> Response:
     routing = await run_in_threadpool(services(request).desk.routing)
-    version = 0 if routing.pending_events else routing.version
+    version = routing.saved_version
     choices = await run_in_threadpool(_choices, request)
     rules = [vars_of(r) for r in routing.rules]
     return page(request, "admin/routing.html", nav="admin", rules=rules, version=version,
@@ -212,7 +212,7 @@ async def _sla(request: Request) -> Response:
     setup = await run_in_threadpool(services(request).desk.sla_setup)
     choices = await run_in_threadpool(_choices, request)
     return page(request, "admin/sla.html", nav="admin", setup=setup, weekdays=WEEKDAYS,
-                version=0 if setup.pending_events else setup.version, error=None,
+                version=setup.saved_version, error=None,
                 **choices)  # fmt: skip
 
 
@@ -266,7 +266,7 @@ async def _triggers(request: Request, status: int = 200, error: str | None = Non
     triggers = await run_in_threadpool(services(request).desk.triggers)
     choices = await run_in_threadpool(_choices, request)
     return page(request, "admin/triggers.html", status, nav="admin", rules=triggers.rules,
-                version=0 if triggers.pending_events else triggers.version, error=error,
+                version=triggers.saved_version, error=error,
                 **choices)  # fmt: skip
 
 

@@ -88,7 +88,7 @@ def _load(request: Request) -> dict[str, Any]:
         "people": people,
         "teams": teams,
         "checklist": checklist,
-        "version": 0 if checklist.pending_events else checklist.version,
+        "version": checklist.saved_version,
     }
 
 
