@@ -12,13 +12,25 @@ from web.ui import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
-METHODS = [("web/**.py", "python"), ("web/templates/**.html", "jinja2")]
+METHODS = [("web/**.py", "python"), ("domain/**.py", "python"),
+           ("web/templates/**.html", "jinja2")]  # fmt: skip
+# as scripts/i18n: refusals the UI shows are translated where they are raised
+REFUSALS = ("InvalidInput", "MissingFields", "NotFound", "Forbidden", "Conflict",
+            "InvalidTransition", "StaleRevision")  # fmt: skip
 
 
 def _ui_messages() -> set[str]:
     found: set[str] = set()
     for _filename, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy": None}
+        str(ROOT),
+        METHODS,
+        keywords={
+            "_": None,
+            "gettext": None,
+            "ngettext": (1, 2),
+            "lazy": None,
+            **dict.fromkeys(REFUSALS),
+        },
     ):
         for m in message if isinstance(message, tuple) else (message,):
             if m:
