@@ -3,9 +3,12 @@
 Each row says when the request was filed (the UTC day, its ISO week's Monday and its month),
 its category, channel and organisation, where it is (line, group, agent: for a resolved request
 the line, group and agent that resolved it), when staff first answered it, when it was
-resolved, how often it was transferred, escalated, asked for information and reopened, its
-rating, whether line 1 resolved it without transfer or escalation, and the SLA breaches it got.
-The figures (projections/analytics_queries.py) are computed exactly from these rows.
+resolved, how long agents held it (assigned to a person and not waiting for the requester), how
+often it was transferred, escalated, asked for information and reopened, its rating, whether
+line 1 resolved it without transfer or escalation, and the SLA breaches it got.
+
+The same batch keeps the per-day table (projections/analytics_days.py): each request counted once
+per dimension on its filing day, so the dashboard reads days, not requests.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import projections.analytics_days as analytics_days
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
 from projections.db import Tx
@@ -47,6 +51,12 @@ class Fact:
     fr_breach: int = 0
     res_breach: int = 0
     version: int = 0
+    fr_us: int | None = None  # filing to first response, microseconds
+    res_us: int | None = None  # filing to the standing resolution
+    handle_us: int | None = None  # held by agents until the standing resolution
+    held_us: int = 0  # held by agents so far (closed spans)
+    held_since: str | None = None  # the open span's start, while an agent holds it
+    waiting: int = 0  # waiting for the requester's information
 
 
 COLUMNS = tuple(f.name for f in fields(Fact))
@@ -60,17 +70,36 @@ def _id(value: Any) -> str | None:
     return str(value) if value is not None else None
 
 
+def micros(a: str, b: str) -> int:
+    """The microseconds from stamp `a` to stamp `b`."""
+    d = datetime.fromisoformat(b) - datetime.fromisoformat(a)
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
+
+
+def _release(fact: Fact, at: str) -> None:
+    if fact.held_since is not None:
+        fact.held_us += micros(fact.held_since, at)
+        fact.held_since = None
+
+
+def _hold(fact: Fact, at: str) -> None:
+    if fact.held_since is None and fact.assignee_id and fact.status == "open" and not fact.waiting:
+        fact.held_since = at
+
+
 class AnalyticsView(View):
     """Buffers a batch: each request's fact row is read at most once and written once."""
 
     name = "analytics"
-    tables = ("v_analytics",)
+    tables = ("v_analytics", "v_analytics_days")
+    shape = 2  # 2: handling time columns and the per-day table
 
     def __init__(self) -> None:
         self.begin()
 
     def begin(self) -> None:
         self._rows: dict[str, Fact] = {}
+        self._before: dict[str, Fact] = {}  # the stored rows of the facts this batch changes
         self._new: set[str] = set()
 
     def ddl(self, dialect: str) -> list[str]:
@@ -84,9 +113,11 @@ class AnalyticsView(View):
             " transfers INTEGER NOT NULL, escalations INTEGER NOT NULL,"
             " info_requests INTEGER NOT NULL, reopens INTEGER NOT NULL, rating INTEGER,"
             " line1 INTEGER NOT NULL, fr_breach INTEGER NOT NULL, res_breach INTEGER NOT NULL,"
-            " version INTEGER NOT NULL)",
+            " version INTEGER NOT NULL, fr_us BIGINT, res_us BIGINT, handle_us BIGINT,"
+            " held_us BIGINT NOT NULL, held_since TEXT, waiting INTEGER NOT NULL)",
             "CREATE INDEX IF NOT EXISTS v_analytics_filed ON v_analytics (filed_day)",
             "CREATE INDEX IF NOT EXISTS v_analytics_status ON v_analytics (status, filed_day)",
+            *analytics_days.ddl(dialect),
         ]
 
     @on(Ticket.Filed)
@@ -119,6 +150,7 @@ class AnalyticsView(View):
             if raw is None:
                 return None
             fact = self._rows[ticket_id] = Fact(*raw)
+            self._before[ticket_id] = Fact(*raw)
         return fact
 
     @on(
@@ -127,6 +159,8 @@ class AnalyticsView(View):
         Ticket.Escalated,
         Ticket.Replied,
         Ticket.InformationRequested,
+        Ticket.InformationProvided,
+        Ticket.RequesterWrote,
         Ticket.Resolved,
         Ticket.Reopened,
         Ticket.Closed,
@@ -139,8 +173,10 @@ class AnalyticsView(View):
             return
         name, at = type(event).__name__, stamp(event.timestamp)
         fact.version = event.originator_version
-        if name in ("Replied", "InformationRequested", "Resolved"):
-            fact.first_response_at = fact.first_response_at or at
+        if name in ("Replied", "InformationRequested", "Resolved") and not fact.first_response_at:
+            fact.first_response_at, fact.fr_us = at, micros(fact.filed_at, at)
+        if name in ("Assigned", "Transferred", "Escalated", "InformationRequested", "Resolved"):
+            _release(fact, at)  # the holder (if any) stops: it moves, waits or is done
         if name == "Assigned":
             fact.group_id, fact.assignee_id = _id(event.group_id), _id(event.assignee_id)
         elif name == "Transferred":
@@ -151,12 +187,18 @@ class AnalyticsView(View):
             fact.escalations += 1
         elif name == "InformationRequested":
             fact.info_requests += 1
+            fact.waiting = 1
+        elif name in ("InformationProvided", "RequesterWrote"):
+            fact.waiting = 0
         elif name == "Resolved":
             fact.status, fact.resolved_at, fact.agent_id = "resolved", at, str(event.by)
+            fact.res_us, fact.handle_us = micros(fact.filed_at, at), fact.held_us
             fact.resolutions += 1
             fact.line1 = int(fact.line == 1 and not fact.transfers and not fact.escalations)
         elif name == "Reopened":
             fact.status, fact.resolved_at, fact.rating, fact.line1 = "open", None, None, 0
+            fact.res_us = fact.handle_us = None
+            fact.waiting = 0
             fact.reopens += 1
         elif name == "Closed":
             fact.status = "closed"
@@ -167,6 +209,7 @@ class AnalyticsView(View):
                 fact.fr_breach = 1
             elif event.alarm == "resolution_breach":
                 fact.res_breach = 1
+        _hold(fact, at)
         if fact.status == "open":
             fact.agent_id = fact.assignee_id
 
@@ -186,4 +229,7 @@ class AnalyticsView(View):
         if updates:
             sets = ", ".join(f"{c} = %s" for c in COLUMNS[1:])
             tx.executemany(f"UPDATE v_analytics SET {sets} WHERE ticket_id = %s", updates)
+        analytics_days.apply(
+            tx, [(self._before.get(tid), fact) for tid, fact in self._rows.items()]
+        )
         self.begin()

@@ -18,6 +18,7 @@ class View:
     name: ClassVar[str]
     tables: ClassVar[tuple[str, ...]]
     handlers: ClassVar[dict[type, str]]
+    shape: ClassVar[int] = 1  # bumped when the tables change: the view is then dropped and rebuilt
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -59,6 +60,7 @@ def on(*event_classes: type) -> Callable[[H], H]:
 TRACKING_DDL = (
     "CREATE TABLE IF NOT EXISTS v_tracking (view TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
+SHAPES_DDL = "CREATE TABLE IF NOT EXISTS v_shapes (view TEXT PRIMARY KEY, shape INTEGER NOT NULL)"
 
 
 def tracking(tx: Tx, view: str) -> int:

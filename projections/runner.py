@@ -17,7 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from projections.base import TRACKING_DDL, View, set_tracking, tracking
+from projections.base import SHAPES_DDL, TRACKING_DDL, View, set_tracking, tracking
 from projections.db import ViewDB
 from projections.signals import Positions, Wakeup
 
@@ -26,9 +26,25 @@ BATCH = 1000
 
 
 def migrate_views(db: ViewDB, views: list[View]) -> None:
+    """Creates the views' tables; a view whose shape changed since its tables were made (a view
+    without a recorded shape has shape 1) is dropped and replayed from the log's start."""
     with db.tx() as tx:
         tx.execute(TRACKING_DDL)
+        tx.execute(SHAPES_DDL)
+        shapes = {str(v): int(s) for v, s in tx.all("SELECT view, shape FROM v_shapes")}
+        made = {str(v) for (v,) in tx.all("SELECT view FROM v_tracking")}
         for view in views:
+            if view.name in made and shapes.get(view.name, 1) != view.shape:
+                log.warning("view %s changed shape: rebuilding it from the log", view.name)
+                for table in view.tables:
+                    tx.execute(f"DROP TABLE IF EXISTS {table}")
+                set_tracking(tx, view.name, 0)
+            if shapes.get(view.name) != view.shape:
+                tx.execute(
+                    "INSERT INTO v_shapes (view, shape) VALUES (%s, %s)"
+                    " ON CONFLICT (view) DO UPDATE SET shape = excluded.shape",
+                    (view.name, view.shape),
+                )
             for statement in view.ddl(db.dialect):
                 tx.execute(statement)
             tx.execute(  # a row to lock from the first batch on

@@ -1,10 +1,12 @@
 """`./scripts/bench analytics`: the analytics dashboard's queries and time travel on PostgreSQL.
 
 1. Puts `--rows` synthetic fact rows (default 1,000,000 requests filed over one year, 2025) in the
-   analytics view (`v_analytics`) of a throw-away schema, then times what the dashboard runs for
-   a period (projections/analytics_queries.py `report`: the filed_day range read and the exact
-   figures) for one month and for the year, split by a few dimensions; a plain SQL GROUP BY
-   count is timed beside it for comparison. Target: p95 < 100 ms.
+   analytics view (`v_analytics`) of a throw-away schema, and their per-day rows
+   (`v_analytics_days`) through the view's own write path (projections/analytics_days.py
+   `apply`), then times what the dashboard runs for a period (projections/analytics_queries.py
+   `report`: the per-day rows of the period and the exact figures) for one month and for the
+   year, split by a few dimensions; a plain SQL GROUP BY count over the fact rows is timed beside
+   it for comparison. Target: p95 < 100 ms.
 2. Builds one ticket with `--events` events (notes saved 25 at a time) through the Desk and
    times web/history_api.py `history` (the aggregate replayed to a version + the timeline up to
    it) for random versions. Target: p95 < 50 ms.
@@ -32,8 +34,10 @@ from tqdm import tqdm
 from domain.desk import Desk
 from domain.settings import Settings
 from domain.ticket import Ticket
+from projections import analytics_days
 from projections import analytics_queries as aq
-from projections.analytics import COLUMNS, stamp
+from projections.analytics import COLUMNS, Fact, micros, stamp
+from projections.db import ViewDB
 from projections.system import Projections
 from scripts.bench_machine import (
     DEFAULT_PG_URL,
@@ -72,6 +76,8 @@ def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
         first = at + timedelta(minutes=rnd.randint(5, 600))
         done = first + timedelta(minutes=rnd.randint(10, 20_000)) if resolved else None
         transfers, escalations = int(rnd.random() < 0.1), int(line > 1)
+        res_us = micros(stamp(at), stamp(done)) if done else None
+        handle_us = res_us * rnd.randint(5, 60) // 100 if res_us is not None else None
         values: dict[str, Any] = {
             "ticket_id": str(uuid4()),
             "number": i + 1,
@@ -99,31 +105,46 @@ def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
             "fr_breach": int(rnd.random() < 0.03),
             "res_breach": int(rnd.random() < 0.05),
             "version": rnd.randint(4, 30),
+            "fr_us": micros(stamp(at), stamp(first)),
+            "res_us": res_us,
+            "handle_us": handle_us,
+            "held_us": handle_us or 0,
+            "held_since": None,
+            "waiting": 0,
         }
         yield tuple(values[c] for c in COLUMNS)
 
 
-def insert_rows(url: str, schema: str, n: int) -> float:
-    """COPY the rows in batches of 50,000 (one transaction each); returns the seconds taken."""
-    started = time.perf_counter()
+def insert_rows(url: str, schema: str, db: ViewDB, n: int) -> tuple[float, float]:
+    """COPY the fact rows in batches of 50,000 (one transaction each), and write each batch's
+    per-day rows as the view does; returns the seconds each part took."""
+    copying = days = 0.0
     rows = synthetic_rows(n)
     with psycopg.connect(url, options=f"-c search_path={schema}") as conn:
         with tqdm(total=n, unit="row", desc="v_analytics", file=sys.stderr) as bar:
             left = n
             while left > 0:
                 size = min(BATCH, left)
+                batch = [next(rows) for _ in range(size)]
+                started = time.perf_counter()
                 with (
                     conn.cursor() as cur,
                     cur.copy(f"COPY v_analytics ({', '.join(COLUMNS)}) FROM STDIN") as copy,
                 ):
-                    for _ in range(size):
-                        copy.write_row(next(rows))
+                    for row in batch:
+                        copy.write_row(row)
                 conn.commit()
+                copying += time.perf_counter() - started
+                started = time.perf_counter()
+                with db.tx() as tx:
+                    analytics_days.apply(tx, [(None, Fact(*row)) for row in batch])
+                days += time.perf_counter() - started
                 left -= size
                 bar.update(size)
         conn.execute("ANALYZE v_analytics")
+        conn.execute("ANALYZE v_analytics_days")
         conn.commit()
-    return time.perf_counter() - started
+    return copying, days
 
 
 def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
@@ -222,7 +243,7 @@ def main(argv: list[str]) -> int:
         projections = Projections(desk, settings)
         projections.migrate()
         try:
-            inserted = insert_rows(url, schema, args.rows)
+            copying, per_day = insert_rows(url, schema, projections.db, args.rows)
             dashboard = dashboard_rows(projections, args.runs, args.year_runs)
             world = World.build(desk)
             ticket_id = long_ticket(desk, world, args.events)
@@ -232,7 +253,8 @@ def main(argv: list[str]) -> int:
             projections.db.close_all()
             desk.close()
     print(f"\nDashboard queries over {args.rows:,} synthetic requests filed in {YEAR}"
-          f" (inserted with COPY in {inserted:,.1f} s)")  # fmt: skip
+          f" (fact rows COPYed in {copying:,.1f} s; per-day rows written by the view's"
+          f" apply in {per_day:,.1f} s)")  # fmt: skip
     print(table(["query", "requests read", "rows shown", "runs", "p50 ms", "p95 ms",
                  "p95 < 100 ms"], dashboard))  # fmt: skip
     print(f"\nTime travel: one ticket with {args.events:,} events")

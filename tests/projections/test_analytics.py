@@ -6,15 +6,19 @@ The events' timestamps come from a controlled clock, so each request's delays ar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
+import contextlib
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction as F
 from uuid import UUID
 
 import pytest
 from eventsourcing.domain import CanCreateTimestamp
 
+from domain.errors import DeskError
 from projections import analytics_queries as aq
+from projections.analytics import Fact
 from projections.system import Projections
 from tests.world import World
 
@@ -63,6 +67,8 @@ def month(world: World, clock: Clock) -> dict[str, UUID]:
     d.rate(req, x, 5)
 
     x = file("T2", 2, 10)  # information requested after 30 min, resolved in 24 h, rated 4
+    at(2, 10, 10)  # taken: held 20 min, waits 10:30-12:00, held again until resolved
+    d.assign(agent, x, world.line1, agent.id)
     at(2, 10, 30)
     d.request_information(agent, x, (), ("Какой ИНН?",), "Уточните")
     at(2, 12)
@@ -145,11 +151,15 @@ def test_a_month_of_activity_gives_the_hand_computed_figures(
                       now=datetime(2026, 3, 31, 18, tzinfo=UTC))  # fmt: skip
     total = r.total
     assert total.filed == 10
-    assert sorted(total.ticket_ids) == sorted(str(t[f"T{i}"]) for i in range(1, 11))
+    with projections.db.read() as tx:
+        behind = aq.requests(tx, date(2026, 3, 1), date(2026, 3, 31), "week", None)
+    assert sorted(f.ticket_id for f in behind) == sorted(str(t[f"T{i}"]) for i in range(1, 11))
     # first responses (h): 2, 0.5, 1, 3, 8, 5, 1, 0.1, 0.5 (T8 has none)
     assert total.first_response == aq.Stats(9, F(211, 90), F(1), F(8))
     # resolutions (h) of the 7 resolved: 4, 24, 24, 6, 27, 24, 1
     assert total.resolution == aq.Stats(7, F(110, 7), F(24), F(27))
+    # held by an agent (h): T2 22 1/3 (not while waiting), T4 5.75 (transferred to a person)
+    assert total.handling == aq.Stats(7, F(337, 84), F(0), F(67, 3))
     assert (total.resolved, total.line1, total.line1_share) == (7, 5, F(5, 7))
     assert (total.reopened, total.ever_resolved, total.reopen_rate) == (1, 7, F(1, 7))
     assert (total.info_requests, total.info_per_request) == (3, F(3, 10))
@@ -222,3 +232,70 @@ def test_bad_filters_are_refused() -> None:
     assert aq.period("2026-03-01", "2026-03-31") == (date(2026, 3, 1), date(2026, 3, 31))
     assert aq.hours(F(211, 90)) == "2.34" and aq.hours(F(5, 2), 0) == "3"
     assert aq.percent(F(5, 7)) == "71.4" and aq.hours(None) == ""
+
+
+def _random_desk(world: World, clock: Clock, seed: int, steps: int) -> None:
+    """Requests filed over a week and moved at random: taken, transferred, escalated, waiting,
+    resolved, reopened, rated, closed, breached. Refused moves are simply skipped."""
+    rnd = random.Random(seed)
+    d, agent, eng, req = world.desk, world.agent, world.engineer, world.requester
+    tickets: list[UUID] = []
+    minute = 0
+    moves: list[Callable[[UUID], object]] = [
+        lambda x: d.assign(agent, x, world.line1, rnd.choice((agent.id, None))),
+        lambda x: d.transfer(agent, x, world.line2, "Не наш вопрос", eng.id),
+        lambda x: d.escalate(agent, x, world.line2, "Нужен инженер"),
+        lambda x: d.reply(rnd.choice((agent, eng)), x, "Ответ"),
+        lambda x: d.request_information(agent, x, (), ("Номер?",), "Уточните"),
+        lambda x: d.provide_information(req, x, {}, ("42",)),
+        lambda x: d.write(req, x, "Ещё вопрос"),
+        lambda x: d.resolve(rnd.choice((agent, eng)), x, "Готово"),
+        lambda x: d.reopen(req, x, "Не помогло"),
+        lambda x: d.rate(req, x, rnd.randint(1, 5)),
+        lambda x: d.close_ticket(agent, x),
+        lambda x: d.raise_sla_alarm(x, rnd.choice(("first_response_breach",
+                                                   "resolution_breach")), clock.now, "Стандарт"),
+    ]  # fmt: skip
+    for _ in range(steps):
+        minute += rnd.randint(1, 400)
+        clock.now = datetime(2026, 3, 2, tzinfo=UTC) + timedelta(minutes=minute)
+        if not tickets or rnd.random() < 0.1:
+            fields = {"contract_number": "1234567890123456789"}
+            tickets.append(d.file_ticket(req, world.contracts, "Запрос", "Ошибка.", fields).id)
+            continue
+        with contextlib.suppress(DeskError):
+            rnd.choice(moves)(rnd.choice(tickets[-6:]))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_per_day_table_gives_the_figures_of_the_requests_themselves(
+    world: World, projections: Projections, clock: Clock, seed: int
+) -> None:
+    """Requests that move between days' rows many times (reopened, transferred, rated, ...): for
+    every dimension, each row and the total equal the figures computed request by request; and
+    a rebuild of the view from the log writes the same per-day table."""
+    projections.runner("analytics").batch = 5  # facts change across batches, not only inside one
+    _random_desk(world, clock, seed, steps=300)
+    projections.catch_up()
+    start, end = date(2026, 3, 1), date(2026, 4, 30)
+
+    def table() -> list[tuple[object, ...]]:
+        with projections.db.read() as tx:
+            return [
+                tuple(r) for r in tx.all("SELECT * FROM v_analytics_days ORDER BY dim, day, key")
+            ]
+
+    with projections.db.read() as tx:
+        facts = aq.requests(tx, start, end, "day", None)
+        assert len(facts) > 20 and any(f.reopens for f in facts) and any(f.transfers for f in facts)
+        assert any(f.handle_us for f in facts)
+        for dim in aq.DIMENSIONS:
+            r = aq.report(tx, start, end, dim)
+            groups: dict[str, list[Fact]] = {}
+            for f in facts:
+                groups.setdefault(aq.key_of(f, dim), []).append(f)
+            assert {g.key: g for g in r.rows} == {k: aq.figures(k, v) for k, v in groups.items()}
+            assert r.total == aq.figures("", facts)
+    before = table()
+    projections.runner("analytics").rebuild()
+    assert table() == before

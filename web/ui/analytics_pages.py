@@ -81,6 +81,14 @@ DEFINITIONS = (
         ),
     ),
     (
+        lazy("Agent handling time"),
+        lazy(
+            "Hours a request was assigned to a person and not waiting for the requester's "
+            "information, from filing to the standing resolution, summed over every agent who "
+            "held it; over the requests resolved or closed; mean, median and p90 as above."
+        ),
+    ),
+    (
         lazy("Resolved on line 1"),
         lazy(
             "Share of resolved requests resolved on line 1 that were never transferred or "
@@ -324,7 +332,8 @@ async def analytics_requests(request: Request, viewer: Viewer) -> Response:
 CSV_HEADER = (
     "dimension", "key", "label", "filed", "first_response_n", "first_response_mean_h",
     "first_response_median_h", "first_response_p90_h", "resolved", "resolution_mean_h",
-    "resolution_median_h", "resolution_p90_h", "line1_resolved", "line1_share",
+    "resolution_median_h", "resolution_p90_h", "handling_mean_h", "handling_median_h",
+    "handling_p90_h", "line1_resolved", "line1_share",
     "reopened", "reopen_rate", "info_requests", "info_per_request", "within_sla",
     "sla_compliance", "rated", "csi", "rating_1", "rating_2", "rating_3", "rating_4",
     "rating_5", "response_rate",
@@ -337,9 +346,10 @@ def csv_row(dim: str, label: str, r: aq.Figures) -> list[str]:
     def n(value: Fraction | None) -> str:
         return aq.hours(value, 4)
 
-    fr, res = r.first_response, r.resolution
+    fr, res, h = r.first_response, r.resolution, r.handling
     return [dim, r.key, label, str(r.filed), str(fr.count), n(fr.mean), n(fr.median),
-            n(fr.p90), str(r.resolved), n(res.mean), n(res.median), n(res.p90), str(r.line1),
+            n(fr.p90), str(r.resolved), n(res.mean), n(res.median), n(res.p90), n(h.mean),
+            n(h.median), n(h.p90), str(r.line1),
             n(r.line1_share), str(r.reopened), n(r.reopen_rate), str(r.info_requests),
             n(r.info_per_request), str(r.within_sla), n(r.sla_compliance), str(r.rated),
             n(r.csi), *(str(r.ratings[s]) for s in range(1, 6)),
