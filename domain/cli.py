@@ -1,26 +1,32 @@
-"""The `suz` command: migrate, load demo data, verify the store, and drive the desk."""
+"""The `suz` command: migrate, load demo data, verify the store, seal it, and drive the desk."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from domain.desk import Desk
 from domain.integrity import verify
+from domain.seals import Seal, check_seals
 from domain.settings import Settings
 
 
 def migrate(settings: Settings) -> None:
     """Creates the store's and the views' tables once, so concurrent start-ups never race."""
     from projections.system import Projections
+    from web import audit_seals
     from web.sessions import open_session_store
 
     desk = Desk(settings.store_env(create_tables=True))
-    Projections(desk, settings).migrate()
+    projections = Projections(desk, settings)
+    projections.migrate()
+    audit_seals.migrate(projections.db)  # the seals' tables, so no process races to make them
     sessions = open_session_store(settings)
     sessions.migrate()
     sessions.close()
@@ -45,6 +51,41 @@ def run_verify(settings: Settings) -> int:
         )
     verdict = "OK" if report.ok else f"FAILED: {len(report.problems)} problem(s)"
     print(f"suz verify: {report.events} events in {report.aggregates} aggregates: {verdict}")
+    return 0 if report.ok else 1
+
+
+def run_seal(settings: Settings, check: bool, kept: Path | None) -> int:
+    """Seals the log's head now; with `check`, checks the store against the stored seals (or
+    against a kept copy of them, JSON Lines from GET /api/v1/audit/seals?format=jsonl)."""
+    from projections.db import ViewDB
+    from web.audit_export import signing_key
+    from web.audit_seals import all_seals, make_seal, report_json
+
+    desk, db = Desk(settings.store_env()), ViewDB(settings)
+    try:
+        if not check:
+            seal = make_seal(settings, desk, db)
+            if seal is None:
+                print("suz seal: nothing new to seal: the log has not moved since the last seal")
+            else:
+                print(f"suz seal: seal {seal.number} covers log positions {seal.after + 1}.."
+                      f"{seal.position} ({seal.events} events), sha256 {seal.digest}")  # fmt: skip
+            return 0
+        if kept is None:
+            seals = all_seals(db)
+        else:
+            lines = kept.read_text().splitlines()
+            seals = [Seal.from_json(json.loads(line)) for line in lines if line.strip()]
+        report = check_seals(desk, seals, signing_key(settings).public_key())
+    finally:
+        db.close()
+        desk.close()
+    for p in report_json(report)["problems"]:
+        print(f"TAMPERED {p['kind']}: seal {p['seal']} (log positions {p['after'] + 1}.."
+              f"{p['position']}): {p['detail']}")  # fmt: skip
+    verdict = "OK" if report.ok else f"FAILED: {len(report.problems)} problem(s)"
+    print(f"suz seal --check: {report.seals} seal(s) up to log position {report.sealed_to} "
+          f"(head {report.head}): {verdict}")  # fmt: skip
     return 0 if report.ok else 1
 
 
@@ -84,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="load demo data")
     demo.add_argument("--if-empty", action="store_true", help="only when the store is empty")
     sub.add_parser("verify", help="recompute every hash chain and report tampering")
+    seal = sub.add_parser("seal", help="seal the log's head now (a signed digest)")
+    seal.add_argument("--check", action="store_true", help="check the store against the seals")
+    seal.add_argument("--seals", type=Path, help="with --check: a kept copy (JSON Lines)")
     serve = sub.add_parser("serve", help="start the web service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -102,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "verify":
         return run_verify(settings)
+    if args.command == "seal":
+        return run_seal(settings, args.check, args.seals)
     if args.command == "rebuild":
         return rebuild(settings, args.views)
     from domain.demo import load_demo

@@ -1,4 +1,5 @@
-"""Where suz keeps its events: read once from the environment (SUZ_DATA_DIR, SUZ_DATABASE_URL)."""
+"""Where suz keeps its events: read once from the environment (SUZ_DATA_DIR, SUZ_DATABASE_URL,
+SUZ_SEAL_INTERVAL)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from urllib.parse import unquote, urlparse
 class Settings:
     data_dir: Path
     database_url: str | None
+    seal_interval: float = 300.0  # seconds between seals of the log's head; 0: none
 
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
             data_dir=Path(os.environ.get("SUZ_DATA_DIR", "./data")),
             database_url=os.environ.get("SUZ_DATABASE_URL") or None,
+            seal_interval=float(os.environ.get("SUZ_SEAL_INTERVAL", "300") or 300),
         )
 
     @property

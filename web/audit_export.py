@@ -4,7 +4,8 @@ An export is a zip of `events.jsonl` (one stored event a line: aggregate, versio
 timestamp, chain hash and the state exactly as stored), `manifest.json` (the sha256 of the
 JSONL, the count, the version and time range, when it was made) and `manifest.sig` (the
 Ed25519 signature of manifest.json's bytes, base64). `python -m scripts.verify_export` checks
-one with the public key from `GET /api/v1/audit/public-key`.
+one with the public key from `GET /api/v1/audit/public-key`. A period export is streamed: the
+zip is written while the log is read, so it has no size limit and memory stays flat.
 
 The signing key is the PEM private key at `SUZ_SIGNING_KEY`; without it, one is generated
 into the data folder on first use. Full-store checks run in the thread pool; the last one's
@@ -20,6 +21,7 @@ import io
 import os
 import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -29,9 +31,10 @@ from uuid import UUID
 import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.persistence import Notification
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from domain.access import Actor
@@ -83,12 +86,14 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
         return key
 
 
-def public_pem(settings: Settings) -> bytes:
-    return (
-        signing_key(settings)
-        .public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+def _pem(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+
+
+def public_pem(settings: Settings) -> bytes:
+    return _pem(signing_key(settings))
 
 
 # -- exports ------------------------------------------------------------------------------------
@@ -163,44 +168,105 @@ async def ticket_export(request: Request) -> Response:
     )
 
 
-MAX_PERIOD_EVENTS = 200_000  # a bigger export is asked for in parts
+class _Chunks:
+    """A write-only, non-seekable file: the zip is written into it and drained as it grows."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes, /) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def drain(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
 
 
-def period_lines(desk: Desk, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Every stored event of every aggregate recorded in [start, end), in log order (the log is
-    read in batches of 1,000; events are selected by their own timestamps)."""
-    lines: list[dict[str, Any]] = []
+def _period_line(
+    desk: Desk, n: Notification, start: datetime, end: datetime
+) -> tuple[bytes, str | None] | None:
+    """The export's line for a stored event and its time, or None when it was recorded outside
+    the period."""
+    try:
+        event: Any = desk.mapper.to_domain_event(n)
+        moment, chain = event.timestamp, getattr(event, "chain", None)
+    except Exception:  # a tampered row is exported as it is, and the check names it
+        moment, chain = None, None
+    if moment is not None and not start <= moment < end:
+        return None
+    at = moment.isoformat() if moment else None
+    line = {
+        "position": n.id,
+        "aggregate_id": str(n.originator_id),
+        "version": n.originator_version,
+        "topic": n.topic,
+        "timestamp": at,
+        "chain": chain,
+        "state": bytes(n.state).decode("utf-8", "replace"),
+    }
+    return orjson.dumps(line, option=orjson.OPT_SORT_KEYS) + b"\n", at
+
+
+def period_zip(
+    desk: Desk, key: Ed25519PrivateKey, start: datetime, end: datetime, **about: Any
+) -> Iterator[bytes]:
+    """The zip of every stored event recorded in [start, end), in log order, as it is written:
+    the log is read in batches of 1,000 up to its head when the export began, events.jsonl is
+    hashed as it goes, and the signed manifest follows it. Memory stays flat at any size."""
+    out, digest = _Chunks(), hashlib.sha256()
+    count, first, last = 0, None, None
+    earliest: str | None = None
+    latest: str | None = None
     head, after = desk.recorder.max_notification_id() or 0, 0
-    while after < head:
-        batch = desk.recorder.select_notifications(start=after + 1, limit=1000, stop=head)
-        if not batch:
-            break
-        for n in batch:
-            try:
-                event: Any = desk.mapper.to_domain_event(n)
-                moment, chain = event.timestamp, getattr(event, "chain", None)
-            except Exception:  # a tampered row is exported as it is, and the check names it
-                moment, chain = None, None
-            if moment is not None and not start <= moment < end:
-                continue
-            lines.append(
-                {
-                    "position": n.id,
-                    "aggregate_id": str(n.originator_id),
-                    "version": n.originator_version,
-                    "topic": n.topic,
-                    "timestamp": moment.isoformat() if moment else None,
-                    "chain": chain,
-                    "state": bytes(n.state).decode("utf-8", "replace"),
-                }
-            )
-            if len(lines) > MAX_PERIOD_EVENTS:
-                raise InvalidInput(
-                    f"More than {MAX_PERIOD_EVENTS} events: export a shorter period.",
-                    ["from", "to"],
-                )
-        after = batch[-1].id
-    return lines
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        with z.open("events.jsonl", "w", force_zip64=True) as f:
+            while after < head:
+                batch = desk.recorder.select_notifications(start=after + 1, limit=1000, stop=head)
+                if not batch:
+                    break
+                for n in batch:
+                    found = _period_line(desk, n, start, end)
+                    if found is None:
+                        continue
+                    line, moment = found
+                    f.write(line)
+                    digest.update(line)
+                    count += 1
+                    first = first or (n.id, n.originator_version)
+                    last = (n.id, n.originator_version)
+                    if moment:
+                        earliest = min(earliest or moment, moment)
+                        latest = max(latest or moment, moment)
+                after = batch[-1].id
+                yield out.drain()
+        manifest = {
+            "format": FORMAT,
+            "file": "events.jsonl",
+            "sha256": digest.hexdigest(),
+            "count": count,
+            "first_version": first[1] if first else None,
+            "last_version": last[1] if last else None,
+            "first_position": first[0] if first else None,
+            "last_position": last[0] if last else None,
+            "log_head": head,
+            "from": earliest,
+            "to": latest,
+            "created_at": datetime.now(UTC).isoformat(),
+            "algorithm": "Ed25519",
+            **about,
+        }
+        body = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2)
+        z.writestr("manifest.json", body)
+        z.writestr("manifest.sig", base64.b64encode(key.sign(body)) + b"\n")
+        z.writestr("public_key.pem", _pem(key))
+    yield out.drain()
 
 
 def _day(text: str, name: str) -> date:
@@ -222,17 +288,13 @@ async def period_export(request: Request) -> Response:
     start = datetime.combine(first, time(), UTC)
     end = datetime.combine(last + timedelta(days=1), time(), UTC)
     svc = services(request)
-
-    def build() -> bytes:
-        lines = period_lines(svc.desk, start, end)
-        return build_export(
-            svc.settings, lines, period_from=first.isoformat(), period_to=last.isoformat()
-        )
-
-    data = await run_in_threadpool(build)
+    key = await run_in_threadpool(signing_key, svc.settings)  # a missing key fails before
+    stream = period_zip(
+        svc.desk, key, start, end, period_from=first.isoformat(), period_to=last.isoformat()
+    )
     name = f"suz-events-{first}-{last}.zip"
-    return Response(
-        data,
+    return StreamingResponse(  # a sync iterator: starlette drains it in the thread pool
+        stream,
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -418,6 +418,17 @@ def document() -> S:
             }
         },
         "/api/v1/audit/checks/last": {"get": op("The last full integrity check (auditors)")},
+        "/api/v1/audit/seals": {
+            "get": op(
+                "Every signed seal of the log's head (auditors, curators, admins); JSON, or"
+                " JSON Lines with format=jsonl, to keep and check later",
+                params=[query("format", {"enum": ["json", "jsonl"]})],
+                errors=(401, 403),
+            )
+        },
+        "/api/v1/audit/seals/checks/last": {
+            "get": op("The last check of the store against the seals (auditors)", errors=(401, 403))
+        },
         "/api/v1/audit/export": {
             "get": {
                 **op(

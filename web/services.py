@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from domain.desk import Desk
 from domain.settings import Settings
@@ -16,6 +17,9 @@ from web.passwords import Passwords
 from web.presence import Board, decode
 from web.sessions import SessionStore, open_session_store
 from web.throttle import RateLimiter, SignInThrottle
+
+if TYPE_CHECKING:  # web.audit_seals serves routes, which need these services
+    from web.audit_seals import Sealer
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Services:
     presence: Board = field(default_factory=Board)
     hub: FeedHub | None = None  # set when started: it lives on the server's event loop
     _hub_task: asyncio.Task[None] | None = None
+    sealer: Sealer | None = None  # seals the log's head where the views run
 
     @classmethod
     def build(cls, settings: Settings, *, run_views: bool = True) -> Services:
@@ -60,6 +65,11 @@ class Services:
 
         self.projections.channels["suz_presence"] = heard
         self.projections.start(run_views=self.run_views)
+        if self.run_views and self.settings.seal_interval > 0:
+            from web.audit_seals import Sealer
+
+            self.sealer = Sealer(self.settings, self.desk, self.projections.db)
+            self.sealer.start()
         writers = [v.name for v in self.projections.views if v.name in FEED_VIEWS]
         self.hub = FeedHub(self.projections.db, self.projections.positions, writers)
         self._hub_task = loop.create_task(self.hub.run())
@@ -67,6 +77,8 @@ class Services:
     def stop(self) -> None:
         if self._hub_task is not None:
             self._hub_task.cancel()
+        if self.sealer is not None:
+            self.sealer.stop()
         self.projections.stop()
         self.projections.db.close_all()
         self.sessions.close()

@@ -126,8 +126,16 @@ def migrate(settings: Settings) -> World:
 
 @contextmanager
 def open_site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
+    with started_site(settings, monkeypatch, migrate(settings)) as site:
+        yield site
+
+
+@contextmanager
+def started_site(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, world: World
+) -> Iterator[Site]:
+    """The app over a store already migrated for `world` (by `migrate`)."""
     monkeypatch.setenv("SUZ_ORIGINS", f"{ORIGIN} http://127.0.0.1:8000")
-    world = migrate(settings)
     app = create_app(settings, run_views=True)
     with TestClient(app) as client:
         site = Site(client, world)

@@ -1,6 +1,7 @@
 """The auditor's pages: a ticket as it was at any version (`/t/{id}/history`), with its hash
 chain verified, and `/audit`, where auditors, curators and administrators run a whole-store
-verification in the background and see the last one's result.
+verification in the background and see the last one's result, seal the log's head, and check
+the store against the seals.
 
 No script is needed: the slider is a range input in a GET form.
 """
@@ -17,6 +18,7 @@ from starlette.routing import Route
 from domain.errors import InvalidInput
 from domain.integrity import verify_aggregate
 from web.audit_export import last_check, may_audit, start_full_check
+from web.audit_seals import last_seal, last_seal_check, make_seal, start_seal_check
 from web.auth import services
 from web.history_api import History, history
 from web.ui import i18n
@@ -64,13 +66,33 @@ async def audit_page(request: Request, viewer: Viewer) -> Response:
     need(viewer)
     if not may_audit(viewer.actor):
         raise NotAllowed
-    db = services(request).projections.db
+    svc = services(request)
+    db = svc.projections.db
     if request.method == "POST":
-        started = await start_full_check(services(request).desk, db)
+        action = (await request.form()).get("action", "check")
+        if action == "seal":
+            sealed = await run_in_threadpool(make_seal, svc.settings, svc.desk, db)
+            return RedirectResponse("/audit" + ("?sealed=1" if sealed else "?unmoved=1"), 303)
+        if action == "check_seals":
+            started = await start_seal_check(svc.settings, svc.desk, db)
+        else:
+            started = await start_full_check(svc.desk, db)
         return RedirectResponse("/audit" + ("" if started else "?busy=1"), 303)
-    check = await run_in_threadpool(last_check, db)
-    return page(request, "audit/page.html", nav="audit", check=check,
-                busy=request.query_params.get("busy") == "1")  # fmt: skip
+
+    def load() -> dict[str, Any]:
+        return {"check": last_check(db), "seal": last_seal(db), "seal_check": last_seal_check(db)}
+
+    context = await run_in_threadpool(load)
+    flag = request.query_params.get
+    return page(
+        request,
+        "audit/page.html",
+        nav="audit",
+        busy=flag("busy") == "1",
+        sealed=flag("sealed") == "1",
+        unmoved=flag("unmoved") == "1",
+        **context,
+    )
 
 
 routes = [
