@@ -92,7 +92,7 @@ class AnalyticsView(View):
 
     name = "analytics"
     tables = ("v_analytics", "v_analytics_days")
-    shape = 2  # 2: handling time columns and the per-day table
+    shape = 3  # 2: handling time columns and the per-day table; 3: open counts per day
 
     def __init__(self) -> None:
         self.begin()

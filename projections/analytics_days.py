@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 DIMS = ("all", "line", "group", "agent", "category", "channel", "organisation")
 COLUMN = {"line": "line", "group": "group_id", "agent": "agent_id", "category": "category_id",
           "channel": "channel", "organisation": "organisation_id"}  # fmt: skip
-COUNTS = ("filed", "info", "ever_resolved", "reopened", "resolved", "line1", "within_sla",
+COUNTS = ("filed", "open", "info", "ever_resolved", "reopened", "resolved", "line1", "within_sla",
           "rated", "rating_sum", "r1", "r2", "r3", "r4", "r5")  # fmt: skip
 MEASURES = ("fr", "res", "handle")
 SUMS = tuple(f"{m}_sum" for m in MEASURES)
@@ -81,6 +81,7 @@ def part(f: Fact) -> Part:
     return Part(
         counts=(
             1,
+            int(f.status == "open"),
             f.info_requests,
             int(f.resolutions > 0),
             int(f.resolutions > 0 and f.reopens > 0),

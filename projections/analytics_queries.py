@@ -20,7 +20,7 @@ from fractions import Fraction
 import numpy as np
 
 from projections import analytics_days as days
-from projections.analytics import COLUMNS, Fact, stamp
+from projections.analytics import COLUMNS, Fact
 from projections.db import Tx
 
 DIMENSIONS = ("day", "week", "month", "line", "group", "agent", "category", "channel",
@@ -237,20 +237,32 @@ def key_of(fact: Fact, dim: str) -> str:
 
 
 def backlog(tx: Tx, start: date, end: date, now: datetime) -> list[tuple[str, int]]:
-    """Open requests filed in the period, by their age now (an index range on status, day)."""
-    cases = " ".join(
-        f"WHEN filed_at > %s THEN {i}" for i, (_, limit) in enumerate(AGE_BUCKETS) if limit
+    """Open requests filed in the period, by their age now. A day's open count (per-day table)
+    falls in one bucket unless a bucket's bound cuts the day: those (at most four) days' open
+    requests are counted one by one."""
+    bounds = [now - limit for _, limit in AGE_BUCKETS if limit]  # newest first
+
+    def bucket(moment: datetime) -> int:
+        return next((i for i, b in enumerate(bounds) if moment > b), len(bounds))
+
+    cut = sorted({b.date().isoformat() for b in bounds})
+    counts = [0] * len(AGE_BUCKETS)
+    opened = tx.all(
+        "SELECT day, open FROM v_analytics_days"
+        " WHERE dim = 'all' AND day >= %s AND day <= %s AND open > 0",
+        (start.isoformat(), end.isoformat()),
     )
-    since = tuple(stamp(now - limit) for _, limit in AGE_BUCKETS if limit)
-    got: dict[int, int] = dict(
-        tx.all(
-            f"SELECT CASE {cases} ELSE {len(AGE_BUCKETS) - 1} END AS age, COUNT(*)"
-            " FROM v_analytics WHERE status = 'open' AND filed_day >= %s AND filed_day <= %s"
-            " GROUP BY age",
-            (*since, start.isoformat(), end.isoformat()),
-        )
-    )
-    return [(label, int(got.get(i, 0))) for i, (label, _) in enumerate(AGE_BUCKETS)]
+    for day, n in opened:
+        if str(day) not in cut:
+            counts[bucket(datetime.fromisoformat(f"{day}T12:00:00+00:00"))] += int(n)
+    marks = ", ".join(["%s"] * len(cut))
+    for (filed_at,) in tx.all(
+        "SELECT filed_at FROM v_analytics WHERE status = 'open' AND filed_day >= %s"
+        f" AND filed_day <= %s AND filed_day IN ({marks})",
+        (start.isoformat(), end.isoformat(), *cut),
+    ):
+        counts[bucket(datetime.fromisoformat(str(filed_at)))] += 1
+    return [(label, counts[i]) for i, (label, _) in enumerate(AGE_BUCKETS)]
 
 
 def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None) -> Report:
@@ -267,6 +279,7 @@ def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None
         f"SELECT {column}, {numbers}, {arrays} FROM v_analytics_days"
         f" WHERE dim = %s AND day >= %s AND day <= %s{group}",
         ("all" if by_time else dim, start.isoformat(), end.isoformat()),
+        binary=True,
     )
     split = len(days.NUMBERS) + 1
     groups: dict[str, _Sum] = {}

@@ -24,7 +24,10 @@ class Tx(Protocol):
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
+    def all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
+        """`binary`: PostgreSQL sends values in binary (bytea without hex); SQLite always does."""
+        ...
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None: ...
 
 
@@ -40,7 +43,7 @@ class _SqliteTx:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql.replace("%s", "?"), rows)
 
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
         return self.conn.execute(sql.replace("%s", "?"), tuple(params)).fetchall()
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
@@ -61,8 +64,8 @@ class _PgTx:
         with self.conn.cursor() as cur:
             cur.executemany(sql, rows)  # type: ignore[arg-type]
 
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self.conn.execute(sql, tuple(params)).fetchall()  # type: ignore[arg-type]
+    def all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
+        return self.conn.execute(sql, tuple(params), binary=binary).fetchall()  # type: ignore[arg-type]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return self.conn.execute(sql, tuple(params)).fetchone()  # type: ignore[arg-type]

@@ -296,6 +296,13 @@ def test_the_per_day_table_gives_the_figures_of_the_requests_themselves(
                 groups.setdefault(aq.key_of(f, dim), []).append(f)
             assert {g.key: g for g in r.rows} == {k: aq.figures(k, v) for k, v in groups.items()}
             assert r.total == aq.figures("", facts)
+        for now in (datetime(2026, 3, 9, 7, 1, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC)):
+            expected = dict.fromkeys((label for label, _ in aq.AGE_BUCKETS), 0)
+            for f in facts:
+                if f.status == "open":
+                    age = now - datetime.fromisoformat(f.filed_at)
+                    expected[next(lb for lb, lim in aq.AGE_BUCKETS if not lim or age < lim)] += 1
+            assert aq.backlog(tx, start, end, now) == list(expected.items())
     before = table()
     projections.runner("analytics").rebuild()
     assert table() == before
