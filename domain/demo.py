@@ -162,6 +162,8 @@ def load_demo(
         if hash_password is not None:
             desk.set_password_hash(SYSTEM, account, hash_password(demo_password(login)))
         people[login] = desk.actor_for(account)
+    for kind, lead in ((GroupKind.LINE_1, "agent1"), (GroupKind.LINE_2, "engineer2")):
+        desk.appoint_group_lead(SYSTEM, groups[kind], people[lead].id)
     cats = [
         desk.define_category(SYSTEM, ru, en, form, groups[kind]).id
         for ru, en, kind, form in CATEGORIES

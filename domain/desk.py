@@ -155,6 +155,20 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         self._check_admin(actor)
         return self._written(Group.form(name, kind))
 
+    def appoint_group_lead(self, actor: Actor, group_id: UUID, lead_id: UUID | None) -> Written:
+        """Makes an agent of the group its lead (None: no lead; the group's agents follow up)."""
+        self._check_admin(actor)
+        group = self._get(Group, group_id, "group")
+        if lead_id is not None:
+            try:
+                lead = self._get(Account, lead_id, "account")
+            except NotFound:
+                raise InvalidInput("No such account.", ["lead_id"]) from None
+            if lead.disabled or Role.AGENT not in lead.roles or group_id not in lead.group_ids:
+                raise InvalidInput("The lead must be an active agent of the group.", ["lead_id"])
+        group.appoint_lead(lead_id)
+        return self._written(group)
+
     def change_account(
         self, actor: Actor, account_id: UUID, change: Callable[[Account], Any]
     ) -> Written:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from domain.chain import ChainedAggregate
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, InvalidTransition
 
 
 class Role(StrEnum):
@@ -232,11 +232,13 @@ class Account(ChainedAggregate):
 
 
 class Group(ChainedAggregate):
-    """A team that works a queue: a support line or a specialist group."""
+    """A team that works a queue: a support line or a specialist group, with at most one lead
+    (an agent of the group: low ratings' follow-ups go to the lead)."""
 
     if TYPE_CHECKING:  # attributes set by the events; not dataclass fields
         name: str
         kind: GroupKind
+        lead_id: UUID | None
 
     class Formed(ChainedAggregate.Created):
         name: str
@@ -244,8 +246,23 @@ class Group(ChainedAggregate):
 
         def apply(self, aggregate: Any) -> None:
             g = cast(Group, aggregate)
-            g.name, g.kind = self.name, self.kind
+            g.name, g.kind, g.lead_id = self.name, self.kind, None
 
     @classmethod
     def form(cls, name: str, kind: GroupKind) -> Group:
         return cls._start(cls.Formed, name=clean_text(name, "name"), kind=GroupKind(kind))
+
+    class LeadAppointed(ChainedAggregate.Event):
+        lead_id: UUID | None  # None: the group has no lead any more
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Group, aggregate).lead_id = self.lead_id
+
+    @property
+    def lead(self) -> UUID | None:
+        return getattr(self, "lead_id", None)  # snapshots from before leads have none
+
+    def appoint_lead(self, lead_id: UUID | None) -> None:
+        if lead_id == self.lead:
+            raise InvalidTransition("That is already the group's lead.")
+        self.trigger_event(self.LeadAppointed, lead_id=lead_id)

@@ -1,7 +1,8 @@
 """CSI follow-ups and quality review: commands of the Desk (a mixin, like SlaCommands).
 
-There is no "group lead" role: the lead of a request's follow-up is any agent of the request's
-group (at the time of the rating) or a quality reviewer. Curators and auditors read, never write.
+A low rating's follow-up is for the lead of the request's group (`Group.lead`, appointed by an
+administrator); a group without a lead leaves it to any of its agents. A quality reviewer may
+always follow up. Curators and auditors read, never write.
 `raise_follow_up` is the follow-up process's command and is idempotent (once per rating).
 """
 
@@ -13,7 +14,7 @@ from uuid import UUID
 from domain.access import Actor
 from domain.chain import ChainedAggregate, check_seen, load_or_start
 from domain.errors import Conflict, DeskError, Forbidden, InvalidTransition
-from domain.people import Role
+from domain.people import Group, Role
 from domain.quality import QUALITY_CHECKLIST_ID, ChecklistItem, QualityChecklist
 from domain.results import Written
 from domain.ticket import Ticket
@@ -21,9 +22,11 @@ from domain.ticket import Ticket
 A = TypeVar("A", bound=ChainedAggregate)
 
 
-def may_lead_follow_up(actor: Actor, group_id: UUID | None) -> bool:
+def may_lead_follow_up(actor: Actor, group_id: UUID | None, lead_id: UUID | None) -> bool:
     if actor.has(Role.QUALITY):
         return True
+    if lead_id is not None:
+        return actor.id == lead_id
     return actor.has(Role.AGENT) and group_id is not None and group_id in actor.group_ids
 
 
@@ -65,8 +68,10 @@ class QualityCommands:
         raised = [e for e in getattr(ticket, "follow_ups", ()) if e == rated_version]
         if not raised:
             raise InvalidTransition("There is no such follow-up on this request.")
-        if actor.id is None or not may_lead_follow_up(actor, ticket.group_id):
-            raise Forbidden("Only the group's agents or a quality reviewer may follow up.")
+        lead = self._get(Group, ticket.group_id, "group").lead if ticket.group_id else None
+        if actor.id is None or not may_lead_follow_up(actor, ticket.group_id, lead):
+            raise Forbidden("Only the group's lead (or, without one, its agents) or a quality"
+                            " reviewer may follow up.")  # fmt: skip
         ticket.finish_follow_up(actor.id, rated_version, note)
         return self._written(ticket)
 

@@ -28,6 +28,7 @@ def _s(value: object) -> str | None:
 class CatalogView(View):
     name = "catalog"
     tables = ("v_categories", "v_groups", "v_accounts", "v_organisations")
+    shape = 2  # 2: groups' leads
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -35,7 +36,7 @@ class CatalogView(View):
             " name_en TEXT NOT NULL, parent_id TEXT, form TEXT NOT NULL, default_group_id TEXT,"
             " archived INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS v_groups (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
-            " kind TEXT NOT NULL)",
+            " kind TEXT NOT NULL, lead_id TEXT)",
             "CREATE TABLE IF NOT EXISTS v_accounts (id TEXT PRIMARY KEY, login TEXT NOT NULL,"
             " display_name TEXT NOT NULL, roles TEXT NOT NULL, organisation_id TEXT,"
             " group_ids TEXT NOT NULL, disabled INTEGER NOT NULL)",
@@ -65,6 +66,11 @@ class CatalogView(View):
     def group_formed(self, tx: Tx, e: Group.Formed, position: int) -> None:
         tx.execute("INSERT INTO v_groups (id, name, kind) VALUES (%s, %s, %s)",
                    (str(e.originator_id), e.name, e.kind.value))  # fmt: skip
+
+    @on(Group.LeadAppointed)
+    def lead_appointed(self, tx: Tx, e: Group.LeadAppointed, position: int) -> None:
+        tx.execute("UPDATE v_groups SET lead_id = %s WHERE id = %s",
+                   (_s(e.lead_id), str(e.originator_id)))  # fmt: skip
 
     @on(Organisation.Registered)
     def organisation_registered(self, tx: Tx, e: Organisation.Registered, position: int) -> None:
@@ -113,8 +119,20 @@ def categories(tx: Tx) -> list[dict[str, Any]]:
 
 
 def groups(tx: Tx) -> list[dict[str, Any]]:
-    rows = tx.all("SELECT id, name, kind FROM v_groups ORDER BY kind, name")
-    return [{"id": r[0], "name": r[1], "kind": r[2]} for r in rows]
+    rows = tx.all("SELECT id, name, kind, lead_id FROM v_groups ORDER BY kind, name")
+    return [{"id": r[0], "name": r[1], "kind": r[2], "lead_id": r[3]} for r in rows]
+
+
+def follow_up_groups(tx: Tx, account_id: str, group_ids: list[str]) -> list[str]:
+    """The groups whose low ratings this agent follows up: those they lead, and those of their
+    groups that have no lead."""
+    marks = ", ".join(["%s"] * len(group_ids)) or "NULL"
+    rows = tx.all(
+        "SELECT id FROM v_groups WHERE lead_id = %s"
+        f" OR (lead_id IS NULL AND id IN ({marks})) ORDER BY id",
+        (account_id, *group_ids),
+    )
+    return [str(r[0]) for r in rows]
 
 
 def staff(tx: Tx) -> list[dict[str, Any]]:

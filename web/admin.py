@@ -167,6 +167,19 @@ async def form_group(request: Request) -> Response:
     return written(w, 201)
 
 
+async def appoint_lead(request: Request) -> Response:
+    """PUT /api/v1/groups/{group_id}/lead {"lead_id": id or null}."""
+    actor = (await authenticate(request)).actor
+    group_id = path_id(request, "group_id", "group")
+    body = await Body.read(request)
+    if "lead_id" not in body.data:
+        raise ApiError(422, "invalid_input", "Give lead_id: an agent of the group, or null.",
+                       ("lead_id",))  # fmt: skip
+    w = await run_in_threadpool(services(request).desk.appoint_group_lead, actor, group_id,
+                                body.opt_uuid("lead_id"))  # fmt: skip
+    return written(w)
+
+
 def _spec(raw: Any, i: int) -> FieldSpec:
     if not isinstance(raw, dict):
         raise InvalidInput(f"form[{i}] must be an object.", [f"form[{i}]"])
@@ -210,5 +223,6 @@ routes = [
     Route("/api/v1/categories/{category_id}/form", change_form, methods=["PUT"]),
     Route("/api/v1/organisations", register_organisation, methods=["POST"]),
     Route("/api/v1/groups", form_group, methods=["POST"]),
+    Route("/api/v1/groups/{group_id}/lead", appoint_lead, methods=["PUT"]),
     Route("/api/v1/categories", define_category, methods=["POST"]),
 ]

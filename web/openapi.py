@@ -383,6 +383,15 @@ def document() -> S:
                 body=obj(["name", "kind"], name=STR, kind=STR),
             )
         },
+        "/api/v1/groups/{group_id}/lead": {
+            "put": op(
+                "Appoint a group's lead (an active agent of the group; null: no lead); low"
+                " ratings' follow-ups go to the lead",
+                result=WRITTEN,
+                params=[path_param("group_id")],
+                body=obj(["lead_id"], lead_id={"type": ["string", "null"], "format": "uuid"}),
+            )
+        },
         "/api/v1/tickets/{ticket_id}/history": {
             "get": op(
                 "A request exactly as it was at a version or a moment, replayed from its events",

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 from fractions import Fraction
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from domain.access import Actor, visible_data
 from domain.errors import Forbidden, InvalidInput, InvalidTransition
+from domain.people import Role
 from domain.quality import ChecklistItem
 from domain.ticket import Ticket
-from projections import quality
+from projections import catalog, quality
 from projections.quality import FollowUpProcess
 from projections.system import Projections
 from tests.world import World
@@ -139,3 +140,42 @@ def test_the_quality_group_edits_the_checklist(world: World) -> None:
     event = list(world.desk.events.get(ticket))[-1]
     assert isinstance(event, Ticket.QualityReviewed) and written.version == event.originator_version
     assert (event.points, event.max_points) == (7, 12)
+
+
+def test_a_groups_lead_gets_its_follow_ups_and_the_other_agents_do_not(
+    world: World, projections: Projections
+) -> None:
+    d = world.desk
+    second = d.register_account(world.admin, "agent2", "Agent Two", (Role.AGENT,), None).id
+    d.add_to_group(world.admin, second, world.line1)
+    other = d.actor_for(second)
+    # only an administrator appoints, and only an active agent of that very group
+    with pytest.raises(Forbidden):
+        d.appoint_group_lead(world.agent, world.line1, world.agent.id)
+    for wrong in (world.engineer.id, world.quality.id, uuid4()):
+        with pytest.raises(InvalidInput):
+            d.appoint_group_lead(world.admin, world.line1, wrong)
+    d.appoint_group_lead(world.admin, world.line1, second)
+    with pytest.raises(InvalidTransition):
+        d.appoint_group_lead(world.admin, world.line1, second)
+
+    low = resolved(world, world.agent, 2)
+    projections.catch_up()
+    assert FollowUpProcess(d, projections.db).tick() == 1
+    projections.catch_up()
+    rated = next(e for e in d.events.get(low) if isinstance(e, Ticket.Rated))
+    with projections.db.read() as tx:
+        mine = catalog.follow_up_groups(tx, str(second), [str(world.line1)])
+        theirs = catalog.follow_up_groups(tx, str(world.agent.id), [str(world.line1)])
+        assert mine == [str(world.line1)] and theirs == []
+        assert [f.ticket_id for f in quality.follow_ups(tx, mine)] == [str(low)]
+    with pytest.raises(Forbidden):  # the agent who resolved it is not the lead
+        d.finish_follow_up(world.agent, low, rated.originator_version, "звонил")
+    d.finish_follow_up(other, low, rated.originator_version, "Позвонил, разобрались.")
+
+    d.appoint_group_lead(world.admin, world.line1, None)  # no lead: back to the group's agents
+    projections.catch_up()
+    with projections.db.read() as tx:
+        assert catalog.follow_up_groups(tx, str(world.agent.id), [str(world.line1)]) == [
+            str(world.line1)
+        ]

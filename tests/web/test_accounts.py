@@ -4,6 +4,7 @@ personal API tokens; administrators set up organisations, groups, categories and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,22 @@ def test_an_administrator_changes_groups_roles_and_a_category_form(site: Site) -
         f"/api/v1/categories/{site.world.contracts}/form", json={"form": []},
         headers=requester.headers(),
     ).status_code == 403  # fmt: skip
+
+
+def test_an_administrator_appoints_a_groups_lead(site: Site) -> None:
+    admin, agent = site.sign_in("admin"), site.sign_in("agent")
+    path = f"/api/v1/groups/{site.world.line1}/lead"
+
+    def put(who: Any, body: dict[str, Any]) -> Any:
+        return who.client.put(path, json=body, headers=who.headers())
+
+    lead = {"lead_id": str(site.world.agent.id)}
+    assert put(agent, lead).status_code == 403
+    assert put(admin, {}).json()["error"]["fields"] == ["lead_id"]
+    wrong = put(admin, {"lead_id": str(site.world.engineer.id)})  # an agent of line 2
+    assert (wrong.status_code, wrong.json()["error"]["fields"]) == (422, ["lead_id"])
+    assert put(admin, {"lead_id": "boss"}).status_code == 422
+    done = put(admin, lead)
+    assert done.status_code == 200, done.text
+    assert put(admin, lead).status_code == 409  # already the lead
+    assert put(admin, {"lead_id": None}).status_code == 200

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from domain.errors import DeskError, InvalidInput
 from domain.quality import ChecklistItem
 from domain.results import Written
-from projections import quality
+from projections import catalog, quality
 from web.auth import services
 from web.ui import i18n
 from web.ui.guard import Viewer, need, ui
@@ -197,7 +197,7 @@ def _mine(request: Request, viewer: Viewer) -> dict[str, Any]:
     with services(request).projections.db.read() as tx:
         own = quality.reviews(tx, me)
         total = quality.agent_rollup(tx, me)
-        follow = quality.follow_ups(tx, groups)
+        follow = quality.follow_ups(tx, catalog.follow_up_groups(tx, me, groups))
         teams = group_names(tx, [f.group_id for f in follow])
     checklist = services(request).desk.quality_checklist()
     return {
