@@ -92,7 +92,7 @@ class AnalyticsView(View):
 
     name = "analytics"
     tables = ("v_analytics", "v_analytics_days")
-    shape = 3  # 2: handling time columns and the per-day table; 3: open counts per day
+    shape = 4  # 2: handling time, the per-day table; 3: open counts; 4: month rows
 
     def __init__(self) -> None:
         self.begin()

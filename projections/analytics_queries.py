@@ -265,6 +265,25 @@ def backlog(tx: Tx, start: date, end: date, now: datetime) -> list[tuple[str, in
     return [(label, counts[i]) for i, (label, _) in enumerate(AGE_BUCKETS)]
 
 
+def segments(dim: str, start: date, end: date) -> list[tuple[str, str, str]]:
+    """The (dim, first day, last day) ranges of per-day rows that make up the period: for a
+    dimension rolled up per month, its month rows for the whole calendar months inside the
+    period and day rows for the days around them."""
+    if dim not in days.MONTHLY:
+        return [(dim, start.isoformat(), end.isoformat())]
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = end + timedelta(days=1)
+    last = after.replace(day=1) - timedelta(days=1)  # the last whole month's last day
+    if last < first:
+        return [(dim, start.isoformat(), end.isoformat())]
+    one_day = timedelta(days=1)
+    return [
+        (dim, start.isoformat(), (first - one_day).isoformat()),
+        (days.monthly(dim), first.isoformat(), last.replace(day=1).isoformat()),
+        (dim, (last + one_day).isoformat(), end.isoformat()),
+    ]
+
+
 def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None) -> Report:
     """The period's figures per value of the dimension, and in total, from the per-day table."""
     by_time = dim in ("day", "week", "month")
@@ -275,10 +294,11 @@ def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None
         group = f" GROUP BY {column}"
     else:
         numbers, arrays, group = ", ".join(days.NUMBERS), ", ".join(days.MEASURES), ""
+    parts = segments("all" if by_time else dim, start, end)
+    where = " OR ".join(["(dim = %s AND day >= %s AND day <= %s)"] * len(parts))
     rows = tx.all(
-        f"SELECT {column}, {numbers}, {arrays} FROM v_analytics_days"
-        f" WHERE dim = %s AND day >= %s AND day <= %s{group}",
-        ("all" if by_time else dim, start.isoformat(), end.isoformat()),
+        f"SELECT {column}, {numbers}, {arrays} FROM v_analytics_days WHERE {where}{group}",
+        [value for part in parts for value in part],
         binary=True,
     )
     split = len(days.NUMBERS) + 1
