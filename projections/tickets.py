@@ -101,6 +101,7 @@ class TicketsView(View):
 
     name = "tickets"
     tables = ("v_tickets", "v_queue_counts", "v_feed")
+    shape = 2  # 2: SLA alarms, follow-ups and reviews are changes too (version, feed)
 
     def __init__(self) -> None:
         self.begin()
@@ -146,6 +147,7 @@ class TicketsView(View):
         Ticket.Replied, Ticket.RequesterWrote, Ticket.NoteAdded, Ticket.AttachmentAdded,
         Ticket.InformationRequested, Ticket.InformationProvided, Ticket.Resolved,
         Ticket.Reopened, Ticket.Closed, Ticket.Rated, Ticket.Linked, Ticket.ArticleLinked,
+        Ticket.SlaAlarmed, Ticket.FollowUpRaised, Ticket.FollowUpDone, Ticket.QualityReviewed,
     )  # fmt: skip
     def changed(self, tx: Tx, event: Any, position: int) -> None:
         before = self._rows.get(str(event.originator_id))

@@ -202,7 +202,7 @@ class Explain:
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return self.tx.one(sql, params)
 
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+    def all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
         pg = self.dialect == "postgres"
         prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
         self.plan = [str(r[0] if pg else r[-1]) for r in self.tx.all(prefix + sql, params)]

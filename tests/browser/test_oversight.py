@@ -19,7 +19,6 @@ import re
 import time
 from typing import Any
 
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.site import EN, LIVE, DeskSite, People, chat, entry
@@ -276,11 +275,6 @@ def test_a_low_rating_raises_a_follow_up_and_a_reviewer_scores_the_answer(
     expect(agent.locator("p.quality-total")).to_contain_text("Your score:")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the live feed (projections/tickets.py) omits QualityReviewed, FollowUpRaised, "
-    "FollowUpDone and SlaAlarmed, so an open request page shows them only after a reload",
-)
 def test_a_quality_review_shows_live_on_the_agents_open_request_page(
     people: People, desk_site: DeskSite
 ) -> None:
