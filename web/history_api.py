@@ -26,6 +26,7 @@ from domain.access import Actor, visible_data
 from domain.desk import Desk
 from domain.errors import InvalidInput, NotFound
 from domain.ticket import Ticket
+from domain.transcoder import DATA
 from projections.timeline import _SKIP, REQUESTER, TICKET_EVENTS, Entry, to_json
 from web.api import json
 from web.auth import authenticate, services
@@ -89,12 +90,14 @@ def history(desk: Desk, actor: Actor, ticket_id: UUID, *, version: int | None = 
             as_of: datetime | None = None, as_requester: bool = False) -> History:  # fmt: skip
     """The ticket at a version or moment, as `actor` may see it (NotFound if he may not)."""
     current = desk.ticket(actor, ticket_id)  # the same access check as every ticket read
-    events = [e for e in desk.repository.event_store.get(ticket_id)
-              if type(e).__name__ in _NAMES]  # fmt: skip
-    moments = [(e.originator_version, e.timestamp.isoformat()) for e in events]
+    stored = [s for s in desk.recorder.select_events(ticket_id)
+              if s.topic.rpartition(".")[2] in _NAMES]  # fmt: skip
+    # the slider's moments come from the stored JSON; only the events shown are decoded
+    moments = [(s.originator_version, str(orjson.loads(s.state)["timestamp"][DATA]))
+               for s in stored]  # fmt: skip
     latest = current.version
     if as_of is not None:
-        before = [e.originator_version for e in events if e.timestamp <= as_of]
+        before = [v for v, t in moments if datetime.fromisoformat(t) <= as_of]
         if not before:
             raise NotFound("The request did not exist yet at that moment.")
         version = before[-1]
@@ -104,11 +107,8 @@ def history(desk: Desk, actor: Actor, ticket_id: UUID, *, version: int | None = 
         raise InvalidInput(f"version must be between 1 and {latest}.", ["version"])
     ticket = cast(Ticket, desk.repository.get(ticket_id, version=version))
     public = as_requester or not actor.is_staff
-    entries = [
-        entry
-        for e in events
-        if e.originator_version <= version and (entry := entry_of(e, public=public)) is not None
-    ]
+    events = (desk.mapper.to_domain_event(s) for s in stored if s.originator_version <= version)
+    entries = [entry for e in events if (entry := entry_of(e, public=public)) is not None]
     at = next(t for v, t in moments if v == version)
     return History(ticket, version, latest, at, moments, entries, public)
 
