@@ -16,6 +16,7 @@ Measured, never asserted.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import sys
@@ -248,6 +249,8 @@ def main(argv: list[str]) -> int:
         projections.migrate()
         try:
             copying, per_day = insert_rows(url, schema, projections.db, args.rows)
+            gc.collect()  # as the server does after start-up (web/app.py)
+            gc.freeze()
             dashboard = dashboard_rows(projections, args.runs, args.year_runs)
             world = World.build(desk)
             ticket_id = long_ticket(desk, world, args.events)

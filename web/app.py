@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services.start()
+        gc.collect()  # what start-up made lives as long as the process: the collector stops
+        gc.freeze()  # re-walking it on every full collection (pauses that grew with the heap)
         try:
             yield
         finally:
