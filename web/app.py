@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
         try:
             yield
         finally:
+            gc.unfreeze()  # an app stopped inside a longer process (tests) can be collected
             services.stop()
 
     app = Starlette(
