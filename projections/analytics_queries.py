@@ -11,7 +11,6 @@ hold the per-day table to. docs/metrics.md defines each figure in one line.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -341,8 +340,13 @@ def hours(value: Fraction | None, places: int = 2) -> str:
     """A figure for people and CSV: rounded half up at `places` decimals ('' when none)."""
     if value is None:
         return ""
-    scaled = value * 10**places
-    whole = math.floor(scaled + Fraction(1, 2))
+    return _rounded(value.numerator, value.denominator, places)
+
+
+def _rounded(p: int, q: int, places: int) -> str:
+    """p/q (q > 0) rounded half up at `places` decimals, in integers only (the page shows
+    thousands of figures)."""
+    whole = (2 * p * 10**places + q) // (2 * q)  # floor(p/q * 10^places + 1/2)
     sign = "-" if whole < 0 else ""
     whole = abs(whole)
     text = str(whole).rjust(places + 1, "0")
@@ -350,4 +354,4 @@ def hours(value: Fraction | None, places: int = 2) -> str:
 
 
 def percent(value: Fraction | None) -> str:
-    return "" if value is None else hours(value * 100, 1)
+    return "" if value is None else _rounded(value.numerator * 100, value.denominator, 1)

@@ -7,7 +7,9 @@
    `report`: the per-day rows of the period and the exact figures) for one month and for the
    year, split by a few dimensions; a plain SQL GROUP BY count over the fact rows is timed beside
    it for comparison. Target: p95 < 100 ms.
-2. Builds one ticket with `--events` events (notes saved 25 at a time) through the Desk and
+2. Serves the same schema with `suz serve` and times GET /analytics (the page, and its figures
+   part that the live refresh fetches) as the curator, over HTTP.
+3. Builds one ticket with `--events` events (notes saved 25 at a time) through the Desk and
    times web/history_api.py `history` (the aggregate replayed to a version + the timeline up to
    it) for random versions. Target: p95 < 50 ms.
 Measured, never asserted.
@@ -19,6 +21,7 @@ import argparse
 import gc
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,10 +32,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import httpx
 import psycopg
 from tqdm import tqdm
 
-from domain.desk import Desk
+from domain.desk import SYSTEM, Desk
 from domain.settings import Settings
 from domain.ticket import Ticket
 from projections import analytics_days
@@ -50,8 +54,10 @@ from scripts.bench_machine import (
     temp_schema,
     verdict,
 )
+from scripts.bench_web import PASSWORD, free_port, serving
 from tests.world import World
 from web.history_api import history
+from web.passwords import Passwords
 
 YEAR = 2025
 BATCH = 50_000
@@ -187,6 +193,41 @@ def dashboard_rows(projections: Projections, runs_month: int, runs_year: int) ->
     return out
 
 
+def page_rows(url: str, schema: str, tmp: Path, desk: Desk, world: World,
+              runs: int) -> list[list[str]]:  # fmt: skip
+    """GET /analytics as the curator from a real `suz serve` over the same schema: the whole
+    page (figures, charts, the knowledge-base section, rendering) and its live-refresh part."""
+    assert world.curator.id is not None
+    hashed = Passwords(time_cost=1, memory_cost_kib=8192, parallelism=1).hash(PASSWORD)
+    desk.set_password_hash(SYSTEM, world.curator.id, hashed)
+    port = free_port()
+    env = {**os.environ, "SUZ_DATABASE_URL": url, "SUZ_DATABASE_SCHEMA": schema,
+           "SUZ_DATA_DIR": str(tmp), "SUZ_ORIGINS": f"http://127.0.0.1:{port}"}  # fmt: skip
+    migrate = [sys.executable, "-m", "domain.cli", "migrate"]
+    subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)  # sessions, seals
+    june, part = "from=2025-06-01&to=2025-06-30", "from=2025-06-01&to=2025-06-20"
+    cases = [(f"/analytics?{june}&by=day", runs), (f"/analytics?{june}&by=organisation", runs),
+             (f"/analytics?{part}&by=day&part=figures", runs),
+             (f"/analytics?{part}&by=organisation&part=figures", runs),
+             ("/analytics?from=2025-01-01&to=2025-12-31&by=month", 3)]  # fmt: skip
+    out = []
+    with serving(env, port, tmp, []), httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+        signed = http.post("/api/v1/session", json={"login": "curator", "password": PASSWORD})
+        signed.raise_for_status()
+        for path, n in tqdm(cases, desc="pages", file=sys.stderr):
+            assert http.get(path).status_code == 200, path  # warm: templates, connections
+            took = []
+            for _ in range(n):
+                started = time.perf_counter()
+                r = http.get(path)
+                took.append(time.perf_counter() - started)
+                assert r.status_code == 200 and "<table" in r.text, path
+            p95 = pct(took, 95)
+            out.append([f"GET {path}", f"{len(r.content) // 1024:,} KiB", str(n),
+                        ms(pct(took, 50)), ms(p95), verdict(p95 < 0.1)])  # fmt: skip
+    return out
+
+
 def long_ticket(desk: Desk, world: World, events: int) -> UUID:
     """One request with `events` events: notes and a reply every fifth, saved 25 at a time."""
     ticket_id = world.file("Контракт с длинной историей").id
@@ -255,6 +296,7 @@ def main(argv: list[str]) -> int:
             world = World.build(desk)
             ticket_id = long_ticket(desk, world, args.events)
             travel = time_travel_rows(desk, world, ticket_id, args.runs * 2)
+            pages = page_rows(url, schema, Path(tmp), desk, world, args.runs)
         finally:
             projections.stop()
             projections.db.close_all()
@@ -264,6 +306,8 @@ def main(argv: list[str]) -> int:
           f" apply in {per_day:,.1f} s)")  # fmt: skip
     print(table(["query", "requests read", "rows shown", "runs", "p50 ms", "p95 ms",
                  "p95 < 100 ms"], dashboard))  # fmt: skip
+    print("\nThe page over HTTP: `suz serve` on the same schema, GET as the curator (one client)")
+    print(table(["request", "size", "runs", "p50 ms", "p95 ms", "p95 < 100 ms"], pages))
     print(f"\nTime travel: one ticket with {args.events:,} events")
     print(table(["what", "events", "runs", "p50 ms", "p95 ms", "max ms", "p95 < 50 ms"], travel))
     print(f"\nload avg at the end: {load()}")

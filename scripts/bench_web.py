@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,30 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+@contextmanager
+def serving(env: dict[str, str], port: int, tmp: Path, extra: list[str]) -> Iterator[Any]:
+    """`suz serve` on the port (its output in tmp/server.log) once /health answers; stopped
+    with SIGINT at the end."""
+    cli = [sys.executable, "-m", "domain.cli", "serve", "--port", str(port), *extra]
+    with open(tmp / "server.log", "wb") as log:
+        server = subprocess.Popen(cli, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            yield server
+        finally:
+            server.send_signal(signal.SIGINT)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 def rss_mb(pid: int) -> float:
@@ -240,26 +266,8 @@ def main(argv: list[str]) -> int:
         subprocess.run([*cli, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         os.environ["SUZ_DATABASE_SCHEMA"] = schema
         ids, versions = prepare(Settings(data_dir=Path(tmp), database_url=url))
-        serve = [*cli, "serve", "--port", str(port), *(["--no-views"] * args.no_views)]
-        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
-        server = subprocess.Popen(serve, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)  # fmt: skip
-        try:
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+        with serving(env, port, Path(tmp), ["--no-views"] * args.no_views) as server:
             result = asyncio.run(drive(port, server.pid, ids, versions, args))
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-            log.close()
     views = " (server with --no-views: no view runner in any process)" if args.no_views else ""
     print(f"\nHTTP commands (POST .../notes with If-Match, API token){views}, ms")
     print(table(["clients", "commands", "commands/s", "p50", "p99", "errors", ">= 1,000/s"],
