@@ -17,6 +17,8 @@ from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 import projections.analytics_days as analytics_days
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
@@ -56,6 +58,7 @@ class Fact:
     handle_us: int | None = None  # held by agents until the standing resolution
     held_us: int = 0  # held by agents so far (closed spans)
     held_since: str | None = None  # the open span's start, while an agent holds it
+    held_by: str = "{}"  # JSON: each agent who held it -> microseconds (closed spans)
     waiting: int = 0  # waiting for the requester's information
 
 
@@ -77,8 +80,14 @@ def micros(a: str, b: str) -> int:
 
 
 def _release(fact: Fact, at: str) -> None:
+    """Closes the holder's span: the assignee holds it from `held_since` to `at`."""
     if fact.held_since is not None:
-        fact.held_us += micros(fact.held_since, at)
+        span = micros(fact.held_since, at)
+        fact.held_us += span
+        holders = analytics_days.holders_of(fact)
+        if fact.assignee_id:
+            holders[fact.assignee_id] = holders.get(fact.assignee_id, 0) + span
+        fact.held_by = orjson.dumps(holders, option=orjson.OPT_SORT_KEYS).decode()
         fact.held_since = None
 
 
@@ -92,7 +101,7 @@ class AnalyticsView(View):
 
     name = "analytics"
     tables = ("v_analytics", "v_analytics_days")
-    shape = 4  # 2: handling time, the per-day table; 3: open counts; 4: month rows
+    shape = 5  # 2: handling time, the per-day table; 3: open counts; 4: month rows; 5: holders
 
     def __init__(self) -> None:
         self.begin()
@@ -114,7 +123,8 @@ class AnalyticsView(View):
             " info_requests INTEGER NOT NULL, reopens INTEGER NOT NULL, rating INTEGER,"
             " line1 INTEGER NOT NULL, fr_breach INTEGER NOT NULL, res_breach INTEGER NOT NULL,"
             " version INTEGER NOT NULL, fr_us BIGINT, res_us BIGINT, handle_us BIGINT,"
-            " held_us BIGINT NOT NULL, held_since TEXT, waiting INTEGER NOT NULL)",
+            " held_us BIGINT NOT NULL, held_since TEXT, waiting INTEGER NOT NULL,"
+            " held_by TEXT NOT NULL)",
             "CREATE INDEX IF NOT EXISTS v_analytics_filed ON v_analytics (filed_day)",
             "CREATE INDEX IF NOT EXISTS v_analytics_status ON v_analytics (status, filed_day)",
             *analytics_days.ddl(dialect),

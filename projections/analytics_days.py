@@ -7,6 +7,10 @@ sorted array of 64-bit integers (microseconds, little-endian bytes). Means and s
 (integer sums divided once); medians and p90 stay exact because the durations themselves are
 kept, so a month is a few hundred rows and a few arrays to join instead of 80,000 fact rows.
 
+In the split by agent, handling time is each agent's own: a resolved request puts, in the row of
+every agent who held it, the time that agent held it (the other figures count in the row of the
+agent who resolved it).
+
 The dimensions with many values (agent, organisation) also keep one row per calendar month
 (dimension "agent:m", day = the month's first day), so a month or a year of them reads a row
 per value and month instead of one per value and day.
@@ -19,15 +23,25 @@ from __future__ import annotations
 
 import bisect
 from array import array
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from sys import byteorder
 from typing import TYPE_CHECKING
+
+import orjson
 
 from projections.db import Tx
 
 if TYPE_CHECKING:
     from projections.analytics import Fact
+
+
+def holders_of(f: Fact) -> dict[str, int]:
+    """Each agent who held the request, and for how long (microseconds, closed spans)."""
+    held: dict[str, int] = orjson.loads(f.held_by)
+    return held
+
 
 DIMS = ("all", "line", "group", "agent", "category", "channel", "organisation")
 MONTHLY = ("agent", "organisation")  # also rolled up per month: their day rows are many
@@ -127,20 +141,39 @@ class Delta:
                 (self.added if sign > 0 else self.removed)[m].append(value)
 
 
-def deltas(changes: Iterable[tuple[Fact | None, Fact]]) -> dict[tuple[str, str, str], Delta]:
+RowKey = tuple[str, str, str]
+
+
+def contributions(f: Fact) -> list[tuple[RowKey, Part]]:
+    """Every (row, part) a fact puts in the table."""
+    whole = part(f)
+    out = []
+    for key in _rows_of(f):
+        if key[0] in ("agent", monthly("agent")):
+            out.append((key, replace(whole, durations=(*whole.durations[:2], None))))
+        else:
+            out.append((key, whole))
+    if f.resolved_at is not None:
+        zero = (0,) * len(COUNTS)
+        month = f.filed_day[:8] + "01"
+        for agent, held in sorted(holders_of(f).items()):
+            mine = Part(zero, (None, None, held))
+            out += [(("agent", f.filed_day, agent), mine), ((monthly("agent"), month, agent), mine)]
+    return out
+
+
+def deltas(changes: Iterable[tuple[Fact | None, Fact]]) -> dict[RowKey, Delta]:
     """What the changed facts move, per (dim, day, key); unchanged contributions are skipped."""
-    out: dict[tuple[str, str, str], Delta] = {}
+    out: dict[RowKey, Delta] = {}
     for before, after in changes:
-        old = part(before) if before is not None else None
-        new = part(after)
-        old_rows = _rows_of(before) if before is not None else None
-        for i, new_key in enumerate(_rows_of(after)):
-            if old_rows is not None and old is not None:
-                old_key = old_rows[i]
-                if old_key == new_key and old == new:
-                    continue
-                out.setdefault(old_key, Delta()).add(old, -1)
-            out.setdefault(new_key, Delta()).add(new, +1)
+        old = Counter(contributions(before)) if before is not None else Counter()
+        new = Counter(contributions(after))
+        for (key, p), n in (old - new).items():
+            for _ in range(n):
+                out.setdefault(key, Delta()).add(p, -1)
+        for (key, p), n in (new - old).items():
+            for _ in range(n):
+                out.setdefault(key, Delta()).add(p, +1)
     return out
 
 
@@ -167,7 +200,7 @@ def apply(tx: Tx, changes: Iterable[tuple[Fact | None, Fact]]) -> None:
             for v in delta.added[m]:
                 bisect.insort(values, v)
                 numbers[len(COUNTS) + m] += v
-        if numbers[0] == 0:
+        if not any(numbers) and not any(arrays):
             deletes.append(row_key)
         else:
             upserts.append((*row_key, *numbers, *(encode(a) for a in arrays)))

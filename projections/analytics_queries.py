@@ -287,8 +287,8 @@ def segments(dim: str, start: date, end: date) -> list[tuple[str, str, str]]:
     ]
 
 
-def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None) -> Report:
-    """The period's figures per value of the dimension, and in total, from the per-day table."""
+def _groups(tx: Tx, start: date, end: date, dim: str) -> tuple[dict[str, _Sum], _Sum]:
+    """The period's per-day rows of the dimension added up per value, and all of them."""
     by_time = dim in ("day", "week", "month")
     column = "day" if by_time else "key"
     if tx.dialect == "postgres":  # PostgreSQL adds the rows up per value (sums, joined arrays)
@@ -313,6 +313,14 @@ def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None
         blobs = tuple(bytes(b) for b in row[split:])
         groups.setdefault(key, _Sum()).add(counts, blobs)
         total.add(counts, blobs)
+    return groups, total
+
+
+def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None) -> Report:
+    """The period's figures per value of the dimension, and in total, from the per-day table."""
+    groups, total = _groups(tx, start, end, dim)
+    if dim == "agent":  # agents' rows hold each one's own handling: the total is per request
+        total = _groups(tx, start, end, "day")[1]
     order = sorted(groups, key=lambda k: (k == "", int(k) if dim == "line" and k else 0, k))
     return Report(
         start=start,

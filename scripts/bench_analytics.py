@@ -33,6 +33,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import orjson
 import psycopg
 from tqdm import tqdm
 
@@ -99,7 +100,7 @@ def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
             "line": line,
             "group_id": groups[(line - 1) * 3 + rnd.randrange(3)],
             "assignee_id": rnd.choice(agents),
-            "agent_id": rnd.choice(agents),
+            "agent_id": (agent := rnd.choice(agents)),
             "first_response_at": stamp(first),
             "resolved_at": stamp(done) if done else None,
             "resolutions": int(resolved) + int(rnd.random() < 0.04),
@@ -118,6 +119,7 @@ def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
             "held_us": handle_us or 0,
             "held_since": None,
             "waiting": 0,
+            "held_by": orjson.dumps({agent: handle_us} if handle_us else {}).decode(),
         }
         yield tuple(values[c] for c in COLUMNS)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction as F
 from uuid import UUID
@@ -19,6 +20,7 @@ from eventsourcing.domain import CanCreateTimestamp
 from domain.errors import DeskError
 from projections import analytics_queries as aq
 from projections.analytics import Fact
+from projections.analytics_days import holders_of
 from projections.system import Projections
 from tests.world import World
 
@@ -203,15 +205,18 @@ def test_dimensions_split_the_same_requests(
         by_channel = split("channel")
         by_org = split("organisation")
         by_category = split("category")
-        resolved_by = {
-            f.key: f.resolved
-            for f in aq.report(tx, date(2026, 3, 1), date(2026, 3, 31), "agent").rows
-        }
+        agents = aq.report(tx, date(2026, 3, 1), date(2026, 3, 31), "agent")
+        resolved_by = {f.key: f.resolved for f in agents.rows}
+        handled_by = {f.key: f.handling for f in agents.rows if f.handling.count}
         behind = aq.requests(tx, date(2026, 3, 1), date(2026, 3, 31), "line", "2")
     assert by_line == {"1": 9, "2": 1}
     assert by_group == {str(world.line1): 8, str(world.line2): 2}
     agent, eng = str(world.agent.id), str(world.engineer.id)
     assert resolved_by == {agent: 5, eng: 2, "": 0}
+    # each agent's own held time: agent1 T2 (22 h 20 min), engineer2 T4 (5 h 45 min)
+    assert handled_by == {agent: aq.Stats(1, F(67, 3), F(67, 3), F(67, 3)),
+                          eng: aq.Stats(1, F(23, 4), F(23, 4), F(23, 4))}  # fmt: skip
+    assert agents.total.handling.count == 7  # the total is per request, as in every split
     assert by_agent == {agent: 5, eng: 2, "": 3}
     days = {"02": 2, "03": 1, "09": 1, "10": 1, "16": 2, "23": 1, "30": 1, "31": 1}
     assert by_day == {f"2026-03-{d}": n for d, n in days.items()}
@@ -267,6 +272,19 @@ def _random_desk(world: World, clock: Clock, seed: int, steps: int) -> None:
             rnd.choice(moves)(rnd.choice(tickets[-6:]))
 
 
+def by_holder(expected: dict[str, aq.Figures], facts: list[Fact]) -> dict[str, aq.Figures]:
+    """The agent split's handling time: per agent, the time they held each resolved request."""
+    held: dict[str, list[int]] = {}
+    for f in facts:
+        if f.resolved_at is not None:
+            for agent, micros in holders_of(f).items():
+                held.setdefault(agent, []).append(micros)
+    out = {k: replace(v, handling=aq.stats(held.get(k, []))) for k, v in expected.items()}
+    for agent in held.keys() - out.keys():
+        out[agent] = replace(aq.figures(agent, []), handling=aq.stats(held[agent]))
+    return out
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_the_per_day_table_gives_the_figures_of_the_requests_themselves(
     world: World, projections: Projections, clock: Clock, seed: int, monkeypatch: pytest.MonkeyPatch
@@ -300,6 +318,8 @@ def test_the_per_day_table_gives_the_figures_of_the_requests_themselves(
                 for f in some:
                     groups.setdefault(aq.key_of(f, dim), []).append(f)
                 expected = {k: aq.figures(k, v) for k, v in groups.items()}
+                if dim == "agent":  # handling time: each agent's own, on what they held
+                    expected = by_holder(expected, some)
                 assert {g.key: g for g in r.rows} == expected, (a, b, dim)
                 assert r.total == aq.figures("", some)
         for now in (datetime(2026, 3, 9, 7, 1, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC)):

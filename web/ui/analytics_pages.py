@@ -85,7 +85,8 @@ DEFINITIONS = (
         lazy(
             "Hours a request was assigned to a person and not waiting for the requester's "
             "information, from filing to the standing resolution, summed over every agent who "
-            "held it; over the requests resolved or closed; mean, median and p90 as above."
+            "held it; over the requests resolved or closed; mean, median and p90 as above. "
+            "Split by agent: each agent's own hours on the resolved requests they held."
         ),
     ),
     (
