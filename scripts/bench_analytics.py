@@ -23,7 +23,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -38,7 +37,6 @@ import psycopg
 from tqdm import tqdm
 
 from domain.desk import SYSTEM, Desk
-from domain.settings import Settings
 from domain.ticket import Ticket
 from projections import analytics_days
 from projections import analytics_queries as aq
@@ -47,12 +45,12 @@ from projections.db import ViewDB
 from projections.system import Projections
 from scripts.bench_machine import (
     DEFAULT_PG_URL,
+    bench_desk,
     load,
     ms,
     pct,
     print_machine,
     table,
-    temp_schema,
     verdict,
 )
 from scripts.bench_web import PASSWORD, free_port, serving
@@ -284,25 +282,16 @@ def main(argv: list[str]) -> int:
     url = args.database_url
     print("suz bench analytics: dashboard queries and time travel on PostgreSQL\n")
     print_machine(url)
-    with temp_schema(url, "bench_analytics") as schema, tempfile.TemporaryDirectory() as tmp:
-        os.environ["SUZ_DATABASE_SCHEMA"] = schema
-        settings = Settings(data_dir=Path(tmp), database_url=url)
-        desk = Desk(settings.store_env(create_tables=True))
-        projections = Projections(desk, settings)
-        projections.migrate()
-        try:
-            copying, per_day = insert_rows(url, schema, projections.db, args.rows)
-            gc.collect()  # as the server does after start-up (web/app.py)
-            gc.freeze()
-            dashboard = dashboard_rows(projections, args.runs, args.year_runs)
-            world = World.build(desk)
-            ticket_id = long_ticket(desk, world, args.events)
-            travel = time_travel_rows(desk, world, ticket_id, args.runs * 2)
-            pages = page_rows(url, schema, Path(tmp), desk, world, args.runs)
-        finally:
-            projections.stop()
-            projections.db.close_all()
-            desk.close()
+    with bench_desk(url, "bench_analytics") as b:
+        schema, tmp, desk, projections = b.schema, b.tmp, b.desk, b.projections
+        copying, per_day = insert_rows(url, schema, projections.db, args.rows)
+        gc.collect()  # as the server does after start-up (web/app.py)
+        gc.freeze()
+        dashboard = dashboard_rows(projections, args.runs, args.year_runs)
+        world = World.build(desk)
+        ticket_id = long_ticket(desk, world, args.events)
+        travel = time_travel_rows(desk, world, ticket_id, args.runs * 2)
+        pages = page_rows(url, schema, tmp, desk, world, args.runs)
     print(f"\nDashboard queries over {args.rows:,} synthetic requests filed in {YEAR}"
           f" (fact rows COPYed in {copying:,.1f} s; per-day rows written by the view's"
           f" apply in {per_day:,.1f} s)")  # fmt: skip

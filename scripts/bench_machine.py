@@ -1,15 +1,22 @@
-"""Shared by `./scripts/bench projections` and `./scripts/bench web`: the machine, tables,
-percentiles and throw-away PostgreSQL schemas."""
+"""Shared by the benches: the machine, tables, percentiles, throw-away PostgreSQL schemas and a
+Desk with its views on one."""
 
 from __future__ import annotations
 
 import os
 import platform
 import secrets
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
+
+from domain.desk import Desk
+from domain.settings import Settings
+from projections.system import Projections
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -88,3 +95,29 @@ def temp_schema(url: str, prefix: str) -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@dataclass(frozen=True)
+class BenchDesk:
+    schema: str
+    tmp: Path
+    desk: Desk
+    projections: Projections
+
+
+@contextmanager
+def bench_desk(url: str, prefix: str) -> Iterator[BenchDesk]:
+    """A Desk and its migrated views on a throw-away schema and data directory; stopped, closed
+    and dropped at the end."""
+    with temp_schema(url, prefix) as schema, tempfile.TemporaryDirectory() as tmp:
+        os.environ["SUZ_DATABASE_SCHEMA"] = schema
+        settings = Settings(data_dir=Path(tmp), database_url=url)
+        desk = Desk(settings.store_env(create_tables=True))
+        projections = Projections(desk, settings)
+        projections.migrate()
+        try:
+            yield BenchDesk(schema, Path(tmp), desk, projections)
+        finally:
+            projections.stop()
+            projections.db.close_all()
+            desk.close()

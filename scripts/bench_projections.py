@@ -20,29 +20,26 @@ import contextlib
 import os
 import random
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from tqdm import tqdm
 
 from domain.desk import Desk
-from domain.settings import Settings
 from domain.ticket import Ticket
 from projections.feed import follow
 from projections.system import Projections
 from scripts import bench_synthetic
 from scripts.bench_machine import (
     DEFAULT_PG_URL,
+    bench_desk,
     load,
     ms,
     pct,
     print_machine,
     table,
-    temp_schema,
     verdict,
 )
 from tests.world import World
@@ -207,24 +204,15 @@ def main(argv: list[str]) -> int:
     url = args.database_url
     print("suz bench projections: PostgreSQL views\n")
     print_machine(url)
-    with temp_schema(url, "bench_proj") as schema, tempfile.TemporaryDirectory() as tmp:
-        os.environ["SUZ_DATABASE_SCHEMA"] = schema
-        settings = Settings(data_dir=Path(tmp), database_url=url)
-        desk = Desk(settings.store_env(create_tables=True))
-        projections = Projections(desk, settings)
-        projections.migrate()
-        try:
-            world = World.build(desk)
-            ids = generate(desk, world, args.events, args.tickets)
-            rebuilt = rebuild_rows(desk, projections)
-            projections.start()
-            idle, _ = lag_phase(desk, projections, world, ids[0], args.samples, None, 0)
-            loaded, achieved = lag_phase(desk, projections, world, ids[0], args.samples,
-                                         ids[1:], args.load_rate)  # fmt: skip
-        finally:
-            projections.stop()
-            projections.db.close_all()
-            desk.close()
+    with bench_desk(url, "bench_proj") as b:
+        desk, projections = b.desk, b.projections
+        world = World.build(desk)
+        ids = generate(desk, world, args.events, args.tickets)
+        rebuilt = rebuild_rows(desk, projections)
+        projections.start()
+        idle, _ = lag_phase(desk, projections, world, ids[0], args.samples, None, 0)
+        loaded, achieved = lag_phase(desk, projections, world, ids[0], args.samples,
+                                     ids[1:], args.load_rate)  # fmt: skip
     print("\nRebuild (Runner.rebuild, batches of 1,000) next to a raw read of the same rows")
     print(table(["view", "events handled", "s", "events/s", "raw SELECT/s", "SELECT+decode/s",
                  ">= 20,000/s"], rebuilt))  # fmt: skip

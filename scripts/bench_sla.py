@@ -15,28 +15,25 @@ import argparse
 import os
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 from tqdm import tqdm
 
 from domain.desk import Desk
-from domain.settings import Settings
 from domain.sla_setup import DEFAULT_CALENDARS, Policy
 from projections.sla import COLUMNS, due_soon, stamp
 from projections.sla_timer import SlaTimer
 from projections.system import Projections
 from scripts.bench_machine import (
     DEFAULT_PG_URL,
+    bench_desk,
     ms,
     pct,
     print_machine,
     table,
-    temp_schema,
     verdict,
 )
 from tests.world import World
@@ -118,38 +115,29 @@ def main(argv: list[str]) -> int:
     url = args.database_url
     print("suz bench sla: the SLA view and process on PostgreSQL\n")
     print_machine(url)
-    with temp_schema(url, "bench_sla") as schema, tempfile.TemporaryDirectory() as tmp:
-        os.environ["SUZ_DATABASE_SCHEMA"] = schema
-        settings = Settings(data_dir=Path(tmp), database_url=url)
-        desk = Desk(settings.store_env(create_tables=True))
-        projections = Projections(desk, settings)
-        projections.migrate()
-        try:
-            world = World.build(desk)
-            policy = Policy(uuid4(), "bench", 60, 480, category_id=world.contracts)
-            desk.set_sla(world.admin, DEFAULT_CALENDARS, (policy,), 5)
-            head = life(desk, world, args.tickets)
-            handled, took = rebuild_sla(projections, head)
-            projections.catch_up()
-            with projections.db.read() as tx:
-                open_rows = int(tx.one("SELECT COUNT(*) FROM v_sla")[0])  # type: ignore[index]
-            later = datetime.now(UTC) + timedelta(days=30)  # every open deadline has passed
-            timer = SlaTimer(desk, projections.db, now=lambda: later)
-            started = time.perf_counter()
-            raised = timer.tick()
-            tick = time.perf_counter() - started
-            now = synthetic_clocks(projections, args.clocks, str(policy.id))
-            with projections.db.read() as tx:
-                total = int(tx.one("SELECT COUNT(*) FROM v_sla")[0])  # type: ignore[index]
-                checks = []
-                for _ in range(50):
-                    started = time.perf_counter()
-                    found = due_soon(tx, now, limit=2000)
-                    checks.append(time.perf_counter() - started)
-        finally:
-            projections.stop()
-            projections.db.close_all()
-            desk.close()
+    with bench_desk(url, "bench_sla") as b:
+        desk, projections = b.desk, b.projections
+        world = World.build(desk)
+        policy = Policy(uuid4(), "bench", 60, 480, category_id=world.contracts)
+        desk.set_sla(world.admin, DEFAULT_CALENDARS, (policy,), 5)
+        head = life(desk, world, args.tickets)
+        handled, took = rebuild_sla(projections, head)
+        projections.catch_up()
+        with projections.db.read() as tx:
+            open_rows = int(tx.one("SELECT COUNT(*) FROM v_sla")[0])  # type: ignore[index]
+        later = datetime.now(UTC) + timedelta(days=30)  # every open deadline has passed
+        timer = SlaTimer(desk, projections.db, now=lambda: later)
+        started = time.perf_counter()
+        raised = timer.tick()
+        tick = time.perf_counter() - started
+        now = synthetic_clocks(projections, args.clocks, str(policy.id))
+        with projections.db.read() as tx:
+            total = int(tx.one("SELECT COUNT(*) FROM v_sla")[0])  # type: ignore[index]
+            checks = []
+            for _ in range(50):
+                started = time.perf_counter()
+                found = due_soon(tx, now, limit=2000)
+                checks.append(time.perf_counter() - started)
     rate = handled / took
     per_ticket = handled / args.tickets
     print("\nSLA view rebuild (the SLA view alone; it reads only its events)")

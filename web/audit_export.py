@@ -14,7 +14,6 @@ result is kept in the views database (`audit_checks`).
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import io
@@ -24,6 +23,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -44,6 +44,7 @@ from domain.integrity import Report, verify
 from domain.people import Role
 from domain.settings import Settings
 from projections.db import ViewDB
+from web import background
 from web.api import json
 from web.auth import authenticate, services, signed_in
 from web.body import path_id
@@ -325,7 +326,6 @@ class Check:
 
 
 _ready: set[int] = set()
-_running: dict[int, asyncio.Future[None]] = {}  # keeps the background checks referenced
 
 
 def _ensure_table(db: ViewDB) -> None:
@@ -350,21 +350,6 @@ def last_check(db: ViewDB) -> Check | None:
     if row is None:
         return None
     return Check(row[0], row[1], row[2], row[3], row[4], orjson.loads(row[5]))
-
-
-def _start_check(db: ViewDB) -> int | None:
-    """Records a new check as running; None when one is running already."""
-    _ensure_table(db)
-    with db.tx() as tx:
-        row = tx.one("SELECT id, finished_at FROM audit_checks ORDER BY id DESC LIMIT 1")
-        if row is not None and row[1] is None and row[0] in _running:
-            return None
-        number = (row[0] if row else 0) + 1
-        tx.execute(
-            "INSERT INTO audit_checks (id, started_at) VALUES (%s, %s)",
-            (number, datetime.now(UTC).isoformat()),
-        )
-    return int(number)
 
 
 def _run_check(desk: Desk, db: ViewDB, number: int) -> None:
@@ -408,14 +393,8 @@ def _run_check(desk: Desk, db: ViewDB, number: int) -> None:
 
 async def start_full_check(desk: Desk, db: ViewDB) -> int | None:
     """Starts a whole-store verification in the thread pool; its id, or None if one runs."""
-    number = await run_in_threadpool(_start_check, db)
-    if number is None:
-        return None
-    loop = asyncio.get_running_loop()
-    future = loop.run_in_executor(None, _run_check, desk, db, number)
-    _running[number] = future
-    future.add_done_callback(lambda _f: _running.pop(number, None))
-    return number
+    await run_in_threadpool(_ensure_table, db)
+    return await background.start(db, "audit_checks", partial(_run_check, desk, db))
 
 
 def may_audit(actor: Actor) -> bool:

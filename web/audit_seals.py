@@ -8,10 +8,10 @@ outside party can keep copies and check them later with scripts/verify_export.py
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -26,6 +26,7 @@ from domain.seals import Seal, SealReport, check_seals, next_seal
 from domain.settings import Settings
 from projections.db import ViewDB
 from projections.process import Process
+from web import background
 from web.api import json
 from web.audit_export import may_audit, public_pem, signing_key
 from web.auth import authenticate, services, signed_in
@@ -33,7 +34,6 @@ from web.auth import authenticate, services, signed_in
 log = logging.getLogger("suz.seals")
 _COLUMNS = "number, after_position, position, events, digest, previous, sealed_at, signature"
 _ready: set[int] = set()
-_running: dict[int, asyncio.Future[None]] = {}  # keeps the background checks referenced
 
 
 def migrate(db: ViewDB) -> None:
@@ -171,20 +171,6 @@ def last_seal_check(db: ViewDB) -> SealCheck | None:
     return SealCheck(row[0], row[1], row[2], orjson.loads(row[3]) if row[3] else None)
 
 
-def _start(db: ViewDB) -> int | None:
-    migrate(db)
-    with db.tx() as tx:
-        row = tx.one("SELECT id, finished_at FROM audit_seal_checks ORDER BY id DESC LIMIT 1")
-        if row is not None and row[1] is None and row[0] in _running:
-            return None
-        number = (row[0] if row else 0) + 1
-        tx.execute(
-            "INSERT INTO audit_seal_checks (id, started_at) VALUES (%s, %s)",
-            (number, datetime.now(UTC).isoformat()),
-        )
-    return int(number)
-
-
 def _finish(settings: Settings, desk: Desk, db: ViewDB, number: int) -> None:
     try:
         result = report_json(run_seal_check(settings, desk, db))
@@ -202,13 +188,8 @@ def _finish(settings: Settings, desk: Desk, db: ViewDB, number: int) -> None:
 
 async def start_seal_check(settings: Settings, desk: Desk, db: ViewDB) -> int | None:
     """Starts a check against the seals in the thread pool; its id, or None if one runs."""
-    number = await run_in_threadpool(_start, db)
-    if number is None:
-        return None
-    future = asyncio.get_running_loop().run_in_executor(None, _finish, settings, desk, db, number)
-    _running[number] = future
-    future.add_done_callback(lambda _f: _running.pop(number, None))
-    return number
+    await run_in_threadpool(migrate, db)
+    return await background.start(db, "audit_seal_checks", partial(_finish, settings, desk, db))
 
 
 # -- the API ------------------------------------------------------------------------------------
