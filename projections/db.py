@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import psycopg
 
 from domain.settings import Settings
+from projections.pg_text import pg_params
 
 Row = tuple[Any, ...]
 
@@ -58,17 +59,17 @@ class _PgTx:
         self.conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.conn.execute(sql, tuple(params))  # type: ignore[arg-type]
+        self.conn.execute(sql, pg_params(params))  # type: ignore[arg-type]
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self.conn.cursor() as cur:
-            cur.executemany(sql, rows)  # type: ignore[arg-type]
+            cur.executemany(sql, [pg_params(r) for r in rows])  # type: ignore[arg-type]
 
     def all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
-        return self.conn.execute(sql, tuple(params), binary=binary).fetchall()  # type: ignore[arg-type]
+        return self.conn.execute(sql, pg_params(params), binary=binary).fetchall()  # type: ignore[arg-type]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        return self.conn.execute(sql, tuple(params)).fetchone()  # type: ignore[arg-type]
+        return self.conn.execute(sql, pg_params(params)).fetchone()  # type: ignore[arg-type]
 
 
 class ViewDB:
