@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 
 from domain.access import Actor, Command, TicketScope, check, may_see
 from domain.article import Article
 from domain.category import Category, FieldSpec, parse_fields
-from domain.chain import ChainedAggregate, check_seen, load_or_start
+from domain.chain import ChainedAggregate, KeyedMapper, check_seen, keyed_mapper, load_or_start
 from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import IncidentCommands
@@ -28,6 +28,7 @@ from domain.results import FiledTicket, Written
 from domain.routing import ROUTING_ID, Routing, Rule
 from domain.settings import Settings
 from domain.sla_commands import SlaCommands
+from domain.stored_write import positions_if_stored
 from domain.ticket import (
     Channel,
     Contact,
@@ -54,6 +55,11 @@ def checked_contact(contact: Contact) -> Contact:
     return Contact(name, email)
 
 
+def _notification(stored: StoredEvent, position: int) -> Notification:
+    return Notification(stored.originator_id, stored.originator_version, stored.topic,
+                        stored.state, id=position)  # fmt: skip
+
+
 class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, QualityCommands,
            Application[UUID]):  # fmt: skip
     """The support desk. Tickets are snapshotted every 50 events so long tickets load fast."""
@@ -67,11 +73,29 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         self._last_number: int | None = None
         self.on_saved: list[Callable[[int], None]] = []  # told the log position after each save
 
+    def construct_mapper(self) -> KeyedMapper:
+        """Events are stored with an HMAC of their chain under the chain key (domain/chain.py)."""
+        return keyed_mapper(self)
+
     def _notify(self, recordings: list[Any]) -> None:
         super()._notify(recordings)
         if recordings:
             for listener in self.on_saved:
                 listener(recordings[-1].notification.id)
+
+    def _record(self, processing_event: Any) -> list[Recording[UUID]]:
+        """Stores the events; a unique-key clash with rows that are exactly ours (a retried
+        insert after the commit's answer was lost) is the write having succeeded."""
+        try:
+            return super()._record(processing_event)
+        except IntegrityError:
+            events = list(processing_event.events)
+            stored = [self.mapper.to_stored_event(e) for e in events]
+            positions = positions_if_stored(self.recorder, stored)
+            if positions is None:
+                raise
+        return [Recording(e, _notification(s, p)) for e, s, p in zip(events, stored, positions,
+                                                                       strict=True)]  # fmt: skip
 
     # -- plumbing -----------------------------------------------------------------------------
     def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A:
@@ -200,12 +224,13 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         except Conflict:
             return None  # someone acted meanwhile: the process looks again
 
-    def set_password_hash(self, actor: Actor, account_id: UUID, password_hash: str) -> Written:
-        """Records a new password hash: by the account itself or by an administrator."""
+    def record_password_change(self, actor: Actor, account_id: UUID) -> Written:
+        """Records that the password was changed (by the account itself or an administrator);
+        the hash itself goes to the credentials table (web/credentials.py), never to an event."""
         if actor.id != account_id and not actor.has(Role.ADMIN):
             raise Forbidden("Only the account itself or an administrator may set its password.")
         account = self._get(Account, account_id, "account")
-        account.set_password_hash(password_hash)
+        account.record_password_change(actor.id)
         return self._written(account)
 
     def add_to_group(self, actor: Actor, account_id: UUID, group_id: UUID) -> Written:
