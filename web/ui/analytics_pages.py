@@ -5,11 +5,9 @@ a CSV export. Read-only; the figures refresh live (topic `activity`).
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +26,7 @@ from projections.tickets import COLUMNS as TICKET_COLUMNS
 from web.api import wait_for_views
 from web.auth import services
 from web.ui import i18n
+from web.ui.export_cells import csv_bytes, figure_cell, text_cell
 from web.ui.guard import Viewer, need, ui
 from web.ui.i18n import lazy
 from web.ui.lookups import (
@@ -330,6 +329,7 @@ async def analytics_requests(request: Request, viewer: Viewer) -> Response:
                 dimensions=DIMENSION_LABELS, **data)  # fmt: skip
 
 
+TEXT_COLUMNS = 3  # dimension, key, label: text even when they look like numbers
 CSV_HEADER = (
     "dimension", "key", "label", "filed", "first_response_n", "first_response_mean_h",
     "first_response_median_h", "first_response_p90_h", "resolved", "resolution_mean_h",
@@ -368,22 +368,16 @@ def table(request: Request, f: Filters) -> list[list[str]]:
 
 
 def xlsx(rows: list[list[str]]) -> bytes:
-    """The same table as a workbook; counts and figures as numbers, keys and labels as text."""
+    """The same table as a workbook; counts and figures as numbers, keys and labels as string
+    cells (never formulas, whatever they start with: web.ui.export_cells)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet("analytics")
     for i, row in enumerate(rows):
-        sheet.append(row if i == 0 else [_cell(c, j) for j, c in enumerate(row)])
+        sheet.append([text_cell(sheet, c) if i == 0 or j < TEXT_COLUMNS else figure_cell(sheet, c)
+                      for j, c in enumerate(row)])  # fmt: skip
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _cell(text: str, column: int) -> str | int | Decimal | None:
-    if column < 3:
-        return text  # dimension, key, label: text even when they look like numbers
-    if not text:
-        return None
-    return int(text) if text.isdigit() else Decimal(text)
 
 
 MEDIA = {"csv": "text/csv; charset=utf-8",
@@ -399,9 +393,7 @@ async def _export(request: Request, viewer: Viewer, kind: str) -> Response:
         return Response(i18n.gettext(str(e)) + "\n", 422, media_type="text/plain")
     rows = await run_in_threadpool(table, request, f)
     if kind == "csv":
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n").writerows(rows)
-        body: bytes | str = out.getvalue()
+        body = csv_bytes(rows, TEXT_COLUMNS, i18n.current())
     else:
         body = await run_in_threadpool(xlsx, rows)
     name = f"suz-analytics-{f.by}-{f.start.isoformat()}-{f.end.isoformat()}.{kind}"
