@@ -69,6 +69,25 @@ def need(viewer: Viewer, *roles: str) -> None:
         raise NotAllowed
 
 
+def staff_only(handler: Handler) -> Handler:
+    """For the staff's pages and their actions. Anyone else (a requester, a colleague of his, a
+    private link's holder, an anonymous visitor) is turned away before the request's form is read
+    or anything is loaded, so no error path of the handler can show what only staff may see: a
+    page of a request is redirected to the requester's page of it, anything else is refused."""
+
+    @functools.wraps(handler)
+    async def run(request: Request, viewer: Viewer) -> Response:
+        if viewer.staff:
+            return await handler(request, viewer)
+        ticket_id = request.path_params.get("ticket_id")
+        if request.method in SAFE_METHODS and ticket_id and not is_htmx(request):
+            key = f"?key={quote(viewer.key)}" if viewer.key else ""
+            return RedirectResponse(f"/r/{quote(str(ticket_id))}{key}", 303)
+        raise NotAllowed
+
+    return run
+
+
 def ui(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     @functools.wraps(handler)
     async def run(request: Request) -> Response:
