@@ -3,25 +3,36 @@
 The link of event n is sha256(link of event n-1, topic, canonical bytes of the event's state).
 The canonical bytes come from the event's values, not from how the store encoded them, so a
 chain computed when the event was decided can be recomputed from the stored rows by anyone.
+
+Anyone includes whoever rewrites the rows: so the Desk saves each event with `mac`, "h1:" and
+HMAC-SHA256 of its link under the chain key (domain/keys.py), which is not in the database. The
+link covers every earlier event of the aggregate, so the MAC of the last event vouches for all
+of them. Events saved before keys existed have no `mac` and keep their plain chain (stored
+events never change); `verify` refuses an event without one after the first that has one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import UUID, uuid4
 
 import orjson
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.errors import Conflict
+from domain.keys import read_chain_key
 
 GENESIS = "0" * 64
+MAC = "h1:"  # the version of the MAC: HMAC-SHA256 under the chain key, hex
 
 
 def _canonical_default(obj: Any) -> Any:
@@ -44,6 +55,46 @@ def event_link(previous: str, event: Any) -> str:
     state = dict(vars(event))
     state.pop("chain", None)
     return link(previous, get_topic(type(event)), state)
+
+
+def mac(key: bytes, chain: str) -> str:
+    """The keyed MAC of one chain link."""
+    return MAC + hmac.new(key, chain.encode(), hashlib.sha256).hexdigest()
+
+
+class KeyedMapper(Mapper[UUID]):
+    """Stores each chained event with its `mac` (when the Desk has a chain key), and reads it
+    back apart from the event, so no decoded event carries it."""
+
+    key: bytes | None = None
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        chain = getattr(domain_event, "chain", None)
+        if self.key is None or not isinstance(chain, str):  # snapshots have no link of their own
+            return super().to_stored_event(domain_event)
+        stored = object.__new__(type(domain_event))  # the event itself stays as decided
+        object.__setattr__(stored, "__dict__", {**vars(domain_event), "mac": mac(self.key, chain)})
+        return super().to_stored_event(stored)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        return self.read(stored_event)[0]
+
+    def read(self, stored_event: StoredEvent) -> tuple[Any, str | None]:
+        """The event and the MAC it was stored with (None: stored without a key)."""
+        event: Any = super().to_domain_event(stored_event)
+        found = vars(event).pop("mac", None)
+        return event, found if isinstance(found, str) else None
+
+
+def keyed_mapper(app: Any) -> KeyedMapper:
+    """The Desk's mapper, with the chain key its environment names (SUZ_CHAIN_KEY; generated
+    when missing in demo mode). Without one, events are stored unkeyed (bare test desks)."""
+    mapper = app.factory.mapper(transcoder=app.construct_transcoder(), mapper_class=KeyedMapper)
+    path = app.env.get("SUZ_CHAIN_KEY")
+    if path:
+        demo = app.env.get("SUZ_MODE") == "demo"
+        mapper.key = read_chain_key(Path(path), generate=demo)
+    return cast(KeyedMapper, mapper)
 
 
 class ChainedAggregate(Aggregate):

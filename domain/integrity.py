@@ -3,10 +3,16 @@
 One pass over the log in order, keeping only the last (version, link) of each aggregate, so it
 streams any size of store. It reports events changed, deleted, inserted or reordered in place,
 and snapshots whose state differs from what their events replay to.
+
+Each event stored with a key carries a MAC of its link (domain/chain.py): an event whose chain
+was recomputed after an edit, or one forged and appended with a valid chain, has no valid MAC
+without the chain key (`forged`); an event without a MAC after one with a MAC, in the log or in
+its aggregate, was written around the Desk (`unkeyed`).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -16,7 +22,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from domain.chain import GENESIS, event_link
+from domain.chain import GENESIS, KeyedMapper, event_link, mac
 
 BATCH = 1000
 
@@ -28,7 +34,8 @@ class Problem:
     aggregate_id: UUID
     version: int
     position: int
-    kind: str  # changed | missing | out_of_order | unreadable | snapshot_changed
+    kind: str  # changed | missing | out_of_order | unreadable | snapshot_changed | forged
+    #            | unkeyed | no_key
     detail: str
 
 
@@ -53,9 +60,52 @@ def _notifications(app: Application[UUID]) -> Iterator[Sequence[Notification]]:
         start = batch[-1].id + 1
 
 
+@dataclass
+class _Keys:
+    """The MACs seen so far: keyed events must all be valid, and none unkeyed after them."""
+
+    key: bytes | None
+    first: int | None = None  # the log position of the first keyed event (whole-store check)
+    keyed: set[UUID] = field(default_factory=set)  # aggregates with a keyed event so far
+    told_no_key: bool = False
+
+    @classmethod
+    def of(cls, app: Application[UUID]) -> _Keys:
+        mapper = app.mapper
+        return cls(mapper.key if isinstance(mapper, KeyedMapper) else None)
+
+    def read(self, app: Application[UUID], n: Notification) -> tuple[Any, str | None]:
+        if isinstance(app.mapper, KeyedMapper):
+            return app.mapper.read(n)
+        return app.mapper.to_domain_event(n), None
+
+    def check(self, n: Notification, aggregate_id: UUID, chain: Any, found: str | None,
+              problem: Callable[[str, str], None]) -> None:  # fmt: skip
+        if found is None:
+            if aggregate_id in self.keyed:
+                problem("unkeyed", "the event has no MAC, but earlier events of its aggregate "
+                        "have one: it was written without the chain key")  # fmt: skip
+            elif self.first is not None and n.id > self.first:
+                problem("unkeyed", f"the event has no MAC, but the event at log position "
+                        f"{self.first} has one: written without the chain key")  # fmt: skip
+            return
+        self.keyed.add(aggregate_id)
+        if self.first is None and n.id:
+            self.first = n.id
+        if self.key is None:
+            if not self.told_no_key:
+                self.told_no_key = True
+                problem("no_key", "events carry MACs but no chain key was given "
+                        "(SUZ_CHAIN_KEY): their MACs were not checked")  # fmt: skip
+        elif not isinstance(chain, str) or not hmac.compare_digest(mac(self.key, chain), found):
+            problem("forged", "the event's MAC does not match its chain under the chain key: "
+                    "it was written or rewritten by someone without the key")  # fmt: skip
+
+
 def verify(app: Application[UUID], progress: Callable[[int], object] | None = None) -> Report:
     """Recomputes every aggregate's chain from the stored rows."""
     report = Report()
+    keys = _Keys.of(app)
     heads: dict[UUID, tuple[int, str]] = {}
     links_at: dict[tuple[UUID, int], str] = {}
     gaps: dict[UUID, list[_Gap]] = {}
@@ -63,7 +113,7 @@ def verify(app: Application[UUID], progress: Callable[[int], object] | None = No
     for batch in _notifications(app):
         for n in batch:
             report.events += 1
-            _check_one(app, n, heads, links_at, report, gaps, late)
+            _check_one(app, n, heads, links_at, report, gaps, late, keys)
         if progress:
             progress(len(batch))
     report.aggregates = len(heads)
@@ -79,6 +129,7 @@ def verify_aggregate(app: Application[UUID], aggregate_id: UUID) -> Report:
     Positions in the log are not read, so an event moved elsewhere in the log keeping its
     version is only found by the whole-store `verify`."""
     report = Report()
+    keys = _Keys.of(app)
     heads: dict[UUID, tuple[int, str]] = {}
     links_at: dict[tuple[UUID, int], str] = {}
     gaps: dict[UUID, list[_Gap]] = {}
@@ -88,7 +139,7 @@ def verify_aggregate(app: Application[UUID], aggregate_id: UUID) -> Report:
         n = Notification(id=0, originator_id=stored.originator_id,
                          originator_version=stored.originator_version, topic=stored.topic,
                          state=stored.state)  # fmt: skip
-        _check_one(app, n, heads, links_at, report, gaps, late)
+        _check_one(app, n, heads, links_at, report, gaps, late, keys)
     report.aggregates = len(heads)
     _report_gaps(report, gaps)
     report.problems.sort(key=lambda p: p.version)
@@ -127,6 +178,7 @@ def _check_one(
     report: Report,
     gaps: dict[UUID, list[_Gap]],
     late: dict[UUID, str],
+    keys: _Keys,
 ) -> None:
     aggregate_id = UUID(str(n.originator_id))
     version, position = n.originator_version, n.id
@@ -151,7 +203,7 @@ def _check_one(
         )
         last_link = ""  # the link before this event is unknown
     try:
-        event = app.mapper.to_domain_event(n)
+        event, found = keys.read(app, n)
     except Exception as e:  # a tampered row may fail to decode in any way
         problem("unreadable", f"the stored event cannot be read: {e}")
         heads[aggregate_id] = (version, "")
@@ -160,6 +212,7 @@ def _check_one(
     previous = [link for link in (last_link, late.pop(aggregate_id, "")) if link]
     if previous and all(event_link(link, event) != stored for link in previous):
         problem("changed", "the event does not match its hash chain")
+    keys.check(n, aggregate_id, stored, found, problem)
     heads[aggregate_id] = (version, stored or "")
     links_at[(aggregate_id, version)] = stored or ""
     if version % 50:  # keep only the links snapshots can be taken at

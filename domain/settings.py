@@ -1,5 +1,5 @@
 """Where suz keeps its events: read once from the environment (SUZ_DATA_DIR, SUZ_DATABASE_URL,
-SUZ_SEAL_INTERVAL)."""
+SUZ_SEAL_INTERVAL, SUZ_MODE, SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,42 @@ class Settings:
     data_dir: Path
     database_url: str | None
     seal_interval: float = 300.0  # seconds between seals of the log's head; 0: none
+    # "demo" (./scripts/run, the tests: keys generated into the data folder) or "production"
+    # (the default of from_env: keys must be given, outside the data folder; domain/keys.py)
+    mode: str = "demo"
+    chain_key: Path | None = None  # SUZ_CHAIN_KEY: the HMAC key of the events' chain
+    signing_key: Path | None = None  # SUZ_SIGNING_KEY: the Ed25519 PEM that signs seals, exports
+    seal_to: str | None = None  # SUZ_SEAL_TO: a file or URL every new seal is shipped to
 
     @classmethod
     def from_env(cls) -> Settings:
+        def path(name: str) -> Path | None:
+            value = os.environ.get(name, "").strip()
+            return Path(value) if value else None
+
         return cls(
             data_dir=Path(os.environ.get("SUZ_DATA_DIR", "./data")),
             database_url=os.environ.get("SUZ_DATABASE_URL") or None,
             seal_interval=float(os.environ.get("SUZ_SEAL_INTERVAL", "300") or 300),
+            mode=os.environ.get("SUZ_MODE", "").strip() or "production",
+            chain_key=path("SUZ_CHAIN_KEY"),
+            signing_key=path("SUZ_SIGNING_KEY"),
+            seal_to=os.environ.get("SUZ_SEAL_TO", "").strip() or None,
         )
+
+    @property
+    def demo(self) -> bool:
+        return self.mode == "demo"
+
+    @property
+    def chain_key_file(self) -> Path:
+        """Where the chain key is: SUZ_CHAIN_KEY, else (demo mode) in the data folder."""
+        return self.chain_key or self.data_dir / "chain_key"
+
+    @property
+    def signing_key_file(self) -> Path:
+        """Where the signing key is: SUZ_SIGNING_KEY, else (demo mode) in the data folder."""
+        return self.signing_key or self.data_dir / "signing_key.pem"
 
     @property
     def schema(self) -> str | None:
@@ -38,6 +66,8 @@ class Settings:
             "TRANSCODER_TOPIC": "domain.transcoder:OrjsonTranscoder",
             "CREATE_TABLE": "y" if create_tables else "n",
             "AGGREGATE_CACHE_MAXSIZE": "2000",
+            "SUZ_CHAIN_KEY": str(self.chain_key_file),  # read by the Desk's mapper
+            "SUZ_MODE": self.mode,  # demo: a missing chain key is generated
         }
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)

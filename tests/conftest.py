@@ -19,6 +19,9 @@ from domain.settings import Settings
 from tests.world import World
 
 PG_URL = os.environ.get("SUZ_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+# Tests run suz in demo mode (keys generated into each store's data folder), the processes they
+# start too; production mode, which refuses to start without keys, is tested by name.
+os.environ.setdefault("SUZ_MODE", "demo")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
