@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -22,6 +21,7 @@ from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
+from domain.numbers import TicketNumbers
 from domain.people import Account, Group, GroupKind, Organisation, Role
 from domain.quality_commands import QualityCommands
 from domain.results import FiledTicket, Written
@@ -69,8 +69,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(dict(env) if env is not None else Settings.from_env().store_env())
-        self._numbers = threading.Lock()
-        self._last_number: int | None = None
+        self._numbers = TicketNumbers(self)
         self.on_saved: list[Callable[[int], None]] = []  # told the log position after each save
 
     def construct_mapper(self) -> KeyedMapper:
@@ -322,15 +321,14 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
                     visitor_key_hash=key_hash,
                 )
             except DeskError:
-                self._last_number = None  # refused: the number stays free, probe again
+                self._numbers.give_back(number)  # refused: nothing was stored
                 raise
             if group_id is not None:
                 ticket.assign(None, group_id, None, rule)
             try:
                 recordings = self.save(Claim.take(f"ticket:{number}", ticket.id), ticket)
             except IntegrityError:
-                self._last_number = None  # another process took it: probe again
-                continue
+                continue  # another process took it: the next number reads its claim
             position = recordings[-1].notification.id
             return FiledTicket(ticket.id, position, ticket.version, number, visitor_key)
         raise Conflict(ticket_id, None, 0)
@@ -364,26 +362,10 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         return Actor.visitor(ticket.id)
 
     def _next_number(self) -> int:
-        with self._numbers:
-            if self._last_number is None:
-                self._last_number = self._probe_last_number()
-            self._last_number += 1
-            return self._last_number
+        return self._numbers.next()
 
-    def _probe_last_number(self) -> int:
-        """The highest ticket number taken, found in O(log n) claim lookups."""
-
-        def taken(n: int) -> bool:
-            return claim_id(f"ticket:{n}") in self.repository
-
-        high = 1
-        while taken(high):
-            high *= 2
-        low = high // 2  # taken(low) holds, or low == 0
-        while high - low > 1:
-            mid = (low + high) // 2
-            low, high = (mid, high) if taken(mid) else (low, mid)
-        return low
+    def _give_back_number(self, number: int) -> None:
+        self._numbers.give_back(number)
 
     def ticket(self, actor: Actor, ticket_id: UUID) -> Ticket:
         ticket = self._get(Ticket, ticket_id, "request")

@@ -18,7 +18,8 @@ from domain.access import Command as TicketCommand
 from domain.article import Article, Audience, Content, Kind, Stage
 from domain.category import Category
 from domain.chain import ChainedAggregate
-from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.claim import Claim
+from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.people import Account, Role
 from domain.results import FiledTicket, Written
 from domain.ticket import Channel, LinkKind, TemplateUse, Ticket, TicketKind
@@ -37,8 +38,7 @@ class KnowledgeBase:
         def _save(self, *aggregates: ChainedAggregate) -> int: ...
         def _written(self, aggregate: ChainedAggregate) -> Written: ...
         def _next_number(self) -> int: ...
-
-        _last_number: int | None
+        def _give_back_number(self, number: int) -> None: ...
 
     # -- articles -----------------------------------------------------------------------------
     def _editor(self, actor: Actor) -> UUID:
@@ -171,24 +171,31 @@ class KnowledgeBase:
         self._get(Category, category, "category")
         for _ in range(20):
             number = self._next_number()
-            gap = Ticket.file(ticket_id=uuid4(), number=number, channel=Channel.API,
-                              category_id=category, subject=subject,
-                              description=description, fields={}, kind=TicketKind.KNOWLEDGE_GAP,
-                              raised_by=actor.id)  # fmt: skip
-            gap.assign(actor.id, methodology_group_id, None)
-            fresh = [self._get(Ticket, t.id, "request") for t in sources]
-            for t in fresh:
-                gap.link(actor.id, t.id, LinkKind.KNOWLEDGE_GAP)
-                t.link(actor.id, gap.id, LinkKind.KNOWLEDGE_GAP)
-            from domain.claim import Claim
-
+            try:
+                gap, fresh = self._gap(actor, number, subject, description, category,
+                                       methodology_group_id, sources)  # fmt: skip
+            except DeskError:
+                self._give_back_number(number)  # refused: nothing was stored
+                raise
             try:
                 position = self._save_all([Claim.take(f"ticket:{number}", gap.id), *fresh, gap])
             except _Retry:
-                self._last_number = None
-                continue
+                continue  # the number or a source changed meanwhile: decided again
             return FiledTicket(gap.id, position, gap.version, number)
         raise Conflict(uuid4(), None, 0)
+
+    def _gap(self, actor: Actor, number: int, subject: str, description: str, category: UUID,
+             group_id: UUID, sources: list[Ticket]) -> tuple[Ticket, list[Ticket]]:  # fmt: skip
+        """The gap (numbered) and the current sources, linked both ways; nothing saved yet."""
+        gap = Ticket.file(ticket_id=uuid4(), number=number, channel=Channel.API,
+                          category_id=category, subject=subject, description=description,
+                          fields={}, kind=TicketKind.KNOWLEDGE_GAP, raised_by=actor.id)  # fmt: skip
+        gap.assign(actor.id, group_id, None)
+        fresh = [self._get(Ticket, t.id, "request") for t in sources]
+        for t in fresh:
+            gap.link(actor.id, t.id, LinkKind.KNOWLEDGE_GAP)
+            t.link(actor.id, gap.id, LinkKind.KNOWLEDGE_GAP)
+        return gap, fresh
 
     # -- templates ----------------------------------------------------------------------------
     def _check_template(self, use: TemplateUse) -> Article:
