@@ -20,6 +20,7 @@ class Settings:
     chain_key: Path | None = None  # SUZ_CHAIN_KEY: the HMAC key of the events' chain
     signing_key: Path | None = None  # SUZ_SIGNING_KEY: the Ed25519 PEM that signs seals, exports
     seal_to: str | None = None  # SUZ_SEAL_TO: a file or URL every new seal is shipped to
+    metrics_token: str | None = None  # SUZ_METRICS_TOKEN: /metrics wants it as a bearer token
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             chain_key=path("SUZ_CHAIN_KEY"),
             signing_key=path("SUZ_SIGNING_KEY"),
             seal_to=os.environ.get("SUZ_SEAL_TO", "").strip() or None,
+            metrics_token=os.environ.get("SUZ_METRICS_TOKEN", "").strip() or None,
         )
 
     @property

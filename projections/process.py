@@ -1,5 +1,6 @@
 """A supervised background process: `tick()` every `interval` seconds in its own thread; a failed
-tick is logged and retried, the thread's view connection is closed when it stops."""
+tick is logged, counted (projections/failures.py) and retried, the thread's view connection is
+closed when it stops."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import logging
 import threading
 
 from projections.db import ViewDB
+from projections.failures import failed, recovered
 
 log = logging.getLogger("suz.process")
 
@@ -33,12 +35,18 @@ class Process:
             self._thread.join(timeout=10)
 
     def _run(self) -> None:
+        unsure = True  # failures recorded by an earlier run may remain: the first success clears
         try:
             while not self._stop.wait(self.interval):
                 try:
                     self.tick()
-                except Exception:  # supervised: log, wait, go on
+                    if unsure:
+                        recovered(self.db, "process", self.name)
+                        unsure = False
+                except Exception as e:  # supervised: log, count, wait, go on
                     log.exception("%s: tick failed; retrying", self.name)
+                    failed(self.db, "process", self.name, e)
+                    unsure = True
                     self._stop.wait(5.0)
         finally:
             self.db.close()  # this thread's connection

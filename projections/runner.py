@@ -19,6 +19,7 @@ from eventsourcing.application import Application
 
 from projections.base import SHAPES_DDL, TRACKING_DDL, View, set_tracking, tracking
 from projections.db import ViewDB
+from projections.failures import FAILURES_DDL, failed, recovered
 from projections.signals import Positions, Wakeup
 
 log = logging.getLogger("suz.projections")
@@ -31,6 +32,7 @@ def migrate_views(db: ViewDB, views: list[View]) -> None:
     with db.tx() as tx:
         tx.execute(TRACKING_DDL)
         tx.execute(SHAPES_DDL)
+        tx.execute(FAILURES_DDL)
         shapes = {str(v): int(s) for v, s in tx.all("SELECT view, shape FROM v_shapes")}
         made = {str(v) for (v,) in tx.all("SELECT view FROM v_tracking")}
         for view in views:
@@ -129,18 +131,25 @@ class Runner:
             self.thread.join(timeout=10)
 
     def run(self) -> None:
-        """Runs until stopped; a crash is logged and the view resumes from its tracking."""
+        """Runs until stopped; a crash is logged, counted (projections/failures.py: `/health`
+        and `/metrics` show a view that keeps failing) and the view resumes from its tracking."""
         delay = 0.1
+        unsure = True  # failures recorded by an earlier run may remain: the first success clears
         while not self.stopping.is_set():
             try:
                 with self._singleton():
                     while not self.stopping.is_set():
                         seen = self.wakeup.generation
                         self.catch_up()
+                        if unsure:
+                            recovered(self.db, "view", self.view.name)
+                            unsure = False
                         delay = 0.1
                         self.wakeup.wait(seen, timeout=1.0)
-            except Exception:
+            except Exception as e:
                 log.exception("view %s failed; restarting from its tracking", self.view.name)
+                failed(self.db, "view", self.view.name, e)
+                unsure = True
                 self.stopping.wait(delay)
                 delay = min(delay * 2, 5.0)
         self.db.close()

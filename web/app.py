@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,13 +12,14 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.settings import Settings
+from projections.failures import Failing, failing
 from web import (
     admin,
     api,
@@ -34,6 +36,7 @@ from web import (
     sla_api,
 )
 from web.errors import HANDLERS
+from web.idempotency import Idempotency
 from web.services import Services
 from web.ui import routes as ui_routes
 
@@ -42,15 +45,21 @@ SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (
         b"content-security-policy",
-        b"default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'",
+        b"default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none';"
+        b" base-uri 'none'; form-action 'self'",
     ),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
 ]
+# Only over https: a browser remembers it for a year and then refuses plain http to the host.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+log = logging.getLogger("suz.web")
 
 
 class SecurityHeaders:
-    """Adds the security headers, and `Cache-Control: no-store` to every dynamic answer."""
+    """Adds the security headers, and `Cache-Control: no-store` to every dynamic answer; HSTS
+    when the request came over https (the scope's scheme: uvicorn's proxy headers set it from
+    X-Forwarded-Proto when the proxy is trusted)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -64,6 +73,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers += SECURITY_HEADERS
+                if scope.get("scheme") == "https":
+                    headers.append(HSTS)
                 if not scope["path"].startswith("/static/"):
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -73,16 +84,31 @@ class SecurityHeaders:
 
 
 async def health(request: Request) -> Response:
+    """`status` is "ok", or "degraded" while a view or background process keeps failing (listed
+    in `failing`: which, since when, how many times in a row, the last error's class). Still 200:
+    the service answers; what stalls is said in the body and in /metrics."""
     svc: Services = request.app.state.services
 
-    def probe() -> int:
+    def probe() -> tuple[int, list[Failing]]:
         with svc.projections.db.read() as tx:
-            tx.one("SELECT 1")  # the view store answers
-        return svc.desk.recorder.max_notification_id() or 0
+            down = failing(tx)  # the view store answers, and says what keeps failing
+        return svc.desk.recorder.max_notification_id() or 0, down
 
-    head = await run_in_threadpool(probe)
+    head, down = await run_in_threadpool(probe)
     lag = {v.name: head - svc.projections.positions.reached(v.name) for v in svc.projections.views}
-    return api.json({"status": "ok", "log_position": head, "view_lag": lag})
+    return api.json({
+        "status": "degraded" if down else "ok", "log_position": head, "view_lag": lag,
+        "failing": [{"kind": f.kind, "name": f.name, "since": f.since, "failures": f.failures,
+                     "error": f.error} for f in down],
+    })  # fmt: skip
+
+
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """The client closed the connection while its body was read: nobody hears an answer, and
+    it is no fault of ours, so a line, not a traceback. 499 (the client's closed request, as
+    nginx calls it) is what /metrics counts."""
+    log.info("client closed the connection during %s %s", request.method, request.url.path)
+    return Response(status_code=499)
 
 
 def create_app(settings: Settings | None = None, *, run_views: bool | None = None) -> Starlette:
@@ -120,8 +146,9 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             *ui_routes.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(metrics.Measure), Middleware(SecurityHeaders)],
-        exception_handlers=HANDLERS,
+        middleware=[Middleware(metrics.Measure), Middleware(SecurityHeaders),
+                    Middleware(Idempotency)],  # fmt: skip
+        exception_handlers={**HANDLERS, ClientDisconnect: client_gone},
         lifespan=lifespan,
     )
     app.state.services = services

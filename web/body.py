@@ -1,4 +1,5 @@
-"""Reading a JSON request body: size-limited, typed fields, errors that name the field."""
+"""Reading a JSON request body: application/json only, size-limited, no control characters in any
+text (web/text_input.py), typed fields, errors that name the field."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import orjson
 from starlette.requests import Request
 
 from web.errors import ApiError
+from web.text_input import plain_json, plain_text
 
 MAX_JSON = 1_000_000
 
@@ -21,7 +23,7 @@ class Body:
 
     @classmethod
     async def read(cls, request: Request) -> Body:
-        if "application/json" not in request.headers.get("content-type", ""):
+        if media_type(request.headers.get("content-type", "")) != "application/json":
             raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
         raw = b""
         async for chunk in request.stream():
@@ -34,6 +36,7 @@ class Body:
             raise ApiError(400, "bad_json", f"The body is not valid JSON: {e}.") from None
         if not isinstance(data, dict):
             raise ApiError(400, "bad_json", "The body must be a JSON object.")
+        plain_json(data)  # every string, however deep: one answer naming the field, nothing kept
         return cls(data)
 
     def _bad(self, name: str, what: str) -> ApiError:
@@ -43,7 +46,7 @@ class Body:
         value = self.data.get(name, default)
         if not isinstance(value, str):
             raise self._bad(name, "a string")
-        return value
+        return plain_text(name, value)  # a Body may also be made from a form's values
 
     def opt_uuid(self, name: str) -> UUID | None:
         value = self.data.get(name)
@@ -70,7 +73,7 @@ class Body:
         value = self.data.get(name, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self._bad(name, "a list of strings")
-        return tuple(value)
+        return tuple(plain_text(name, v) for v in value)
 
     def obj(self, name: str) -> dict[str, Any]:
         value = self.data.get(name, {})
@@ -84,6 +87,12 @@ class Body:
         if present:
             raise ApiError(422, "forbidden_field",
                            f"You may not set: {', '.join(present)}.", tuple(present))  # fmt: skip
+
+
+def media_type(content_type: str) -> str:
+    """The media type of a Content-Type header without its parameters, lower case:
+    `application/json; charset=utf-8` is application/json, `text/plain; application/json` is not."""
+    return content_type.partition(";")[0].strip().lower()
 
 
 def expected_version(request: Request, body: Body) -> int:

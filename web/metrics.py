@@ -1,7 +1,9 @@
-"""Prometheus metrics: requests by route and status, latency buckets, views' lag, live sockets."""
+"""Prometheus metrics: requests by route and status, latency buckets, views' lag and failures,
+live sockets. Off unless SUZ_METRICS_TOKEN is set; then readable with that bearer token only."""
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections import Counter, defaultdict
@@ -11,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from projections.failures import failures
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, float("inf"))
 
@@ -68,15 +72,45 @@ def _esc(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _allowed(request: Request, token: str | None) -> Response | None:
+    """None when the caller may read the metrics; else the answer: 404 while they are off (no
+    token configured: nothing says they exist), 401 for a missing or wrong token."""
+    if token is None:
+        return Response("Not Found", 404, media_type="text/plain")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return None
+    return Response("Send the metrics token as Authorization: Bearer <token>.\n", 401,
+                    {"www-authenticate": 'Bearer realm="metrics"'}, "text/plain")  # fmt: skip
+
+
 async def metrics(request: Request) -> Response:
+    """Prometheus text. Opt-in: 404 unless SUZ_METRICS_TOKEN is set, then 401 without
+    `Authorization: Bearer <SUZ_METRICS_TOKEN>` (a bearer token rather than an address: behind a
+    reverse proxy every caller comes from the proxy's address)."""
     svc = request.app.state.services
+    refused = _allowed(request, svc.settings.metrics_token)
+    if refused is not None:
+        return refused
     m: Metrics = svc.metrics
-    head = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
+
+    def read() -> tuple[int, dict[str, int]]:
+        with svc.projections.db.read() as tx:
+            counts = failures(tx)
+        return svc.desk.recorder.max_notification_id() or 0, counts
+
+    head, failed = await run_in_threadpool(read)
+    processes = sorted(p for p in failed if p.startswith("process:"))
     lines = [
         "# TYPE suz_log_position gauge", f"suz_log_position {head}",
         "# TYPE suz_view_lag_events gauge",
         *(f'suz_view_lag_events{{view="{v.name}"}} '
           f"{head - svc.projections.positions.reached(v.name)}" for v in svc.projections.views),
+        "# TYPE suz_view_failures gauge",  # consecutive failures; 0 while the view works
+        *(f'suz_view_failures{{view="{v.name}"}} {failed.get(f"view:{v.name}", 0)}'
+          for v in svc.projections.views),
+        "# TYPE suz_process_failures gauge",
+        *(f'suz_process_failures{{process="{_esc(p[8:])}"}} {failed[p]}' for p in processes),
         "# TYPE suz_live_sockets gauge", f"suz_live_sockets {m.live_sockets}",
         "# TYPE suz_http_requests_total counter",
     ]  # fmt: skip

@@ -25,6 +25,7 @@ from tests.web.desk_site import migrate
 pytestmark = pytest.mark.postgres
 NOTES = 30
 CLOSE = {"Connection": "close"}
+METRICS_TOKEN = "e2e-metrics-token"  # /metrics is off without one
 COMMANDS = re.compile(
     r'suz_http_requests_total\{method="POST",route="/api/v1/tickets/\{ticket_id\}/\{command\}",'
     r'status="200"\} (\d+)'
@@ -76,7 +77,8 @@ def workers_command_counts(server: Server) -> set[int]:
     scrapes: set[int] = set()
     commands: set[int] = set()
     for _ in range(400):
-        r = httpx.get(f"{server.url}/metrics", headers=CLOSE, timeout=10.0)
+        r = httpx.get(f"{server.url}/metrics", timeout=10.0,
+                      headers={**CLOSE, "Authorization": f"Bearer {METRICS_TOKEN}"})  # fmt: skip
         assert r.status_code == 200, r.text
         commands.add(counted(r.text, COMMANDS))
         scrape = counted(r.text, SCRAPES)
@@ -93,7 +95,8 @@ def pg_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 def test_two_workers_answer_and_stop_cleanly(pg_settings: Settings, tmp_path: Path) -> None:
     world = migrate(pg_settings)
-    with serve(server_env(pg_settings), tmp_path, "--workers", "2") as server:
+    env = {**server_env(pg_settings), "SUZ_METRICS_TOKEN": METRICS_TOKEN}
+    with serve(env, tmp_path, "--workers", "2") as server:
         workers = children(server.process.pid)
         assert len([p for p in workers if alive(p)]) >= 2, workers  # and a resource tracker
         for _ in range(10):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from starlette.routing import Route
@@ -14,11 +15,12 @@ from tests.web.desk_site import LEAKS, Site, open_site
 from web.openapi import document
 
 pytestmark = LEAKS
+METRICS_TOKEN = "a-token-for-the-scraper"
 
 
 @pytest.fixture
 def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    with open_site(settings, monkeypatch) as s:
+    with open_site(replace(settings, metrics_token=METRICS_TOKEN), monkeypatch) as s:
         yield s
 
 
@@ -79,7 +81,7 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "quality",
     }
     client.get("/api/v1/me")
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1' in text
     assert 'suz_http_request_seconds_count{route="/api/v1/me"} 1' in text
     assert 'suz_view_lag_events{view="tickets"}' in text

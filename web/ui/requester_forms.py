@@ -27,6 +27,7 @@ from web import files
 from web.attachments import FileBlobStore, TooLarge
 from web.auth import services
 from web.media import clean_filename
+from web.text_input import plain_text
 from web.ui import i18n
 
 MAX_FILES = 10
@@ -88,7 +89,8 @@ def typed_values(
                 raw[spec.key] = str(form.get(f"field.{spec.key}") or "")
         else:
             value = form.get(f"field.{spec.key}")
-            raw[spec.key] = value.strip() if isinstance(value, str) else ""
+            text = value.strip() if isinstance(value, str) else ""
+            raw[spec.key] = plain_text(f"field.{spec.key}", text, i18n.gettext)
     return raw, uploads
 
 
@@ -191,7 +193,8 @@ def check_contact(errors: dict[str, str], name: str, email: str) -> None:
 
 
 def answers(form: FormData, count: int) -> tuple[str, ...]:
-    return tuple(str(form.get(f"answer.{i}") or "") for i in range(count))
+    return tuple(plain_text(f"answer.{i}", str(form.get(f"answer.{i}") or ""), i18n.gettext)
+                 for i in range(count))  # fmt: skip
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -204,7 +207,7 @@ class Posted:
 
     def text(self, name: str, default: str = "") -> str:
         value = self.form.get(name)
-        return value if isinstance(value, str) else default
+        return plain_text(name, value, i18n.gettext) if isinstance(value, str) else default
 
 
 @asynccontextmanager

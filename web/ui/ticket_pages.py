@@ -34,6 +34,7 @@ from web.auth import services
 from web.errors import STATUS
 from web.kb import methodology_group
 from web.services import Services
+from web.text_input import plain_text
 from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, refusal, staff_only, ui
 from web.ui.lookups import account_names, group_names, organisation_names
@@ -133,7 +134,7 @@ Action = Callable[[Services, Actor, UUID, FormData, int], Written]
 
 
 def _text(form: FormData, name: str) -> str:
-    return str(form.get(name) or "")[:100_000]
+    return plain_text(name, str(form.get(name) or "")[:100_000], i18n.gettext)
 
 
 def _uuid(form: FormData, name: str) -> UUID | None:
