@@ -8,10 +8,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from tqdm import tqdm
 
-from domain.desk import Desk
+from domain.desk import SYSTEM, Desk
 from domain.integrity import verify
 from domain.seals import Seal, check_seals
 from domain.settings import Settings
@@ -21,6 +22,7 @@ def migrate(settings: Settings) -> None:
     """Creates the store's and the views' tables once, so concurrent start-ups never race."""
     from projections.system import Projections
     from web import audit_seals
+    from web.credentials import adopt_legacy_hashes
     from web.sessions import open_session_store
 
     desk = Desk(settings.store_env(create_tables=True))
@@ -29,6 +31,7 @@ def migrate(settings: Settings) -> None:
     audit_seals.migrate(projections.db)  # the seals' tables, so no process races to make them
     sessions = open_session_store(settings)
     sessions.migrate()
+    adopt_legacy_hashes(desk, sessions)  # old stores kept password hashes in events
     sessions.close()
     desk.close()
     print(f"suz: store ready ({'PostgreSQL' if settings.uses_postgres else settings.data_dir})")
@@ -150,15 +153,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_seal(settings, args.check, args.seals)
     if args.command == "rebuild":
         return rebuild(settings, args.views)
-    from domain.demo import load_demo
-
     if args.command == "demo":
-        from web.passwords import Passwords
-
-        load_demo(Desk(settings.store_env()), only_if_empty=args.if_empty,
-                  hash_password=Passwords().hash)  # fmt: skip
-        return 0
+        return load_demo_with_passwords(settings, only_if_empty=args.if_empty)
     return serve_web(args.host, args.port, args.workers, not args.no_views)
+
+
+def load_demo_with_passwords(settings: Settings, *, only_if_empty: bool) -> int:
+    """The demo desk, its accounts' password hashes in the credentials table (not events)."""
+    from domain.demo import load_demo
+    from web.credentials import set_password
+    from web.passwords import Passwords
+    from web.sessions import open_session_store
+
+    desk, sessions = Desk(settings.store_env()), open_session_store(settings)
+    passwords = Passwords()
+
+    def give(account: UUID, password: str) -> None:
+        set_password(desk, sessions, passwords, SYSTEM, account, password)
+
+    try:
+        load_demo(desk, only_if_empty=only_if_empty, set_password=give)
+    finally:
+        sessions.close()
+        desk.close()
+    return 0
 
 
 def serve_web(host: str, port: int, workers: int, run_views: bool) -> int:

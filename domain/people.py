@@ -115,7 +115,7 @@ class Account(ChainedAggregate):
         organisation_id: UUID | None
         group_ids: tuple[UUID, ...]
         disabled: bool
-        password_hash: str
+        legacy_password_hash: str  # from an old `PasswordSet`; "" once changed the new way
         away: bool  # set by AvailabilityChanged (absent before one: available)
 
     class Registered(ChainedAggregate.Created):
@@ -129,7 +129,7 @@ class Account(ChainedAggregate):
             a = cast(Account, aggregate)
             a.login, a.display_name, a.email = self.login, self.display_name, self.email
             a.roles, a.organisation_id = self.roles, self.organisation_id
-            a.group_ids, a.disabled, a.password_hash = (), False, ""
+            a.group_ids, a.disabled, a.legacy_password_hash = (), False, ""
 
     @classmethod
     def register(
@@ -218,17 +218,28 @@ class Account(ChainedAggregate):
             self.trigger_event(self.AvailabilityChanged, away=away)
 
     class PasswordSet(ChainedAggregate.Event):
-        """A new password: only its argon2id hash is recorded."""
+        """Old stores only, never written any more: it carried the argon2id hash itself. The
+        event stays readable (the chain covers it); sign-in copies its hash into the
+        credentials table (web/credentials.py) and exports redact it (web/audit_export.py)."""
 
         password_hash: str
 
         def apply(self, aggregate: Any) -> None:
-            cast(Account, aggregate).password_hash = self.password_hash
+            cast(Account, aggregate).legacy_password_hash = self.password_hash
 
-    def set_password_hash(self, password_hash: str) -> None:
-        if not password_hash.startswith("$argon2id$"):
-            raise InvalidInput("Passwords are stored only as argon2id hashes.", ["password"])
-        self.trigger_event(self.PasswordSet, password_hash=password_hash)
+    class PasswordChanged(ChainedAggregate.Event):
+        """The password was changed, by the account itself or by an administrator (`by`).
+
+        Credentials are secrets, not history: the hash lives in the credentials table beside
+        the sessions, never in an event."""
+
+        by: UUID | None  # None: the system (demo data, set-up scripts)
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Account, aggregate).legacy_password_hash = ""
+
+    def record_password_change(self, by: UUID | None) -> None:
+        self.trigger_event(self.PasswordChanged, by=by)
 
 
 class Group(ChainedAggregate):

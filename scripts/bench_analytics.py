@@ -55,8 +55,10 @@ from scripts.bench_machine import (
 )
 from scripts.bench_web import PASSWORD, free_port, serving
 from tests.world import World
+from web.credentials import set_password_hash
 from web.history_api import history
 from web.passwords import Passwords
+from web.sessions import PostgresSessionStore
 
 YEAR = 2025
 BATCH = 50_000
@@ -199,12 +201,14 @@ def page_rows(url: str, schema: str, tmp: Path, desk: Desk, world: World,
     page (figures, charts, the knowledge-base section, rendering) and its live-refresh part."""
     assert world.curator.id is not None
     hashed = Passwords(time_cost=1, memory_cost_kib=8192, parallelism=1).hash(PASSWORD)
-    desk.set_password_hash(SYSTEM, world.curator.id, hashed)
     port = free_port()
     env = {**os.environ, "SUZ_DATABASE_URL": url, "SUZ_DATABASE_SCHEMA": schema,
            "SUZ_DATA_DIR": str(tmp), "SUZ_ORIGINS": f"http://127.0.0.1:{port}"}  # fmt: skip
     migrate = [sys.executable, "-m", "domain.cli", "migrate"]
     subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)  # sessions, seals
+    sessions = PostgresSessionStore(url, schema)  # the hash goes to its credentials table
+    set_password_hash(desk, sessions, SYSTEM, world.curator.id, hashed)
+    sessions.close()
     june, part = "from=2025-06-01&to=2025-06-30", "from=2025-06-01&to=2025-06-20"
     cases = [(f"/analytics?{june}&by=day", runs), (f"/analytics?{june}&by=organisation", runs),
              (f"/analytics?{part}&by=day&part=figures", runs),

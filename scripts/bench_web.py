@@ -44,7 +44,9 @@ from scripts.bench_machine import (
     verdict,
 )
 from tests.world import World
+from web.credentials import set_password_hash
 from web.passwords import Passwords
+from web.sessions import open_session_store
 
 PASSWORD = "bench-password-not-secret"
 TICKETS = 256
@@ -97,7 +99,9 @@ def prepare(settings: Settings) -> tuple[list[str], list[int]]:
         world = World.build(desk)
         hashed = Passwords(time_cost=1, memory_cost_kib=8192, parallelism=1).hash(PASSWORD)
         assert world.agent.id is not None
-        desk.set_password_hash(SYSTEM, world.agent.id, hashed)
+        sessions = open_session_store(settings)  # made by `suz migrate` above
+        set_password_hash(desk, sessions, SYSTEM, world.agent.id, hashed)
+        sessions.close()
         filed = [world.file(f"Заявка {i}") for i in tqdm(range(TICKETS), desc="filing",
                                                           file=sys.stderr)]  # fmt: skip
         return [str(f.id) for f in filed], [f.version for f in filed]

@@ -14,31 +14,63 @@ from domain.errors import InvalidInput
 from domain.people import Account, GroupKind, Role
 from domain.results import Written
 from web.api import json, written
-from web.auth import COOKIE, authenticate, services, signed_in
+from web.auth import authenticate, services, signed_in
 from web.body import Body, path_id
+from web.credentials import check_password, set_password
 from web.errors import ApiError
 from web.passwords import check_new_password
 
 
 async def change_password(request: Request) -> Response:
+    """POST /api/v1/me/password {current, new}: wrong current passwords are throttled like
+    sign-ins; on success the account's other sessions and all its API tokens end (whoever
+    changes a password may be shutting out somebody who learnt the old one), this one stays."""
     c = await authenticate(request)
     actor = signed_in(c)
-    if c.session is None:
+    if c.session is None or c.token is None:
         raise ApiError(403, "forbidden", "Change your password from a signed-in session.")
     body = await Body.read(request)
     svc = services(request)
     account = await run_in_threadpool(svc.desk.account_by_id, actor.id)
-    ok = await run_in_threadpool(svc.passwords.check, account.password_hash, body.text("current"))
+    address = request.client.host if request.client else "unknown"
+    wait = svc.throttle.retry_after(account.login, address)
+    if wait > 0:
+        raise ApiError(429, "too_many_attempts",
+                       f"Too many wrong current passwords; wait {wait:.0f} s.",
+                       headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
+    current = body.text("current")
+    ok = await run_in_threadpool(check_password, svc.sessions, svc.passwords, account, current)
     if not ok:
+        svc.throttle.failed(account.login, address)
         raise ApiError(422, "invalid_input", "The current password is wrong.", ("current",))
+    svc.throttle.succeeded(account.login, address)
     new = body.text("new")
     check_new_password(new, login=account.login)
-    hashed = await run_in_threadpool(svc.passwords.hash, new)
-    await run_in_threadpool(svc.desk.set_password_hash, actor, account.id, hashed)
-    svc.sessions.revoke_all(account.id)  # every session ends; sign in again with the new one
-    response = Response(status_code=204)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+    w = await run_in_threadpool(set_password, svc.desk, svc.sessions, svc.passwords, actor,
+                                account.id, new)  # fmt: skip
+    ended = svc.sessions.revoke_all(account.id, include_api_tokens=True, keep=c.token)
+    return json({"id": str(w.id), "position": w.position, "version": w.version,
+                 "ended": ended, "message": "The password was changed. Your other sessions "
+                 "and your API tokens were ended; this session stays signed in."})  # fmt: skip
+
+
+async def reset_password(request: Request) -> Response:
+    """PUT /api/v1/accounts/{id}/password {password}: an administrator sets someone's password;
+    every session and API token of that account ends."""
+    actor = signed_in(await authenticate(request))
+    if not actor.has(Role.ADMIN):  # before the body is read or anything hashed
+        raise ApiError(403, "forbidden", "Only an administrator may reset a password.")
+    account_id = path_id(request, "account_id", "account")
+    body = await Body.read(request)
+    svc = services(request)
+    account = await run_in_threadpool(svc.desk.account_by_id, account_id)
+    password = body.text("password")
+    check_new_password(password, login=account.login)
+    w = await run_in_threadpool(set_password, svc.desk, svc.sessions, svc.passwords, actor,
+                                account.id, password)  # fmt: skip
+    ended = svc.sessions.revoke_all(account.id, include_api_tokens=True)
+    return json({"id": str(w.id), "position": w.position, "version": w.version,
+                 "ended": ended}, headers={"ETag": f'"{w.version}"'})  # fmt: skip
 
 
 async def tokens(request: Request) -> Response:
@@ -86,8 +118,8 @@ async def register_account(request: Request) -> Response:
         svc.desk.register_account, actor, body.text("login"), body.text("display_name"),
         _roles(body), body.opt_uuid("organisation"), body.text("email", ""),
     )  # fmt: skip
-    hashed = await run_in_threadpool(svc.passwords.hash, password)
-    w = await run_in_threadpool(svc.desk.set_password_hash, actor, w.id, hashed)
+    w = await run_in_threadpool(set_password, svc.desk, svc.sessions, svc.passwords, actor,
+                                w.id, password)  # fmt: skip
     return written(w, 201)
 
 
@@ -216,6 +248,7 @@ routes = [
     Route("/api/v1/me/tokens/{token_id}", revoke_token, methods=["DELETE"]),
     Route("/api/v1/accounts", register_account, methods=["POST"]),
     Route("/api/v1/accounts/{account_id}/roles", change_roles, methods=["PUT"]),
+    Route("/api/v1/accounts/{account_id}/password", reset_password, methods=["PUT"]),
     Route(
         "/api/v1/accounts/{account_id}/groups/{group_id}", membership, methods=["POST", "DELETE"]
     ),

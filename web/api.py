@@ -24,6 +24,7 @@ from projections.search import search
 from projections.timeline import timeline
 from web.auth import COOKIE, authenticate, services, signed_in
 from web.body import Body, expected_version, path_id
+from web.credentials import check_password
 from web.errors import ApiError
 
 
@@ -47,8 +48,7 @@ async def sign_in(request: Request) -> Response:
         raise ApiError(429, "too_many_attempts", f"Too many failed sign-ins; wait {wait:.0f} s.",
                        headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
     account = await run_in_threadpool(svc.desk.account_by_login, login)
-    stored = account.password_hash if account and not account.disabled else None
-    ok = await run_in_threadpool(svc.passwords.check, stored, password)
+    ok = await run_in_threadpool(check_password, svc.sessions, svc.passwords, account, password)
     if not ok or account is None:
         svc.throttle.failed(login, address)
         raise ApiError(401, "bad_credentials", "Wrong login or password.")

@@ -51,6 +51,9 @@ from web.body import path_id
 
 FORMAT = "suz-export/1"
 AUDIT_ROLES = (Role.AUDITOR, Role.CURATOR, Role.ADMIN)
+# Secrets that old stores kept in events (password hashes): never exported (docs/audit.md).
+SECRET_FIELDS = {"domain.people:Account.PasswordSet": ("password_hash",)}
+REDACTED = "[redacted]"
 _keys: dict[str, Ed25519PrivateKey] = {}
 _key_lock = threading.Lock()
 
@@ -98,6 +101,28 @@ def public_pem(settings: Settings) -> bytes:
 
 
 # -- exports ------------------------------------------------------------------------------------
+def exported_state(topic: str, state: bytes) -> dict[str, Any]:
+    """The `state` of an export line: the stored state as it is, except an event that carries a
+    secret. Its secret fields read "[redacted]" (the whole state, if it is not readable JSON),
+    `redacted` names them, and `state_sha256` is the sha256 of the stored bytes, so the seals'
+    digests still verify against the export (scripts/verify_export.py uses it)."""
+    fields = SECRET_FIELDS.get(topic)
+    if fields is None:
+        return {"state": state.decode("utf-8", "replace")}
+    try:
+        data = orjson.loads(state)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        for name in fields:
+            if name in data:
+                data[name] = REDACTED
+        shown = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except ValueError:
+        shown = REDACTED
+    return {"state": shown, "redacted": list(fields),
+            "state_sha256": hashlib.sha256(state).hexdigest()}  # fmt: skip
+
+
 def event_lines(desk: Desk, aggregate_id: UUID) -> list[dict[str, Any]]:
     """The aggregate's stored events, each with its decoded timestamp and chain hash."""
     lines = []
@@ -114,7 +139,7 @@ def event_lines(desk: Desk, aggregate_id: UUID) -> list[dict[str, Any]]:
                 "topic": stored.topic,
                 "timestamp": timestamp,
                 "chain": chain,
-                "state": bytes(stored.state).decode("utf-8", "replace"),
+                **exported_state(stored.topic, bytes(stored.state)),
             }
         )
     return lines
@@ -210,7 +235,7 @@ def _period_line(
         "topic": n.topic,
         "timestamp": at,
         "chain": chain,
-        "state": bytes(n.state).decode("utf-8", "replace"),
+        **exported_state(n.topic, bytes(n.state)),
     }
     return orjson.dumps(line, option=orjson.OPT_SORT_KEYS) + b"\n", at
 

@@ -209,9 +209,9 @@ def document() -> S:
         "/api/v1/directory": {"get": op("Groups and staff")},
         "/api/v1/me/password": {
             "post": op(
-                "Change my password (ends every session)",
-                ok=204,
+                "Change my password (ends my API tokens and other sessions; this one stays)",
                 body=obj(["current", "new"], current=STR, new=STR),
+                errors=(400, 401, 403, 404, 422, 429),
             )
         },
         "/api/v1/me/tokens": {
@@ -249,6 +249,13 @@ def document() -> S:
                     path_param("account_id"),
                     path_param("action", {"enum": ["disable", "enable"]}),
                 ],
+            )
+        },
+        "/api/v1/accounts/{account_id}/password": {
+            "put": op(
+                "Reset an account's password (administrators; its sessions and tokens end)",
+                params=[path_param("account_id")],
+                body=obj(["password"], password=STR),
             )
         },
         "/api/v1/accounts/{account_id}/roles": {

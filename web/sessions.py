@@ -94,6 +94,11 @@ _DDL = (
         created DOUBLE PRECISION NOT NULL,
         last_used DOUBLE PRECISION)""",
     "CREATE INDEX IF NOT EXISTS web_api_tokens_account ON {t} (account_id)",
+    # password hashes: secrets, kept here and never in the event log (web/credentials.py)
+    """CREATE TABLE IF NOT EXISTS {c} (
+        account_id TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        changed DOUBLE PRECISION NOT NULL)""",
 )
 
 
@@ -106,7 +111,8 @@ class SessionStore(ABC):
 
     @abstractmethod
     def _tables(self) -> dict[str, str]:
-        """The qualified names of the sessions table (`s`) and the API tokens table (`t`)."""
+        """The qualified names of the sessions table (`s`), the API tokens table (`t`) and
+        the credentials table (`c`)."""
 
     @abstractmethod
     def _execute(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
@@ -158,12 +164,18 @@ class SessionStore(ABC):
             return False
         return self._run("DELETE FROM {s} WHERE token_hash = ?", token_hash(token))[1] > 0
 
-    def revoke_all(self, account_id: UUID, *, include_api_tokens: bool = False) -> int:
+    def revoke_all(
+        self, account_id: UUID, *, include_api_tokens: bool = False, keep: str | None = None
+    ) -> int:
         """Ends every session of an account (password changed, account disabled); how many.
 
-        With `include_api_tokens` (account disabled or compromised) its API tokens go too.
+        With `include_api_tokens` (account disabled or compromised) its API tokens go too;
+        `keep` is a session token that stays (the one that changed its own password).
         """
-        count = self._run("DELETE FROM {s} WHERE account_id = ?", str(account_id))[1]
+        sql, params = "DELETE FROM {s} WHERE account_id = ?", [str(account_id)]
+        if keep is not None:
+            sql, params = sql + " AND token_hash <> ?", [*params, token_hash(keep)]
+        count = self._run(sql, *params)[1]
         if include_api_tokens:
             count += self._run("DELETE FROM {t} WHERE account_id = ?", str(account_id))[1]
         return count
@@ -173,6 +185,23 @@ class SessionStore(ABC):
         now, idle, absolute = self._clock(), self.policy.idle, self.policy.absolute
         sql = "DELETE FROM {s} WHERE last_seen <= ? OR created <= ?"
         return self._run(sql, now - idle.total_seconds(), now - absolute.total_seconds())[1]
+
+    # -- password hashes ----------------------------------------------------------------------
+    def password_hash(self, account_id: UUID) -> str | None:
+        """The account's stored argon2id hash, or None when none was stored here."""
+        sql = "SELECT password_hash FROM {c} WHERE account_id = ?"
+        rows, _ = self._run(sql, str(account_id))
+        return str(rows[0][0]) if rows else None
+
+    def store_password_hash(
+        self, account_id: UUID, password_hash: str, *, only_if_absent: bool = False
+    ) -> bool:
+        """Stores the account's hash (replacing one, unless `only_if_absent`); whether stored."""
+        action = "NOTHING" if only_if_absent else (
+            "UPDATE SET password_hash = excluded.password_hash, changed = excluded.changed")
+        sql = ("INSERT INTO {c} (account_id, password_hash, changed) VALUES (?, ?, ?) "
+               f"ON CONFLICT (account_id) DO {action}")  # fmt: skip
+        return self._run(sql, str(account_id), password_hash, self._clock())[1] > 0
 
     # -- API tokens ---------------------------------------------------------------------------
     def issue_api_token(self, account_id: UUID, name: str) -> IssuedToken:
@@ -235,7 +264,7 @@ class SqliteSessionStore(SessionStore):
         self.path = path
 
     def _tables(self) -> dict[str, str]:
-        return {"s": "web_sessions", "t": "web_api_tokens"}
+        return {"s": "web_sessions", "t": "web_api_tokens", "c": "web_credentials"}
 
     def _execute(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
         with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as conn:
@@ -268,7 +297,8 @@ class PostgresSessionStore(SessionStore):
         if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", schema):
             raise ValueError(f"SUZ_DATABASE_SCHEMA {schema!r} is not a plain schema name")
         prefix = f'"{schema}".' if schema else ""
-        self._names = {"s": prefix + "web_sessions", "t": prefix + "web_api_tokens"}
+        self._names = {"s": prefix + "web_sessions", "t": prefix + "web_api_tokens",
+                       "c": prefix + "web_credentials"}  # fmt: skip
         self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
             url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True
         )

@@ -1,9 +1,11 @@
 """Brakes on guessing and flooding: sign-in back-off per login and address, a rate limiter.
 
 `SignInThrottle` lets a few failed sign-ins pass, then makes each further attempt wait twice as
-long as the last (up to a cap, a temporary lock), separately per login and per client address;
-a quiet period forgets the failures. `RateLimiter` allows `limit` hits per key in each fixed
-window (e.g. the public request form, per address).
+long as the last (up to a cap, a temporary lock). Who is locked is chosen so that nobody can
+lock somebody else out (see its docstring): the lock is per (login, address) pair and per
+address; a login under attack from many addresses is only slowed, gently, and never for the
+addresses it signed in from before. A quiet period forgets the failures. `RateLimiter` allows
+`limit` hits per key in each fixed window (e.g. the public request form, per address).
 
 State is kept in this process's memory, which is right for one process. Several processes
 (`uvicorn --workers N`, several hosts) would each keep their own counts, so limits would multiply
@@ -94,25 +96,52 @@ class _Failures:
 
 
 class SignInThrottle:
-    """Back-off of sign-in attempts per login and per client address.
+    """Back-off of sign-in attempts, built so that failures can lock out only their author.
 
     A sign-in handler asks `retry_after(login, address)` first and, when it is above zero,
     refuses (429, `Retry-After`) without checking the password; otherwise it checks the password
     and reports `failed(...)` or `succeeded(...)`. Unknown logins are counted like known ones.
-    Success forgets the login's failures but not the address's (or an attacker could reset his
-    address's count by signing in to his own account).
+    Four rules:
+
+    - **Per (login, address) pair** (`per_pair`: 5 free failures, then 1 s doubling up to
+      15 min): guessing one login from one address is locked. The account's owner, at another
+      address, is not: a stranger's failures cannot keep anyone (an administrator included)
+      out, which a lock per login alone did with six failed sign-ins.
+    - **Per address** (`per_address`: 50 free failures): one address guessing many logins is
+      locked. Success does not forget it (or an attacker could reset his address's count by
+      signing in to his own account).
+    - **Per login, gently** (`per_login`: 20 free failures, then 1 s doubling up to 60 s): a
+      guessing spread over many addresses (each below its pair's lock) slows the login for
+      every address that has not signed in to it before. Two things keep it from becoming a
+      lock-out: the wait is short (at most `per_login.max_delay`), and a wait told is a
+      promise: an address told to wait gets its attempt once the wait is over, however many
+      failures other addresses add meanwhile (the wait is not restarted under it). So a correct
+      password from a fresh address gets in within a minute even during an attack, and each
+      attacking address gets at most one guess per wait.
+    - **Known addresses**: an address that signed in to the login within `trust_for` (30 days)
+      skips the per-login wait altogether (its own pair and address rules still hold).
+
+    Success forgets the pair's failures but neither the address's nor the login's (these
+    measure an attack, not the user).
     """
 
     def __init__(
         self,
-        per_login: Backoff | None = None,
+        per_pair: Backoff | None = None,
         per_address: Backoff | None = None,
+        per_login: Backoff | None = None,
         *,
+        trust_for: float = 30 * 24 * 3600.0,
         clock: Clock = time.monotonic,
         max_keys: int = 100_000,
     ) -> None:
-        self._logins = _Failures(per_login or Backoff(), max_keys)
+        self._pairs = _Failures(per_pair or Backoff(), max_keys)
         self._addresses = _Failures(per_address or Backoff(free_failures=50), max_keys)
+        gentle = Backoff(free_failures=20, max_delay=60.0, forget_after=3600.0)
+        self._logins = _Failures(per_login or gentle, max_keys)
+        self._promised: dict[str, float] = {}  # pair -> when its per-login wait is over
+        self._trusted: dict[str, float] = {}  # pair -> when it last signed in
+        self.trust_for, self.max_keys = trust_for, max_keys
         self._clock = clock
         self._lock = threading.Lock()
 
@@ -120,20 +149,55 @@ class SignInThrottle:
         """Seconds to wait before this login may be tried from this address; 0.0 when now."""
         with self._lock:
             now = self._clock()
-            return max(
-                self._logins.retry_after(login_key(login), now),
+            pair = _pair(login, address)
+            own = max(
+                self._pairs.retry_after(pair, now),
                 self._addresses.retry_after(address_key(address), now),
             )
+            return max(own, self._login_wait(login, pair, now))
+
+    def _login_wait(self, login: str, pair: str, now: float) -> float:
+        """The gentle per-login wait of this pair: none for a known address, and a wait once
+        told is kept (not restarted by others' failures)."""
+        trusted = self._trusted.get(pair)
+        if trusted is not None and now - trusted < self.trust_for:
+            return 0.0
+        promised = self._promised.pop(pair, None)
+        if promised is not None and now < promised + self._logins.policy.max_delay:
+            self._promised[pair] = promised  # kept until used, or stale after a grace period
+            return max(0.0, promised - now)
+        wait = self._logins.retry_after(login_key(login), now)
+        if wait > 0:
+            self._promised[pair] = now + wait
+            _bound(self._promised, self.max_keys)
+        return wait
 
     def failed(self, login: str, address: str) -> None:
         with self._lock:
-            now = self._clock()
-            self._logins.fail(login_key(login), now)
+            now, pair = self._clock(), _pair(login, address)
+            self._promised.pop(pair, None)  # the promised attempt is used
+            self._pairs.fail(pair, now)
             self._addresses.fail(address_key(address), now)
+            self._logins.fail(login_key(login), now)
 
     def succeeded(self, login: str, address: str) -> None:
         with self._lock:
-            self._logins.clear(login_key(login))
+            pair = _pair(login, address)
+            self._promised.pop(pair, None)
+            self._pairs.clear(pair)
+            self._trusted.pop(pair, None)
+            self._trusted[pair] = self._clock()  # most recent last, for eviction
+            _bound(self._trusted, self.max_keys)
+
+
+def _pair(login: str, address: str) -> str:
+    return f"{login_key(login)}\n{address_key(address)}"
+
+
+def _bound(records: dict[str, float], max_keys: int) -> None:
+    """Drops the oldest entries beyond `max_keys` (dicts keep insertion order)."""
+    while len(records) > max_keys:
+        del records[next(iter(records))]
 
 
 class RateLimiter:

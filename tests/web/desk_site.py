@@ -18,6 +18,7 @@ from projections.system import Projections
 from tests.world import World
 from web.app import create_app
 from web.auth import COOKIE
+from web.credentials import set_password_hash
 from web.passwords import Passwords
 from web.services import Services
 from web.sessions import open_session_store
@@ -114,12 +115,12 @@ def migrate(settings: Settings) -> World:
     projections.db.close()
     sessions = open_session_store(settings)
     sessions.migrate()
-    sessions.close()
     world = World.build(desk)
     hashed = Passwords(time_cost=1, memory_cost_kib=8192, parallelism=1).hash(PASSWORD)
     for name in CAST:
         actor_id = getattr(world, name).id
-        desk.set_password_hash(SYSTEM, actor_id, hashed)
+        set_password_hash(desk, sessions, SYSTEM, actor_id, hashed)
+    sessions.close()
     desk.close()
     return world
 

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from web.auth import COOKIE, services
+from web.credentials import check_password
 from web.ui import i18n
 from web.ui.guard import Viewer, refusal, ui
 from web.ui.render import page
@@ -61,8 +62,7 @@ async def sign_in(request: Request, viewer: Viewer) -> Response:
         )
         return page(request, "login.html", 429, error=message, login=login, next=target)
     account = await run_in_threadpool(svc.desk.account_by_login, login)
-    stored = account.password_hash if account and not account.disabled else None
-    ok = await run_in_threadpool(svc.passwords.check, stored, password)
+    ok = await run_in_threadpool(check_password, svc.sessions, svc.passwords, account, password)
     if not ok or account is None:
         svc.throttle.failed(login, address)
         return page(request, "login.html", 401, error=i18n.gettext("Wrong login or password."),
