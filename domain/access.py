@@ -188,6 +188,22 @@ def event_visibility(actor: Actor, event_name: str, data: dict[str, Any]) -> Vis
     return Visibility.FULL
 
 
+# A request's own facts as a requester sees them at any version (his page shows no more): never
+# who works it, in which group or line, the priority the staff gave it, or what it is linked to.
+_REQUESTER_STATE = frozenset(
+    {"id", "version", "number", "kind", "channel", "status", "requester_id", "organisation_id",
+     "category_id", "subject", "description", "fields", "urgency", "rating", "resolution",
+     "created_on", "modified_on"}
+)  # fmt: skip
+
+
+def visible_state(actor: Actor, state: dict[str, Any]) -> dict[str, Any]:
+    """A ticket's facts (`state`, by attribute name) as the actor may see them."""
+    if actor.is_staff:
+        return state
+    return {k: v for k, v in state.items() if k in _REQUESTER_STATE}
+
+
 def visible_data(actor: Actor, event_name: str, data: dict[str, Any]) -> dict[str, Any] | None:
     """The event's values as the actor may see them, or None when hidden."""
     visibility = event_visibility(actor, event_name, data)

@@ -6,6 +6,11 @@ with the timeline view's rules (projections/timeline.py), so staff see every ent
 requester (or staff asking "as the requester saw it") the public ones, redacted as the policy
 says. A moment maps to the last version recorded at or before it.
 
+A requester travels only through the versions of his own timeline's entries: a version asked in
+between shows the last of his entries at or before it, the latest is his last entry, and the
+state shows only what the policy lets him see (`visible_state`), so neither the number nor the
+time of internal events, nor who works the request where, can be read from an answer.
+
 GET /api/v1/tickets/{id}/history?version=n | ?as_of=<ISO datetime> [&view=requester]
 """
 
@@ -22,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.access import Actor, visible_data
-from domain.desk import Desk
+from domain.access import Actor, visible_data, visible_state
+from domain.desk import SYSTEM, Desk
 from domain.errors import InvalidInput, NotFound
 from domain.ticket import Ticket
 from domain.transcoder import DATA
@@ -48,9 +53,21 @@ class History:
     version: int
     latest: int
     at: str  # when the event of `version` was recorded
-    moments: list[tuple[int, str]]  # every version with its time, for the slider
+    moments: list[tuple[int, str]]  # every version the reader may visit, with its time
     entries: list[Entry]
     public: bool  # only what the requester could see
+
+    @property
+    def previous(self) -> int | None:
+        return max((v for v, _ in self.moments if v < self.version), default=None)
+
+    @property
+    def next(self) -> int | None:
+        return min((v for v, _ in self.moments if v > self.version), default=None)
+
+    def state(self) -> dict[str, Any]:
+        """The ticket's facts at this version as JSON values, as the reader may see them."""
+        return visible_state(REQUESTER if self.public else SYSTEM, state_json(self.ticket))
 
 
 def state_json(ticket: Any) -> dict[str, Any]:
@@ -92,10 +109,17 @@ def history(desk: Desk, actor: Actor, ticket_id: UUID, *, version: int | None = 
     current = desk.ticket(actor, ticket_id)  # the same access check as every ticket read
     stored = [s for s in desk.recorder.select_events(ticket_id)
               if s.topic.rpartition(".")[2] in _NAMES]  # fmt: skip
-    # the slider's moments come from the stored JSON; only the events shown are decoded
-    moments = [(s.originator_version, str(orjson.loads(s.state)["timestamp"][DATA]))
-               for s in stored]  # fmt: skip
-    latest = current.version
+    public = as_requester or not actor.is_staff
+    shown: list[Entry] | None = None
+    if public:  # only his entries' versions exist for a requester
+        events = (desk.mapper.to_domain_event(s) for s in stored)
+        shown = [entry for e in events if (entry := entry_of(e, public=True)) is not None]
+        moments = [(e.version, e.at) for e in shown]
+        latest = moments[-1][0]
+    else:  # the slider's moments come from the stored JSON; only the events shown are decoded
+        moments = [(s.originator_version, str(orjson.loads(s.state)["timestamp"][DATA]))
+                   for s in stored]  # fmt: skip
+        latest = current.version
     if as_of is not None:
         before = [v for v, t in moments if datetime.fromisoformat(t) <= as_of]
         if not before:
@@ -105,10 +129,13 @@ def history(desk: Desk, actor: Actor, ticket_id: UUID, *, version: int | None = 
         version = latest
     if not 1 <= version <= latest:
         raise InvalidInput(f"version must be between 1 and {latest}.", ["version"])
+    version = max(v for v, _ in moments if v <= version)
     ticket = cast(Ticket, desk.repository.get(ticket_id, version=version))
-    public = as_requester or not actor.is_staff
-    events = (desk.mapper.to_domain_event(s) for s in stored if s.originator_version <= version)
-    entries = [entry for e in events if (entry := entry_of(e, public=public)) is not None]
+    if shown is not None:
+        entries = [e for e in shown if e.version <= version]
+    else:
+        events = (desk.mapper.to_domain_event(s) for s in stored if s.originator_version <= version)
+        entries = [entry for e in events if (entry := entry_of(e, public=False)) is not None]
     at = next(t for v, t in moments if v == version)
     return History(ticket, version, latest, at, moments, entries, public)
 
@@ -134,7 +161,7 @@ async def ticket_history(request: Request) -> Response:
                                 as_requester=as_requester)  # fmt: skip
     return json({
         "version": h.version, "latest": h.latest, "at": h.at, "public_only": h.public,
-        "ticket": state_json(h.ticket), "timeline": [asdict(e) for e in h.entries],
+        "ticket": h.state(), "timeline": [asdict(e) for e in h.entries],
     })  # fmt: skip
 
 
