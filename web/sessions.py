@@ -128,6 +128,9 @@ class SessionStore(ABC):
         """Creates the tables if they do not exist."""
         for statement in _DDL:
             self._run(statement)
+        from web import idempotency  # its table lives beside these (Idempotency-Key answers)
+
+        idempotency.migrate(self)
 
     # -- sessions -----------------------------------------------------------------------------
     def create(self, account_id: UUID) -> str:

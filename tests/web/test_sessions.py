@@ -275,7 +275,8 @@ def test_open_session_store_uses_the_configured_postgres_schema(
                 "ORDER BY table_name",
                 (pg_schema,),
             ).fetchall()
-        assert tables == [("web_api_tokens",), ("web_sessions",)]
+        assert tables == [("web_api_tokens",), ("web_credentials",), ("web_idempotency",),
+                          ("web_sessions",)]  # fmt: skip
         assert store.lookup(token) is not None
     finally:
         store.close()
