@@ -19,18 +19,14 @@ from domain.settings import Settings
 
 
 def migrate(settings: Settings) -> None:
-    """Creates the store's and the views' tables once, so concurrent start-ups never race."""
-    from projections.system import Projections
-    from web import audit_seals
+    """Creates every table once (web/migrations.py), so concurrent start-ups never race."""
     from web.credentials import adopt_legacy_hashes
+    from web.migrations import migrate as make_tables
     from web.sessions import open_session_store
 
-    desk = Desk(settings.store_env(create_tables=True))
-    projections = Projections(desk, settings)
-    projections.migrate()
-    audit_seals.migrate(projections.db)  # the seals' tables, so no process races to make them
+    make_tables(settings)
+    desk = Desk(settings.store_env())
     sessions = open_session_store(settings)
-    sessions.migrate()
     adopt_legacy_hashes(desk, sessions)  # old stores kept password hashes in events
     sessions.close()
     desk.close()

@@ -60,8 +60,7 @@ _key_lock = threading.Lock()
 
 # -- the signing key ----------------------------------------------------------------------------
 def key_path(settings: Settings) -> Path:
-    configured = os.environ.get("SUZ_SIGNING_KEY", "").strip()
-    return Path(configured) if configured else settings.data_dir / "signing_key.pem"
+    return settings.signing_key_file
 
 
 def signing_key(settings: Settings) -> Ed25519PrivateKey:
@@ -72,8 +71,8 @@ def signing_key(settings: Settings) -> Ed25519PrivateKey:
         if found is not None:
             return found
         if not path.exists():
-            if os.environ.get("SUZ_SIGNING_KEY", "").strip():
-                raise RuntimeError(f"SUZ_SIGNING_KEY names {path}, which does not exist")
+            if settings.signing_key is not None or not settings.demo:  # generated in demo only
+                raise RuntimeError(f"the signing key {path} does not exist (SUZ_SIGNING_KEY)")
             path.parent.mkdir(parents=True, exist_ok=True)
             pem = Ed25519PrivateKey.generate().private_bytes(
                 serialization.Encoding.PEM,
@@ -350,23 +349,14 @@ class Check:
         return not self.running and not self.problems
 
 
-_ready: set[int] = set()
-
-
-def _ensure_table(db: ViewDB) -> None:
-    if id(db) in _ready:
-        return
-    with db.tx() as tx:
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS audit_checks (id BIGINT PRIMARY KEY,"
-            " started_at TEXT NOT NULL, finished_at TEXT, events BIGINT NOT NULL DEFAULT 0,"
-            " aggregates BIGINT NOT NULL DEFAULT 0, problems TEXT NOT NULL DEFAULT '[]')"
-        )
-    _ready.add(id(db))
+DDL = (  # made by web/migrations.py with every other table
+    "CREATE TABLE IF NOT EXISTS audit_checks (id BIGINT PRIMARY KEY,"
+    " started_at TEXT NOT NULL, finished_at TEXT, events BIGINT NOT NULL DEFAULT 0,"
+    " aggregates BIGINT NOT NULL DEFAULT 0, problems TEXT NOT NULL DEFAULT '[]')"
+)
 
 
 def last_check(db: ViewDB) -> Check | None:
-    _ensure_table(db)
     with db.read() as tx:
         row = tx.one(
             "SELECT id, started_at, finished_at, events, aggregates, problems"
@@ -418,7 +408,6 @@ def _run_check(desk: Desk, db: ViewDB, number: int) -> None:
 
 async def start_full_check(desk: Desk, db: ViewDB) -> int | None:
     """Starts a whole-store verification in the thread pool; its id, or None if one runs."""
-    await run_in_threadpool(_ensure_table, db)
     return await background.start(db, "audit_checks", partial(_run_check, desk, db))
 
 

@@ -33,26 +33,17 @@ from web.auth import authenticate, services, signed_in
 
 log = logging.getLogger("suz.seals")
 _COLUMNS = "number, after_position, position, events, digest, previous, sealed_at, signature"
-_ready: set[int] = set()
-
-
-def migrate(db: ViewDB) -> None:
-    if id(db) in _ready:
-        return
-    with db.tx() as tx:
-        if tx.dialect == "postgres":  # concurrent CREATE ... IF NOT EXISTS collide otherwise
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext('suz audit_seals'))")
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS audit_seals (number BIGINT PRIMARY KEY,"
-            " after_position BIGINT NOT NULL, position BIGINT NOT NULL, events BIGINT NOT NULL,"
-            " digest TEXT NOT NULL, previous TEXT NOT NULL, sealed_at TEXT NOT NULL,"
-            " signature TEXT NOT NULL)"
-        )
-        tx.execute(
-            "CREATE TABLE IF NOT EXISTS audit_seal_checks (id BIGINT PRIMARY KEY,"
-            " started_at TEXT NOT NULL, finished_at TEXT, report TEXT)"
-        )
-    _ready.add(id(db))
+DDL = [
+    "CREATE TABLE IF NOT EXISTS audit_seals (number BIGINT PRIMARY KEY,"
+    " after_position BIGINT NOT NULL, position BIGINT NOT NULL, events BIGINT NOT NULL,"
+    " digest TEXT NOT NULL, previous TEXT NOT NULL, sealed_at TEXT NOT NULL,"
+    " signature TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_seal_checks (id BIGINT PRIMARY KEY,"
+    " started_at TEXT NOT NULL, finished_at TEXT, report TEXT)",
+    # the last seal each URL acknowledged (web/seal_shipping.py); files keep their own count
+    "CREATE TABLE IF NOT EXISTS audit_seal_shipped (target TEXT PRIMARY KEY,"
+    " number BIGINT NOT NULL)",
+]  # made by web/migrations.py
 
 
 def _seal(row: tuple[Any, ...]) -> Seal:
@@ -60,13 +51,11 @@ def _seal(row: tuple[Any, ...]) -> Seal:
 
 
 def all_seals(db: ViewDB) -> list[Seal]:
-    migrate(db)
     with db.read() as tx:
         return [_seal(r) for r in tx.all(f"SELECT {_COLUMNS} FROM audit_seals ORDER BY number")]
 
 
 def last_seal(db: ViewDB) -> Seal | None:
-    migrate(db)
     with db.read() as tx:
         row = tx.one(f"SELECT {_COLUMNS} FROM audit_seals ORDER BY number DESC LIMIT 1")
     return _seal(row) if row else None
@@ -76,7 +65,6 @@ def make_seal(settings: Settings, desk: Desk, db: ViewDB) -> Seal | None:
     """Seals the log up to its head; None when nothing was stored since the last seal.
 
     The table is locked while the seal is computed, so two processes never seal at once."""
-    migrate(db)
     key = signing_key(settings)
     with db.tx() as tx:
         if tx.dialect == "postgres":
@@ -160,7 +148,6 @@ def run_seal_check(settings: Settings, desk: Desk, db: ViewDB) -> SealReport:
 
 
 def last_seal_check(db: ViewDB) -> SealCheck | None:
-    migrate(db)
     with db.read() as tx:
         row = tx.one(
             "SELECT id, started_at, finished_at, report FROM audit_seal_checks"
@@ -188,7 +175,6 @@ def _finish(settings: Settings, desk: Desk, db: ViewDB, number: int) -> None:
 
 async def start_seal_check(settings: Settings, desk: Desk, db: ViewDB) -> int | None:
     """Starts a check against the seals in the thread pool; its id, or None if one runs."""
-    await run_in_threadpool(migrate, db)
     return await background.start(db, "audit_seal_checks", partial(_finish, settings, desk, db))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from domain.desk import Desk
+from domain.keys import require_keys
 from domain.settings import Settings
 from projections.feed import FEED_VIEWS, FeedHub
 from projections.system import Projections
@@ -41,6 +42,10 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, *, run_views: bool = True) -> Services:
+        from web.migrations import migrate  # it imports the web modules whose tables it makes
+
+        require_keys(settings)  # production: refuse to start without both keys, kept apart
+        migrate(settings)  # every table, before anything reads one
         desk = Desk(settings.store_env())
         origins = os.environ.get("SUZ_ORIGINS", "http://127.0.0.1:8000 http://localhost:8000")
         return cls(
