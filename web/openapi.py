@@ -538,6 +538,7 @@ def document() -> S:
                 errors=(400, 401, 403, 404, 409, 413, 415, 422),
             )
         }
+    with_idempotency_key(paths)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -561,6 +562,28 @@ def document() -> S:
             }
         },
     }
+
+
+IDEMPOTENCY_KEY: S = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any unique value (a UUID): sent again with the same key, the command is not "
+    "run again; the first answer comes back (Idempotent-Replayed: true) for 24 hours. The same "
+    "key with another request: 422; while the first still runs: 409 (web/idempotency.py).",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+}
+
+
+def with_idempotency_key(paths: S) -> None:
+    """Every command (POST, PUT, PATCH, DELETE) takes an Idempotency-Key header."""
+    for methods in paths.values():
+        for method, operation in methods.items():
+            if method in ("post", "put", "patch", "delete"):
+                operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
+                for status in ("409", "422"):
+                    operation["responses"].setdefault(status, {"description": "refused",
+                        "content": {"application/json": {"schema": ERROR}}})  # fmt: skip
 
 
 async def openapi(request: Request) -> Response:
