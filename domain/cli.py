@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 from tqdm import tqdm
 
 from domain.desk import SYSTEM, Desk
 from domain.integrity import verify
+from domain.keys import require_keys
 from domain.seals import Seal, check_seals
 from domain.settings import Settings
 
@@ -34,6 +36,7 @@ def migrate(settings: Settings) -> None:
 
 
 def run_verify(settings: Settings) -> int:
+    require_keys(settings)  # the MACs are checked with the chain key
     desk = Desk(settings.store_env())
     try:
         desk.recorder.max_notification_id()
@@ -53,13 +56,16 @@ def run_verify(settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def run_seal(settings: Settings, check: bool, kept: Path | None) -> int:
-    """Seals the log's head now; with `check`, checks the store against the stored seals (or
-    against a kept copy of them, JSON Lines from GET /api/v1/audit/seals?format=jsonl)."""
+def run_seal(settings: Settings, check: bool, kept: Path | None, to: list[str]) -> int:
+    """Seals the log's head now and ships every seal not yet shipped to each of `to` (default
+    SUZ_SEAL_TO); with `check`, checks the store against the stored seals (or against a kept
+    copy of them, JSON Lines from GET /api/v1/audit/seals?format=jsonl or `--to FILE`)."""
     from projections.db import ViewDB
     from web.audit_export import signing_key
     from web.audit_seals import all_seals, make_seal, report_json
+    from web.seal_shipping import ship
 
+    require_keys(settings)
     desk, db = Desk(settings.store_env()), ViewDB(settings)
     try:
         if not check:
@@ -69,7 +75,15 @@ def run_seal(settings: Settings, check: bool, kept: Path | None) -> int:
             else:
                 print(f"suz seal: seal {seal.number} covers log positions {seal.after + 1}.."
                       f"{seal.position} ({seal.events} events), sha256 {seal.digest}")  # fmt: skip
-            return 0
+            failed = 0
+            for target in to or ([settings.seal_to] if settings.seal_to else []):
+                try:
+                    shipped = ship(db, all_seals(db), target)
+                    print(f"suz seal: shipped {shipped} seal(s) to {target}")
+                except (OSError, ValueError, httpx.HTTPError) as e:
+                    print(f"suz seal: could not ship the seals to {target}: {e}")
+                    failed = 1
+            return failed
         if kept is None:
             seals = all_seals(db)
         else:
@@ -127,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seal = sub.add_parser("seal", help="seal the log's head now (a signed digest)")
     seal.add_argument("--check", action="store_true", help="check the store against the seals")
     seal.add_argument("--seals", type=Path, help="with --check: a kept copy (JSON Lines)")
+    seal.add_argument("--to", action="append", default=[], metavar="FILE|URL",
+                      help="ship new seals: append to FILE, POST to URL")  # fmt: skip
     serve = sub.add_parser("serve", help="start the web service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -146,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "verify":
         return run_verify(settings)
     if args.command == "seal":
-        return run_seal(settings, args.check, args.seals)
+        return run_seal(settings, args.check, args.seals, args.to)
     if args.command == "rebuild":
         return rebuild(settings, args.views)
     if args.command == "demo":

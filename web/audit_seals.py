@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import httpx
 import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -30,6 +31,7 @@ from web import background
 from web.api import json
 from web.audit_export import may_audit, public_pem, signing_key
 from web.auth import authenticate, services, signed_in
+from web.seal_shipping import ship
 
 log = logging.getLogger("suz.seals")
 _COLUMNS = "number, after_position, position, events, digest, previous, sealed_at, signature"
@@ -102,6 +104,11 @@ class Sealer(Process):
         seal = make_seal(self.settings, self.desk, self.db)
         if seal is not None:
             log.info("sealed the log up to position %s (seal %s)", seal.position, seal.number)
+        if self.settings.seal_to:  # what failed to ship last time goes now
+            try:
+                ship(self.db, all_seals(self.db), self.settings.seal_to)
+            except (OSError, ValueError, httpx.HTTPError):
+                log.exception("could not ship the seals to %s; retrying", self.settings.seal_to)
         return int(seal is not None)
 
 
