@@ -16,7 +16,7 @@ from domain.incidents import Criteria, TriggerRule
 from domain.people import GroupKind, Role
 from domain.routing import Rule
 from domain.sla_setup import CalendarSpec, Policy
-from domain.ticket import Channel, Contact, Priority
+from domain.ticket import Channel, Contact, Priority, Urgency
 
 F = FieldType
 CATEGORIES: list[tuple[str, str, GroupKind, tuple[FieldSpec, ...]]] = [
@@ -278,7 +278,7 @@ def _more_stories(
     b = desk.file_ticket(p["ivanova"], cats[5], "Не формируется отчёт об исполнении",
                          "Кнопка «Сформировать» не активна для отчёта за III квартал.",
                          {"report_type": "Отчёт об исполнении контракта",
-                          "period_end": "2026-09-30"}, priority=Priority.HIGH)  # fmt: skip
+                          "period_end": "2026-09-30"}, urgency=Urgency.HIGH)  # fmt: skip
     desk.assign(p["agent1"], b.id, line1, p["agent1"].id)
     desk.reply(p["agent1"], b.id, "Проверяем. Подскажите, под какой ролью вы вошли?")
     desk.write(p["ivanova"], b.id, "Под ролью «Специалист по закупкам».")
@@ -294,7 +294,8 @@ def _more_stories(
     d = desk.file_ticket(p["smirnov"], cats[0], "Ошибка при регистрации организации",
                          "После отправки заявки на регистрацию статус не меняется третьи сутки.",
                          {"inn": "500100732259", "role": "Поставщик"},
-                         priority=Priority.CRITICAL)  # fmt: skip
+                         urgency=Urgency.HIGH)  # fmt: skip
+    desk.change_priority(p["agent1"], d.id, Priority.CRITICAL, "Регистрация стоит у всех")
     desk.escalate(p["agent1"], d.id, line2, "Заявка зависла в интеграции с ФНС")
     desk.assign(p["engineer2"], d.id, line2, p["engineer2"].id)
     e = desk.file_ticket(p["petrov"], cats[3], "Дубли контрактов в реестре",

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Notification, Recording, StoredEvent
 
-from domain.access import Actor, Command, TicketScope, check, may_see
+from domain.access import WORKERS, Actor, Command, TicketScope, check, may_see
 from domain.article import Article
 from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate, KeyedMapper, check_seen, keyed_mapper, load_or_start
@@ -35,6 +35,7 @@ from domain.ticket import (
     Priority,
     Status,
     Ticket,
+    Urgency,
 )
 from domain.ticket_commands import TicketCommands
 
@@ -283,9 +284,13 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         fields: dict[str, Any],
         channel: Channel = Channel.CABINET,
         contact: Contact | None = None,
-        priority: Priority = Priority.NORMAL,
+        priority: Priority | None = None,
+        urgency: Urgency = Urgency.NORMAL,
     ) -> FiledTicket:
         check(actor, Command.FILE)
+        if priority is not None and not actor.has(*WORKERS):
+            raise InvalidInput("Only the support staff set the priority; say how urgent it is "
+                               "for you instead.", ["priority"])  # fmt: skip
         category = self._get(Category, category_id, "category")
         if category.archived:
             raise InvalidInput("This category is no longer in use; pick another.", ["category"])
@@ -302,6 +307,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         group_id = rule.group_id if rule else category.default_group_id
         if rule is not None and rule.priority is not None:
             priority = rule.priority
+        priority = priority or Priority.NORMAL
         ticket_id = uuid4()
         for _ in range(50):
             number = self._next_number()
@@ -318,6 +324,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
                     organisation_id=organisation_id,
                     contact=contact,
                     priority=priority,
+                    urgency=urgency,
                     visitor_key_hash=key_hash,
                 )
             except DeskError:

@@ -38,6 +38,14 @@ class Priority(StrEnum):
     CRITICAL = "critical"
 
 
+class Urgency(StrEnum):
+    """How urgent the requester says it is for him; the priority is the staff's to set."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+
+
 class LinkKind(StrEnum):
     RELATED = "related"
     DUPLICATE_OF = "duplicate_of"
@@ -99,6 +107,7 @@ class Ticket(ChainedAggregate):
         fields: dict[str, FieldValue]
         status: Status
         priority: Priority
+        urgency: Urgency
         line: int
         group_id: UUID | None
         assignee_id: UUID | None
@@ -132,9 +141,11 @@ class Ticket(ChainedAggregate):
         visitor_key_hash: str = ""  # sha256 of the private link's key, for anonymous requests
         kind: TicketKind = TicketKind.REQUEST
         raised_by: UUID | None = None  # the staff member who raised a knowledge gap
+        urgency: Urgency = Urgency.NORMAL  # the requester's own say (absent before issue 13)
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
+            t.urgency = self.urgency
             t.visitor_key_hash, t.kind, t.raised_by = (
                 self.visitor_key_hash, self.kind, self.raised_by)  # fmt: skip
             t.articles = ()
@@ -165,6 +176,7 @@ class Ticket(ChainedAggregate):
         visitor_key_hash: str = "",
         kind: TicketKind = TicketKind.REQUEST,
         raised_by: UUID | None = None,
+        urgency: Urgency = Urgency.NORMAL,
     ) -> Ticket:
         if kind is TicketKind.KNOWLEDGE_GAP and raised_by is None:
             raise InvalidInput("A knowledge gap is raised by a member of staff.", ["raised_by"])
@@ -186,6 +198,7 @@ class Ticket(ChainedAggregate):
             visitor_key_hash=visitor_key_hash,
             kind=TicketKind(kind),
             raised_by=raised_by,
+            urgency=Urgency(urgency),
         )
 
     # -- guards -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from domain.access import Actor, TicketScope, may_see
 from domain.errors import NotFound
 from domain.results import Written
-from domain.ticket import Channel, Contact, LinkKind, Priority, Status, TemplateUse
+from domain.ticket import Channel, Contact, LinkKind, Priority, Status, TemplateUse, Urgency
 from projections import catalog, queues
 from projections.feed import activity
 from projections.search import search
@@ -97,7 +97,7 @@ async def file_ticket(request: Request) -> Response:
         body.text("description"), body.obj("fields"),
         Channel.API if request.headers.get("authorization") else (
             Channel.CABINET if c.actor.id else Channel.PUBLIC_FORM),
-        contact, _priority(body),
+        contact, _priority(body) if "priority" in body.data else None, _urgency(body),
     )  # fmt: skip
     answer = {"id": str(filed.id), "number": filed.number, "position": filed.position,
               "version": filed.version}  # fmt: skip
@@ -113,6 +113,15 @@ def _priority(body: Body) -> Priority:
     except ValueError:
         raise ApiError(422, "invalid_input", "priority must be low, normal, high or critical.",
                        ("priority",)) from None  # fmt: skip
+
+
+def _urgency(body: Body) -> Urgency:
+    """How urgent it is for the requester (the priority is the staff's: Desk.file_ticket)."""
+    try:
+        return Urgency(body.text("urgency", "normal"))
+    except ValueError:
+        raise ApiError(422, "invalid_input", "urgency must be low, normal or high.",
+                       ("urgency",)) from None  # fmt: skip
 
 
 # -- ticket commands --------------------------------------------------------------------------
