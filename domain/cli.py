@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from domain.desk import SYSTEM, Desk
 from domain.integrity import verify
-from domain.keys import require_keys
+from domain.keys import KeyProblem, require_keys
 from domain.seals import Seal, check_seals
 from domain.settings import Settings
 
@@ -156,6 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     rebuild_cmd.add_argument("views", nargs="*", help="views to rebuild (default: all)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    try:
+        return _run(args, settings)
+    except KeyProblem as e:  # production without its keys: say what to set, no traceback
+        print(f"suz: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "migrate":
         migrate(settings)
         return 0
