@@ -14,6 +14,7 @@ class Settings:
     data_dir: Path
     database_url: str | None
     seal_interval: float = 300.0  # seconds between seals of the log's head; 0: none
+    upload_limit: int = 100  # SUZ_UPLOAD_LIMIT: files one caller may upload per hour
     # "demo" (./scripts/run, the tests: keys generated into the data folder) or "production"
     # (the default of from_env: keys must be given, outside the data folder; domain/keys.py)
     mode: str = "demo"
@@ -32,6 +33,7 @@ class Settings:
             data_dir=Path(os.environ.get("SUZ_DATA_DIR", "./data")),
             database_url=os.environ.get("SUZ_DATABASE_URL") or None,
             seal_interval=float(os.environ.get("SUZ_SEAL_INTERVAL", "300") or 300),
+            upload_limit=int(os.environ.get("SUZ_UPLOAD_LIMIT", "100") or 100),
             mode=os.environ.get("SUZ_MODE", "").strip() or "production",
             chain_key=path("SUZ_CHAIN_KEY"),
             signing_key=path("SUZ_SIGNING_KEY"),

@@ -1,10 +1,15 @@
 """Attachment storage: a content-addressed blob store with a size limit, on the filesystem.
 
 A blob is named by the SHA-256 of its bytes and kept at `<SUZ_DATA_DIR>/attachments/ab/cdef...`
-(first two hex digits, then the other 62). `put` streams into a temporary file beside the blobs,
-hashing and counting as it goes, and renames it into place only when complete: a failed or
-oversized upload leaves nothing behind, and identical files are stored once. What a blob is
-(its media type) and what it is called are decided in `web.media`, never by the client.
+(first two hex digits, then the other 62). `stage` streams into a temporary file beside the blobs,
+hashing, counting and sniffing as it goes; the web keeps a staged file (renames it into place)
+only once the command that references it is recorded, and discards it otherwise: a failed,
+oversized, refused or stale upload leaves nothing behind, and identical files are stored once.
+Blobs are never deleted, so two requests sharing a content hash cannot take each other's file
+(each stages its own copy; renaming identical content over a blob is atomic and harmless). A
+crash between the recording and the rename loses that one file (its entry then offers a file
+that answers 404); `put` stages and keeps at once. What a blob is (its media type) and what it
+is called are decided in `web.media`, never by the client.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import os
 import re
 import tempfile
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -34,6 +40,7 @@ __all__ = [  # the naming and typing helpers live in web.media and are offered h
     "BlobStore",
     "FileBlobStore",
     "NoSuchBlob",
+    "Staged",
     "TooLarge",
     "clean_filename",
     "content_disposition",
@@ -112,30 +119,34 @@ class FileBlobStore(BlobStore):
         return self.root / sha256[:2] / sha256[2:]
 
     def put(self, stream: Readable, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, int]:
+        staged = self.stage(stream, max_bytes)
+        staged.keep()
+        return staged.sha256, staged.size
+
+    def stage(self, stream: Readable, max_bytes: int = DEFAULT_MAX_BYTES) -> Staged:
+        """Streams `stream` into a temporary file (never all of it in memory), refusing more than
+        `max_bytes`; the caller keeps or discards it."""
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="upload-")
         tmp = Path(tmp_name)
         try:
-            digest, size = hashlib.sha256(), 0
+            digest, size, head = hashlib.sha256(), 0, b""
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(min(CHUNK, max_bytes + 1 - size)):
                     size += len(chunk)
                     if size > max_bytes:
                         raise TooLarge(max_bytes)
                     digest.update(chunk)
+                    if len(head) < SNIFF_BYTES:
+                        head = (head + chunk)[:SNIFF_BYTES]
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            sha256 = digest.hexdigest()
-            final = self.path(sha256)
-            final.parent.mkdir(exist_ok=True)
-            os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(final.parent)
-        return sha256, size
+        return Staged(self, tmp, digest.hexdigest(), size, sniff_media_type(head))
 
     def open(self, sha256: str) -> BinaryIO:
         try:
@@ -153,6 +164,28 @@ class FileBlobStore(BlobStore):
             leftover.unlink(missing_ok=True)
             count += 1
         return count
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An upload waiting in the store's temporary folder for the command that references it."""
+
+    store: FileBlobStore
+    tmp: Path
+    sha256: str
+    size: int
+    media_type: str
+
+    def keep(self) -> None:
+        """Moves the file into place as its blob (once a recorded event references it)."""
+        final = self.store.path(self.sha256)
+        final.parent.mkdir(exist_ok=True)
+        os.replace(self.tmp, final)
+        _fsync_dir(final.parent)
+
+    def discard(self) -> None:
+        """Deletes the temporary file (nothing references it); harmless once kept."""
+        self.tmp.unlink(missing_ok=True)
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -14,9 +14,8 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from domain.access import TicketScope, may_see
+from domain.access import Command, TicketScope, may_see
 from domain.errors import NotFound
-from domain.ticket import Attachment
 from projections import queues
 from projections.timeline import timeline
 from web.api import wait_for_views
@@ -24,7 +23,8 @@ from web.attachments import DEFAULT_MAX_BYTES, FileBlobStore, is_sha256
 from web.auth import authenticate, services
 from web.body import path_id
 from web.errors import ApiError
-from web.media import clean_filename, content_disposition, content_type, may_show_inline
+from web.media import content_disposition, content_type, may_show_inline
+from web.uploads import authorise, count, staging
 
 MAX_BYTES = int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
 
@@ -45,6 +45,8 @@ def _capped(request: Request, limit: int) -> Request:
 
 
 async def upload(request: Request) -> Response:
+    """One file on a request: the caller's right to attach is checked and his upload counted
+    before the body is read; the file is staged and kept only once its event is recorded."""
     c = await authenticate(request)
     ticket_id = path_id(request, "ticket_id", "request")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
@@ -52,7 +54,13 @@ async def upload(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_BYTES + 65_536:
         raise ApiError(413, "too_large", f"Files are limited to {MAX_BYTES // 1_000_000} MB.")
-    async with _capped(request, MAX_BYTES + 65_536).form(max_files=1, max_fields=5) as form:
+    await authorise(request, c.actor, ticket_id, Command.ATTACH)
+    count(request, c.actor)
+    svc = services(request)
+    async with (
+        staging(request) as uploads,
+        _capped(request, MAX_BYTES + 65_536).form(max_files=1, max_fields=5) as form,
+    ):
         file = form.get("file")
         version = str(form.get("version", ""))
         if not isinstance(file, UploadFile):
@@ -61,17 +69,17 @@ async def upload(request: Request) -> Response:
             raise ApiError(422, "version_required", "Send the ticket version you saw.",
                            ("version",))  # fmt: skip
         internal = str(form.get("internal", "")).lower() in ("1", "true", "on")
-        svc = services(request)
-        store = FileBlobStore.from_settings(svc.settings)
-        sha, size = await run_in_threadpool(store.put, file.file, MAX_BYTES)
-        name = clean_filename(file.filename or "")
-    attachment = Attachment(name, size, sha, store.media_type(sha), internal)
-    w = await run_in_threadpool(
-        lambda: svc.desk.attach(c.actor, ticket_id, attachment, expected_version=int(version))
-    )
+        attachment = await run_in_threadpool(
+            lambda: uploads.stage(file.file, file.filename or "", MAX_BYTES, internal=internal)
+        )
+        w = await run_in_threadpool(
+            lambda: svc.desk.attach(c.actor, ticket_id, attachment, expected_version=int(version))
+        )
+        await run_in_threadpool(uploads.keep, [attachment])
     return Response(
-        orjson.dumps({"id": str(w.id), "position": w.position, "version": w.version, "sha256": sha,
-               "media_type": attachment.media_type, "name": attachment.name, "size": size}),
+        orjson.dumps({"id": str(w.id), "position": w.position, "version": w.version,
+                      "sha256": attachment.sha256, "media_type": attachment.media_type,
+                      "name": attachment.name, "size": attachment.size}),
         201, media_type="application/json",
     )  # fmt: skip
 

@@ -21,11 +21,12 @@ from domain.article import Kind
 from domain.category import FieldSpec, parse_fields
 from domain.errors import DeskError, InvalidInput, NotFound
 from domain.results import FiledTicket
-from domain.ticket import Attachment, Channel, Contact, Priority
+from domain.ticket import Attachment, Channel, Contact
 from projections import catalog, knowledge
 from web.api import wait_for_views
 from web.attachments import TooLarge
 from web.auth import services
+from web.errors import ApiError
 from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, ui
 from web.ui.render import is_htmx, page
@@ -35,6 +36,7 @@ from web.ui.requester_forms import (
     check_text,
     errors_from,
     file_error,
+    keep,
     posted,
     spec_of,
     store,
@@ -194,27 +196,30 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
             attachments = await store(request, [*field_files, *p.files])
         except (TooLarge, InvalidInput) as e:
             return again(422, {"files": file_error(e)})
-    assert current is not None
-    person = (
-        Contact(p.text("contact_name").strip(), p.text("contact_email").strip())
-        if contact
-        else None
-    )
-    try:
-        filed = await run_in_threadpool(
-            svc.desk.file_ticket,
-            viewer.actor,
-            UUID(current["id"]),
-            p.text("subject"),
-            p.text("description"),
-            {k: v for k, v in raw.items() if v},
-            Channel.CABINET if viewer.signed_in else Channel.PUBLIC_FORM,
-            person,
-            Priority.NORMAL,
+        except ApiError as e:
+            if e.status != 429:
+                raise
+            return again(429, {"files": e.message}, headers=e.headers)
+        assert current is not None
+        person = (
+            Contact(p.text("contact_name").strip(), p.text("contact_email").strip())
+            if contact
+            else None
         )
-    except InvalidInput as e:
-        return again(422, errors_from(e, specs, raw))
-    position, failed = await _attach(request, viewer, filed, attachments)
+        try:
+            filed = await run_in_threadpool(
+                svc.desk.file_ticket,
+                viewer.actor,
+                UUID(current["id"]),
+                p.text("subject"),
+                p.text("description"),
+                {k: v for k, v in raw.items() if v},
+                Channel.CABINET if viewer.signed_in else Channel.PUBLIC_FORM,
+                person,  # the staff set the priority (issue 13, point 10)
+            )
+        except InvalidInput as e:
+            return again(422, errors_from(e, specs, raw))
+        position, failed = await _attach(request, viewer, filed, attachments)
     return _filed(request, viewer, filed, position, failed)
 
 
@@ -235,6 +240,8 @@ async def _attach(
             position = w.position
         except DeskError:
             failed.append(a.name)
+        else:
+            await keep(request, [a])
     return position, failed
 
 

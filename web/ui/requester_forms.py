@@ -18,17 +18,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
+from domain.access import Actor
 from domain.category import FieldSpec, FieldType
 from domain.errors import DeskError, InvalidInput, MissingFields
 from domain.people import clean_text
 from domain.ticket import Attachment, clean_body
 from projections.db import Tx
 from web import files
-from web.attachments import FileBlobStore, TooLarge
-from web.auth import services
+from web.attachments import TooLarge
+from web.errors import ApiError
 from web.media import clean_filename
 from web.text_input import plain_text
 from web.ui import i18n
+from web.uploads import TooManyUploads, count, staging, uploads_of
 
 MAX_FILES = 10
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -213,35 +215,58 @@ class Posted:
 @asynccontextmanager
 async def posted(request: Request, file_field: str = "files") -> AsyncIterator[Posted]:
     """The request's form (urlencoded or multipart); a multipart body is capped like the
-    API's uploads, and its files are closed afterwards."""
+    API's uploads, its files are closed afterwards, and the files `store` staged are deleted
+    unless `keep` kept them (run the form's commands inside this block)."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         limit = files.MAX_BYTES + 65_536
         declared = request.headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise TooLarge(files.MAX_BYTES)
         capped = files._capped(request, limit)
-        async with capped.form(max_files=MAX_FILES + 10, max_fields=200) as form:
+        async with (
+            staging(request),
+            capped.form(max_files=MAX_FILES + 10, max_fields=200) as form,
+        ):
             uploads = [
                 f for f in form.getlist(file_field) if isinstance(f, UploadFile) and f.filename
             ]
             yield Posted(form, uploads)
         return
-    yield Posted(await request.form(max_files=0, max_fields=200))
+    async with staging(request):
+        yield Posted(await request.form(max_files=0, max_fields=200))
 
 
 async def store(request: Request, uploads: list[UploadFile]) -> list[Attachment]:
-    """Stores each file (at most MAX_FILES, each capped at the upload limit) and describes it;
-    TooLarge names the file field when one is over the limit."""
+    """Stages each file (at most MAX_FILES, each capped at the upload limit, counted against the
+    caller's uploads) and describes it; `keep` keeps them once the command that records them
+    succeeded. TooLarge names the file field when one is over the limit."""
     if len(uploads) > MAX_FILES:
         raise InvalidInput(f"Attach at most {MAX_FILES} files at once.", ["files"])
-    blob_store = FileBlobStore.from_settings(services(request).settings)
+    if uploads:
+        viewer = request.scope.get("suz_viewer")
+        actor = viewer.actor if viewer is not None else Actor.visitor()
+        try:
+            count(request, actor, len(uploads))
+        except TooManyUploads as e:
+            message = i18n.gettext("Too many files uploaded; try again in {minutes} min.").format(
+                minutes=int(e.wait // 60) + 1
+            )
+            raise ApiError(e.status, e.code, message, e.fields, e.headers) from None
+    staged = uploads_of(request)
     found = []
     for upload in uploads:
         await upload.seek(0)
-        sha, size = await run_in_threadpool(blob_store.put, upload.file, files.MAX_BYTES)
-        media = await run_in_threadpool(blob_store.media_type, sha)
-        found.append(Attachment(clean_filename(upload.filename or ""), size, sha, media))
+        found.append(
+            await run_in_threadpool(
+                staged.stage, upload.file, upload.filename or "", files.MAX_BYTES
+            )
+        )
     return found
+
+
+async def keep(request: Request, attachments: Iterable[Attachment]) -> None:
+    """Keeps the staged files of `attachments`: call it once their command is recorded."""
+    await run_in_threadpool(uploads_of(request).keep, list(attachments))
 
 
 def file_error(error: DeskError) -> str:

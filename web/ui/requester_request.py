@@ -29,6 +29,7 @@ from web.api import wait_for_views
 from web.attachments import TooLarge
 from web.auth import services
 from web.body import path_id
+from web.errors import ApiError
 from web.media import may_show_inline
 from web.ui import i18n
 from web.ui.guard import SignInNeeded, Viewer, ui
@@ -46,6 +47,7 @@ from web.ui.requester_forms import (
     store,
     typed_values,
 )
+from web.uploads import authorise, uploads_of
 
 REQUESTER_SIDE = frozenset(
     {"Filed", "RequesterWrote", "InformationProvided", "AttachmentAdded", "Reopened"}
@@ -404,6 +406,7 @@ async def _run(
 async def send_message(request: Request, viewer: Viewer) -> Response:
     ticket_id = _ticket_id(request, viewer)
     desk, actor = services(request).desk, viewer.actor
+    await authorise(request, actor, ticket_id, Command.WRITE)  # before any of the body is read
     async with posted(request) as p:
         body, version = p.text("body"), _version(p.text("version"))
         typed = {"body": body}
@@ -413,29 +416,58 @@ async def send_message(request: Request, viewer: Viewer) -> Response:
             )
         try:
             files = await store(request, p.files)
-        except (TooLarge, InvalidInput) as e:
-            return await _again(
-                request, viewer, ticket_id, 422, "message", typed, {"files": file_error(e)}
-            )
-    if body.strip():
-        acts: list[Act] = [
-            lambda v: desk.write(
-                actor, ticket_id, body, expected_version=v, attachments=tuple(files)
-            )
-        ]
-    else:
-        acts = [_attach(desk, actor, ticket_id, a) for a in files]
-    return await _run(request, viewer, ticket_id, "message", typed, version, acts)
+        except (TooLarge, InvalidInput, ApiError) as e:
+            return await _files_refused(request, viewer, ticket_id, "message", typed, e)
+        if body.strip():
+            acts: list[Act] = [
+                _keeping(request, files, lambda v: desk.write(
+                    actor, ticket_id, body, expected_version=v, attachments=tuple(files)))
+            ]  # fmt: skip
+        else:
+            acts = [_attach(request, actor, ticket_id, a) for a in files]
+        return await _run(request, viewer, ticket_id, "message", typed, version, acts)
 
 
-def _attach(desk: Any, actor: Any, ticket_id: UUID, a: Attachment) -> Act:
-    return lambda v: desk.attach(actor, ticket_id, a, expected_version=v)  # type: ignore[no-any-return]
+async def _files_refused(
+    request: Request,
+    viewer: Viewer,
+    ticket_id: UUID,
+    form: str,
+    typed: dict[str, str],
+    error: TooLarge | InvalidInput | ApiError,
+) -> Response:
+    """The form again with what is wrong with its files (429 with Retry-After when the caller
+    uploaded too many)."""
+    if isinstance(error, ApiError):
+        if error.status != 429:
+            raise error
+        r = await _again(request, viewer, ticket_id, 429, form, typed, {"files": error.message})
+        r.headers.update(error.headers)
+        return r
+    return await _again(request, viewer, ticket_id, 422, form, typed, {"files": file_error(error)})
+
+
+def _keeping(request: Request, files: list[Attachment], act: Act) -> Act:
+    """`act`, keeping the staged `files` once it is recorded (never when it is refused)."""
+
+    def run(version: int | None) -> Written:
+        w = act(version)
+        uploads_of(request).keep(files)
+        return w
+
+    return run
+
+
+def _attach(request: Request, actor: Any, ticket_id: UUID, a: Attachment) -> Act:
+    desk = services(request).desk
+    return _keeping(request, [a], lambda v: desk.attach(actor, ticket_id, a, expected_version=v))
 
 
 @ui
 async def provide_information(request: Request, viewer: Viewer) -> Response:
     ticket_id = _ticket_id(request, viewer)
     desk, actor = services(request).desk, viewer.actor
+    await authorise(request, actor, ticket_id, Command.PROVIDE_INFO)  # before the body is read
     ticket = await run_in_threadpool(desk.ticket, actor, ticket_id)
 
     def form_of() -> dict[str, Any] | None:
@@ -452,26 +484,24 @@ async def provide_information(request: Request, viewer: Viewer) -> Response:
         typed = {k: v for k, v in p.form.multi_items() if isinstance(v, str)}
         try:
             files = await store(request, uploads)
-        except (TooLarge, InvalidInput) as e:
-            return await _again(
-                request, viewer, ticket_id, 422, "info", typed, {"files": file_error(e)}
-            )
-    values = {k: v for k, v in raw.items() if v}
-    acts: list[Act] = [
-        lambda v: desk.provide_information(actor, ticket_id, values, given, expected_version=v)
-    ]
-    acts += [_attach(desk, actor, ticket_id, a) for a in files]
-    return await _run(
-        request,
-        viewer,
-        ticket_id,
-        "info",
-        typed,
-        version,
-        acts,
-        specs,
-        {**raw, **{"answers": " ".join(given)}},
-    )
+        except (TooLarge, InvalidInput, ApiError) as e:
+            return await _files_refused(request, viewer, ticket_id, "info", typed, e)
+        values = {k: v for k, v in raw.items() if v}
+        acts: list[Act] = [
+            lambda v: desk.provide_information(actor, ticket_id, values, given, expected_version=v)
+        ]
+        acts += [_attach(request, actor, ticket_id, a) for a in files]
+        return await _run(
+            request,
+            viewer,
+            ticket_id,
+            "info",
+            typed,
+            version,
+            acts,
+            specs,
+            {**raw, **{"answers": " ".join(given)}},
+        )
 
 
 @ui

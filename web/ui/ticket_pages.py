@@ -39,7 +39,7 @@ from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, refusal, staff_only, ui
 from web.ui.lookups import account_names, group_names, organisation_names
 from web.ui.render import page
-from web.ui.requester_forms import Posted, posted, store
+from web.ui.requester_forms import Posted, keep, posted, store
 
 GROUP_KEYS = ("group_id", "from_group_id", "to_group_id")
 PERSON_KEYS = ("by", "assignee_id", "to_assignee_id")
@@ -280,17 +280,21 @@ async def act(request: Request, viewer: Viewer) -> Response:
 
 async def _with_files(request: Request, viewer: Viewer, ticket_id: UUID, name: str,
                       sent: Posted, version: int) -> Written:  # fmt: skip
-    """A reply or note with files: the files are stored first (a note's stay internal)."""
+    """A reply or note with files: the files are staged first (a note's stay internal) and
+    kept only once the command is recorded (a refused one leaves nothing on disk)."""
     stored = tuple(await store(request, sent.files))
     desk = services(request).desk
     if name == "note":
         stored = tuple(replace(a, internal=True) for a in stored)
-        return await run_in_threadpool(lambda: desk.note(
+        w = await run_in_threadpool(lambda: desk.note(
             viewer.actor, ticket_id, sent.text("body"), expected_version=version,
             attachments=stored))  # fmt: skip
-    return await run_in_threadpool(lambda: desk.reply(
-        viewer.actor, ticket_id, sent.text("body"), expected_version=version,
-        attachments=stored, template=_template(sent.form)))  # fmt: skip
+    else:
+        w = await run_in_threadpool(lambda: desk.reply(
+            viewer.actor, ticket_id, sent.text("body"), expected_version=version,
+            attachments=stored, template=_template(sent.form)))  # fmt: skip
+    await keep(request, stored)
+    return w
 
 
 async def _caught_up(request: Request, position: int | None) -> None:
