@@ -209,8 +209,10 @@ def serve_web(host: str, port: int, workers: int, run_views: bool) -> int:
     # the pages this server serves are the origin cookie calls and websockets may come from
     os.environ.setdefault("SUZ_ORIGINS", f"http://{host}:{port} http://localhost:{port}")
     print(f"suz: open http://{host}:{port}/ in a browser (API under /api/v1, health at /health)")
+    from web.log_redaction import log_config  # private-link keys never reach the log
+
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
-                ws_max_size=65_536, log_level="info")  # fmt: skip
+                ws_max_size=65_536, log_level="info", log_config=log_config())  # fmt: skip
     return 0
 
 
