@@ -31,6 +31,7 @@ from web.presence import Presence, State, encode
 MAX_PER_SESSION = 8
 MAX_MESSAGE = 16_384
 SESSION_CHECK = 10.0  # seconds between checks that a socket's session still holds
+VIEW_WAIT = 5.0  # seconds of one wait for the timeline view (waits repeat until it has a change)
 _open: Counter[str] = Counter()
 STAFF_TOPICS = ("activity", "queues", "presence", "kb", "article:", "group:", "line:", "assignee:",
                 "incidents")  # fmt: skip
@@ -61,8 +62,16 @@ def _u(value: str | None) -> UUID | None:
 async def _visible(actor: Actor, change: Change, svc: Any) -> bool:
     if actor.is_staff:
         return True
+    # Only the timeline knows whether a change is public; until it has the change we wait,
+    # however long: answering "not public" for a change not yet projected would drop it for
+    # good (the client's resume point moves past it). The socket stays open meanwhile.
     positions = svc.projections.positions
-    await positions.wait_async("timeline", change.position, 5.0)
+    while not await positions.wait_async("timeline", change.position, VIEW_WAIT):
+        pass
+    return await asyncio.to_thread(_public, svc, change)
+
+
+def _public(svc: Any, change: Change) -> bool:
     with svc.projections.db.read() as tx:
         row = tx.one(
             "SELECT public IS NOT NULL FROM v_timeline WHERE ticket_id = %s AND version = %s",
