@@ -146,8 +146,11 @@ def create_app(settings: Settings | None = None, *, run_views: bool | None = Non
             *ui_routes.routes,
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[Middleware(metrics.Measure), Middleware(SecurityHeaders),
-                    Middleware(Idempotency)],  # fmt: skip
+        middleware=[
+            Middleware(metrics.Measure),
+            Middleware(SecurityHeaders),
+            Middleware(Idempotency),
+        ],
         exception_handlers={**HANDLERS, ClientDisconnect: client_gone},
         lifespan=lifespan,
     )

@@ -132,13 +132,18 @@ def document() -> S:
                     subject=STR,
                     description=STR,
                     fields=ANY_OBJECT,
-                    priority={"enum": ["low", "normal", "high", "critical"],
-                              "description": "Staff filing on someone's behalf only: from a "
-                              "requester or an anonymous visitor it is refused (422, field "
-                              "`priority`); they say `urgency` instead."},
-                    urgency={"enum": ["low", "normal", "high"], "description": "How urgent it "
-                             "is for the requester; shown to staff, it does not set the "
-                             "priority."},
+                    priority={
+                        "enum": ["low", "normal", "high", "critical"],
+                        "description": "Staff filing on someone's behalf only: from a "
+                        "requester or an anonymous visitor it is refused (422, field "
+                        "`priority`); they say `urgency` instead.",
+                    },
+                    urgency={
+                        "enum": ["low", "normal", "high"],
+                        "description": "How urgent it "
+                        "is for the requester; shown to staff, it does not set the "
+                        "priority.",
+                    },
                     contact_name=STR,
                     contact_email=STR,
                 ),
