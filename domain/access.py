@@ -193,7 +193,7 @@ def event_visibility(actor: Actor, event_name: str, data: dict[str, Any]) -> Vis
 _REQUESTER_STATE = frozenset(
     {"id", "version", "number", "kind", "channel", "status", "requester_id", "organisation_id",
      "category_id", "subject", "description", "fields", "urgency", "rating", "resolution",
-     "created_on", "modified_on"}
+     "created_on", "modified_on", "contact_name", "filed_at", "updated_at"}
 )  # fmt: skip
 
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.access import Actor, TicketScope, may_see
+from domain.access import Actor, TicketScope, may_see, visible_state
 from domain.errors import NotFound
 from domain.results import Written
 from domain.ticket import Channel, Contact, LinkKind, Priority, Status, TemplateUse, Urgency
@@ -215,7 +215,7 @@ async def get_ticket(request: Request) -> Response:
         if row is None or not may_see(actor, _scope(row)):
             raise NotFound("No such request.")
         entries = timeline(tx, row.id, staff=actor.is_staff)
-    return json({"ticket": asdict(row), "timeline": [asdict(e) for e in entries]},
+    return json({"ticket": _row(actor, row), "timeline": [asdict(e) for e in entries]},
                 headers={"ETag": f'"{row.version}"'})  # fmt: skip
 
 
@@ -227,8 +227,14 @@ def _uuid(value: str | None) -> UUID | None:
     return UUID(value) if value else None
 
 
-def _page(page: queues.Page) -> Response:
-    return json({"tickets": [asdict(r) for r in page.rows], "next_after": page.next_after})
+def _row(actor: Actor, row: queues.TicketRow) -> dict[str, Any]:
+    """The queue row as the actor may see it (a requester: not who works it, nor where)."""
+    return visible_state(actor, asdict(row))
+
+
+def _page(page: queues.Page, actor: Actor) -> Response:
+    rows = [_row(actor, r) for r in page.rows]
+    return json({"tickets": rows, "next_after": page.next_after})
 
 
 def _after(request: Request) -> int | None:
@@ -248,18 +254,19 @@ async def queue(request: Request) -> Response:
     kind = request.path_params["kind"]
     with services(request).projections.db.read() as tx:
         if kind == "mine":
-            return _page(queues.for_assignee(tx, actor.id, _after(request)))  # type: ignore[arg-type]
+            mine = queues.for_assignee(tx, actor.id, _after(request))  # type: ignore[arg-type]
+            return _page(mine, actor)
         if kind == "line":
             line, status = request.query_params.get("line", "1"), request.query_params.get(
                 "status", "new")  # fmt: skip
             if line not in ("1", "2", "3") or status not in Status._value2member_map_:
                 raise ApiError(422, "invalid_input", "line is 1-3; status a ticket status.")
-            return _page(queues.by_line(tx, int(line), Status(status), _after(request)))
+            return _page(queues.by_line(tx, int(line), Status(status), _after(request)), actor)
         query = QUEUES.get(kind)
         if query is None:
             raise ApiError(404, "not_found", "No such queue.")
         group = _uuid_param(request, "group")
-        return _page(query(tx, group, _after(request)))
+        return _page(query(tx, group, _after(request)), actor)
 
 
 def _uuid_param(request: Request, name: str) -> UUID:
@@ -284,8 +291,8 @@ async def my_tickets(request: Request) -> Response:
     scope = request.query_params.get("scope", "mine")
     with services(request).projections.db.read() as tx:
         if scope == "organisation":
-            return _page(queues.of_organisation(tx, actor, _after(request)))
-        return _page(queues.requested_by(tx, actor, _after(request)))
+            return _page(queues.of_organisation(tx, actor, _after(request)), actor)
+        return _page(queues.requested_by(tx, actor, _after(request)), actor)
 
 
 async def search_tickets(request: Request) -> Response:

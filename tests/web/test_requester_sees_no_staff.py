@@ -47,3 +47,25 @@ def test_the_public_form_needs_a_name_and_an_email(
     body = {**site.filing(), "contact_name": name, "contact_email": email}
     r = client.post("/api/v1/tickets", json=body, headers={"Origin": "http://testserver"})
     assert r.status_code == 422 and r.json()["error"]["fields"] == [field]
+
+
+STAFF_FACTS = ("group_id", "assignee_id", "line", "priority")
+
+
+def test_the_requester_s_ticket_and_list_name_no_group_assignee_line_or_priority(
+    site: Site,
+) -> None:
+    requester, agent = site.sign_in("requester"), site.sign_in("agent")
+    filed = site.file(requester)
+    r = agent.command(filed["id"], "escalations", filed["version"], group=str(site.world.line2),
+                      reason="нужен анализ логов")  # fmt: skip
+    assert r.status_code == 200, r.text
+    after = r.json()["position"]
+    seen = requester.ticket(filed["id"], after=after)["ticket"]
+    assert seen["id"] == filed["id"] and seen["subject"]
+    assert [k for k in STAFF_FACTS if k in seen] == []
+    listed = requester.client.get("/api/v1/my/tickets", params={"after": after}).json()["tickets"]
+    assert [t["id"] for t in listed] == [filed["id"]]
+    assert [k for t in listed for k in STAFF_FACTS if k in t] == []
+    staff = agent.ticket(filed["id"], after=after)["ticket"]
+    assert (staff["line"], staff["group_id"]) == (2, str(site.world.line2))
