@@ -52,7 +52,7 @@ def _free_port() -> int:
 def demo_desk(data: Path) -> Iterator[str]:
     """The demo desk on a temporary SQLite store, served on a free port; its base URL."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUZ_")}
-    env |= {"SUZ_DATA_DIR": str(data), "PYTHONUNBUFFERED": "1"}  # SUZ_ORIGINS: its own address
+    env |= {"SUZ_DATA_DIR": str(data), "SUZ_MODE": "demo", "PYTHONUNBUFFERED": "1"}
     _suz(env, "migrate")
     _suz(env, "demo")
     port = _free_port()
