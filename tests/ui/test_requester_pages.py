@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -513,3 +514,21 @@ def test_a_private_link_works_for_someone_signed_in_to_another_account(site: Sit
     written = post(stranger, f"/r/{ticket}/message?key={key}",
                    {"body": "Пишу по ссылке", "version": str(version(chat.text))})  # fmt: skip
     assert written.status_code == 200 and "Пишу по ссылке" in written.text
+
+
+def test_a_visitor_says_how_urgent_it_is_and_the_staff_keep_the_priority(site: Site) -> None:
+    anonymous = visitor(site)
+    contact = {"contact_name": "Анна", "contact_email": "anna@example.org"}
+    before = head(site)
+    wrong = post(anonymous, "/new", filing(site, **contact, urgency="critical"))
+    assert wrong.status_code == 422 and "Choose how urgent it is from the list." in wrong.text
+    assert head(site) == before, "nothing is filed"
+    page = get(anonymous, "/new")
+    assert 'name="urgency"' in page.text and 'name="priority"' not in page.text
+
+    filed = post(anonymous, "/new", filing(site, **contact, urgency="high", priority="critical"))
+    assert filed.status_code == 201, filed.text
+    link = LINK.search(filed.text)
+    assert link
+    ticket = site.services.desk.ticket(site.world.agent, UUID(link.group(2)))
+    assert (ticket.urgency.value, ticket.priority.value) == ("high", "normal")

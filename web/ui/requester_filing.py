@@ -21,7 +21,7 @@ from domain.article import Kind
 from domain.category import FieldSpec, parse_fields
 from domain.errors import DeskError, InvalidInput, NotFound
 from domain.results import FiledTicket
-from domain.ticket import Attachment, Channel, Contact
+from domain.ticket import Attachment, Channel, Contact, Urgency
 from projections import catalog, knowledge
 from web.api import wait_for_views
 from web.attachments import TooLarge
@@ -215,12 +215,22 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
                 p.text("description"),
                 {k: v for k, v in raw.items() if v},
                 Channel.CABINET if viewer.signed_in else Channel.PUBLIC_FORM,
-                person,  # the staff set the priority (issue 13, point 10)
+                person,
+                None,  # the staff set the priority; the requester says how urgent it is
+                _urgency(p.text("urgency")),
             )
         except InvalidInput as e:
             return again(422, errors_from(e, specs, raw))
         position, failed = await _attach(request, viewer, filed, attachments)
     return _filed(request, viewer, filed, position, failed)
+
+
+def _urgency(value: str) -> Urgency:
+    try:
+        return Urgency(value or Urgency.NORMAL.value)
+    except ValueError:
+        raise InvalidInput(i18n.gettext("Choose how urgent it is from the list."),
+                           ["urgency"]) from None  # fmt: skip
 
 
 async def _attach(
