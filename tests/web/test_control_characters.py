@@ -87,3 +87,16 @@ def test_the_forms_refuse_a_nul_in_russian_naming_the_field(site: Site) -> None:
     assert r.status_code == 422
     assert "В поле subject есть невидимый управляющий символ (U+0000) на позиции 5" in r.text
     assert head(site) == before, "nothing was written"
+
+
+def test_every_plain_form_is_checked_before_its_page_reads_it(site: Site) -> None:
+    """Pages that read their form themselves (incidents, set-up, quality...) are covered too: the
+    guard checks a plain form's every value once, before the handler runs."""
+    admin, csrf = _browser(site, "admin")
+    headers = {"X-CSRF-Token": csrf, "Origin": ORIGIN, "HX-Request": "true"}
+    before = head(site)
+    r = admin.post("/incidents/new", headers=headers,
+                   data={"title": "Сбой\x00подписи", "description": "Массовый сбой"})  # fmt: skip
+    assert r.status_code == 422
+    assert "В поле title есть невидимый управляющий символ (U+0000) на позиции 5" in r.text
+    assert head(site) == before, "nothing was written"

@@ -23,6 +23,7 @@ from domain.people import Role
 from web.auth import COOKIE, Caller, authenticate, services
 from web.csrf import FORM_FIELD, SAFE_METHODS
 from web.errors import STATUS, ApiError
+from web.text_input import plain_text
 from web.ui import i18n
 from web.ui.render import is_htmx, page
 
@@ -96,6 +97,7 @@ def ui(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         try:
             viewer = await _viewer(request)
             request.scope["suz_viewer"] = viewer
+            await _plain_form(request)
             return await handler(request, viewer)
         except SignInNeeded:
             return _to_sign_in(request)
@@ -126,6 +128,18 @@ async def _viewer(request: Request) -> Viewer:
         return Viewer(c.actor, "", csrf, key if c.actor.visitor_ticket_id else None)
     account = await run_in_threadpool(services(request).desk.account_by_id, c.actor.id)
     return Viewer(c.actor, account.display_name, c.session.csrf_token if c.session else None)
+
+
+async def _plain_form(request: Request) -> None:
+    """A plain form's every text, checked for control characters before any handler reads it
+    (multipart forms are checked where their text is read: their files come first)."""
+    if request.method in SAFE_METHODS or not request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
+        return
+    for name, value in (await request.form()).multi_items():
+        if isinstance(value, str):
+            plain_text(name, value, i18n.gettext)
 
 
 def _to_sign_in(request: Request) -> Response:
