@@ -22,6 +22,12 @@ class Settings:
     signing_key: Path | None = None  # SUZ_SIGNING_KEY: the Ed25519 PEM that signs seals, exports
     seal_to: str | None = None  # SUZ_SEAL_TO: a file or URL every new seal is shipped to
     metrics_token: str | None = None  # SUZ_METRICS_TOKEN: /metrics wants it as a bearer token
+    # PostgreSQL connections of one process (README "Connections"): the view side's pool (view
+    # reads and batches, background processes, sessions), and the event store's pool + overflow
+    db_pool_size: int = 10  # SUZ_DB_POOL_SIZE
+    db_pool_timeout: float = 10.0  # SUZ_DB_POOL_TIMEOUT: seconds a caller waits for one (then 503)
+    store_pool_size: int = 5  # SUZ_STORE_POOL_SIZE
+    store_max_overflow: int = 5  # SUZ_STORE_MAX_OVERFLOW
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,6 +45,10 @@ class Settings:
             signing_key=path("SUZ_SIGNING_KEY"),
             seal_to=os.environ.get("SUZ_SEAL_TO", "").strip() or None,
             metrics_token=os.environ.get("SUZ_METRICS_TOKEN", "").strip() or None,
+            db_pool_size=int(os.environ.get("SUZ_DB_POOL_SIZE", "") or 10),
+            db_pool_timeout=float(os.environ.get("SUZ_DB_POOL_TIMEOUT", "") or 10),
+            store_pool_size=int(os.environ.get("SUZ_STORE_POOL_SIZE", "") or 5),
+            store_max_overflow=int(os.environ.get("SUZ_STORE_MAX_OVERFLOW", "") or 5),
         )
 
     @property
@@ -89,8 +99,10 @@ class Settings:
             POSTGRES_PORT=str(url.port or 5432),
             POSTGRES_USER=unquote(url.username or "postgres"),
             POSTGRES_PASSWORD=unquote(url.password or ""),
-            POSTGRES_POOL_SIZE="5",
-            POSTGRES_MAX_OVERFLOW="10",
+            POSTGRES_POOL_SIZE=str(self.store_pool_size),
+            POSTGRES_MAX_OVERFLOW=str(self.store_max_overflow),
+            POSTGRES_PRE_PING="y",  # a connection that died in an outage is replaced, not used
+            POSTGRES_CONNECT_TIMEOUT=str(max(1, round(self.db_pool_timeout))),
         )
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from domain.settings import Settings
 from projections.pg_text import pg_params
@@ -73,17 +75,27 @@ class _PgTx:
 
 
 class ViewDB:
-    """Connections to the view store. Each thread gets its own connection."""
+    """Connections to the view store.
+
+    SQLite: each thread keeps its own connection. PostgreSQL: one bounded pool per process
+    (`SUZ_DB_POOL_SIZE`), shared by view reads, the runners' batches, the background processes
+    and the sessions; a block borrows one connection for its duration (a block nested in another
+    on the same thread uses the outer one: it sees the outer transaction). The pool checks a
+    connection before lending it, so one killed in an outage is replaced, not handed out.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.dialect = "postgres" if settings.uses_postgres else "sqlite"
         self._local = threading.local()
-        self._opened: list[sqlite3.Connection | psycopg.Connection[Any]] = []
+        self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._generation = 0  # close_all() starts a new one: threads then reconnect
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
 
     def connect(self) -> sqlite3.Connection | psycopg.Connection[Any]:
+        """A new connection of its own (PostgreSQL: outside the pool, for LISTEN or a session
+        lock; the caller closes it)."""
         if self.settings.database_url is None:
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
@@ -95,29 +107,59 @@ class ViewDB:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             return conn
-        # No server-side prepared statements: their generic plans ignore the parameters, and a
-        # search or suggestion whose cost depends on its words and category needs custom plans.
-        pg = psycopg.connect(self.settings.database_url, autocommit=True, prepare_threshold=None)
-        schema = self.settings.schema
-        if schema:
-            pg.execute(f'SET search_path TO "{schema}"')
+        pg = psycopg.connect(self.settings.database_url, **_PG_OPTIONS)  # type: ignore[arg-type]
+        _in_schema(self.settings.schema)(pg)
         return pg
 
-    def _conn(self) -> sqlite3.Connection | psycopg.Connection[Any]:
+    @property
+    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """The process's PostgreSQL pool for the view side (opened on first use)."""
+        with self._lock:
+            if self._pool is None:
+                assert self.settings.database_url is not None
+                self._pool = ConnectionPool(
+                    self.settings.database_url,
+                    kwargs=dict(_PG_OPTIONS),
+                    min_size=1,
+                    max_size=max(1, self.settings.db_pool_size),
+                    timeout=self.settings.db_pool_timeout,
+                    configure=_in_schema(self.settings.schema),  # not `self`: see finalize
+                    check=ConnectionPool.check_connection,
+                    name="suz-views",
+                    open=True,
+                )
+                weakref.finalize(self, self._pool.close)  # a ViewDB dropped unclosed (tests)
+            return self._pool
+
+    def _sqlite(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
-        stale = getattr(self._local, "generation", -1) != self._generation
-        if conn is None or stale or (isinstance(conn, psycopg.Connection) and conn.closed):
-            conn = self._local.conn = self.connect()
+        if conn is None or getattr(self._local, "generation", -1) != self._generation:
+            made = self.connect()
+            assert isinstance(made, sqlite3.Connection)
+            conn = self._local.conn = made
             self._local.generation = self._generation
             with self._lock:
                 self._opened.append(conn)
         return conn
 
     @contextmanager
+    def _borrow(self) -> Iterator[psycopg.Connection[Any]]:
+        held: psycopg.Connection[Any] | None = getattr(self._local, "held", None)
+        if held is not None:  # nested in a block of this thread: the same connection
+            yield held
+            return
+        with self.pool.connection() as conn:
+            self._local.held = conn
+            try:
+                yield conn
+            finally:
+                self._local.held = None
+
+    @contextmanager
     def tx(self) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        conn = self._conn()
-        if isinstance(conn, sqlite3.Connection):
+        if self.dialect == "sqlite":
+            conn = self._sqlite()
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteTx(conn)
@@ -126,30 +168,45 @@ class ViewDB:
                 raise
             conn.execute("COMMIT")
             return
-        try:
-            with conn.transaction():
-                yield _PgTx(conn)
-        except psycopg.OperationalError:
-            self._local.conn = None
-            raise
+        with self._borrow() as pg, pg.transaction():
+            yield _PgTx(pg)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
         """Queries outside an explicit transaction (each statement sees committed data)."""
-        conn = self._conn()
-        yield _SqliteTx(conn) if isinstance(conn, sqlite3.Connection) else _PgTx(conn)
+        if self.dialect == "sqlite":
+            yield _SqliteTx(self._sqlite())
+            return
+        with self._borrow() as pg:
+            yield _PgTx(pg)
 
     def close(self) -> None:
-        """Closes this thread's connection."""
+        """Closes this thread's SQLite connection (PostgreSQL: borrowed ones are back already)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
 
     def close_all(self) -> None:
-        """Closes every connection any thread opened (at shutdown)."""
+        """Closes every connection any thread opened, and the pool (at shutdown)."""
         with self._lock:
             opened, self._opened = self._opened, []
             self._generation += 1
+            pool, self._pool = self._pool, None
         for conn in opened:
             conn.close()
+        if pool is not None:
+            pool.close()
+
+
+# No server-side prepared statements: their generic plans ignore the parameters, and a search or
+# suggestion whose cost depends on its words and category needs custom plans.
+_PG_OPTIONS: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
+
+
+def _in_schema(schema: str | None) -> Callable[[psycopg.Connection[Any]], None]:
+    def configure(pg: psycopg.Connection[Any]) -> None:
+        if schema:
+            pg.execute(f'SET search_path TO "{schema}"')
+
+    return configure

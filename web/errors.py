@@ -1,16 +1,24 @@
-"""One JSON shape for every error: {"error": {"code", "message", "fields"}}, 4xx as meant."""
+"""One JSON shape for every error: {"error": {"code", "message", "fields"}}, 4xx as meant, and
+503 "unavailable" (with Retry-After) when the environment fails: database away, disk full."""
 
 from __future__ import annotations
 
+import errno
+import logging
+import sqlite3
 from typing import Any
 
+import eventsourcing.persistence as es
 import orjson
+import psycopg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from domain import errors
 from domain.article import StaleRevision
+
+log = logging.getLogger("suz.web")
 
 STATUS = {
     StaleRevision: 409,
@@ -62,8 +70,68 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, str(exc.detail))
 
 
+RETRY_AFTER = 5  # seconds a client is told to wait after a fault of the environment
+# sqlite3 says what went wrong only in its message: these are the machine's, not the request's
+_SQLITE_FAULTS = ("disk is full", "disk i/o error", "database is locked", "unable to open")
+_DB_FAULTS = (  # psycopg's include psycopg_pool.PoolTimeout and psycopg.errors.DiskFull; then
+    psycopg.OperationalError,  # the event store's own wrappers of the same
+    psycopg.InterfaceError,
+    es.OperationalError,
+    es.InterfaceError,
+    es.ConnectionUnavailableError,
+)
+_OS_FAULTS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EMFILE, errno.ENFILE}
+
+
+def environment_fault(exc: BaseException) -> bool:
+    """Whether `exc` (or what it was raised from) is the environment failing: the database away
+    or out of resources, a full disk; not a bug and not the caller's mistake."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _DB_FAULTS):
+            return True
+        if isinstance(seen, sqlite3.OperationalError) and any(
+            fault in str(seen).lower() for fault in _SQLITE_FAULTS
+        ):
+            return True
+        if isinstance(seen, OSError) and seen.errno in _OS_FAULTS:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def on_environment_fault(request: Request, exc: Exception) -> Response:
+    """503 with Retry-After for a fault of the environment (the page for a browser); anything
+    else goes on to the server's own 500."""
+    if not environment_fault(exc):
+        raise exc
+    log.error("unavailable: %s %s: %r", request.method, request.url.path, exc)
+    from web.ui import i18n  # the UI imports this module: imported when first needed
+    from web.ui.guard import refusal
+
+    message = i18n.gettext("The service is briefly unavailable (storage). Try again shortly.")
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    if wants_html(request):
+        response = refusal(request, 503, message)
+        response.headers.update(headers)
+        return response
+    body = {"error": {"code": "unavailable", "message": message, "fields": []}}
+    return Response(orjson.dumps(body), 503, headers=headers, media_type="application/json")
+
+
+def wants_html(request: Request) -> bool:
+    """A browser's page or htmx request, rather than an API client."""
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "") or "hx-request" in request.headers
+
+
 HANDLERS: dict[Any, Any] = {
     errors.DeskError: on_desk_error,
     ApiError: on_api_error,
     HTTPException: on_http_error,
+    psycopg.Error: on_environment_fault,
+    es.PersistenceError: on_environment_fault,
+    sqlite3.Error: on_environment_fault,
+    OSError: on_environment_fault,
 }

@@ -48,11 +48,12 @@ class Services:
         migrate(settings)  # every table, before anything reads one
         desk = Desk(settings.store_env())
         origins = os.environ.get("SUZ_ORIGINS", "http://127.0.0.1:8000 http://localhost:8000")
+        projections = Projections(desk, settings)
         return cls(
             settings=settings,
             desk=desk,
-            projections=Projections(desk, settings),
-            sessions=open_session_store(settings),
+            projections=projections,
+            sessions=open_session_store(settings, views=projections.db),  # one pool for both
             passwords=Passwords(),
             throttle=SignInThrottle(),
             public_form_limit=RateLimiter(limit=10, window=3600.0),

@@ -28,6 +28,7 @@ from psycopg_pool import ConnectionPool
 
 from domain.errors import InvalidInput
 from domain.settings import Settings
+from projections.db import ViewDB
 from web.csrf import new_token
 
 Clock = Callable[[], float]
@@ -295,6 +296,7 @@ class PostgresSessionStore(SessionStore):
         clock: Clock = time.time,
         *,
         pool_size: int = 4,
+        pool: ConnectionPool[psycopg.Connection[Any]] | None = None,
     ) -> None:
         super().__init__(policy, clock)
         if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", schema):
@@ -302,9 +304,13 @@ class PostgresSessionStore(SessionStore):
         prefix = f'"{schema}".' if schema else ""
         self._names = {"s": prefix + "web_sessions", "t": prefix + "web_api_tokens",
                        "c": prefix + "web_credentials"}  # fmt: skip
-        self._pool: ConnectionPool[psycopg.Connection[Row]] = ConnectionPool(
-            url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True
-        )
+        # A process's view pool when given (its owner closes it), else a small one of its own;
+        # either checks a connection before lending it: one killed in an outage is replaced.
+        self._owned = pool is None
+        self._pool: ConnectionPool[psycopg.Connection[Any]] = pool or ConnectionPool(
+            url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True,
+            check=ConnectionPool.check_connection, timeout=10.0,
+        )  # fmt: skip
 
     def _tables(self) -> dict[str, str]:
         return self._names
@@ -316,14 +322,21 @@ class PostgresSessionStore(SessionStore):
             return rows, cursor.rowcount
 
     def close(self) -> None:
-        self._pool.close()
+        if self._owned:
+            self._pool.close()
 
 
 def open_session_store(
-    settings: Settings, policy: SessionPolicy | None = None, clock: Clock = time.time
+    settings: Settings,
+    policy: SessionPolicy | None = None,
+    clock: Clock = time.time,
+    *,
+    views: ViewDB | None = None,
 ) -> SessionStore:
-    """The store matching where the events live: PostgreSQL when SUZ_DATABASE_URL is set."""
+    """The store matching where the events live: PostgreSQL when SUZ_DATABASE_URL is set; with
+    `views` (PostgreSQL), it borrows from their pool: a process's connections stay bounded."""
     if settings.database_url is None:
         return SqliteSessionStore(settings.data_dir / "web.sqlite", policy, clock)
     schema = os.environ.get("SUZ_DATABASE_SCHEMA") or None
-    return PostgresSessionStore(settings.database_url, schema, policy, clock)
+    pool = views.pool if views is not None and views.dialect == "postgres" else None
+    return PostgresSessionStore(settings.database_url, schema, policy, clock, pool=pool)
