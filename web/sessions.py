@@ -201,8 +201,11 @@ class SessionStore(ABC):
         self, account_id: UUID, password_hash: str, *, only_if_absent: bool = False
     ) -> bool:
         """Stores the account's hash (replacing one, unless `only_if_absent`); whether stored."""
-        action = "NOTHING" if only_if_absent else (
-            "UPDATE SET password_hash = excluded.password_hash, changed = excluded.changed")
+        action = (
+            "NOTHING"
+            if only_if_absent
+            else ("UPDATE SET password_hash = excluded.password_hash, changed = excluded.changed")
+        )
         sql = ("INSERT INTO {c} (account_id, password_hash, changed) VALUES (?, ?, ?) "
                f"ON CONFLICT (account_id) DO {action}")  # fmt: skip
         return self._run(sql, str(account_id), password_hash, self._clock())[1] > 0
