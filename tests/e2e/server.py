@@ -41,6 +41,7 @@ def server_env(settings: Settings, origins: str = ORIGIN) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUZ_")}
     env["SUZ_DATA_DIR"] = str(settings.data_dir)
     env["SUZ_ORIGINS"] = origins
+    env["SUZ_MODE"] = "demo"  # keys generated into the data folder (docs/audit.md)
     env["PYTHONUNBUFFERED"] = "1"
     if settings.database_url:
         env["SUZ_DATABASE_URL"] = settings.database_url
