@@ -13,9 +13,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from domain.calendar import Calendar
-from domain.ticket import Status
+from domain.ticket import SLA_ALARMS, Status, Ticket
 
-RUNNING = frozenset({Status.NEW, Status.OPEN})
+RUNNING = frozenset({Status.NEW, Status.OPEN})  # the statuses a resolution clock runs in
+RUNNING_VALUES = frozenset(s.value for s in RUNNING)  # the same, as views store them
+
+# The desk's first response: the first of these the requester reads (all written by staff). The
+# SLA's first-response clock and the analytics' first response time both stop at it.
+FIRST_RESPONSES = (Ticket.Replied, Ticket.InformationRequested, Ticket.Resolved)
+
+# The alarm kinds of `Ticket.SlaAlarmed`.
+FIRST_RESPONSE_WARNING, FIRST_RESPONSE_BREACH, RESOLUTION_WARNING, RESOLUTION_BREACH = SLA_ALARMS
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 import projections.analytics_days as analytics_days
+from domain.sla import FIRST_RESPONSE_BREACH, FIRST_RESPONSES, RESOLUTION_BREACH
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
 from projections.db import Tx
@@ -63,6 +64,9 @@ class Fact:
 
 
 COLUMNS = tuple(f.name for f in fields(Fact))
+# The changes that end the holder's span: the request moves, waits for the requester or is done.
+RELEASES = (Ticket.Assigned, Ticket.Transferred, Ticket.Escalated, Ticket.InformationRequested,
+            Ticket.Resolved)  # fmt: skip
 
 
 def stamp(moment: datetime) -> str:
@@ -91,9 +95,13 @@ def _release(fact: Fact, at: str) -> None:
         fact.held_since = None
 
 
-def _hold(fact: Fact, at: str) -> None:
+def _settled(fact: Fact, at: str) -> None:
+    """What every change does last: an assignee of an open request not waiting for the requester
+    starts holding it; an unresolved request's agent is its assignee."""
     if fact.held_since is None and fact.assignee_id and fact.status == "open" and not fact.waiting:
         fact.held_since = at
+    if fact.status == "open":
+        fact.agent_id = fact.assignee_id
 
 
 class AnalyticsView(View):
@@ -163,65 +171,109 @@ class AnalyticsView(View):
             self._before[ticket_id] = Fact(*raw)
         return fact
 
-    @on(
-        Ticket.Assigned,
-        Ticket.Transferred,
-        Ticket.Escalated,
-        Ticket.Replied,
-        Ticket.InformationRequested,
-        Ticket.InformationProvided,
-        Ticket.RequesterWrote,
-        Ticket.Resolved,
-        Ticket.Reopened,
-        Ticket.Closed,
-        Ticket.Rated,
-        Ticket.SlaAlarmed,
-    )
-    def changed(self, tx: Tx, event: Any, position: int) -> None:
+    def _step(self, tx: Tx, event: Any) -> tuple[Fact, str] | None:
+        """What every change does first: the fact (None: not a request) at the event's version,
+        the first response noted, and the holder's span closed when the request moves, waits
+        or is done. The handler then applies its own change; `_settled` ends it."""
         fact = self._fact(tx, str(event.originator_id))
         if fact is None:
-            return
-        name, at = type(event).__name__, stamp(event.timestamp)
+            return None
+        at = stamp(event.timestamp)
         fact.version = event.originator_version
-        if name in ("Replied", "InformationRequested", "Resolved") and not fact.first_response_at:
+        if isinstance(event, FIRST_RESPONSES) and not fact.first_response_at:
             fact.first_response_at, fact.fr_us = at, micros(fact.filed_at, at)
-        if name in ("Assigned", "Transferred", "Escalated", "InformationRequested", "Resolved"):
-            _release(fact, at)  # the holder (if any) stops: it moves, waits or is done
-        if name == "Assigned":
+        if isinstance(event, RELEASES):
+            _release(fact, at)
+        return fact, at
+
+    @on(Ticket.Assigned)
+    def assigned(self, tx: Tx, event: Ticket.Assigned, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.group_id, fact.assignee_id = _id(event.group_id), _id(event.assignee_id)
-        elif name == "Transferred":
+            _settled(fact, at)
+
+    @on(Ticket.Transferred)
+    def transferred(self, tx: Tx, event: Ticket.Transferred, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.group_id, fact.assignee_id = _id(event.to_group_id), _id(event.to_assignee_id)
             fact.transfers += 1
-        elif name == "Escalated":
+            _settled(fact, at)
+
+    @on(Ticket.Escalated)
+    def escalated(self, tx: Tx, event: Ticket.Escalated, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.group_id, fact.assignee_id, fact.line = _id(event.to_group_id), None, event.to_line
             fact.escalations += 1
-        elif name == "InformationRequested":
+            _settled(fact, at)
+
+    @on(Ticket.Replied)
+    def replied(self, tx: Tx, event: Ticket.Replied, position: int) -> None:
+        if step := self._step(tx, event):
+            _settled(*step)
+
+    @on(Ticket.InformationRequested)
+    def information_requested(
+        self, tx: Tx, event: Ticket.InformationRequested, position: int
+    ) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.info_requests += 1
             fact.waiting = 1
-        elif name in ("InformationProvided", "RequesterWrote"):
+            _settled(fact, at)
+
+    @on(Ticket.InformationProvided, Ticket.RequesterWrote)
+    def requester_answered(self, tx: Tx, event: Any, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.waiting = 0
-        elif name == "Resolved":
+            _settled(fact, at)
+
+    @on(Ticket.Resolved)
+    def resolved(self, tx: Tx, event: Ticket.Resolved, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.status, fact.resolved_at, fact.agent_id = "resolved", at, str(event.by)
             fact.res_us, fact.handle_us = micros(fact.filed_at, at), fact.held_us
             fact.resolutions += 1
             fact.line1 = int(fact.line == 1 and not fact.transfers and not fact.escalations)
-        elif name == "Reopened":
+            _settled(fact, at)
+
+    @on(Ticket.Reopened)
+    def reopened(self, tx: Tx, event: Ticket.Reopened, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.status, fact.resolved_at, fact.rating, fact.line1 = "open", None, None, 0
             fact.res_us = fact.handle_us = None
             fact.waiting = 0
             fact.reopens += 1
-        elif name == "Closed":
+            _settled(fact, at)
+
+    @on(Ticket.Closed)
+    def closed(self, tx: Tx, event: Ticket.Closed, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.status = "closed"
-        elif name == "Rated":
+            _settled(fact, at)
+
+    @on(Ticket.Rated)
+    def rated(self, tx: Tx, event: Ticket.Rated, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
             fact.rating = event.score
-        elif name == "SlaAlarmed":
-            if event.alarm == "first_response_breach":
+            _settled(fact, at)
+
+    @on(Ticket.SlaAlarmed)
+    def sla_alarmed(self, tx: Tx, event: Ticket.SlaAlarmed, position: int) -> None:
+        if step := self._step(tx, event):
+            fact, at = step
+            if event.alarm == FIRST_RESPONSE_BREACH:
                 fact.fr_breach = 1
-            elif event.alarm == "resolution_breach":
+            elif event.alarm == RESOLUTION_BREACH:
                 fact.res_breach = 1
-        _hold(fact, at)
-        if fact.status == "open":
-            fact.agent_id = fact.assignee_id
+            _settled(fact, at)
 
     def flush(self, tx: Tx) -> None:
         inserts, updates = [], []
