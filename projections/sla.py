@@ -15,7 +15,16 @@ from typing import Any
 
 import orjson
 
-from domain.sla import Clock, first_response_clock
+from domain.sla import (
+    FIRST_RESPONSE_BREACH,
+    FIRST_RESPONSE_WARNING,
+    FIRST_RESPONSES,
+    RESOLUTION_BREACH,
+    RESOLUTION_WARNING,
+    RUNNING_VALUES,
+    Clock,
+    first_response_clock,
+)
 from domain.sla_setup import SlaSetup
 from domain.ticket import Status, Ticket
 from domain.transcoder import from_plain, to_plain
@@ -44,8 +53,6 @@ COLUMNS = (
     "close_at",
     "version",
 )
-RUNNING = (Status.NEW.value, Status.OPEN.value)
-ANSWERS = ("Replied", "InformationRequested", "Resolved")
 STATUS_AFTER = {
     "InformationRequested": Status.WAITING,
     "InformationProvided": Status.OPEN,
@@ -137,10 +144,10 @@ def schedule(row: Row, setup: SlaSetup) -> None:
     row.fr_due, row.res_due = stamp(due_fr), stamp(due_res)
     share = policy.warn_percent / 100
     pending = [
-        (first.due(calendar, fr * share), "first_response_warning"),
-        (due_fr, "first_response_breach"),
-        (clock.due(calendar, res * share), "resolution_warning"),
-        (due_res, "resolution_breach"),
+        (first.due(calendar, fr * share), FIRST_RESPONSE_WARNING),
+        (due_fr, FIRST_RESPONSE_BREACH),
+        (clock.due(calendar, res * share), RESOLUTION_WARNING),
+        (due_res, RESOLUTION_BREACH),
     ]
     left = [
         (stamp(at), kind)
@@ -269,11 +276,11 @@ class SlaView(View):
             return
         name, at = type(event).__name__, event.timestamp
         row.version = event.originator_version
-        if name in ANSWERS and row.answered_at is None:
+        if isinstance(event, FIRST_RESPONSES) and row.answered_at is None:
             row.answered_at = stamp(at)
         if name in STATUS_AFTER or (name == "RequesterWrote" and row.status == "waiting"):
             row.status = STATUS_AFTER.get(name, Status.OPEN).value
-            row.set_running(row.status in RUNNING, at)
+            row.set_running(row.status in RUNNING_VALUES, at)
             resolved = row.status == Status.RESOLVED.value
             row.resolved_version = row.version if resolved else None
             row.resolved_at = stamp(at) if resolved else None
