@@ -1,5 +1,7 @@
-"""Where suz keeps its events: read once from the environment (SUZ_DATA_DIR, SUZ_DATABASE_URL,
-SUZ_SEAL_INTERVAL, SUZ_MODE, SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO)."""
+"""Where suz keeps its events and how a process runs: read from the environment here and nowhere
+else (SUZ_DATA_DIR, SUZ_DATABASE_URL, SUZ_DATABASE_SCHEMA, SUZ_SEAL_INTERVAL, SUZ_MODE,
+SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO, SUZ_ORIGINS, SUZ_RUN_VIEWS, SUZ_MAX_UPLOAD_BYTES...);
+every other module reads the fields of a `Settings`."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+DEFAULT_ORIGINS = "http://127.0.0.1:8000 http://localhost:8000"
+DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # 25 MiB, as web/attachments.py's store defaults
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,11 @@ class Settings:
     db_pool_timeout: float = 10.0  # SUZ_DB_POOL_TIMEOUT: seconds a caller waits for one (then 503)
     store_pool_size: int = 5  # SUZ_STORE_POOL_SIZE
     store_max_overflow: int = 5  # SUZ_STORE_MAX_OVERFLOW
+    run_views: bool = True  # SUZ_RUN_VIEWS=n: this process runs no view runners (another does)
+    # SUZ_ORIGINS: origins allowed for cookie calls and websockets; None: not given (`suz serve`
+    # then allows its own address, anything else DEFAULT_ORIGINS: see allowed_origins)
+    origins: str | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES  # SUZ_MAX_UPLOAD_BYTES: one attachment's cap
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,7 +59,24 @@ class Settings:
             db_pool_timeout=float(os.environ.get("SUZ_DB_POOL_TIMEOUT", "") or 10),
             store_pool_size=int(os.environ.get("SUZ_STORE_POOL_SIZE", "") or 5),
             store_max_overflow=int(os.environ.get("SUZ_STORE_MAX_OVERFLOW", "") or 5),
+            run_views=os.environ.get("SUZ_RUN_VIEWS", "y") != "n",
+            origins=os.environ.get("SUZ_ORIGINS"),
+            max_upload_bytes=int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
         )
+
+    def publish(self) -> None:
+        """Writes what `suz serve` decided (views here or not, the allowed origins) into this
+        process's environment: uvicorn's worker processes build their own `Settings.from_env`
+        from the environment they inherit, and must agree with it."""
+        os.environ["SUZ_RUN_VIEWS"] = "y" if self.run_views else "n"
+        if self.origins is not None:
+            os.environ["SUZ_ORIGINS"] = self.origins
+
+    @property
+    def allowed_origins(self) -> str:
+        """The origins cookie calls and websockets may come from (SUZ_ORIGINS, else the
+        default's local addresses)."""
+        return DEFAULT_ORIGINS if self.origins is None else self.origins
 
     @property
     def demo(self) -> bool:

@@ -27,14 +27,32 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from sys import byteorder
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import orjson
 
 from projections.db import Tx
 
-if TYPE_CHECKING:
-    from projections.analytics import Fact
+
+class Fact(Protocol):
+    """What the day rows read of a request's fact (projections/analytics.py `Fact`, and the
+    dimensions' columns by name, COLUMN): a protocol, so that this module, which the analytics
+    view imports, does not import it back."""
+
+    filed_day: str
+    status: str
+    resolved_at: str | None
+    resolutions: int
+    reopens: int
+    info_requests: int
+    rating: int | None
+    line1: int
+    fr_breach: int
+    res_breach: int
+    fr_us: int | None
+    res_us: int | None
+    handle_us: int | None
+    held_by: str
 
 
 def holders_of(f: Fact) -> dict[str, int]:

@@ -204,7 +204,7 @@ def page_rows(url: str, schema: str, tmp: Path, desk: Desk, world: World,
     port = free_port()
     env = {**os.environ, "SUZ_DATABASE_URL": url, "SUZ_DATABASE_SCHEMA": schema,
            "SUZ_DATA_DIR": str(tmp), "SUZ_ORIGINS": f"http://127.0.0.1:{port}"}  # fmt: skip
-    migrate = [sys.executable, "-m", "domain.cli", "migrate"]
+    migrate = [sys.executable, "-m", "suz.cli", "migrate"]
     subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)  # sessions, seals
     sessions = PostgresSessionStore(url, schema)  # the hash goes to its credentials table
     set_password_hash(desk, sessions, SYSTEM, world.curator.id, hashed)

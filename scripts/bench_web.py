@@ -64,7 +64,7 @@ def free_port() -> int:
 def serving(env: dict[str, str], port: int, tmp: Path, extra: list[str]) -> Iterator[Any]:
     """`suz serve` on the port (its output in tmp/server.log) once /health answers; stopped
     with SIGINT at the end."""
-    cli = [sys.executable, "-m", "domain.cli", "serve", "--port", str(port), *extra]
+    cli = [sys.executable, "-m", "suz.cli", "serve", "--port", str(port), *extra]
     with open(tmp / "server.log", "wb") as log:
         server = subprocess.Popen(cli, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -266,7 +266,7 @@ def main(argv: list[str]) -> int:
         port = free_port()
         env = {**os.environ, "SUZ_DATABASE_URL": url, "SUZ_DATABASE_SCHEMA": schema,
                "SUZ_DATA_DIR": tmp, "SUZ_ORIGINS": f"http://127.0.0.1:{port}"}  # fmt: skip
-        cli = [sys.executable, "-m", "domain.cli"]
+        cli = [sys.executable, "-m", "suz.cli"]
         subprocess.run([*cli, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
         os.environ["SUZ_DATABASE_SCHEMA"] = schema
         ids, versions = prepare(Settings(data_dir=Path(tmp), database_url=url))

@@ -37,7 +37,7 @@ LOCALES = {"ru": "ru-RU", "en": "en-US"}
 
 
 def _suz(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "domain.cli", *args], env=env, cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "suz.cli", *args], env=env, cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
 
 
@@ -58,7 +58,7 @@ def demo_desk(data: Path) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with (data / "serve.log").open("wb") as log:
-        server = subprocess.Popen([sys.executable, "-m", "domain.cli", "serve", "--port",
+        server = subprocess.Popen([sys.executable, "-m", "suz.cli", "serve", "--port",
                                    str(port)], env=env, cwd=ROOT, stdout=log,
                                   stderr=subprocess.STDOUT)  # fmt: skip
     try:

@@ -13,11 +13,11 @@ from domain.category import FieldSpec, FieldType
 from domain.errors import InvalidInput
 from domain.people import Account, GroupKind, Role
 from domain.results import Written
-from web.api import json, written
 from web.auth import authenticate, services, signed_in
 from web.body import Body, path_id
 from web.credentials import check_password, set_password
 from web.errors import ApiError
+from web.http import json, written
 from web.passwords import check_new_password
 
 

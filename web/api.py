@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,15 +24,7 @@ from web.auth import COOKIE, authenticate, services, signed_in
 from web.body import Body, expected_version, path_id
 from web.credentials import check_password
 from web.errors import ApiError
-
-
-def json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(data), status, headers, media_type="application/json")
-
-
-def written(w: Written, status: int = 200) -> Response:
-    return json({"id": str(w.id), "position": w.position, "version": w.version}, status,
-                {"ETag": f'"{w.version}"'})  # fmt: skip
+from web.http import json, number, wait_for_views, written
 
 
 # -- session ----------------------------------------------------------------------------------
@@ -182,30 +172,6 @@ async def ticket_command(request: Request) -> Response:
 
 
 # -- queries ----------------------------------------------------------------------------------
-def number(text: str) -> int | None:
-    """A query parameter's whole number: ASCII digits only, capped to fit a 64-bit column."""
-    return min(int(text), 2**62) if text.isascii() and text.isdigit() else None
-
-
-async def wait_for_views(request: Request) -> None:
-    """Read-your-writes: `?after=N` waits (up to 10 s in all) until the views reach position N.
-
-    A position past the log's head is only waited for up to the head: no write will bring it.
-    """
-    after = number(request.query_params.get("after", ""))
-    if after is None:
-        return
-    svc = services(request)
-    projections = svc.projections
-    if all(projections.positions.reached(v.name) >= after for v in projections.views):
-        return
-    head = await run_in_threadpool(lambda: svc.desk.recorder.max_notification_id() or 0)
-    target, deadline = min(after, head), time.monotonic() + 10.0
-    for view in projections.views:
-        left = deadline - time.monotonic()
-        await projections.positions.wait_async(view.name, target, max(left, 0.0))
-
-
 async def get_ticket(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     ticket_id = path_id(request, "ticket_id", "request")

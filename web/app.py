@@ -1,10 +1,10 @@
-"""The starlette application: routes, security headers, error mapping, and its lifespan."""
+"""The starlette application around a process's `Services`: routes, security headers, error
+mapping, and its lifespan. The services are built by the composition root (suz/bootstrap.py)."""
 
 from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +18,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.settings import Settings
 from projections.failures import Failing, failing
 from web import (
     admin,
@@ -35,7 +34,8 @@ from web import (
     routing_api,
     sla_api,
 )
-from web.errors import HANDLERS
+from web.handlers import HANDLERS
+from web.http import json
 from web.idempotency import Idempotency
 from web.services import Services
 from web.ui import routes as ui_routes
@@ -96,7 +96,7 @@ async def health(request: Request) -> Response:
 
     head, down = await run_in_threadpool(probe)
     lag = {v.name: head - svc.projections.positions.reached(v.name) for v in svc.projections.views}
-    return api.json({
+    return json({
         "status": "degraded" if down else "ok", "log_position": head, "view_lag": lag,
         "failing": [{"kind": f.kind, "name": f.name, "since": f.since, "failures": f.failures,
                      "error": f.error} for f in down],
@@ -111,10 +111,9 @@ async def client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
-def create_app(settings: Settings | None = None, *, run_views: bool | None = None) -> Starlette:
-    if run_views is None:
-        run_views = os.environ.get("SUZ_RUN_VIEWS", "y") != "n"
-    services = Services.build(settings or Settings.from_env(), run_views=run_views)
+def create_app(services: Services) -> Starlette:
+    """The app serving `services` (built by suz/bootstrap.py); its lifespan starts and stops
+    them."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,10 +1,10 @@
 """One JSON shape for every error: {"error": {"code", "message", "fields"}}, 4xx as meant, and
-503 "unavailable" (with Retry-After) when the environment fails: database away, disk full."""
+503 "unavailable" (with Retry-After) when the environment fails: database away, disk full
+(`environment_fault` says when; web/handlers.py answers it, with a page for a browser)."""
 
 from __future__ import annotations
 
 import errno
-import logging
 import sqlite3
 from typing import Any
 
@@ -17,8 +17,6 @@ from starlette.responses import Response
 
 from domain import errors
 from domain.article import StaleRevision
-
-log = logging.getLogger("suz.web")
 
 STATUS = {
     StaleRevision: 409,
@@ -100,38 +98,9 @@ def environment_fault(exc: BaseException) -> bool:
     return False
 
 
-async def on_environment_fault(request: Request, exc: Exception) -> Response:
-    """503 with Retry-After for a fault of the environment (the page for a browser); anything
-    else goes on to the server's own 500."""
-    if not environment_fault(exc):
-        raise exc
-    log.error("unavailable: %s %s: %r", request.method, request.url.path, exc)
-    from web.ui import i18n  # the UI imports this module: imported when first needed
-    from web.ui.guard import refusal
-
-    message = i18n.gettext("The service is briefly unavailable (storage). Try again shortly.")
-    headers = {"Retry-After": str(RETRY_AFTER)}
-    if wants_html(request):
-        response = refusal(request, 503, message)
-        response.headers.update(headers)
-        return response
-    body = {"error": {"code": "unavailable", "message": message, "fields": []}}
-    return Response(orjson.dumps(body), 503, headers=headers, media_type="application/json")
-
-
-def wants_html(request: Request) -> bool:
-    """A browser's page or htmx request, rather than an API client."""
-    if request.url.path.startswith("/api/"):
-        return False
-    return "text/html" in request.headers.get("accept", "") or "hx-request" in request.headers
-
-
+# the refusals' handlers; web/handlers.py adds the environment's faults (503, a page for browsers)
 HANDLERS: dict[Any, Any] = {
     errors.DeskError: on_desk_error,
     ApiError: on_api_error,
     HTTPException: on_http_error,
-    psycopg.Error: on_environment_fault,
-    es.PersistenceError: on_environment_fault,
-    sqlite3.Error: on_environment_fault,
-    OSError: on_environment_fault,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from uuid import UUID
 
@@ -18,15 +17,18 @@ from domain.access import Command, TicketScope, may_see
 from domain.errors import NotFound
 from projections import queues
 from projections.timeline import timeline
-from web.api import wait_for_views
-from web.attachments import DEFAULT_MAX_BYTES, FileBlobStore, is_sha256
+from web.attachments import FileBlobStore, is_sha256
 from web.auth import authenticate, services
 from web.body import path_id
 from web.errors import ApiError
+from web.http import wait_for_views
 from web.media import content_disposition, content_type, may_show_inline
 from web.uploads import authorise, count, staging
 
-MAX_BYTES = int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_BYTES))
+
+def max_bytes(request: Request) -> int:
+    """One attachment's size limit (SUZ_MAX_UPLOAD_BYTES, read by the settings)."""
+    return services(request).settings.max_upload_bytes
 
 
 def _capped(request: Request, limit: int) -> Request:
@@ -51,15 +53,15 @@ async def upload(request: Request) -> Response:
     ticket_id = path_id(request, "ticket_id", "request")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(415, "unsupported_media_type", "Upload files as multipart/form-data.")
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BYTES + 65_536:
-        raise ApiError(413, "too_large", f"Files are limited to {MAX_BYTES // 1_000_000} MB.")
+    declared, limit = request.headers.get("content-length", ""), max_bytes(request)
+    if declared.isascii() and declared.isdigit() and int(declared) > limit + 65_536:
+        raise ApiError(413, "too_large", f"Files are limited to {limit // 1_000_000} MB.")
     await authorise(request, c.actor, ticket_id, Command.ATTACH)
     count(request, c.actor)
     svc = services(request)
     async with (
         staging(request) as uploads,
-        _capped(request, MAX_BYTES + 65_536).form(max_files=1, max_fields=5) as form,
+        _capped(request, limit + 65_536).form(max_files=1, max_fields=5) as form,
     ):
         file = form.get("file")
         version = str(form.get("version", ""))
@@ -70,7 +72,7 @@ async def upload(request: Request) -> Response:
                            ("version",))  # fmt: skip
         internal = str(form.get("internal", "")).lower() in ("1", "true", "on")
         attachment = await run_in_threadpool(
-            lambda: uploads.stage(file.file, file.filename or "", MAX_BYTES, internal=internal)
+            lambda: uploads.stage(file.file, file.filename or "", limit, internal=internal)
         )
         w = await run_in_threadpool(
             lambda: svc.desk.attach(c.actor, ticket_id, attachment, expected_version=int(version))

@@ -33,9 +33,9 @@ from domain.errors import InvalidInput, NotFound
 from domain.ticket import Ticket
 from domain.transcoder import DATA
 from projections.timeline import _SKIP, REQUESTER, TICKET_EVENTS, Entry, to_json
-from web.api import json
 from web.auth import authenticate, services
 from web.body import path_id
+from web.http import json
 
 _NAMES = frozenset(c.__name__ for c in TICKET_EVENTS)
 # What the state shows: the ticket's facts (not the private link's key hash).

@@ -44,13 +44,6 @@ MAX_BODY = 64 * 1024 * 1024  # a request body held in memory to compare repeats
 KEPT_HEADERS = (b"content-type", b"location", b"content-disposition", b"etag")
 NOT_KEPT = frozenset({429, 499})
 
-DDL = """CREATE TABLE IF NOT EXISTS {i} (
-    key_hash TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    created DOUBLE PRECISION NOT NULL,
-    done INTEGER NOT NULL,
-    answer TEXT NOT NULL)"""
-
 
 @dataclass(frozen=True)
 class Answer:
@@ -78,19 +71,16 @@ Outcome = Claimed | Busy | Mismatch | Answer
 
 
 class IdempotencyStore:
-    """Rows keyed by (caller, key), in the sessions' database and through its connections."""
+    """Rows keyed by (caller, key), in the sessions' database and through its connections (the
+    table is made with the sessions': web/sessions.py)."""
 
     def __init__(self, sessions: SessionStore, clock: Callable[[], float] = time.time) -> None:
         self._sessions = sessions
-        self._table = sessions._tables()["s"].replace("web_sessions", "web_idempotency")
+        self._table = sessions._tables()["i"]
         self._clock = clock
 
     def _run(self, sql: str, *params: object) -> tuple[list[Any], int]:
         return self._sessions._execute(sql.replace("{i}", self._table), params)
-
-    def migrate(self) -> None:
-        self._run(DDL)
-        self._run("CREATE INDEX IF NOT EXISTS web_idempotency_created ON {i} (created)")
 
     def begin(self, secret: bytes, fingerprint: str) -> Outcome:
         """Claims the key, or says what became of the request that claimed it first."""
@@ -131,11 +121,6 @@ class IdempotencyStore:
 
     def purge_expired(self) -> int:
         return self._run("DELETE FROM {i} WHERE created <= ?", self._clock() - TTL)[1]
-
-
-def migrate(sessions: SessionStore) -> None:
-    """Makes the table (called by the sessions' migration, so `suz migrate` makes it)."""
-    IdempotencyStore(sessions).migrate()
 
 
 def _row_key(secret: bytes) -> str:

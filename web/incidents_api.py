@@ -25,10 +25,10 @@ from domain.access import Actor
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.incidents import Criteria, IncidentStatus, TriggerRule
 from projections import incidents as view
-from web.api import json, wait_for_views, written
 from web.auth import authenticate, services, signed_in
 from web.body import Body, expected_version, path_id
 from web.errors import ApiError
+from web.http import json, wait_for_views, written
 
 
 def criteria_from(raw: Any) -> Criteria:

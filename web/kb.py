@@ -17,10 +17,10 @@ from domain.article import Article, Audience, Content, Kind, Reference, diff
 from domain.errors import InvalidInput, NotFound
 from domain.people import GroupKind
 from projections import catalog, knowledge
-from web.api import json, wait_for_views, written
 from web.auth import authenticate, services, signed_in
 from web.body import Body
 from web.errors import ApiError
+from web.http import json, wait_for_views, written
 from web.markup import render
 
 

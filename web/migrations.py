@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import psycopg
 
+from audit import checks, seals
 from domain.desk import Desk
 from domain.settings import Settings
 from projections.db import ViewDB
 from projections.runner import migrate_views
 from projections.system import all_views
-from web import audit_export, audit_seals
 from web.sessions import SessionStore, open_session_store
 
 
@@ -39,8 +39,8 @@ class Stores:
 
 # Tables of the views database that are not a view's (views declare theirs: View.ddl).
 VIEW_TABLES: list[str] = [
-    audit_export.DDL,
-    *audit_seals.DDL,
+    checks.DDL,
+    *seals.DDL,
 ]
 
 

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from web.api import COMMANDS, json
+from web.api import COMMANDS
+from web.http import json
 
 S = dict[str, Any]
 STR: S = {"type": "string"}

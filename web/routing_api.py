@@ -14,9 +14,9 @@ from starlette.routing import Route
 from domain.errors import Forbidden, InvalidInput
 from domain.routing import Assignment, Rule
 from domain.ticket import Channel, Priority
-from web.api import json, written
 from web.auth import authenticate, services, signed_in
 from web.body import Body, expected_version
+from web.http import json, written
 
 
 def rule_from(raw: Any, i: int) -> Rule:

@@ -9,7 +9,6 @@ sign-in, whichever comes first; an expired session is deleted when it is next lo
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 import sqlite3
@@ -100,6 +99,15 @@ _DDL = (
         account_id TEXT PRIMARY KEY,
         password_hash TEXT NOT NULL,
         changed DOUBLE PRECISION NOT NULL)""",
+    # Idempotency-Key answers (web/idempotency.py): beside these, through the same connections;
+    # their DDL lives here so that this module, which makes them, imports nothing of the HTTP side
+    """CREATE TABLE IF NOT EXISTS {i} (
+        key_hash TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL,
+        done INTEGER NOT NULL,
+        answer TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS web_idempotency_created ON {i} (created)",
 )
 
 
@@ -112,8 +120,8 @@ class SessionStore(ABC):
 
     @abstractmethod
     def _tables(self) -> dict[str, str]:
-        """The qualified names of the sessions table (`s`), the API tokens table (`t`) and
-        the credentials table (`c`)."""
+        """The qualified names of the sessions table (`s`), the API tokens table (`t`), the
+        credentials table (`c`) and the Idempotency-Key answers' table (`i`)."""
 
     @abstractmethod
     def _execute(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
@@ -129,9 +137,6 @@ class SessionStore(ABC):
         """Creates the tables if they do not exist."""
         for statement in _DDL:
             self._run(statement)
-        from web import idempotency  # its table lives beside these (Idempotency-Key answers)
-
-        idempotency.migrate(self)
 
     # -- sessions -----------------------------------------------------------------------------
     def create(self, account_id: UUID) -> str:
@@ -271,7 +276,8 @@ class SqliteSessionStore(SessionStore):
         self.path = path
 
     def _tables(self) -> dict[str, str]:
-        return {"s": "web_sessions", "t": "web_api_tokens", "c": "web_credentials"}
+        return {"s": "web_sessions", "t": "web_api_tokens", "c": "web_credentials",
+                "i": "web_idempotency"}  # fmt: skip
 
     def _execute(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
         with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as conn:
@@ -306,7 +312,8 @@ class PostgresSessionStore(SessionStore):
             raise ValueError(f"SUZ_DATABASE_SCHEMA {schema!r} is not a plain schema name")
         prefix = f'"{schema}".' if schema else ""
         self._names = {"s": prefix + "web_sessions", "t": prefix + "web_api_tokens",
-                       "c": prefix + "web_credentials"}  # fmt: skip
+                       "c": prefix + "web_credentials",
+                       "i": prefix + "web_idempotency"}  # fmt: skip
         # A process's view pool when given (its owner closes it), else a small one of its own;
         # either checks a connection before lending it: one killed in an outage is replaced.
         self._owned = pool is None
@@ -340,6 +347,5 @@ def open_session_store(
     `views` (PostgreSQL), it borrows from their pool: a process's connections stay bounded."""
     if settings.database_url is None:
         return SqliteSessionStore(settings.data_dir / "web.sqlite", policy, clock)
-    schema = os.environ.get("SUZ_DATABASE_SCHEMA") or None
     pool = views.pool if views is not None and views.dialect == "postgres" else None
-    return PostgresSessionStore(settings.database_url, schema, policy, clock, pool=pool)
+    return PostgresSessionStore(settings.database_url, settings.schema, policy, clock, pool=pool)

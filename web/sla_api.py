@@ -15,9 +15,9 @@ from starlette.routing import Route
 from domain.errors import Forbidden, InvalidInput
 from domain.sla_setup import CalendarSpec, Policy
 from domain.ticket import Priority
-from web.api import json, written
 from web.auth import authenticate, services, signed_in
 from web.body import Body, expected_version
+from web.http import json, written
 
 
 def _dates(raw: Any, name: str) -> tuple[date, ...]:

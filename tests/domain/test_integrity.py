@@ -132,7 +132,7 @@ class Story:
             "SUZ_DATABASE_SCHEMA": os.environ.get("SUZ_DATABASE_SCHEMA", ""),
         }
         return subprocess.run(
-            [sys.executable, "-m", "domain.cli", "verify"],
+            [sys.executable, "-m", "suz.cli", "verify"],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -1,6 +1,6 @@
 """Real suz server processes for the end-to-end tests: start, wait for /health, stop.
 
-Each server is `python -m domain.cli serve` on a free port, configured through the environment
+Each server is `python -m suz.cli serve` on a free port, configured through the environment
 (SUZ_DATA_DIR, SUZ_DATABASE_URL, SUZ_DATABASE_SCHEMA, SUZ_ORIGINS); its output goes to a log file
 that a failed start-up shows.
 """
@@ -52,7 +52,7 @@ def server_env(settings: Settings, origins: str = ORIGIN) -> dict[str, str]:
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 60.0) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "domain.cli", *args],
+        [sys.executable, "-m", "suz.cli", *args],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     assert done.returncode == 0, f"suz {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
@@ -114,7 +114,7 @@ def serve(env: dict[str, str], log_dir: Path, *args: str) -> Iterator[Server]:
     log = log_dir / f"serve-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "domain.cli", "serve", "--port", str(port), *args],
+            [sys.executable, "-m", "suz.cli", "serve", "--port", str(port), *args],
             env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     server = Server(process, port, log)

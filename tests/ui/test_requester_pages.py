@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,6 @@ import pytest
 from domain.article import Audience, Content, Kind
 from domain.settings import Settings
 from tests.web.desk_site import CONTRACT, LEAKS, ORIGIN, Person, Site, TestClient, open_site
-from web import files
 from web.throttle import RateLimiter
 
 pytestmark = LEAKS
@@ -193,7 +193,8 @@ def test_a_visitor_files_gets_the_private_link_and_reads_the_chat(site: Site) ->
 def test_a_file_over_the_limit_is_refused_in_place(
     site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(files, "MAX_BYTES", 1000)
+    small = replace(site.services.settings, max_upload_bytes=1000)
+    monkeypatch.setattr(site.services, "settings", small)
     anonymous = visitor(site)
     before = head(site)
     contact = {"contact_name": "Анна", "contact_email": "anna@example.org"}

@@ -6,7 +6,7 @@ import gc
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -15,8 +15,8 @@ import pytest
 from domain.desk import SYSTEM, Desk
 from domain.settings import Settings
 from projections.system import Projections
+from suz.bootstrap import web_app
 from tests.world import World
-from web.app import create_app
 from web.auth import COOKIE
 from web.credentials import set_password_hash
 from web.passwords import Passwords
@@ -136,8 +136,7 @@ def started_site(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, world: World
 ) -> Iterator[Site]:
     """The app over a store already migrated for `world` (by `migrate`)."""
-    monkeypatch.setenv("SUZ_ORIGINS", f"{ORIGIN} http://127.0.0.1:8000")
-    app = create_app(settings, run_views=True)
+    app = web_app(replace(settings, origins=f"{ORIGIN} http://127.0.0.1:8000"), run_views=True)
     with TestClient(app) as client:
         site = Site(client, world)
         world.desk = site.services.desk

@@ -19,15 +19,15 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from domain import cli
+from audit.seals import Sealer, all_seals, make_seal, run_seal_check
 from domain.desk import Desk
 from domain.integrity import verify, verify_aggregate
 from domain.seals import GENESIS
 from domain.settings import Settings
 from scripts import verify_export
+from suz import cli
 from tests.domain.test_integrity import Rows
 from tests.web.desk_site import LEAKS, ORIGIN, Person, Site, migrate, open_site, started_site
-from web.audit_seals import Sealer, all_seals, make_seal, run_seal_check
 
 pytestmark = LEAKS
 

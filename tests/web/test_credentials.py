@@ -12,12 +12,12 @@ from uuid import UUID
 
 import pytest
 
+from audit.seals import make_seal
 from domain.desk import SYSTEM, Desk
 from domain.people import Account, Role
 from domain.settings import Settings
 from scripts import verify_export
 from tests.web.desk_site import LEAKS, PASSWORD, Site, open_site
-from web.audit_seals import make_seal
 from web.credentials import adopt_legacy_hashes
 from web.passwords import Passwords
 

@@ -14,14 +14,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Mapper
 
-from domain import cli
+from audit import keys
+from audit.keys import public_pem
 from domain.chain import KeyedMapper, event_link, mac
 from domain.settings import Settings
 from scripts import verify_export
+from suz import cli
 from tests.domain.test_integrity import Rows
 from tests.world import World
-from web import audit_export
-from web.audit_export import public_pem
 
 
 def _use(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +84,7 @@ def test_a_rewrite_resealed_with_the_insiders_own_key_is_caught_by_the_shipped_s
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption())  # fmt: skip
     (settings.data_dir / "signing_key.pem").write_bytes(own)
-    monkeypatch.setattr(audit_export, "_keys", {})  # as a restarted server would read it
+    monkeypatch.setattr(keys, "_keys", {})  # as a restarted server would read it
     assert cli.main(["seal"]) == 0
     assert cli.main(["verify"]) == 0  # every chain and MAC is valid: he held the key
     assert cli.main(["seal", "--check"]) == 0  # and the desk's own seals agree

@@ -22,8 +22,8 @@ from starlette.routing import Route
 from projections import analytics_queries as aq
 from projections import knowledge
 from projections.db import Tx
-from web.api import wait_for_views
 from web.auth import services
+from web.http import wait_for_views
 from web.ui import i18n
 from web.ui.analytics_pages import READERS, filters
 from web.ui.guard import Viewer, need, ui

@@ -23,8 +23,8 @@ from projections import analytics_queries as aq
 from projections.db import Tx
 from projections.queues import TicketRow
 from projections.tickets import COLUMNS as TICKET_COLUMNS
-from web.api import wait_for_views
 from web.auth import services
+from web.http import wait_for_views
 from web.ui import i18n
 from web.ui.export_cells import csv_bytes, figure_cell, text_cell
 from web.ui.guard import Viewer, need, ui

@@ -17,8 +17,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from projections import analytics_queries as aq
-from web.api import wait_for_views
 from web.auth import services
+from web.http import wait_for_views
 from web.ui import analytics_kb, i18n
 from web.ui.analytics_pages import DEFINITIONS, READERS, Filters, labels
 from web.ui.guard import Viewer, need, ui

@@ -17,8 +17,8 @@ from projections import catalog, queues
 from projections.db import Tx
 from projections.queue_history import queue_at
 from projections.sla import deadlines
-from web.api import number, wait_for_views
 from web.auth import services
+from web.http import number, wait_for_views
 from web.ui import i18n
 from web.ui.guard import Viewer, need, ui
 from web.ui.lookups import group_names, names_for

@@ -15,10 +15,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from audit.checks import last_check
+from audit.seals import last_seal, last_seal_check, make_seal
 from domain.errors import InvalidInput
 from domain.integrity import verify_aggregate
-from web.audit_export import last_check, may_audit, start_full_check
-from web.audit_seals import last_seal, last_seal_check, make_seal, start_seal_check
+from web.audit_export import may_audit, start_full_check
+from web.audit_seals import start_seal_check
 from web.auth import services
 from web.history_api import History, history
 from web.ui import i18n

@@ -28,10 +28,10 @@ from domain.incident_commands import INCIDENT_MANAGERS
 from domain.incidents import Criteria, IncidentStatus
 from projections import catalog
 from projections import incidents as view
-from web.api import wait_for_views
 from web.auth import services
 from web.body import path_id
 from web.errors import STATUS
+from web.http import wait_for_views
 from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import Viewer, need, ui

@@ -24,9 +24,9 @@ from domain.errors import InvalidInput, NotFound
 from domain.people import GroupKind
 from projections import catalog
 from web import kb
-from web.api import number, wait_for_views
 from web.auth import services
 from web.body import Body
+from web.http import number, wait_for_views
 from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import NotAllowed, Viewer, need, ui

@@ -20,8 +20,8 @@ from projections.feed import activity
 from projections.queues import TicketRow
 from projections.search import search
 from projections.tickets import COLUMNS
-from web.api import number, wait_for_views
 from web.auth import services
+from web.http import number, wait_for_views
 from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import Viewer, need, ui

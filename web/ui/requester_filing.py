@@ -23,10 +23,10 @@ from domain.errors import DeskError, InvalidInput, NotFound
 from domain.results import FiledTicket
 from domain.ticket import Attachment, Channel, Contact, Urgency
 from projections import catalog, knowledge
-from web.api import wait_for_views
 from web.attachments import TooLarge
 from web.auth import services
 from web.errors import ApiError
+from web.http import wait_for_views
 from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, ui
 from web.ui.render import is_htmx, page

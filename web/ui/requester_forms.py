@@ -218,10 +218,10 @@ async def posted(request: Request, file_field: str = "files") -> AsyncIterator[P
     API's uploads, its files are closed afterwards, and the files `store` staged are deleted
     unless `keep` kept them (run the form's commands inside this block)."""
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        limit = files.MAX_BYTES + 65_536
+        limit = files.max_bytes(request) + 65_536
         declared = request.headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
-            raise TooLarge(files.MAX_BYTES)
+            raise TooLarge(files.max_bytes(request))
         capped = files._capped(request, limit)
         async with (
             staging(request),
@@ -258,7 +258,7 @@ async def store(request: Request, uploads: list[UploadFile]) -> list[Attachment]
         await upload.seek(0)
         found.append(
             await run_in_threadpool(
-                staged.stage, upload.file, upload.filename or "", files.MAX_BYTES
+                staged.stage, upload.file, upload.filename or "", files.max_bytes(request)
             )
         )
     return found

@@ -25,11 +25,11 @@ from domain.errors import Conflict, InvalidInput
 from domain.results import Written
 from domain.ticket import Attachment, Status, Ticket
 from projections.timeline import Entry, timeline
-from web.api import wait_for_views
 from web.attachments import TooLarge
 from web.auth import services
 from web.body import path_id
 from web.errors import ApiError
+from web.http import wait_for_views
 from web.media import may_show_inline
 from web.ui import i18n
 from web.ui.guard import SignInNeeded, Viewer, ui

@@ -29,9 +29,9 @@ from projections import catalog, knowledge, queues
 from projections.db import Tx
 from projections.sla import deadlines
 from projections.timeline import Entry, timeline
-from web.api import wait_for_views
 from web.auth import services
 from web.errors import STATUS
+from web.http import wait_for_views
 from web.kb import methodology_group
 from web.services import Services
 from web.text_input import plain_text

@@ -1,4 +1,6 @@
-"""The `suz` command: migrate, load demo data, verify the store, seal it, and drive the desk."""
+"""The `suz` command: migrate, load demo data, verify the store, seal it, and serve the desk.
+
+Part of the composition root (suz/): the one package that may import every other one."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -60,10 +63,10 @@ def run_seal(settings: Settings, check: bool, kept: Path | None, to: list[str]) 
     """Seals the log's head now and ships every seal not yet shipped to each of `to` (default
     SUZ_SEAL_TO); with `check`, checks the store against the stored seals (or against a kept
     copy of them, JSON Lines from GET /api/v1/audit/seals?format=jsonl or `--to FILE`)."""
+    from audit.keys import signing_key
+    from audit.seals import all_seals, make_seal, report_json
+    from audit.shipping import ship
     from projections.db import ViewDB
-    from web.audit_export import signing_key
-    from web.audit_seals import all_seals, make_seal, report_json
-    from web.seal_shipping import ship
 
     require_keys(settings)
     desk, db = Desk(settings.store_env()), ViewDB(settings)
@@ -175,7 +178,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return rebuild(settings, args.views)
     if args.command == "demo":
         return load_demo_with_passwords(settings, only_if_empty=args.if_empty)
-    return serve_web(args.host, args.port, args.workers, not args.no_views)
+    return serve_web(settings, args.host, args.port, args.workers, not args.no_views)
 
 
 def load_demo_with_passwords(settings: Settings, *, only_if_empty: bool) -> int:
@@ -199,19 +202,19 @@ def load_demo_with_passwords(settings: Settings, *, only_if_empty: bool) -> int:
     return 0
 
 
-def serve_web(host: str, port: int, workers: int, run_views: bool) -> int:
-    import os
-
+def serve_web(settings: Settings, host: str, port: int, workers: int, run_views: bool) -> int:
     import uvicorn
 
-    if not run_views:
-        os.environ["SUZ_RUN_VIEWS"] = "n"
     # the pages this server serves are the origin cookie calls and websockets may come from
-    os.environ.setdefault("SUZ_ORIGINS", f"http://{host}:{port} http://localhost:{port}")
+    origins = settings.origins
+    if origins is None:
+        origins = f"http://{host}:{port} http://localhost:{port}"
+    # --no-views wins; else SUZ_RUN_VIEWS says (the workers read both back: Settings.publish)
+    replace(settings, run_views=settings.run_views and run_views, origins=origins).publish()
     print(f"suz: open http://{host}:{port}/ in a browser (API under /api/v1, health at /health)")
     from web.log_redaction import log_config  # private-link keys never reach the log
 
-    uvicorn.run("web.app:create_app", factory=True, host=host, port=port, workers=workers,
+    uvicorn.run("suz.bootstrap:web_app", factory=True, host=host, port=port, workers=workers,
                 ws_max_size=65_536, log_level="info", log_config=log_config())  # fmt: skip
     return 0
 

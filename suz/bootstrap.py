@@ -1,0 +1,50 @@
+"""One place that builds a process from its settings: the store (a `Desk`), the views that follow
+it (`Projections`), and everything the web service uses (`Services`); `web_app` wraps them in the
+starlette application. `suz serve` (uvicorn's factory) and the tests' sites use it.
+
+It lives here, above web/, so that web/ never imports the composition root: web.app only turns
+built services into routes (`create_app(services)`), and what is built, and from which settings,
+is decided in one module."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+
+from domain.desk import Desk
+from domain.keys import require_keys
+from domain.settings import Settings
+from projections.system import Projections
+from web.app import create_app
+from web.csrf import AllowedOrigins
+from web.migrations import migrate
+from web.passwords import Passwords
+from web.services import Services
+from web.sessions import open_session_store
+from web.throttle import RateLimiter, SignInThrottle
+
+
+def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
+    """A process's services over the store of `settings`; the views run here unless
+    `run_views` (default: the settings' SUZ_RUN_VIEWS) says otherwise. Started by the app's
+    lifespan (`Services.start`)."""
+    require_keys(settings)  # production: refuse to start without both keys, kept apart
+    migrate(settings)  # every table, before anything reads one
+    desk = Desk(settings.store_env())
+    projections = Projections(desk, settings)
+    return Services(
+        settings=settings,
+        desk=desk,
+        projections=projections,
+        sessions=open_session_store(settings, views=projections.db),  # one pool for both
+        passwords=Passwords(),
+        throttle=SignInThrottle(),
+        public_form_limit=RateLimiter(limit=10, window=3600.0),
+        origins=AllowedOrigins.parse(settings.allowed_origins),
+        run_views=settings.run_views if run_views is None else run_views,
+    )
+
+
+def web_app(settings: Settings | None = None, *, run_views: bool | None = None) -> Starlette:
+    """The web service over `settings` (default: the environment's); `suz serve` names this
+    factory to uvicorn, so each worker process builds its own."""
+    return create_app(bootstrap(settings or Settings.from_env(), run_views=run_views))
