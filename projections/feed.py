@@ -41,6 +41,16 @@ def changes(tx: Tx, topics: Sequence[str], after: int, limit: int = 500) -> list
     return [Change(r[0], r[1], r[2], r[3]) for r in rows]
 
 
+def public(tx: Tx, change: Change) -> bool:
+    """Whether the change has a public entry on its ticket's timeline (what a requester may be
+    told of); False while the timeline view has not reached it."""
+    row = tx.one(
+        "SELECT public IS NOT NULL FROM v_timeline WHERE ticket_id = %s AND version = %s",
+        (change.ticket_id, change.version),
+    )
+    return bool(row and row[0])
+
+
 def activity(tx: Tx, before: int | None = None, limit: int = 50) -> list[tuple[Change, int, str]]:
     """The desk's latest changes, newest first, with the ticket's number and subject."""
     rows = tx.all(
