@@ -25,6 +25,11 @@ class Status(StrEnum):
     CLOSED = "closed"
 
 
+# Active: someone still has to act on the request, the desk (new, open) or the requester
+# (waiting). Queues, incident links, knowledge gaps and the requester's chat all mean this set.
+ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.WAITING)
+
+
 class Channel(StrEnum):
     CABINET = "cabinet"
     PUBLIC_FORM = "public_form"

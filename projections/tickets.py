@@ -11,11 +11,11 @@ from typing import Any
 from uuid import UUID
 
 from domain.article import Article
-from domain.ticket import Status, Ticket
+from domain.ticket import ACTIVE_STATUSES, Status, Ticket
 from projections.base import View, on
 from projections.db import Tx
 
-OPEN_STATUSES = (Status.NEW.value, Status.OPEN.value, Status.WAITING.value)
+OPEN_STATUSES = tuple(s.value for s in ACTIVE_STATUSES)  # as the view's rows spell them
 COLUMNS = (
     "id", "number", "subject", "status", "priority", "line", "group_id", "assignee_id",
     "requester_id", "organisation_id", "category_id", "channel", "contact_name", "filed_at",
