@@ -34,14 +34,13 @@ from domain.incidents import (
 )
 from domain.people import Group, Role
 from domain.results import Written
-from domain.ticket import Status, Ticket
+from domain.ticket import ACTIVE_STATUSES, Ticket
 
 A = TypeVar("A", bound=ChainedAggregate)
 TRIGGER_EDITORS = (Role.ADMIN, Role.ANALYST)
 INCIDENT_MANAGERS = (Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN)
 BATCH = 100  # requests told in one atomic save
 ATTEMPTS = 5
-ACTIVE = (Status.NEW, Status.OPEN, Status.WAITING)
 
 
 def _who(actor: Actor) -> UUID:
@@ -239,9 +238,9 @@ class IncidentCommands:
         tickets = [self._get(Ticket, t, "request") for t in ticket_ids]
         told = []
         for ticket in tickets:
-            if ticket.status in ACTIVE:
+            if ticket.status in ACTIVE_STATUSES:
                 for m in incident.messages(ticket.id):
-                    if ticket.status not in ACTIVE:
+                    if ticket.status not in ACTIVE_STATUSES:
                         break
                     if m.kind == "resolve":
                         ticket.resolve(m.by, m.body)

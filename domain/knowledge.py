@@ -22,7 +22,7 @@ from domain.claim import Claim
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.people import Account, Role
 from domain.results import FiledTicket, Written
-from domain.ticket import Channel, LinkKind, TemplateUse, Ticket, TicketKind
+from domain.ticket import ACTIVE_STATUSES, Channel, LinkKind, TemplateUse, Ticket, TicketKind
 
 A = TypeVar("A", bound=ChainedAggregate)
 EDITORS = (Role.METHODOLOGIST, Role.ADMIN)
@@ -111,7 +111,7 @@ class KnowledgeBase:
             if article.id not in ticket.articles:
                 ticket.link_article(by, article.id, article.revision, title, public)
                 touched.append(ticket)
-        if gap.status.value in ("new", "open", "waiting"):
+        if gap.status in ACTIVE_STATUSES:
             gap.resolve(by, f"Answered by the knowledge-base article «{title}».")
             if gap not in touched:
                 touched.append(gap)

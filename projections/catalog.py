@@ -6,6 +6,7 @@ dialog's groups and agents) without loading aggregates.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -143,3 +144,59 @@ def staff(tx: Tx) -> list[dict[str, Any]]:
     )
     return [{"id": r[0], "login": r[1], "display_name": r[2], "roles": orjson.loads(r[3]),
              "groups": orjson.loads(r[4])} for r in rows]  # fmt: skip
+
+
+def category(tx: Tx, category_id: str) -> dict[str, Any] | None:
+    """A category, archived ones too (filed requests keep theirs), with its form as stored."""
+    row = tx.one(
+        "SELECT id, name_ru, name_en, form, archived FROM v_categories WHERE id = %s",
+        (category_id,),
+    )
+    if row is None:
+        return None
+    return {"id": row[0], "name_ru": row[1], "name_en": row[2], "form": orjson.loads(row[3]),
+            "archived": bool(row[4])}  # fmt: skip
+
+
+def organisations(tx: Tx, limit: int = 500) -> list[dict[str, Any]]:
+    rows = tx.all("SELECT id, name FROM v_organisations ORDER BY name LIMIT %s", (limit,))
+    return [{"id": r[0], "name": r[1]} for r in rows]
+
+
+# -- names for the ids a page shows: one query per kind, whatever the page's length -----------
+def _names(tx: Tx, table: str, column: str, ids: Iterable[str | None]) -> dict[str, str]:
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    marks = ", ".join(["%s"] * len(wanted))
+    return dict(tx.all(f"SELECT id, {column} FROM {table} WHERE id IN ({marks})", tuple(wanted)))
+
+
+def account_names(tx: Tx, ids: Iterable[str | None]) -> dict[str, str]:
+    return _names(tx, "v_accounts", "display_name", ids)
+
+
+def group_names(tx: Tx, ids: Iterable[str | None]) -> dict[str, str]:
+    return _names(tx, "v_groups", "name", ids)
+
+
+def organisation_names(tx: Tx, ids: Iterable[str | None]) -> dict[str, str]:
+    return _names(tx, "v_organisations", "name", ids)
+
+
+def category_names(tx: Tx) -> dict[str, dict[str, Any]]:
+    rows = tx.all("SELECT id, name_ru, name_en FROM v_categories")
+    return {r[0]: {"name_ru": r[1], "name_en": r[2]} for r in rows}
+
+
+def names_for(tx: Tx, rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Every name a list of ticket rows shows, in four queries whatever its length."""
+    rows = list(rows)
+    return {
+        "accounts": account_names(
+            tx, [r.requester_id for r in rows] + [r.assignee_id for r in rows]
+        ),
+        "groups": group_names(tx, [r.group_id for r in rows]),
+        "organisations": organisation_names(tx, [r.organisation_id for r in rows]),
+        "categories": category_names(tx),
+    }

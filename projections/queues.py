@@ -110,6 +110,26 @@ def ticket_row(tx: Tx, ticket_id: str) -> TicketRow | None:
     return TicketRow(*row) if row else None
 
 
+def ticket_id_by_number(tx: Tx, number: int) -> str | None:
+    row = tx.one("SELECT id FROM v_tickets WHERE number = %s", (number,))
+    return str(row[0]) if row else None
+
+
+def rows_in_order(tx: Tx, ids: list[str], numbered: int | None) -> list[TicketRow]:
+    """The rows of these tickets in their order (one query), after the one numbered as asked
+    (a search for a number shows that request first)."""
+    first = []
+    if numbered is not None:
+        first = [TicketRow(*r) for r in tx.all(f"{_SELECT} WHERE number = %s", (numbered,))]
+    wanted = [i for i in ids if i not in {r.id for r in first}]
+    found: dict[str, TicketRow] = {}
+    if wanted:
+        marks = ", ".join(["%s"] * len(wanted))
+        rows = tx.all(f"{_SELECT} WHERE id IN ({marks})", tuple(wanted))
+        found = {r[0]: TicketRow(*r) for r in rows}
+    return first + [found[i] for i in wanted if i in found]
+
+
 def counts(tx: Tx, queues: list[str]) -> dict[str, int]:
     """Live counts of the named queues (keys as in tickets.Shadow.queues), 0 when empty."""
     if not queues:

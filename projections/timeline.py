@@ -111,3 +111,37 @@ def timeline(tx: Tx, ticket_id: str, *, staff: bool, after_version: int = 0) -> 
         actor = r[4] if staff or "by" in data else None  # a redacted event names nobody
         entries.append(Entry(r[0], r[1], r[2], r[3], actor, bool(r[6]), data))
     return entries
+
+
+def last_version(tx: Tx, ticket_id: str) -> int | None:
+    """The ticket's last version the timeline holds (None before its first event arrives)."""
+    row = tx.one("SELECT MAX(version) FROM v_timeline WHERE ticket_id = %s", (ticket_id,))
+    return int(row[0]) if row and row[0] is not None else None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What the timeline holds after a version: the last version, and how many are public."""
+
+    last: int | None
+    public: int
+
+
+def changes_after(tx: Tx, ticket_id: str, version: int) -> Changes:
+    row = tx.one(
+        "SELECT MAX(version), COUNT(public) FROM v_timeline WHERE ticket_id = %s AND version > %s",
+        (ticket_id, version),
+    )
+    if row is None:
+        return Changes(None, 0)
+    return Changes(int(row[0]) if row[0] is not None else None, int(row[1]))
+
+
+def times_of(tx: Tx, changes: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """When each (ticket, version) happened: one query over the timeline's primary key."""
+    if not changes:
+        return {}
+    where = " OR ".join(["(ticket_id = %s AND version = %s)"] * len(changes))
+    rows = tx.all(f"SELECT ticket_id, version, at FROM v_timeline WHERE {where}",
+                  tuple(v for pair in changes for v in pair))  # fmt: skip
+    return {(r[0], r[1]): r[2] for r in rows}

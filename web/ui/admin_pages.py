@@ -36,9 +36,8 @@ WEEKDAYS = (lazy("Monday"), lazy("Tuesday"), lazy("Wednesday"), lazy("Thursday")
 
 def _choices(request: Request) -> dict[str, Any]:
     with services(request).projections.db.read() as tx:
-        orgs = tx.all("SELECT id, name FROM v_organisations ORDER BY name LIMIT 500")
         return {"groups": catalog.groups(tx), "categories": catalog.categories(tx),
-                "organisations": [{"id": o[0], "name": o[1]} for o in orgs],
+                "organisations": catalog.organisations(tx),
                 "channels": [c.value for c in Channel], "priorities": [p.value for p in Priority],
                 "assignments": [a.value for a in Assignment]}  # fmt: skip
 

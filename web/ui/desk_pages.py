@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from domain.errors import InvalidInput
 from projections import catalog, queues
+from projections.catalog import group_names, names_for
 from projections.db import Tx
 from projections.queue_history import queue_at
 from projections.sla import deadlines
@@ -21,7 +22,6 @@ from web.auth import services
 from web.http import number, wait_for_views
 from web.ui import i18n
 from web.ui.guard import Viewer, need, ui
-from web.ui.lookups import group_names, names_for
 from web.ui.render import TIMEZONE, page
 
 STAFF_ROLES = ("agent", "methodologist", "analyst", "developer", "operations", "admin",

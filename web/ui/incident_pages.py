@@ -26,7 +26,7 @@ from domain.access import WORKERS
 from domain.errors import DeskError, InvalidInput, NotFound
 from domain.incident_commands import INCIDENT_MANAGERS
 from domain.incidents import Criteria, IncidentStatus
-from projections import catalog
+from projections import catalog, queues
 from projections import incidents as view
 from web.auth import services
 from web.body import path_id
@@ -35,7 +35,6 @@ from web.http import wait_for_views
 from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import Viewer, need, ui
-from web.ui.lookups import account_names
 from web.ui.render import page
 
 
@@ -125,7 +124,7 @@ def _incident(request: Request, incident_id: UUID) -> dict[str, Any]:
             raise NotFound("No such incident.")
         linked = view.linked_requests(tx, row.id)
         news = view.updates(tx, row.id)
-        names = account_names(tx, [u["by"] for u in news])
+        names = catalog.account_names(tx, [u["by"] for u in news])
         categories = {c["id"]: c for c in catalog.categories(tx)}
     return {
         "incident": row,
@@ -194,10 +193,10 @@ def _ticket_by_number(request: Request, text: str) -> UUID:
     if not number.isascii() or not number.isdigit():
         raise InvalidInput(i18n.gettext("Write the request's number."), ["number"])
     with services(request).projections.db.read() as tx:
-        row = tx.one("SELECT id FROM v_tickets WHERE number = %s", (int(number),))
-    if row is None:
+        found = queues.ticket_id_by_number(tx, int(number))
+    if found is None:
         raise NotFound("No such request.")
-    return UUID(row[0])
+    return UUID(found)
 
 
 def _act(

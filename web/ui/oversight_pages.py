@@ -15,17 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from projections.catalog import names_for
 from projections.db import Tx
 from projections.feed import activity
-from projections.queues import TicketRow
+from projections.queues import rows_in_order
 from projections.search import search
-from projections.tickets import COLUMNS
+from projections.timeline import times_of
 from web.auth import services
 from web.http import number, wait_for_views
 from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import Viewer, need, ui
-from web.ui.lookups import names_for
 from web.ui.render import page
 
 PAGE = 50
@@ -59,18 +59,8 @@ def phrases() -> dict[str, str]:
     }  # fmt: skip
 
 
-def _times(tx: Tx, changes: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
-    """When each (ticket, version) happened: one query over the timeline's primary key."""
-    if not changes:
-        return {}
-    where = " OR ".join(["(ticket_id = %s AND version = %s)"] * len(changes))
-    rows = tx.all(f"SELECT ticket_id, version, at FROM v_timeline WHERE {where}",
-                  tuple(v for pair in changes for v in pair))  # fmt: skip
-    return {(r[0], r[1]): r[2] for r in rows}
-
-
 def _lines(tx: Tx, found: list[Any]) -> list[Line]:
-    times = _times(tx, [(c.ticket_id, c.version) for c, _n, _s in found])
+    times = times_of(tx, [(c.ticket_id, c.version) for c, _n, _s in found])
     return [Line(c.position, c.ticket_id, n, s, c.event, times.get((c.ticket_id, c.version)))
             for c, n, s in found]  # fmt: skip
 
@@ -112,21 +102,6 @@ async def activity_page(request: Request, viewer: Viewer) -> Response:
 
 
 # -- search -----------------------------------------------------------------------------------
-def _rows(tx: Tx, ids: list[str], numbered: int | None) -> list[TicketRow]:
-    """The rows of these tickets in their order (one query), after the one numbered as asked."""
-    select = f"SELECT {', '.join(COLUMNS)} FROM v_tickets"
-    first = []
-    if numbered is not None:
-        first = [TicketRow(*r) for r in tx.all(f"{select} WHERE number = %s", (numbered,))]
-    wanted = [i for i in ids if i not in {r.id for r in first}]
-    found: dict[str, TicketRow] = {}
-    if wanted:
-        marks = ", ".join(["%s"] * len(wanted))
-        found = {r[0]: TicketRow(*r) for r in tx.all(f"{select} WHERE id IN ({marks})",
-                                                     tuple(wanted))}  # fmt: skip
-    return first + [found[i] for i in wanted if i in found]
-
-
 @ui
 async def search_page(request: Request, viewer: Viewer) -> Response:
     need(viewer, *STAFF_ROLES)
@@ -138,7 +113,7 @@ async def search_page(request: Request, viewer: Viewer) -> Response:
     def load() -> dict[str, Any]:
         with services(request).projections.db.read() as tx:
             hits = search(tx, viewer.actor, text) if text else []
-            rows = _rows(tx, [i for i, _n in hits], numbered)
+            rows = rows_in_order(tx, [i for i, _n in hits], numbered)
             return {"rows": rows, "names": names_for(tx, rows)}
 
     data = await run_in_threadpool(load)

@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from projections import queues
+from projections.catalog import names_for
 from web.auth import services
 from web.http import number, wait_for_views
 from web.ui.guard import Viewer, need, ui
-from web.ui.lookups import names_for
 from web.ui.render import page
 
 PAGE_SIZE = 25

@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from domain.category import FieldSpec, FieldType
 from domain.errors import DeskError, InvalidInput, MissingFields
 from domain.people import clean_text
 from domain.ticket import Attachment, clean_body
+from projections import catalog
 from projections.db import Tx
 from web import files
 from web.attachments import TooLarge
@@ -51,20 +51,8 @@ def spec_of(raw: Mapping[str, Any]) -> FieldSpec:
 
 def category(tx: Tx, category_id: str) -> dict[str, Any] | None:
     """A category (archived ones too: filed requests keep theirs), with its form's specs."""
-    row = tx.one(
-        "SELECT id, name_ru, name_en, form, archived FROM v_categories WHERE id = %s",
-        (category_id,),
-    )
-    if row is None:
-        return None
-    form = [spec_of(f) for f in orjson.loads(row[3])]
-    return {
-        "id": row[0],
-        "name_ru": row[1],
-        "name_en": row[2],
-        "form": form,
-        "archived": bool(row[4]),
-    }
+    found = catalog.category(tx, category_id)
+    return None if found is None else {**found, "form": [spec_of(f) for f in found["form"]]}
 
 
 def label(spec: FieldSpec) -> str:

@@ -23,8 +23,9 @@ from domain.access import Command, TicketScope, may
 from domain.category import FieldSpec
 from domain.errors import Conflict, InvalidInput
 from domain.results import Written
-from domain.ticket import Attachment, Status, Ticket
-from projections.timeline import Entry, timeline
+from domain.ticket import ACTIVE_STATUSES, Attachment, Status, Ticket
+from projections.catalog import account_names
+from projections.timeline import Entry, changes_after, last_version, timeline
 from web.attachments import TooLarge
 from web.auth import services
 from web.body import path_id
@@ -33,7 +34,6 @@ from web.http import wait_for_views
 from web.media import may_show_inline
 from web.ui import i18n
 from web.ui.guard import SignInNeeded, Viewer, ui
-from web.ui.lookups import account_names
 from web.ui.render import is_htmx, page
 from web.ui.requester_forms import (
     answers,
@@ -56,7 +56,6 @@ TEAM_SIDE = frozenset({"Replied", "InformationRequested", "Resolved", "Attachmen
 CARRY_FILES = frozenset(
     {"Filed", "RequesterWrote", "InformationProvided", "Replied", "AttachmentAdded"}
 )
-ACTIVE = (Status.NEW, Status.OPEN, Status.WAITING)
 
 
 @dataclass
@@ -218,7 +217,7 @@ def _load(request: Request, viewer: Viewer, ticket_id: UUID) -> View:
     position = min(positions.reached("tickets"), positions.reached("timeline"))
     with svc.projections.db.read() as tx:
         entries = timeline(tx, str(ticket_id), staff=False)
-        top = tx.one("SELECT MAX(version) FROM v_timeline WHERE ticket_id = %s", (str(ticket_id),))
+        top = last_version(tx, str(ticket_id))
         found = category(tx, str(ticket.category_id))
         names = account_names(tx, [e.actor_id for e in entries] + [str(ticket.requester_id or "")])
     specs = {s.key: s for s in found["form"]} if found else {}
@@ -229,9 +228,9 @@ def _load(request: Request, viewer: Viewer, ticket_id: UUID) -> View:
         ticket=ticket,
         category=found,
         entries=_shown(ticket, viewer, entries, names, specs, viewer.key),
-        version=int(top[0]) if top and top[0] is not None else ticket.version,
+        version=top if top is not None else ticket.version,
         position=position,
-        may_write=ticket.status in ACTIVE and may(actor, Command.WRITE, scope),
+        may_write=ticket.status in ACTIVE_STATUSES and may(actor, Command.WRITE, scope),
         may_inform=ticket.status is Status.WAITING
         and bool(ticket.requested_fields or ticket.requested_questions)
         and may(actor, Command.PROVIDE_INFO, scope),
@@ -293,18 +292,8 @@ async def _nothing_visible_since(request: Request, ticket_id: UUID, seen: int, n
 
     def public_after() -> bool:
         with svc.projections.db.read() as tx:
-            rows = tx.one(
-                "SELECT COUNT(*), MAX(version) FROM v_timeline WHERE ticket_id = %s"
-                " AND version > %s",
-                (str(ticket_id), seen),
-            )
-            public = tx.one(
-                "SELECT COUNT(*) FROM v_timeline WHERE ticket_id = %s AND version > %s"
-                " AND public IS NOT NULL",
-                (str(ticket_id), seen),
-            )
-        complete = rows is not None and rows[1] is not None and int(rows[1]) >= now
-        return complete and public is not None and int(public[0]) == 0
+            after = changes_after(tx, str(ticket_id), seen)
+        return after.last is not None and after.last >= now and after.public == 0
 
     return await run_in_threadpool(public_after)
 
