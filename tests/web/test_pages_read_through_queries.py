@@ -8,19 +8,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEW_SQL = re.compile(r"(?i)\b(from|join|into|update)\s+v_[a-z_]+")
-# The knowledge-base, live and analytics modules and the staff ticket page are being moved in
-# the same issue by other hands; they join the check when they are done.
-LATER = {
-    "web/kb.py",
-    "web/live.py",
-    "web/ui/kb_data.py",
-    "web/ui/kb_pages.py",
-    "web/ui/analytics_kb.py",
-    "web/ui/analytics_pages.py",
-    "web/ui/analytics_report.py",
-    "web/ui/quality_pages.py",
-    "web/ui/ticket_pages.py",
-}
+# The staff ticket page is being changed in the same issue by other hands; it joins the check
+# when that is done (its ticket-by-number query is queues.ticket_id_by_number already).
+LATER = {"web/ui/ticket_pages.py"}
 
 
 def test_no_web_module_names_a_view_table() -> None:
