@@ -26,6 +26,7 @@ class Command(StrEnum):
     TRANSFER = "transfer"
     ESCALATE = "escalate"
     PRIORITY = "priority"
+    CATEGORY = "change_category"
     RESOLVE = "resolve"
     REOPEN = "reopen"
     CLOSE = "close"
@@ -80,6 +81,7 @@ _WORK = frozenset(
         Command.TRANSFER,
         Command.ESCALATE,
         Command.PRIORITY,
+        Command.CATEGORY,
         Command.RESOLVE,
         Command.REOPEN,
         Command.CLOSE,

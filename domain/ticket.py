@@ -317,6 +317,25 @@ class Ticket(ChainedAggregate):
             raise InvalidTransition(f"The priority is already {priority.value}.")
         self.trigger_event(self.PriorityChanged, by=by, priority=priority, reason=reason.strip())
 
+    class CategoryChanged(ChainedAggregate.Event):
+        """Staff put the request in another category; its filed field values stay as they were."""
+
+        by: UUID
+        from_category_id: UUID
+        category_id: UUID
+        reason: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Ticket, aggregate).category_id = self.category_id
+
+    def change_category(self, by: UUID, category_id: UUID, reason: str) -> None:
+        self.check_not_closed()
+        if category_id == self.category_id:
+            raise InvalidTransition("The request is already in that category.")
+        self.trigger_event(self.CategoryChanged, by=by, from_category_id=self.category_id,
+                           category_id=category_id,
+                           reason=clean_body(reason, "reason"))  # fmt: skip
+
     # -- conversation -------------------------------------------------------------------------
     class Replied(ChainedAggregate.Event):
         """An agent's public answer to the requester."""

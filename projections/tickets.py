@@ -16,6 +16,13 @@ from projections.base import View, on
 from projections.db import Tx
 
 OPEN_STATUSES = tuple(s.value for s in ACTIVE_STATUSES)  # as the view's rows spell them
+# Every ticket event after filing changes the row (its version at least): a new event needs no
+# line here, its own `apply` says what it changes.
+CHANGES = tuple(
+    c for c in vars(Ticket).values()
+    if isinstance(c, type) and issubclass(c, Ticket.Event) and c is not Ticket.Filed
+    and c.__name__ not in ("Event", "Created")
+)  # fmt: skip
 COLUMNS = (
     "id", "number", "subject", "status", "priority", "line", "group_id", "assignee_id",
     "requester_id", "organisation_id", "category_id", "channel", "contact_name", "filed_at",
@@ -76,6 +83,7 @@ class _Applied:
         self.__dict__.update(
             status=Status(shadow.status), line=shadow.line, priority=shadow.priority,
             group_id=_uuid(shadow.group_id), assignee_id=_uuid(shadow.assignee_id),
+            category_id=shadow.category_id,  # CategoryChanged sets a UUID; `into` spells it
             attachments=(), fields={}, links=(), requested_fields=(), requested_questions=(),
             articles=(),
             rating=None, resolution="",
@@ -86,6 +94,7 @@ class _Applied:
         shadow.status, shadow.line = str(d["status"]), d["line"]
         shadow.priority = str(d["priority"])
         shadow.group_id, shadow.assignee_id = _str(d["group_id"]), _str(d["assignee_id"])
+        shadow.category_id = str(d["category_id"])
 
 
 def _uuid(value: str | None) -> UUID | None:
@@ -142,13 +151,7 @@ class TicketsView(View):
         )  # fmt: skip
         self._write(tx, None, shadow, event, position)
 
-    @on(
-        Ticket.Assigned, Ticket.Transferred, Ticket.Escalated, Ticket.PriorityChanged,
-        Ticket.Replied, Ticket.RequesterWrote, Ticket.NoteAdded, Ticket.AttachmentAdded,
-        Ticket.InformationRequested, Ticket.InformationProvided, Ticket.Resolved,
-        Ticket.Reopened, Ticket.Closed, Ticket.Rated, Ticket.Linked, Ticket.ArticleLinked,
-        Ticket.SlaAlarmed, Ticket.FollowUpRaised, Ticket.FollowUpDone, Ticket.QualityReviewed,
-    )  # fmt: skip
+    @on(*CHANGES)
     def changed(self, tx: Tx, event: Any, position: int) -> None:
         before = self._rows.get(str(event.originator_id))
         if before is None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -14,14 +14,15 @@ from starlette.routing import Route
 
 from domain.access import Actor, TicketScope, may_see, visible_state
 from domain.errors import NotFound
-from domain.results import Written
-from domain.ticket import Channel, Contact, LinkKind, Priority, Status, TemplateUse, Urgency
+from domain.ticket import Channel, Contact, Priority, Status, TemplateUse, Urgency
+from domain.tickets.commands import BY_API
 from projections import catalog, queues
 from projections.feed import activity
 from projections.search import search
 from projections.timeline import timeline
 from web.auth import COOKIE, authenticate, services, signed_in
 from web.body import Body, expected_version, path_id
+from web.command_input import build
 from web.credentials import check_password
 from web.errors import ApiError
 from web.http import json, number, wait_for_views, written
@@ -115,60 +116,59 @@ def _urgency(body: Body) -> Urgency:
 
 
 # -- ticket commands --------------------------------------------------------------------------
-Command = Callable[[Any, Actor, UUID, Body, int], Written]
-COMMANDS: dict[str, Command] = {
-    "replies": lambda d, a, t, b, v: d.reply(a, t, b.text("body"), expected_version=v,
-                                             template=_template(b)),
-    "messages": lambda d, a, t, b, v: d.write(a, t, b.text("body"), expected_version=v),
-    "notes": lambda d, a, t, b, v: d.note(a, t, b.text("body"), expected_version=v),
-    "information-requests": lambda d, a, t, b, v: d.request_information(
-        a, t, b.strs("fields"), b.strs("questions"), b.text("message", ""), expected_version=v,
-        template=_template(b)),
-    "information": lambda d, a, t, b, v: d.provide_information(
-        a, t, b.obj("values"), b.strs("answers"), expected_version=v),
-    "assignment": lambda d, a, t, b, v: d.assign(
-        a, t, b.opt_uuid("group"), b.opt_uuid("assignee"), expected_version=v),
-    "transfers": lambda d, a, t, b, v: d.transfer(
-        a, t, b.uuid("group"), b.text("reason"), b.opt_uuid("assignee"), expected_version=v),
-    "escalations": lambda d, a, t, b, v: d.escalate(
-        a, t, b.uuid("group"), b.text("reason"), expected_version=v),
-    "priority": lambda d, a, t, b, v: d.change_priority(
-        a, t, _priority(b), b.text("reason", ""), expected_version=v),
-    "resolution": lambda d, a, t, b, v: d.resolve(a, t, b.text("resolution"), expected_version=v),
-    "reopening": lambda d, a, t, b, v: d.reopen(a, t, b.text("reason"), expected_version=v),
-    "closing": lambda d, a, t, b, v: d.close_ticket(a, t, b.text("reason", ""), expected_version=v),
-    "rating": lambda d, a, t, b, v: d.rate(a, t, b.integer("score"), b.text("comment", ""),
-                                           expected_version=v),
-    "links": lambda d, a, t, b, v: d.link(a, t, b.uuid("other"), _link_kind(b)),
-}  # fmt: skip
+class JsonReader:
+    """The command's fields from a JSON body (web/command_input.py walks them)."""
 
+    def __init__(self, body: Body) -> None:
+        self.body = body
 
-def _template(body: Body) -> TemplateUse | None:
-    """The template a message was written from: {"id": ..., "revision": n}, if any."""
-    raw = body.data.get("template")
-    if raw is None:
-        return None
-    t = Body(raw) if isinstance(raw, dict) else Body({})
-    return TemplateUse(t.uuid("id"), t.integer("revision"))
+    def text(self, name: str, default: str | None) -> str:
+        return self.body.text(name, default)
 
+    def uuid(self, name: str) -> UUID:
+        return self.body.uuid(name)
 
-def _link_kind(body: Body) -> LinkKind:
-    try:
-        return LinkKind(body.text("kind", "related"))
-    except ValueError:
-        raise ApiError(422, "invalid_input", "Unknown link kind.", ("kind",)) from None
+    def opt_uuid(self, name: str) -> UUID | None:
+        return self.body.opt_uuid(name)
+
+    def integer(self, name: str) -> int:
+        return self.body.integer(name)
+
+    def strs(self, name: str) -> tuple[str, ...]:
+        return self.body.strs(name)
+
+    def obj(self, name: str) -> dict[str, Any]:
+        return self.body.obj(name)
+
+    def choice(self, name: str, kind: type[Enum], default: Enum | None) -> Any:
+        given = self.body.text(name, None if default is None else str(default.value))
+        try:
+            return kind(given)
+        except ValueError:
+            values = [str(m.value) for m in kind]
+            raise ApiError(422, "invalid_input",
+                           f"{name} must be {', '.join(values[:-1])} or {values[-1]}.",
+                           (name,)) from None  # fmt: skip
+
+    def template(self) -> TemplateUse | None:
+        """The template a message was written from: {"id": ..., "revision": n}, if any."""
+        raw = self.body.data.get("template")
+        if raw is None:
+            return None
+        t = Body(raw) if isinstance(raw, dict) else Body({})
+        return TemplateUse(t.uuid("id"), t.integer("revision"))
 
 
 async def ticket_command(request: Request) -> Response:
     c = await authenticate(request)
-    command = COMMANDS.get(request.path_params["command"])
-    if command is None:
+    kind = BY_API.get(request.path_params["command"])
+    if kind is None:
         raise ApiError(404, "not_found", "No such command on a request.")
     ticket_id = path_id(request, "ticket_id", "request")
     body = await Body.read(request)
     version = expected_version(request, body)
-    svc = services(request)
-    return written(await run_in_threadpool(command, svc.desk, c.actor, ticket_id, body, version))
+    command = build(kind, ticket_id, version, JsonReader(body))
+    return written(await run_in_threadpool(services(request).desk.handle, c.actor, command))
 
 
 # -- queries ----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from web.api import COMMANDS
+from domain.tickets.commands import BY_API, TicketCommand
+from web.command_input import schema
 from web.http import json
 
 S = dict[str, Any]
@@ -26,27 +27,19 @@ def obj(required: list[str], **props: S) -> S:
     return {"type": "object", "required": required, "properties": props}
 
 
-COMMAND_BODIES: dict[str, S] = {
-    "replies": obj(["body"], body=STR),
-    "messages": obj(["body"], body=STR),
-    "notes": obj(["body"], body=STR),
-    "information-requests": obj([], fields=STRS, questions=STRS, message=STR),
-    "information": obj([], values=ANY_OBJECT, answers=STRS),
-    "assignment": obj([], group=ID, assignee=ID),
-    "transfers": obj(["group", "reason"], group=ID, assignee=ID, reason=STR),
-    "escalations": obj(["group", "reason"], group=ID, reason=STR),
-    "priority": obj([], priority={"enum": ["low", "normal", "high", "critical"]}, reason=STR),
-    "resolution": obj(["resolution"], resolution=STR),
-    "reopening": obj(["reason"], reason=STR),
-    "closing": obj([], reason=STR),
-    "rating": obj(["score"], score={"type": "integer", "minimum": 1, "maximum": 5}, comment=STR),
-    "links": obj(
-        ["other"],
-        other=ID,
-        kind={"enum": ["related", "duplicate_of", "caused_by", "knowledge_gap"]},
-    ),
-}
-assert set(COMMAND_BODIES) == set(COMMANDS)
+# Each ticket command's body, from its fields (web/command_input.py); what types cannot say:
+BOUNDS: dict[tuple[str, str], S] = {("rating", "score"): {"minimum": 1, "maximum": 5}}
+
+
+def _command_body(api: str, kind: type[TicketCommand]) -> S:
+    body = schema(kind)
+    for (name, prop), extra in BOUNDS.items():
+        if name == api:
+            body["properties"][prop] = {**body["properties"][prop], **extra}
+    return body
+
+
+COMMAND_BODIES: dict[str, S] = {api: _command_body(api, kind) for api, kind in BY_API.items()}
 
 
 def op(

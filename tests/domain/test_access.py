@@ -55,6 +55,7 @@ COLUMNS = (
     Command.TRANSFER,
     Command.ESCALATE,
     Command.PRIORITY,
+    Command.CATEGORY,
     Command.RESOLVE,
     Command.REOPEN,
     Command.CLOSE,
@@ -63,25 +64,25 @@ COLUMNS = (
     Command.ATTACH,
 )
 # Columns, in COLUMNS order: file, reply, write (as requester), note, request info, provide
-# info, assign, transfer, escalate, priority, resolve, reopen, close, rate, link, attach.
+# info, assign, transfer, escalate, priority, category, resolve, reopen, close, rate, link, attach.
 # fmt: off
 MATRIX = {
-    #                       fil rep wri not ask ans asg trn esc pri res reo clo rat lnk att
-    "requester (own)":      "  Y   .   Y   .   .   Y   .   .   .   .   .   Y   .   Y   .   Y",
-    "colleague (same org)": "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "other organisation":   "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "visitor with link":    "  .   .   Y   .   .   Y   .   .   .   .   .   Y   .   .   .   Y",
-    "visitor, other link":  "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "visitor, no link":     "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "agent":                "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "methodologist":        "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "analyst":              "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "developer":            "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "operations":           "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "quality":              "  .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .",
-    "curator":              "  .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .",
-    "auditor":              "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "admin":                "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
+    #                       fil rep wri not ask ans asg trn esc pri cat res reo clo rat lnk att
+    "requester (own)":      "  Y   .   Y   .   .   Y   .   .   .   .   .   .   Y   .   Y   .   Y",
+    "colleague (same org)": "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "other organisation":   "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "visitor with link":    "  .   .   Y   .   .   Y   .   .   .   .   .   .   Y   .   .   .   Y",
+    "visitor, other link":  "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "visitor, no link":     "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "agent":                "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
+    "methodologist":        "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
+    "analyst":              "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
+    "developer":            "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
+    "operations":           "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
+    "quality":              "  .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "curator":              "  .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "auditor":              "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "admin":                "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
 }
 # fmt: on
 CELLS = [

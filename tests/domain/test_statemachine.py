@@ -27,8 +27,9 @@ from domain.errors import DeskError
 from domain.integrity import verify
 from domain.settings import Settings
 from domain.ticket import Attachment, Channel, Contact, Priority, Status, Ticket
+from domain.tickets.commands import ChangeCategory
 from tests.domain.support import position, state_of, uncached
-from tests.world import World
+from tests.world import CONTRACT_FORM, World
 
 FILE = Attachment("scan.pdf", 1024, "ef" * 32, "application/pdf")
 VALID = {"signed_on": "2024-03-01", "amount": "100,5", "law": "44-FZ"}
@@ -60,6 +61,7 @@ class Model:
     questions: int = 0
     rating: int | None = None
     links: frozenset[UUID] = field(default_factory=frozenset)
+    category_id: UUID | None = None  # None: still the category it was filed in
     version: int = 2  # Filed, then Assigned to the category's line 1 group
 
 
@@ -100,6 +102,9 @@ class DeskMachine(RuleBasedStateMachine):
 
     @initialize()
     def open_the_desk(self) -> None:
+        # a second category with the same form, so requests may move between the two
+        self.payments = self.desk.define_category(self.world.admin, "Оплата", "Payments",
+                                                  CONTRACT_FORM).id  # fmt: skip
         self.file(anonymous=False, complete=True)
         self.file(anonymous=True, complete=True)
 
@@ -218,6 +223,12 @@ class DeskMachine(RuleBasedStateMachine):
             score = data.draw(st.integers(1, 5))
             possible = m.status in (Status.RESOLVED, Status.CLOSED) and m.rating is None
             return lambda: d.rate(actor, t, score), possible, {"rating": score}
+        if name is Command.CATEGORY:
+            now = m.category_id or w.contracts
+            to = data.draw(st.sampled_from([w.contracts, self.payments]))
+            move = ChangeCategory(t, None, to, "Другая категория")
+            possible = m.status is not Status.CLOSED and to != now
+            return lambda: d.handle(actor, move), possible, {"category_id": to}
         assert name is Command.ATTACH
         file = replace(FILE, internal=data.draw(st.booleans()))
         possible = m.status is not Status.CLOSED and (actor.is_staff or not file.internal)
@@ -253,6 +264,7 @@ class DeskMachine(RuleBasedStateMachine):
         )
         assert (t.requested_fields, len(t.requested_questions)) == (m.requested, m.questions)
         assert (frozenset(other for other, _ in t.links), t.version) == (m.links, m.version)
+        assert t.category_id == (m.category_id or self.world.contracts)
 
     @invariant()
     def replay_from_the_store_equals_the_live_ticket(self) -> None:

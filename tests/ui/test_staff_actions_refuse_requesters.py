@@ -24,7 +24,7 @@ from domain.ticket import Attachment, LinkKind
 from tests.ui.test_desk_and_ticket_pages import Browser
 from tests.web.desk_site import LEAKS, ORIGIN, Site, open_site
 from tests.web.support import png
-from web.ui.ticket_pages import ACTIONS
+from domain.tickets.commands import BY_ACTION
 
 pytestmark = LEAKS
 
@@ -35,7 +35,7 @@ TRANSFER = "ПРИЧИНА-ПЕРЕДАЧИ-7731"
 ESCALATION = "ПРИЧИНА-ЭСКАЛАЦИИ-7731"
 STAFF_NAMES = ("Agent1", "Engineer2", "Method")
 OTHERS_SUBJECT = "Чужая заявка другой организации 7731"
-EVERY_ACTION = (*ACTIONS, "gap")
+EVERY_ACTION = (*BY_ACTION, "gap")
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ the events the writer had not seen and keeps what he typed, so nothing is merged
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -25,11 +25,13 @@ from domain.article import Kind
 from domain.errors import Conflict, DeskError, InvalidInput, NotFound
 from domain.results import Written
 from domain.ticket import LinkKind, Priority, TemplateUse, Ticket
+from domain.tickets.commands import BY_ACTION, AddNote, ReplyToTicket, TicketCommand
 from projections import catalog, knowledge, queues
 from projections.db import Tx
 from projections.sla import deadlines
 from projections.timeline import Entry, timeline
 from web.auth import services
+from web.command_input import build
 from web.errors import STATUS
 from web.http import wait_for_views
 from web.kb import methodology_group
@@ -93,6 +95,7 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
     with svc.projections.db.read() as tx:
         entries = timeline(tx, str(ticket_id), staff=True)
         category = _category(tx, ticket)
+        categories = catalog.categories(tx)  # the side panel offers another
         text = f"{ticket.subject} {ticket.description}"
         suggested = knowledge.suggest(tx, text, staff=True, kinds=(Kind.ARTICLE,),
                                       limit=5, category_id=str(ticket.category_id))  # fmt: skip
@@ -100,8 +103,8 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
             "ticket": ticket, "entries": entries, "category": category,
             "names": _names(tx, ticket, entries), "groups": catalog.groups(tx),
             "staff": catalog.staff(tx), "templates": _templates(tx), "suggested": suggested,
-            "linked": _linked(tx, ticket), "sla": deadlines(tx, [str(ticket_id)]).get(
-                str(ticket_id)),
+            "linked": _linked(tx, ticket), "categories": categories,
+            "sla": deadlines(tx, [str(ticket_id)]).get(str(ticket_id)),
             "unseen": [e for e in entries if e.version > since] if since else [],
         }  # fmt: skip
     context["labels"] = {f["key"]: f for f in category["form"]}
@@ -130,9 +133,6 @@ async def ticket_page(request: Request, viewer: Viewer) -> Response:
 
 
 # -- actions -------------------------------------------------------------------------------------
-Action = Callable[[Services, Actor, UUID, FormData, int], Written]
-
-
 def _text(form: FormData, name: str) -> str:
     return plain_text(name, str(form.get(name) or "")[:100_000], i18n.gettext)
 
@@ -147,13 +147,6 @@ def _uuid(form: FormData, name: str) -> UUID | None:
         raise InvalidInput(i18n.gettext("Choose from the list."), [name]) from None
 
 
-def _required_uuid(form: FormData, name: str) -> UUID:
-    value = _uuid(form, name)
-    if value is None:
-        raise InvalidInput(i18n.gettext("Choose from the list."), [name])
-    return value
-
-
 def _template(form: FormData) -> TemplateUse | None:
     template, revision = _uuid(form, "template_id"), _text(form, "template_revision")
     if template is None or not revision.isdigit():
@@ -161,62 +154,78 @@ def _template(form: FormData) -> TemplateUse | None:
     return TemplateUse(template, int(revision))
 
 
-def _priority(form: FormData) -> Priority:
-    try:
-        return Priority(_text(form, "priority"))
-    except ValueError:
-        raise InvalidInput(i18n.gettext("Choose a priority."), ["priority"]) from None
-
-
 def _other_ticket(svc: Services, form: FormData) -> UUID:
     raw = _text(form, "other").strip().lstrip("#№ ")
     if not raw.isdigit():
         raise InvalidInput(i18n.gettext("Enter the other request's number."), ["other"])
     with svc.projections.db.read() as tx:
-        row = tx.one("SELECT id FROM v_tickets WHERE number = %s", (int(raw[:18]),))
-    if row is None:
+        found = queues.ticket_id_by_number(tx, int(raw[:18]))
+    if found is None:
         raise InvalidInput(i18n.gettext("There is no request with that number."), ["other"])
-    return UUID(row[0])
+    return UUID(found)
 
 
-def _link_kind(form: FormData) -> LinkKind:
-    try:
-        return LinkKind(_text(form, "kind") or "related")
-    except ValueError:
-        raise InvalidInput(i18n.gettext("Choose how the requests are related."), ["kind"]) from None
+# What to say when a choice is missing or not one of the list.
+CHOOSE: dict[type[Enum], str] = {Priority: i18n.lazy("Choose a priority."),
+          LinkKind: i18n.lazy("Choose how the requests are related.")}  # fmt: skip
 
 
-ACTIONS: dict[str, Action] = {
-    "reply": lambda s, a, t, f, v: s.desk.reply(a, t, _text(f, "body"), expected_version=v,
-                                           template=_template(f)),
-    "note": lambda s, a, t, f, v: s.desk.note(a, t, _text(f, "body"), expected_version=v),
-    "request-info": lambda s, a, t, f, v: s.desk.request_information(
-        a, t, tuple(str(x) for x in f.getlist("fields")),
-        tuple(q for q in _text(f, "questions").splitlines() if q.strip()),
-        _text(f, "message"), expected_version=v, template=_template(f)),
-    "take": lambda s, a, t, f, v: s.desk.assign(a, t, _uuid(f, "group"), a.id, expected_version=v),
-    "assign": lambda s, a, t, f, v: s.desk.assign(a, t, _uuid(f, "group"), _uuid(f, "assignee"),
-                                             expected_version=v),
-    "transfer": lambda s, a, t, f, v: s.desk.transfer(a, t, _required_uuid(f, "group"),
-                                                 _text(f, "reason"), _uuid(f, "assignee"),
-                                                 expected_version=v),
-    "escalate": lambda s, a, t, f, v: s.desk.escalate(a, t, _required_uuid(f, "group"),
-                                                 _text(f, "reason"), expected_version=v),
-    "priority": lambda s, a, t, f, v: s.desk.change_priority(a, t, _priority(f), _text(f, "reason"),
-                                                        expected_version=v),
-    "resolve": lambda s, a, t, f, v: s.desk.resolve(a, t, _text(f, "resolution"),
-                                                    expected_version=v),
-    "reopen": lambda s, a, t, f, v: s.desk.reopen(a, t, _text(f, "reason"), expected_version=v),
-    "close": lambda s, a, t, f, v: s.desk.close_ticket(a, t, _text(f, "reason"),
-                                                       expected_version=v),
-    "link": lambda s, a, t, f, v: s.desk.link(a, t, _other_ticket(s, f), _link_kind(f)),
-}  # fmt: skip
-# What each action asks of the policy; a knowledge gap links the request it was raised from.
-COMMANDS = {"reply": Command.REPLY, "note": Command.NOTE, "request-info": Command.REQUEST_INFO,
-            "take": Command.ASSIGN, "assign": Command.ASSIGN, "transfer": Command.TRANSFER,
-            "escalate": Command.ESCALATE, "priority": Command.PRIORITY,
-            "resolve": Command.RESOLVE, "reopen": Command.REOPEN, "close": Command.CLOSE,
-            "link": Command.LINK, "gap": Command.LINK}  # fmt: skip
+class FormReader:
+    """A command's fields from an action form (web/command_input.py walks them). `chosen`
+    gives values the form does not carry: "take" assigns the sender himself."""
+
+    def __init__(self, svc: Services, form: FormData, chosen: dict[str, UUID | None]) -> None:
+        self.svc, self.form, self.chosen = svc, form, chosen
+
+    def text(self, name: str, default: str | None) -> str:
+        return _text(self.form, name)
+
+    def uuid(self, name: str) -> UUID:
+        if name == "other":  # the form names the other request by its number
+            return _other_ticket(self.svc, self.form)
+        value = self.opt_uuid(name)
+        if value is None:
+            raise InvalidInput(i18n.gettext("Choose from the list."), [name])
+        return value
+
+    def opt_uuid(self, name: str) -> UUID | None:
+        return self.chosen[name] if name in self.chosen else _uuid(self.form, name)
+
+    def integer(self, name: str) -> int:
+        value = _text(self.form, name).strip()
+        if not value.isdigit():
+            raise InvalidInput(i18n.gettext("Enter a whole number."), [name])
+        return int(value)
+
+    def strs(self, name: str) -> tuple[str, ...]:
+        """Ticked boxes, or a text box's lines (blank ones left out)."""
+        given = [plain_text(name, str(v)[:100_000], i18n.gettext) for v in self.form.getlist(name)]
+        return tuple(line for v in given for line in v.splitlines() if line.strip())
+
+    def obj(self, name: str) -> dict[str, Any]:
+        raise InvalidInput(i18n.gettext("Choose from the list."), [name])  # no form sends one
+
+    def choice(self, name: str, kind: type[Enum], default: Enum | None) -> Any:
+        given = _text(self.form, name) or (str(default.value) if default is not None else "")
+        try:
+            return kind(given)
+        except ValueError:
+            message = CHOOSE.get(kind, i18n.lazy("Choose from the list."))
+            raise InvalidInput(i18n.gettext(message), [name]) from None
+
+    def template(self) -> TemplateUse | None:
+        return _template(self.form)
+
+
+def _command(svc: Services, actor: Actor, ticket_id: UUID, name: str, form: FormData,
+             version: int) -> TicketCommand:  # fmt: skip
+    chosen: dict[str, UUID | None] = {"assignee": actor.id} if name == "take" else {}
+    return build(BY_ACTION[name], ticket_id, version, FormReader(svc, form, chosen))
+
+
+def _run(svc: Services, actor: Actor, ticket_id: UUID, name: str, form: FormData,
+         version: int) -> Written:  # fmt: skip
+    return svc.desk.handle(actor, _command(svc, actor, ticket_id, name, form, version))
 
 
 def _raise_gap(request: Request, actor: Actor, ticket_id: UUID, form: FormData) -> Written:
@@ -236,10 +245,11 @@ def _raise_gap(request: Request, actor: Actor, ticket_id: UUID, form: FormData) 
 async def act(request: Request, viewer: Viewer) -> Response:
     ticket_id = _ticket_id(request)
     name = request.path_params["action"]
-    action, command = ACTIONS.get(name), COMMANDS.get(name)
-    if command is None:
+    kind = BY_ACTION.get(name)
+    if kind is None and name != "gap":
         raise NotFound("No such action on a request.")
-    if not may_work(viewer.actor, command):
+    # a knowledge gap links the request it was raised from
+    if not may_work(viewer.actor, kind.policy if kind else Command.LINK):
         raise NotAllowed  # read-only staff: refused before the form is read
     async with posted(request) as sent:
         form = sent.form
@@ -255,8 +265,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
             elif name in ("reply", "note") and sent.files:
                 w = await _with_files(request, viewer, ticket_id, name, sent, int(seen))
             else:
-                assert action is not None
-                w = await run_in_threadpool(action, svc, viewer.actor, ticket_id, form,
+                w = await run_in_threadpool(_run, svc, viewer.actor, ticket_id, name, form,
                                             int(seen))  # fmt: skip
         except Conflict:
             await _caught_up(request, None)
@@ -283,16 +292,12 @@ async def _with_files(request: Request, viewer: Viewer, ticket_id: UUID, name: s
     """A reply or note with files: the files are staged first (a note's stay internal) and
     kept only once the command is recorded (a refused one leaves nothing on disk)."""
     stored = tuple(await store(request, sent.files))
-    desk = services(request).desk
+    svc = services(request)
     if name == "note":
         stored = tuple(replace(a, internal=True) for a in stored)
-        w = await run_in_threadpool(lambda: desk.note(
-            viewer.actor, ticket_id, sent.text("body"), expected_version=version,
-            attachments=stored))  # fmt: skip
-    else:
-        w = await run_in_threadpool(lambda: desk.reply(
-            viewer.actor, ticket_id, sent.text("body"), expected_version=version,
-            attachments=stored, template=_template(sent.form)))  # fmt: skip
+    command = _command(svc, viewer.actor, ticket_id, name, sent.form, version)
+    assert isinstance(command, ReplyToTicket | AddNote)
+    w = await run_in_threadpool(svc.desk.handle, viewer.actor, replace(command, attachments=stored))
     await keep(request, stored)
     return w
 

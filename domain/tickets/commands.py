@@ -1,0 +1,374 @@
+"""The ticket commands: each one's data and, right below it, its handler.
+
+A command is a frozen dataclass naming the ticket, the version its sender saw, and what he
+asks for; `policy` is the access policy's Command it needs, `api` its path segment under
+/api/v1/tickets/{id}/ and `actions` the names of the staff page's forms that send it. A handler
+only decides: the dispatcher (domain/tickets/dispatch.py) has already checked the policy, loaded
+the ticket and compared versions, and saves what the handler changed. Adding a command: see
+docs/architecture.md, "Adding a ticket command".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+from uuid import UUID
+
+from domain.access import Actor, Command
+from domain.article import Article
+from domain.category import Category, parse_fields
+from domain.chain import ChainedAggregate
+from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.people import Account, Group, Role
+from domain.ticket import Attachment, LinkKind, Priority, TemplateUse, Ticket
+
+A = TypeVar("A", bound=ChainedAggregate)
+
+
+@dataclass(frozen=True)
+class TicketCommand:
+    """What every ticket command carries; `expected_version` None: decided on the latest."""
+
+    ticket_id: UUID
+    expected_version: int | None
+
+    policy: ClassVar[Command]
+    api: ClassVar[str | None] = None  # not sent through the JSON API when None
+    actions: ClassVar[tuple[str, ...]] = ()
+    versioned: ClassVar[bool] = True  # False: the version the sender saw is not compared
+
+
+class Ports(Protocol):
+    """What handlers may ask of the desk besides the ticket they were given."""
+
+    def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
+    def _check_template(self, use: TemplateUse) -> Article: ...
+    def render_template(
+        self, actor: Actor, template_id: UUID, ticket_id: UUID, language: str = "ru"
+    ) -> tuple[str, TemplateUse, Article]: ...
+    def ticket_for(self, actor: Actor, command: Command, ticket_id: UUID) -> Ticket: ...
+
+
+C = TypeVar("C", bound=TicketCommand)
+# A handler changes the ticket and returns the other aggregates to save with it, if any.
+Handler = Callable[[Ports, Actor, Ticket, Any], tuple[ChainedAggregate, ...]]
+HANDLERS: dict[type[TicketCommand], Handler] = {}
+
+
+def handles(kind: type[C]) -> Callable[[Callable[[Ports, Actor, Ticket, C], tuple[ChainedAggregate, ...]]], Handler]:  # fmt: skip  # noqa: E501
+    """Registers the handler of one command type (once: a second registration is a bug)."""
+
+    def register(handler: Callable[[Ports, Actor, Ticket, C], tuple[ChainedAggregate, ...]]
+                 ) -> Handler:  # fmt: skip
+        assert kind not in HANDLERS, f"{kind.__name__} has a handler already"
+        HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def who(actor: Actor) -> UUID:
+    """The signed-in actor's id; staff commands are never sent by a visitor."""
+    if actor.id is None:
+        raise Forbidden("Sign in to do this.")
+    return actor.id
+
+
+NOTHING: tuple[ChainedAggregate, ...] = ()
+
+
+# -- conversation ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReplyToTicket(TicketCommand):
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+    template: TemplateUse | None = None
+
+    policy = Command.REPLY
+    api, actions = "replies", ("reply",)
+
+
+@handles(ReplyToTicket)
+def reply(desk: Ports, actor: Actor, t: Ticket, c: ReplyToTicket) -> tuple[ChainedAggregate, ...]:
+    if c.template is not None:
+        desk._check_template(c.template)
+    t.reply(who(actor), c.body, c.attachments, c.template)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class WriteMessage(TicketCommand):
+    """The requester's (or the private link's holder's) message."""
+
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+
+    policy = Command.WRITE
+    api = "messages"
+
+
+@handles(WriteMessage)
+def write(desk: Ports, actor: Actor, t: Ticket, c: WriteMessage) -> tuple[ChainedAggregate, ...]:
+    t.write_as_requester(actor.id, c.body, c.attachments)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class AddNote(TicketCommand):
+    body: str
+    attachments: tuple[Attachment, ...] = ()
+
+    policy = Command.NOTE
+    api, actions = "notes", ("note",)
+
+
+@handles(AddNote)
+def note(desk: Ports, actor: Actor, t: Ticket, c: AddNote) -> tuple[ChainedAggregate, ...]:
+    t.add_note(who(actor), c.body, c.attachments)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class Attach(TicketCommand):
+    attachment: Attachment
+
+    policy = Command.ATTACH
+
+
+@handles(Attach)
+def attach(desk: Ports, actor: Actor, t: Ticket, c: Attach) -> tuple[ChainedAggregate, ...]:
+    if c.attachment.internal and not actor.is_staff:
+        raise Forbidden("Only staff may add internal attachments.")
+    t.attach(actor.id, c.attachment)
+    return NOTHING
+
+
+# -- information -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RequestInformation(TicketCommand):
+    fields: tuple[str, ...] = ()
+    questions: tuple[str, ...] = ()
+    message: str = ""
+    template: TemplateUse | None = None
+
+    policy = Command.REQUEST_INFO
+    api, actions = "information-requests", ("request-info",)
+
+
+@handles(RequestInformation)
+def request_information(desk: Ports, actor: Actor, t: Ticket, c: RequestInformation
+                        ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    fields, questions, message = c.fields, c.questions, c.message
+    if c.template is not None:  # an information-request template supplies what is left out
+        used = desk._check_template(c.template).published
+        assert used is not None
+        fields, questions = fields or used.fields, questions or used.questions
+        if not message.strip():
+            message, _, _ = desk.render_template(actor, c.template.article_id, t.id)
+    category = desk._get(Category, t.category_id, "category")
+    unknown = [f for f in fields if category.spec(f) is None]
+    if unknown:
+        raise InvalidInput(f"Not fields of this category: {', '.join(unknown)}.", unknown)
+    t.request_information(who(actor), fields, questions, message, c.template)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class ProvideInformation(TicketCommand):
+    values: dict[str, Any] = field(default_factory=dict)
+    answers: tuple[str, ...] = ()
+
+    policy = Command.PROVIDE_INFO
+    api = "information"
+
+
+@handles(ProvideInformation)
+def provide_information(desk: Ports, actor: Actor, t: Ticket, c: ProvideInformation
+                        ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    category = desk._get(Category, t.category_id, "category")
+    parsed = parse_fields(category.form, c.values, only=t.requested_fields)
+    t.provide_information(actor.id, parsed, c.answers)
+    return NOTHING
+
+
+# -- who works it ------------------------------------------------------------------------------
+def _check_destination(desk: Ports, group_id: UUID | None, assignee_id: UUID | None) -> None:
+    if group_id is not None:
+        desk._get(Group, group_id, "group")
+    if assignee_id is not None:
+        agent = desk._get(Account, assignee_id, "agent")
+        if agent.disabled or (Role.REQUESTER in agent.roles and len(agent.roles) == 1):
+            raise InvalidInput("Requests can be assigned only to active staff.", ["assignee"])
+
+
+@dataclass(frozen=True)
+class Assign(TicketCommand):
+    group_id: UUID | None = None
+    assignee_id: UUID | None = None
+
+    policy = Command.ASSIGN
+    api, actions = "assignment", ("assign", "take")  # take: the sender assigns himself
+
+
+@handles(Assign)
+def assign(desk: Ports, actor: Actor, t: Ticket, c: Assign) -> tuple[ChainedAggregate, ...]:
+    _check_destination(desk, c.group_id, c.assignee_id)
+    t.assign(actor.id, c.group_id, c.assignee_id)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class Transfer(TicketCommand):
+    group_id: UUID
+    reason: str
+    assignee_id: UUID | None = None
+
+    policy = Command.TRANSFER
+    api, actions = "transfers", ("transfer",)
+
+
+@handles(Transfer)
+def transfer(desk: Ports, actor: Actor, t: Ticket, c: Transfer) -> tuple[ChainedAggregate, ...]:
+    _check_destination(desk, c.group_id, c.assignee_id)
+    t.transfer(who(actor), c.group_id, c.assignee_id, c.reason)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class Escalate(TicketCommand):
+    group_id: UUID
+    reason: str
+
+    policy = Command.ESCALATE
+    api, actions = "escalations", ("escalate",)
+
+
+@handles(Escalate)
+def escalate(desk: Ports, actor: Actor, t: Ticket, c: Escalate) -> tuple[ChainedAggregate, ...]:
+    group = desk._get(Group, c.group_id, "group")
+    t.escalate(actor.id, c.group_id, group.kind.line or 0, c.reason)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class ChangePriority(TicketCommand):
+    priority: Priority
+    reason: str = ""
+
+    policy = Command.PRIORITY
+    api, actions = "priority", ("priority",)
+
+
+@handles(ChangePriority)
+def change_priority(desk: Ports, actor: Actor, t: Ticket, c: ChangePriority
+                    ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    t.change_priority(who(actor), c.priority, c.reason)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class ChangeCategory(TicketCommand):
+    category_id: UUID
+    reason: str
+
+    policy = Command.CATEGORY
+    api, actions = "category", ("category",)
+
+
+@handles(ChangeCategory)
+def change_category(desk: Ports, actor: Actor, t: Ticket, c: ChangeCategory
+                    ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    try:
+        category = desk._get(Category, c.category_id, "category")
+    except NotFound:
+        raise InvalidInput("No such category.", ["category"]) from None
+    if category.archived:
+        raise InvalidInput("This category is no longer in use; pick another.", ["category"])
+    t.change_category(who(actor), c.category_id, c.reason)
+    return NOTHING
+
+
+# -- outcome -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Resolve(TicketCommand):
+    resolution: str
+
+    policy = Command.RESOLVE
+    api, actions = "resolution", ("resolve",)
+
+
+@handles(Resolve)
+def resolve(desk: Ports, actor: Actor, t: Ticket, c: Resolve) -> tuple[ChainedAggregate, ...]:
+    t.resolve(who(actor), c.resolution)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class Reopen(TicketCommand):
+    reason: str
+
+    policy = Command.REOPEN
+    api, actions = "reopening", ("reopen",)
+
+
+@handles(Reopen)
+def reopen(desk: Ports, actor: Actor, t: Ticket, c: Reopen) -> tuple[ChainedAggregate, ...]:
+    t.reopen(actor.id, c.reason)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class Close(TicketCommand):
+    reason: str = ""
+
+    policy = Command.CLOSE
+    api, actions = "closing", ("close",)
+
+
+@handles(Close)
+def close(desk: Ports, actor: Actor, t: Ticket, c: Close) -> tuple[ChainedAggregate, ...]:
+    t.close(actor.id, c.reason)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class Rate(TicketCommand):
+    score: int
+    comment: str = ""
+
+    policy = Command.RATE
+    api = "rating"
+
+
+@handles(Rate)
+def rate(desk: Ports, actor: Actor, t: Ticket, c: Rate) -> tuple[ChainedAggregate, ...]:
+    t.rate(who(actor), c.score, c.comment)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class Link(TicketCommand):
+    """Links two requests both ways, atomically (decided on both as they stand now)."""
+
+    other_id: UUID
+    kind: LinkKind = LinkKind.RELATED
+
+    policy = Command.LINK
+    api, actions = "links", ("link",)
+    versioned = False
+
+
+@handles(Link)
+def link(desk: Ports, actor: Actor, t: Ticket, c: Link) -> tuple[ChainedAggregate, ...]:
+    other = desk.ticket_for(actor, c.policy, c.other_id)
+    t.link(actor.id, other.id, c.kind)
+    back = LinkKind.KNOWLEDGE_GAP if c.kind is LinkKind.KNOWLEDGE_GAP else LinkKind.RELATED
+    other.link(actor.id, t.id, back)
+    return (other,)
+
+
+# -- the registry: every command by its API segment and by its form's name --------------------
+COMMANDS: tuple[type[TicketCommand], ...] = tuple(HANDLERS)
+BY_API: dict[str, type[TicketCommand]] = {c.api: c for c in COMMANDS if c.api}
+BY_ACTION: dict[str, type[TicketCommand]] = {a: c for c in COMMANDS for a in c.actions}

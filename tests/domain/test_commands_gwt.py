@@ -1,0 +1,231 @@
+"""Given / When / Then for every ticket command, in memory (POPO): given a request's events,
+when one command is handled, then exactly these events are recorded, or this refusal and none.
+
+The desk is the real one (policy, dispatcher, handlers, aggregate), only its store is in memory,
+so the whole tier runs in seconds. `given` steps are what happened before, through the desk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain.access import Actor
+from domain.desk import Desk
+from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, InvalidTransition
+from domain.ticket import Attachment, LinkKind, Priority
+from domain.tickets import commands as c
+from domain.tickets.commands import COMMANDS, TicketCommand
+from tests.domain.support import refused
+from tests.world import World
+
+FILE = Attachment("log.txt", 10, "ab" * 32, "text/plain")
+
+
+@dataclass
+class Scene:
+    world: World
+    ticket: UUID
+    other: UUID  # a second request of the same requester
+    category: UUID  # another category the staff may move a request to
+
+    @property
+    def desk(self) -> Desk:
+        return self.world.desk
+
+    def version(self) -> int:
+        version: int = self.desk.repository.get(self.ticket).version
+        return version
+
+
+@pytest.fixture(scope="module")
+def base_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    key = tmp_path_factory.mktemp("gwt") / "chain_key"
+    return {"TRANSCODER_TOPIC": "domain.transcoder:OrjsonTranscoder", "SUZ_CHAIN_KEY": str(key),
+            "SUZ_MODE": "demo"}  # fmt: skip  # no PERSISTENCE_MODULE: in memory
+
+
+@pytest.fixture
+def scene(base_env: dict[str, str]) -> Scene:
+    desk = Desk(base_env)
+    w = World.build(desk)
+    fields = {"contract_number": "1234567890123456789"}
+    filed = [desk.file_ticket(w.requester, w.contracts, f"Заявка {i}", "Не подписывается", fields)
+             for i in (1, 2)]  # fmt: skip
+    category = desk.define_category(w.admin, "Оплата", "Payments").id
+    return Scene(w, filed[0].id, filed[1].id, category)
+
+
+Step = Callable[[Scene], Any]
+When = Callable[[Scene], tuple[Actor, TicketCommand]]
+
+
+def resolved(s: Scene) -> None:
+    s.desk.resolve(s.world.agent, s.ticket, "Готово")
+
+
+def asked(s: Scene) -> None:
+    s.desk.request_information(s.world.agent, s.ticket, ("signed_on",), ("Когда?",), "Уточните")
+
+
+def closed(s: Scene) -> None:
+    resolved(s)
+    s.desk.close_ticket(s.world.agent, s.ticket)
+
+
+def then(s: Scene, before: int) -> list[tuple[str, dict[str, Any]]]:
+    """The events recorded on the ticket since version `before`, with their own values."""
+    skip = {"originator_id", "originator_version", "timestamp", "chain", "originator_topic"}
+    return [(type(e).__name__, {k: v for k, v in vars(e).items() if k not in skip})
+            for e in s.desk.events.get(s.ticket, gt=before)]  # fmt: skip
+
+
+def v(s: Scene) -> int:
+    return s.version()
+
+
+# (story, given, when, the events recorded: name and some of their values)
+RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] = [
+    ("an agent replies", [], lambda s: (s.world.agent, c.ReplyToTicket(s.ticket, v(s), "Смотрим")),
+     [("Replied", {"body": "Смотрим", "template": None})]),
+    ("the requester writes", [],
+     lambda s: (s.world.requester, c.WriteMessage(s.ticket, v(s), "Ещё")),
+     [("RequesterWrote", {"body": "Ещё", "by": "requester"})]),
+    ("an agent notes, files become internal", [],
+     lambda s: (s.world.agent, c.AddNote(s.ticket, v(s), "Заметка", (FILE,))),
+     [("NoteAdded", {"body": "Заметка", "attachments": (replace(FILE, internal=True),)})]),
+    ("the requester attaches a file", [],
+     lambda s: (s.world.requester, c.Attach(s.ticket, v(s), FILE)),
+     [("AttachmentAdded", {"attachment": FILE})]),
+    ("an agent asks for a field and a question", [],
+     lambda s: (s.world.agent, c.RequestInformation(s.ticket, v(s), ("signed_on",), ("Когда?",))),
+     [("InformationRequested", {"fields": ("signed_on",), "questions": ("Когда?",)})]),
+    ("the requester provides it", [asked],
+     lambda s: (s.world.requester, c.ProvideInformation(s.ticket, v(s), {"signed_on": "2026-11-20"},
+                                                         ("Вчера",))),
+     [("InformationProvided", {"answers": ("Вчера",)})]),
+    ("an agent takes the request", [],
+     lambda s: (s.world.agent, c.Assign(s.ticket, v(s), s.world.line1, s.world.agent.id)),
+     [("Assigned", {"group_id": "line1", "assignee_id": "agent"})]),
+    ("an agent transfers it to line 2", [],
+     lambda s: (s.world.agent, c.Transfer(s.ticket, v(s), s.world.line2, "Туда")),
+     [("Transferred", {"to_group_id": "line2", "reason": "Туда"})]),
+    ("an agent escalates it", [],
+     lambda s: (s.world.agent, c.Escalate(s.ticket, v(s), s.world.line2, "Сложно")),
+     [("Escalated", {"from_line": 1, "to_line": 2, "reason": "Сложно"})]),
+    ("an agent raises the priority", [],
+     lambda s: (s.world.agent, c.ChangePriority(s.ticket, v(s), Priority.HIGH, "Срочно")),
+     [("PriorityChanged", {"priority": Priority.HIGH, "reason": "Срочно"})]),
+    ("an agent moves it to another category", [],
+     lambda s: (s.world.agent, c.ChangeCategory(s.ticket, v(s), s.category, "Это оплата")),
+     [("CategoryChanged", {"category_id": "category", "from_category_id": "contracts",
+                           "reason": "Это оплата"})]),
+    ("an agent resolves it", [],
+     lambda s: (s.world.agent, c.Resolve(s.ticket, v(s), "Переподпишите")),
+     [("Resolved", {"resolution": "Переподпишите"})]),
+    ("the requester reopens it", [resolved],
+     lambda s: (s.world.requester, c.Reopen(s.ticket, v(s), "Не помогло")),
+     [("Reopened", {"reason": "Не помогло"})]),
+    ("an agent closes it", [resolved],
+     lambda s: (s.world.agent, c.Close(s.ticket, v(s))), [("Closed", {"reason": ""})]),
+    ("the requester rates it", [resolved],
+     lambda s: (s.world.requester, c.Rate(s.ticket, v(s), 5, "Спасибо")),
+     [("Rated", {"score": 5, "comment": "Спасибо"})]),
+    ("an agent links two requests", [],
+     lambda s: (s.world.agent, c.Link(s.ticket, None, s.other, LinkKind.DUPLICATE_OF)),
+     [("Linked", {"other_id": "other", "kind": LinkKind.DUPLICATE_OF})]),
+]  # fmt: skip
+
+
+def expected(s: Scene, values: dict[str, Any]) -> dict[str, Any]:
+    """The values with the scene's names ("agent", "line2"...) put for the ids they stand for."""
+    names = {"requester": s.world.requester.id, "agent": s.world.agent.id, "other": s.other,
+             "line1": s.world.line1, "line2": s.world.line2, "category": s.category,
+             "contracts": s.world.contracts}  # fmt: skip
+    return {k: names.get(x, x) if isinstance(x, str) else x for k, x in values.items()}
+
+
+@pytest.mark.parametrize(("story", "given", "when", "events"), RECORDED,
+                         ids=[r[0] for r in RECORDED])  # fmt: skip
+def test_when_a_command_is_handled_then_its_events_are_recorded(
+    scene: Scene, story: str, given: list[Step], when: When,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:  # fmt: skip
+    for step in given:
+        step(scene)
+    before = scene.version()
+    actor, command = when(scene)
+    written = scene.desk.handle(actor, command)
+    recorded = then(scene, before)
+    assert [name for name, _ in recorded] == [name for name, _ in events]
+    for (_, got), (_, want) in zip(recorded, events, strict=True):
+        want = expected(scene, want)
+        assert {k: got[k] for k in want} == want
+    assert (written.id, written.version) == (scene.ticket, scene.version())
+
+
+# (story, given, when, the refusal and its message)
+REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
+    ("a requester may not move his request to another category", [],
+     lambda s: (s.world.requester, c.ChangeCategory(s.ticket, v(s), s.category, "Хочу")),
+     Forbidden, "Your role may not change category on this request."),
+    ("the same category is no change", [],
+     lambda s: (s.world.agent, c.ChangeCategory(s.ticket, v(s), s.world.contracts, "Так")),
+     InvalidTransition, "The request is already in that category."),
+    ("an unknown category is named as the field at fault", [],
+     lambda s: (s.world.agent, c.ChangeCategory(s.ticket, v(s), uuid4(), "Так")),
+     InvalidInput, "No such category."),
+    ("a category change says why", [],
+     lambda s: (s.world.agent, c.ChangeCategory(s.ticket, v(s), s.category, "  ")),
+     InvalidInput, "reason must not be empty."),
+    ("a closed request keeps its category", [closed],
+     lambda s: (s.world.agent, c.ChangeCategory(s.ticket, v(s), s.category, "Поздно")),
+     InvalidTransition, "is closed; file a new request."),
+    ("a stale version is a conflict", [],
+     lambda s: (s.world.agent, c.Resolve(s.ticket, v(s) - 1, "Готово")),
+     Conflict, "you saw version 1, it is now at 2."),
+    ("another organisation's requester sees no such request", [],
+     lambda s: (s.world.stranger, c.WriteMessage(s.ticket, v(s), "Моё?")),
+     DeskError, "No such request."),
+    ("an auditor reads but does not reply", [],
+     lambda s: (s.world.auditor, c.ReplyToTicket(s.ticket, v(s), "Ответ")),
+     Forbidden, "Your role may not reply on this request."),
+    ("a requester adds no internal file", [],
+     lambda s: (s.world.requester, c.Attach(s.ticket, v(s), Attachment("x", 1, "cd" * 32,
+                                                                       "text/plain", True))),
+     Forbidden, "Only staff may add internal attachments."),
+    ("a resolved request is reopened before it is answered again", [resolved],
+     lambda s: (s.world.agent, c.ReplyToTicket(s.ticket, v(s), "Ещё")),
+     InvalidTransition, "is resolved; reopen it first."),
+    ("nobody rates an open request", [],
+     lambda s: (s.world.requester, c.Rate(s.ticket, v(s), 5)),
+     InvalidTransition, "A request can be rated once it is resolved."),
+    ("a request is not linked to itself", [],
+     lambda s: (s.world.agent, c.Link(s.ticket, None, s.ticket)),
+     InvalidInput, "A request cannot be linked to itself."),
+    ("an information request names fields of its category", [],
+     lambda s: (s.world.agent, c.RequestInformation(s.ticket, v(s), ("colour",))),
+     InvalidInput, "Not fields of this category: colour."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("story", "given", "when", "error", "message"), REFUSED,
+                         ids=[r[0] for r in REFUSED])  # fmt: skip
+def test_when_a_command_is_refused_then_nothing_is_recorded(
+    scene: Scene, story: str, given: list[Step], when: When, error: type[DeskError], message: str
+) -> None:
+    for step in given:
+        step(scene)
+    actor, command = when(scene)
+    with refused(scene.desk, error) as info:
+        scene.desk.handle(actor, command)
+    assert message in info.value.message
+
+
+def test_every_command_has_a_story(scene: Scene) -> None:
+    told = {type(when(scene)[1]) for _, _, when, _ in RECORDED}
+    assert told == set(COMMANDS), f"untold: {set(COMMANDS) - told}"
