@@ -116,7 +116,13 @@ class Account(ChainedAggregate):
         group_ids: tuple[UUID, ...]
         disabled: bool
         legacy_password_hash: str  # from an old `PasswordSet`; "" once changed the new way
-        away: bool  # set by AvailabilityChanged (absent before one: available)
+        away: bool  # set by AvailabilityChanged
+
+    class_version = 2  # 2: `away` from registration on (a version 1 snapshot lacks it)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("away", False)
 
     class Registered(ChainedAggregate.Created):
         login: str
@@ -130,6 +136,7 @@ class Account(ChainedAggregate):
             a.login, a.display_name, a.email = self.login, self.display_name, self.email
             a.roles, a.organisation_id = self.roles, self.organisation_id
             a.group_ids, a.disabled, a.legacy_password_hash = (), False, ""
+            a.away = False
 
     @classmethod
     def register(
@@ -214,7 +221,7 @@ class Account(ChainedAggregate):
             cast(Account, aggregate).away = self.away
 
     def set_away(self, away: bool) -> None:
-        if getattr(self, "away", False) != away:
+        if self.away != away:
             self.trigger_event(self.AvailabilityChanged, away=away)
 
     class PasswordSet(ChainedAggregate.Event):
@@ -251,6 +258,12 @@ class Group(ChainedAggregate):
         kind: GroupKind
         lead_id: UUID | None
 
+    class_version = 2  # 2: `lead_id` from formation on (a version 1 snapshot lacks it)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("lead_id", None)
+
     class Formed(ChainedAggregate.Created):
         name: str
         kind: GroupKind
@@ -271,7 +284,7 @@ class Group(ChainedAggregate):
 
     @property
     def lead(self) -> UUID | None:
-        return getattr(self, "lead_id", None)  # snapshots from before leads have none
+        return self.lead_id
 
     def appoint_lead(self, lead_id: UUID | None) -> None:
         if lead_id == self.lead:

@@ -65,8 +65,7 @@ class QualityCommands:
     def finish_follow_up(self, actor: Actor, ticket_id: UUID, rated_version: int,
                          note: str) -> Written:  # fmt: skip
         ticket = self._get(Ticket, ticket_id, "request")
-        raised = [e for e in getattr(ticket, "follow_ups", ()) if e == rated_version]
-        if not raised:
+        if rated_version not in ticket.follow_ups:
             raise InvalidTransition("There is no such follow-up on this request.")
         lead = self._get(Group, ticket.group_id, "group").lead if ticket.group_id else None
         if actor.id is None or not may_lead_follow_up(actor, ticket.group_id, lead):

@@ -92,6 +92,16 @@ class TicketKind(StrEnum):
 
 MAX_BODY = 20_000
 
+# What a ticket holds before the events that set these (links, alarms, follow-ups, a review).
+UNTOUCHED: dict[str, Any] = {"articles": (), "sla_alarms": (), "follow_ups": (),
+                             "follow_ups_done": (), "quality_reviewed": False}  # fmt: skip
+# Version 2 of a ticket's state has every attribute from filing on; a version 1 snapshot (taken
+# before some existed) gets the values its ticket had then: these, as filed before they were.
+UPCAST_V2: dict[str, Any] = {
+    "urgency": Urgency.NORMAL, "visitor_key_hash": "", "kind": TicketKind.REQUEST,
+    "raised_by": None, **UNTOUCHED,
+}  # fmt: skip
+
 
 def clean_body(body: str, field: str = "body") -> str:
     return clean_text(body, field, max_length=MAX_BODY)
@@ -126,10 +136,17 @@ class Ticket(ChainedAggregate):
         kind: TicketKind
         raised_by: UUID | None
         articles: tuple[UUID, ...]  # knowledge-base articles linked to this request
-        sla_alarms: tuple[tuple[str, datetime], ...]  # set by SlaAlarmed (absent before one)
-        follow_ups: tuple[int, ...]  # rated versions that raised a follow-up (absent before)
+        sla_alarms: tuple[tuple[str, datetime], ...]  # (alarm, due) of each SlaAlarmed
+        follow_ups: tuple[int, ...]  # rated versions that raised a follow-up
         follow_ups_done: tuple[int, ...]
         quality_reviewed: bool
+
+    class_version = 2  # snapshots of version 1 are upcast when loaded (see UPCAST_V2)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for name, value in UPCAST_V2.items():
+            state.setdefault(name, value)
 
     # -- filing -------------------------------------------------------------------------------
     class Filed(ChainedAggregate.Created):
@@ -153,7 +170,7 @@ class Ticket(ChainedAggregate):
             t.urgency = self.urgency
             t.visitor_key_hash, t.kind, t.raised_by = (
                 self.visitor_key_hash, self.kind, self.raised_by)  # fmt: skip
-            t.articles = ()
+            vars(t).update(UNTOUCHED)
             t.number, t.channel = self.number, self.channel
             t.requester_id, t.contact = self.requester_id, self.contact
             t.organisation_id, t.category_id = self.organisation_id, self.category_id
@@ -582,13 +599,13 @@ class Ticket(ChainedAggregate):
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
-            t.sla_alarms = (*getattr(t, "sla_alarms", ()), (self.alarm, self.due))
+            t.sla_alarms = (*t.sla_alarms, (self.alarm, self.due))
 
     def raise_sla_alarm(self, alarm: str, due: datetime, policy: str) -> bool:
         """Records the alarm unless this one (kind and due moment) was raised before."""
         if alarm not in SLA_ALARMS:
             raise InvalidInput("Unknown SLA alarm.", ["alarm"])
-        if (alarm, due) in getattr(self, "sla_alarms", ()):
+        if (alarm, due) in self.sla_alarms:
             return False
         self.trigger_event(self.SlaAlarmed, alarm=alarm, due=due, policy=policy)
         return True
@@ -603,11 +620,11 @@ class Ticket(ChainedAggregate):
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
-            t.follow_ups = (*getattr(t, "follow_ups", ()), self.rated_version)
+            t.follow_ups = (*t.follow_ups, self.rated_version)
 
     def raise_follow_up(self, rated_version: int, score: int) -> bool:
         """Records the follow-up unless this rating raised one before."""
-        if rated_version in getattr(self, "follow_ups", ()):
+        if rated_version in self.follow_ups:
             return False
         self.trigger_event(self.FollowUpRaised, rated_version=rated_version, score=score,
                            group_id=self.group_id)  # fmt: skip
@@ -620,12 +637,12 @@ class Ticket(ChainedAggregate):
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
-            t.follow_ups_done = (*getattr(t, "follow_ups_done", ()), self.rated_version)
+            t.follow_ups_done = (*t.follow_ups_done, self.rated_version)
 
     def finish_follow_up(self, by: UUID, rated_version: int, note: str) -> None:
-        if rated_version not in getattr(self, "follow_ups", ()):
+        if rated_version not in self.follow_ups:
             raise InvalidTransition("There is no such follow-up on this request.")
-        if rated_version in getattr(self, "follow_ups_done", ()):
+        if rated_version in self.follow_ups_done:
             raise InvalidTransition("This follow-up is done already.")
         self.trigger_event(self.FollowUpDone, by=by, rated_version=rated_version,
                            note=clean_body(note, "note"))  # fmt: skip
@@ -648,7 +665,7 @@ class Ticket(ChainedAggregate):
             Status.RESOLVED, Status.CLOSED
         ):  # fmt: skip
             raise InvalidTransition("Only a resolved request can be reviewed.")
-        if getattr(self, "quality_reviewed", False):
+        if self.quality_reviewed:
             raise InvalidTransition("This request has been reviewed already.")
         self.trigger_event(self.QualityReviewed, by=by, scores=scores, points=points,
                            max_points=max_points, comment=comment.strip()[:MAX_BODY])  # fmt: skip

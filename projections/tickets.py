@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.article import Article
-from domain.ticket import ACTIVE_STATUSES, Status, Ticket
+from domain.ticket import ACTIVE_STATUSES, UNTOUCHED, Status, Ticket
 from projections.base import View, on
 from projections.db import Tx
 
@@ -85,8 +85,7 @@ class _Applied:
             group_id=_uuid(shadow.group_id), assignee_id=_uuid(shadow.assignee_id),
             category_id=shadow.category_id,  # CategoryChanged sets a UUID; `into` spells it
             attachments=(), fields={}, links=(), requested_fields=(), requested_questions=(),
-            articles=(),
-            rating=None, resolution="",
+            rating=None, resolution="", **UNTOUCHED,
         )  # fmt: skip
 
     def into(self, shadow: Shadow) -> None:
