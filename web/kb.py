@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +15,7 @@ from domain.access import Actor
 from domain.article import Article, Audience, Content, Kind, Reference, diff
 from domain.errors import InvalidInput, NotFound
 from domain.people import GroupKind
-from projections import catalog, knowledge
+from projections import catalog, kb_queries, knowledge
 from web.auth import authenticate, services, signed_in
 from web.body import Body
 from web.errors import ApiError
@@ -212,23 +211,15 @@ async def usage(request: Request) -> Response:
     await wait_for_views(request)
     with services(request).projections.db.read() as tx:
         articles_used = knowledge.usage(tx)
-        gaps = tx.all(
-            "SELECT status, filed_at, updated_at FROM v_tickets WHERE kind = 'knowledge_gap'"
-        )
-    return json({"articles": articles_used, "gaps": gap_figures(gaps)})
+        gaps = kb_queries.gap_figures(tx)
+    return json({"articles": articles_used, "gaps": _gaps_shown(gaps)})
 
 
-def gap_figures(rows: list[tuple[Any, ...]]) -> dict[str, Any]:
-    """Open and answered knowledge gaps, and how long answering took (hours, mean)."""
-    counts: dict[str, int] = {}
-    hours: list[float] = []
-    for status, filed, updated in rows:
-        counts[status] = counts.get(status, 0) + 1
-        if status in ("resolved", "closed"):
-            took = datetime.fromisoformat(updated) - datetime.fromisoformat(filed)
-            hours.append(took.total_seconds() / 3600)
-    mean = round(sum(hours) / len(hours), 2) if hours else None
-    return {"by_status": counts, "answered": len(hours), "mean_hours_to_answer": mean}
+def _gaps_shown(gaps: kb_queries.GapFigures) -> dict[str, Any]:
+    """Gaps by status, answered, and the mean time to answer in hours (two decimals)."""
+    mean = gaps.mean_hours_to_answer
+    hours = round(float(mean), 2) if mean is not None else None
+    return {"by_status": gaps.by_status, "answered": gaps.answered, "mean_hours_to_answer": hours}
 
 
 def methodology_group(svc: Any) -> UUID | None:

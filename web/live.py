@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from domain.access import Actor
 from domain.errors import DeskError
+from projections import feed
 from projections.feed import Change
 from web.auth import Caller, authenticate, services
 from web.csrf import check_websocket
@@ -73,11 +74,7 @@ async def _visible(actor: Actor, change: Change, svc: Any) -> bool:
 
 def _public(svc: Any, change: Change) -> bool:
     with svc.projections.db.read() as tx:
-        row = tx.one(
-            "SELECT public IS NOT NULL FROM v_timeline WHERE ticket_id = %s AND version = %s",
-            (change.ticket_id, change.version),
-        )
-    return bool(row and row[0])
+        return feed.public(tx, change)
 
 
 async def live(ws: WebSocket) -> None:

@@ -2,17 +2,13 @@
 and templates (to date), deflections ("this answered my question" on the public form), and the
 knowledge gaps raised in the period, answered, and how long answering took.
 
-Article usage comes from the knowledge view's counters (projections/knowledge.py `usage`: they
-are kept since the first event, not per period); gaps from the tickets view, selected by the UTC
-day they were raised, like requests. docs/metrics.md defines each figure.
+The figures are read by projections/kb_queries.py `kb_figures`: article usage from the knowledge
+view's counters (kept since the first event, not per period); gaps from the tickets view,
+selected by the UTC day they were raised, like requests, and timed by the same definition as the
+usage API's. docs/metrics.md defines each figure.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from fractions import Fraction
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from projections import analytics_queries as aq
-from projections import knowledge
-from projections.db import Tx
+from projections import kb_queries
+from projections.kb_queries import KbFigures
 from web.auth import services
 from web.http import wait_for_views
 from web.ui import i18n
@@ -30,7 +26,6 @@ from web.ui.guard import Viewer, need, ui
 from web.ui.i18n import lazy
 from web.ui.render import page
 
-TOP = 10
 KIND_LABELS = {"article": lazy("Article"), "answer_template": lazy("Answer template"),
                "info_request_template": lazy("Information request template")}  # fmt: skip
 DEFINITIONS = (
@@ -59,43 +54,6 @@ DEFINITIONS = (
 )
 
 
-@dataclass
-class KbFigures:
-    articles: list[dict[str, Any]]  # the most used, with kind, title and counts
-    deflections: int  # all "helped" to date
-    used_in_replies: int
-    used_in_requests: int
-    gaps_opened: int
-    gaps_answered: int
-    mean_hours_to_answer: Fraction | None
-
-
-def _micros(a: str, b: str) -> int:
-    d = datetime.fromisoformat(b) - datetime.fromisoformat(a)
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
-
-
-def kb_figures(tx: Tx, start: date, end: date) -> KbFigures:
-    """Usage to date, and the gaps raised from `start` to `end` (UTC days, both included)."""
-    used = knowledge.usage(tx)
-    gaps = tx.all(
-        "SELECT status, filed_at, updated_at FROM v_tickets WHERE kind = 'knowledge_gap'"
-        " AND filed_at >= %s AND filed_at < %s",
-        (start.isoformat(), (end + timedelta(days=1)).isoformat()),
-    )
-    took = [_micros(f, u) for s, f, u in gaps if s in ("resolved", "closed")]
-    counted = [a for a in used if a["deflections"] or a["used_in_replies"] or a["used_in_requests"]]
-    return KbFigures(
-        articles=counted[:TOP],
-        deflections=sum(a["deflections"] for a in used),
-        used_in_replies=sum(a["used_in_replies"] for a in used),
-        used_in_requests=sum(a["used_in_requests"] for a in used),
-        gaps_opened=len(gaps),
-        gaps_answered=len(took),
-        mean_hours_to_answer=Fraction(sum(took), len(took)) / aq.HOUR if took else None,
-    )
-
-
 @ui
 async def analytics_kb(request: Request, viewer: Viewer) -> Response:
     """The analytics page's knowledge-base section (a fragment, refreshed live)."""
@@ -108,7 +66,7 @@ async def analytics_kb(request: Request, viewer: Viewer) -> Response:
 
     def load() -> KbFigures:
         with services(request).projections.db.read() as tx:
-            return kb_figures(tx, f.start, f.end)
+            return kb_queries.kb_figures(tx, f.start, f.end)
 
     kb = await run_in_threadpool(load)
     return page(request, "analytics/kb.html", kb=kb, f=f, kinds=KIND_LABELS, hours=aq.hours,

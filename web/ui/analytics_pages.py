@@ -20,9 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from projections import analytics_queries as aq
+from projections import queues
 from projections.db import Tx
-from projections.queues import TicketRow
-from projections.tickets import COLUMNS as TICKET_COLUMNS
 from web.auth import services
 from web.http import wait_for_views
 from web.ui import i18n
@@ -291,19 +290,6 @@ async def analytics_page(request: Request, viewer: Viewer) -> Response:
                 **data, **_template_globals())  # fmt: skip
 
 
-def _ticket_rows(tx: Tx, ids: list[str]) -> list[TicketRow]:
-    if not ids:
-        return []
-    marks = ", ".join(["%s"] * len(ids))
-    found = {
-        r[0]: TicketRow(*r)
-        for r in tx.all(
-            f"SELECT {', '.join(TICKET_COLUMNS)} FROM v_tickets WHERE id IN ({marks})", tuple(ids)
-        )
-    }
-    return [found[i] for i in ids if i in found]  # fmt: skip
-
-
 @ui
 async def analytics_requests(request: Request, viewer: Viewer) -> Response:
     """The requests behind a number of the table: filed in the period with that value."""
@@ -319,7 +305,7 @@ async def analytics_requests(request: Request, viewer: Viewer) -> Response:
     def load() -> dict[str, Any]:
         with services(request).projections.db.read() as tx:
             facts = aq.requests(tx, f.start, f.end, f.by, key)
-            rows = _ticket_rows(tx, [x.ticket_id for x in facts[:MAX_LISTED]])
+            rows = queues.rows_in_order(tx, [x.ticket_id for x in facts[:MAX_LISTED]], None)
             label = labels(tx, f.by, [key])[key] if key is not None else ""
             return {"rows": rows, "names": names_for(tx, rows), "total": len(facts),
                     "label": label}  # fmt: skip

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from projections import analytics_queries as aq
+from projections import kb_queries
 from web.auth import services
 from web.http import wait_for_views
 from web.ui import analytics_kb, i18n
@@ -49,7 +50,7 @@ def load(request: Request, start: date, end: date) -> dict[str, Any]:
         by_category = aq.report(tx, start, end, "category", now)
         line_names = labels(tx, "line", [r.key for r in by_line.rows])
         category_names = labels(tx, "category", [r.key for r in by_category.rows])
-        kb = analytics_kb.kb_figures(tx, start, end)
+        kb = kb_queries.kb_figures(tx, start, end)
     return {"total": by_line.total, "by_line": by_line.rows, "line_names": line_names,
             "by_category": by_category.rows, "category_names": category_names,
             "backlog": by_line.backlog, "kb": kb, "generated": now}  # fmt: skip

@@ -23,6 +23,15 @@ from domain.article import Article, Content, Kind, Stage, StaleRevision, diff
 from domain.errors import InvalidInput, NotFound
 from domain.people import GroupKind
 from projections import catalog
+from projections.kb_queries import (
+    KINDS,
+    STAGES,
+    article_rows,
+    drafts_for_gaps,
+    gap_row,
+    open_gaps,
+    search_ids,
+)
 from web import kb
 from web.auth import services
 from web.body import Body
@@ -32,20 +41,13 @@ from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import NotAllowed, Viewer, need, ui
 from web.ui.kb_data import (
     EDITORS,
-    KINDS,
     OVERSEERS,
-    STAGES,
-    article_rows,
     blank,
     content_of,
     diff_lines,
-    drafts_for_gaps,
     edits,
-    gap_row,
     journal,
-    open_gaps,
     reads_drafts,
-    search_ids,
     values_from,
     values_of,
 )
