@@ -137,12 +137,22 @@ def may_work(actor: Actor, command: Command) -> bool:
     return command in _WORK and actor.has(*WORKERS)
 
 
+def check_work(actor: Actor, command: Command) -> None:
+    """Raises Forbidden unless `may_work`: the refusal `check` gives on a request."""
+    if not may_work(actor, command):
+        raise Forbidden(_refusal(command))
+
+
+def _refusal(command: Command) -> str:
+    return f"Your role may not {command.value.replace('_', ' ')} on this request."
+
+
 def check(actor: Actor, command: Command, ticket: TicketScope | None = None) -> None:
     """Raises NotFound when the ticket is invisible to the actor, Forbidden when not allowed."""
     if ticket is not None and not may_see(actor, ticket):
         raise NotFound("No such request.")
     if not may(actor, command, ticket):
-        raise Forbidden(f"Your role may not {command.value.replace('_', ' ')} on this request.")
+        raise Forbidden(_refusal(command))
 
 
 class Visibility(StrEnum):

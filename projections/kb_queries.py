@@ -241,3 +241,14 @@ def kb_figures(tx: Tx, start: date, end: date) -> KbFigures:
         gaps_answered=gaps.answered,
         mean_hours_to_answer=gaps.mean_hours_to_answer,
     )
+
+
+def published_templates(tx: Tx, limit: int = 200) -> list[dict[str, Any]]:
+    """Answer and information-request templates with a published revision, by title: what an
+    agent picks from on a request's page."""
+    rows = tx.all(
+        "SELECT id, title, published_revision, kind FROM v_articles WHERE kind <> %s"
+        " AND stage = 'published' ORDER BY title LIMIT %s",
+        (Kind.ARTICLE.value, limit),
+    )
+    return [{"id": r[0], "title": r[1], "revision": r[2], "kind": r[3]} for r in rows]

@@ -176,7 +176,9 @@ def test_a_count_drills_down_to_its_requests_and_the_figures_export_as_csv(
     download = download_info.value
     assert download.suggested_filename == f"suz-analytics-category-{today}-{today}.csv"
     path = download.path()
-    rows: list[list[str]] = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("\ufeff"), "a BOM: Excel reads the file as UTF-8"
+    rows: list[list[str]] = list(csv.reader(io.StringIO(text[1:])))
     assert rows[0] == list(CSV_HEADER)
     ours = [r for r in rows[1:] if r[2] == CATEGORY]
     assert len(ours) == 1 and ours[0][0] == "category", rows

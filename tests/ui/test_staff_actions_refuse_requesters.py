@@ -21,10 +21,10 @@ import pytest
 from domain.desk import SYSTEM
 from domain.settings import Settings
 from domain.ticket import Attachment, LinkKind
+from domain.tickets.commands import BY_ACTION
 from tests.ui.test_desk_and_ticket_pages import Browser
 from tests.web.desk_site import LEAKS, ORIGIN, Site, open_site
 from tests.web.support import png
-from domain.tickets.commands import BY_ACTION
 
 pytestmark = LEAKS
 

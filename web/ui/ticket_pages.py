@@ -20,13 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.access import Actor, Command, may_work
+from domain.access import Actor, Command, check_work
 from domain.article import Kind
 from domain.errors import Conflict, DeskError, InvalidInput, NotFound
 from domain.results import Written
 from domain.ticket import LinkKind, Priority, TemplateUse, Ticket
 from domain.tickets.commands import BY_ACTION, AddNote, ReplyToTicket, TicketCommand
-from projections import catalog, knowledge, queues
+from projections import catalog, kb_queries, knowledge, queues
 from projections.db import Tx
 from projections.sla import deadlines
 from projections.timeline import Entry, timeline
@@ -38,7 +38,7 @@ from web.kb import methodology_group
 from web.services import Services
 from web.text_input import plain_text
 from web.ui import i18n
-from web.ui.guard import NotAllowed, Viewer, refusal, staff_only, ui
+from web.ui.guard import Viewer, refusal, staff_only, ui
 from web.ui.lookups import account_names, group_names, organisation_names
 from web.ui.render import page
 from web.ui.requester_forms import Posted, keep, posted, store
@@ -62,15 +62,6 @@ def _names(tx: Tx, ticket: Ticket, entries: list[Entry]) -> dict[str, dict[str, 
         groups |= {str(e.data[k]) for k in GROUP_KEYS if e.data.get(k)}
     return {"accounts": account_names(tx, people), "groups": group_names(tx, groups),
             "organisations": organisation_names(tx, [str(ticket.organisation_id)])}  # fmt: skip
-
-
-def _templates(tx: Tx) -> list[dict[str, Any]]:
-    rows = tx.all(
-        "SELECT id, title, published_revision, kind FROM v_articles WHERE kind <> %s"
-        " AND stage = 'published' ORDER BY title LIMIT 200",
-        (Kind.ARTICLE.value,),
-    )
-    return [{"id": r[0], "title": r[1], "revision": r[2], "kind": r[3]} for r in rows]
 
 
 def _category(tx: Tx, ticket: Ticket) -> dict[str, Any]:
@@ -102,7 +93,8 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
         context = {
             "ticket": ticket, "entries": entries, "category": category,
             "names": _names(tx, ticket, entries), "groups": catalog.groups(tx),
-            "staff": catalog.staff(tx), "templates": _templates(tx), "suggested": suggested,
+            "staff": catalog.staff(tx), "templates": kb_queries.published_templates(tx),
+            "suggested": suggested,
             "linked": _linked(tx, ticket), "categories": categories,
             "sla": deadlines(tx, [str(ticket_id)]).get(str(ticket_id)),
             "unseen": [e for e in entries if e.version > since] if since else [],
@@ -249,8 +241,8 @@ async def act(request: Request, viewer: Viewer) -> Response:
     if kind is None and name != "gap":
         raise NotFound("No such action on a request.")
     # a knowledge gap links the request it was raised from
-    if not may_work(viewer.actor, kind.policy if kind else Command.LINK):
-        raise NotAllowed  # read-only staff: refused before the form is read
+    # read-only staff: refused before the form is read
+    check_work(viewer.actor, kind.policy if kind else Command.LINK)
     async with posted(request) as sent:
         form = sent.form
         seen = _text(form, "version")
