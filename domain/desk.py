@@ -33,14 +33,13 @@ from domain.ticket import (
     Channel,
     Contact,
     Priority,
-    Status,
     Ticket,
     Urgency,
 )
 from domain.ticket_commands import TicketCommands
+from domain.tickets.commands import SYSTEM as SYSTEM  # the actor set-up and processes use
 
 A = TypeVar("A", bound=ChainedAggregate)
-SYSTEM = Actor(id=None, roles=frozenset({Role.ADMIN}))
 
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
@@ -209,20 +208,6 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         account = self._get(Account, account_id, "account")
         account.set_away(away)
         return self._written(account)
-
-    def assign_automatically(
-        self, ticket_id: UUID, group_id: UUID, agent_id: UUID
-    ) -> Written | None:
-        """The assignment process's command: only a request still unassigned in that group."""
-        ticket = self._get(Ticket, ticket_id, "request")
-        if ticket.group_id != group_id or ticket.assignee_id is not None or ticket.status not in (
-                Status.NEW, Status.OPEN):  # fmt: skip
-            return None
-        ticket.assign(None, group_id, agent_id)
-        try:
-            return self._written(ticket)
-        except Conflict:
-            return None  # someone acted meanwhile: the process looks again
 
     def record_password_change(self, actor: Actor, account_id: UUID) -> Written:
         """Records that the password was changed (by the account itself or an administrator);

@@ -1,8 +1,10 @@
 """SLA commands of the Desk: the administrators' set-up, and what the SLA process records.
 
 A mixin of the Desk application (it uses the Desk's _get/_written/repository). The process's
-commands are idempotent: an alarm already on the ticket, or a close that no longer applies, writes
-nothing, so a process that restarts (or two that overlap) never double-fires.
+commands are ticket commands (domain/tickets/commands.py: `RaiseSlaAlarm`, `CloseUnanswered`)
+sent through the one dispatcher; they are idempotent: an alarm already on the ticket, or a close
+that no longer applies, writes nothing, so a process that restarts (or two that overlap) never
+double-fires.
 """
 
 from __future__ import annotations
@@ -13,14 +15,13 @@ from uuid import UUID
 
 from domain.access import Actor
 from domain.chain import ChainedAggregate, check_seen, load_or_start
-from domain.errors import Conflict, DeskError, Forbidden
-from domain.people import Group, Role
+from domain.errors import Forbidden
+from domain.people import Role
 from domain.results import Written
 from domain.sla_setup import SLA_SETUP_ID, CalendarSpec, Policy, SlaSetup
-from domain.ticket import Status, Ticket
+from domain.tickets.commands import CloseUnanswered, RaiseSlaAlarm, TicketCommand
 
 A = TypeVar("A", bound=ChainedAggregate)
-BREACH_REASON = "SLA: the resolution target passed"
 
 
 class SlaCommands:
@@ -30,6 +31,7 @@ class SlaCommands:
         def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
 
         def _written(self, aggregate: ChainedAggregate) -> Written: ...
+        def send(self, command: TicketCommand) -> Written | None: ...
 
     def sla_setup(self) -> SlaSetup:
         return load_or_start(self.repository, SLA_SETUP_ID, SlaSetup.start)
@@ -47,29 +49,8 @@ class SlaCommands:
     def raise_sla_alarm(self, ticket_id: UUID, alarm: str, due: datetime, policy: str,
                         escalate_to: UUID | None = None) -> Written | None:  # fmt: skip
         """Records an alarm once; a resolution breach also escalates to `escalate_to`."""
-        for _attempt in range(5):
-            ticket = self._get(Ticket, ticket_id, "request")
-            if ticket.status in (Status.RESOLVED, Status.CLOSED):
-                return None  # answered meanwhile
-            if not ticket.raise_sla_alarm(alarm, due, policy):
-                return None
-            if alarm == "resolution_breach" and escalate_to is not None and ticket.line < 3:
-                line = self._get(Group, escalate_to, "group").kind.line
-                if line == ticket.line + 1:
-                    ticket.escalate(None, escalate_to, line, BREACH_REASON)
-            try:
-                return self._written(ticket)
-            except Conflict:
-                continue  # the ticket moved on: decide again from its new state
-        return None
+        return self.send(RaiseSlaAlarm(ticket_id, None, alarm, due, policy, escalate_to))
 
     def close_unanswered(self, ticket_id: UUID, reason: str) -> Written | None:
         """Closes a request still resolved (a reopened one is left alone)."""
-        try:
-            ticket = self._get(Ticket, ticket_id, "request")
-            if ticket.status is not Status.RESOLVED:
-                return None
-            ticket.close(None, reason)
-            return self._written(ticket)
-        except (Conflict, DeskError):
-            return None
+        return self.send(CloseUnanswered(ticket_id, None, reason))

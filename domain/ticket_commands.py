@@ -18,7 +18,7 @@ from domain.errors import Conflict
 from domain.results import Written
 from domain.ticket import Attachment, LinkKind, Priority, TemplateUse, Ticket
 from domain.tickets import commands as c
-from domain.tickets.commands import HANDLERS, TicketCommand
+from domain.tickets.commands import HANDLERS, SYSTEM, TicketCommand, Unchanged
 
 A = TypeVar("A", bound=ChainedAggregate)
 RETRIES = 5
@@ -58,6 +58,14 @@ class TicketCommands:
                 if expected is not None or attempt == RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def send(self, command: TicketCommand) -> Written | None:
+        """A process's command, handled as the system actor; None when it found nothing left
+        to do (processes repeat themselves after a restart or a lagging view)."""
+        try:
+            return self.handle(SYSTEM, command)
+        except Unchanged:
+            return None
 
     # -- the same commands by method, for callers that hold plain values ----------------------
     def reply(self, actor: Actor, ticket_id: UUID, body: str, *,

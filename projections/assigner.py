@@ -3,11 +3,13 @@
 The view keeps the requests a routing rule sent to a group for automatic assignment and that no
 one has taken yet, and who is away; the process picks an agent for each (least loaded: fewest
 open requests assigned, from the queue counts; round robin: the next after the group's last pick)
-and assigns through an idempotent command, so a repeat after a restart assigns nothing twice.
+and sends the idempotent `AssignAutomatically` through the desk's dispatcher, so a repeat
+after a restart assigns nothing twice.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from typing import Any
 from uuid import UUID
@@ -15,11 +17,15 @@ from uuid import UUID
 import orjson
 
 from domain.desk import Desk
+from domain.errors import DeskError
 from domain.people import Account
 from domain.ticket import Ticket
+from domain.tickets.commands import AssignAutomatically
 from projections.base import View, on
 from projections.db import Tx, ViewDB
 from projections.process import Process
+
+log = logging.getLogger("suz.assigner")
 
 
 class AssignView(View):
@@ -105,7 +111,12 @@ class Assigner(Process):
                 agent = pick(tx, group, mode, given)
             if agent is None:
                 continue  # nobody in: it waits in the group's queue
-            if self.desk.assign_automatically(UUID(ticket), UUID(group), UUID(agent)) is None:
+            command = AssignAutomatically(UUID(ticket), None, UUID(group), UUID(agent))
+            try:
+                if self.desk.send(command) is None:
+                    continue  # someone assigned it meanwhile
+            except DeskError as e:
+                log.warning("automatic assignment of %s refused: %s", ticket, e)
                 continue
             done, given[agent] = done + 1, given[agent] + 1
             with self.db.tx() as tx:

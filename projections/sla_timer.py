@@ -1,7 +1,8 @@
 """The SLA process: raises warnings and breaches when they fall due, escalates breaches per
 policy, and closes resolved requests nobody answered. Supervised like the view runners.
 
-It reads only due rows through the SLA view's indexes. Its commands are idempotent (an alarm is
+It reads only due rows through the SLA view's indexes and sends ticket commands (`RaiseSlaAlarm`,
+`CloseUnanswered`) through the desk's one dispatcher. They are idempotent (an alarm is
 recorded once per kind and deadline; a close applies only to a still-resolved request), so a
 restart, a lagging view or a second process can repeat a tick without double-firing; since a tick
 takes everything due by now, nothing is missed across a restart either.
@@ -16,6 +17,7 @@ from uuid import UUID
 
 from domain.desk import Desk
 from domain.errors import DeskError
+from domain.tickets.commands import CloseUnanswered, RaiseSlaAlarm
 from projections.db import ViewDB
 from projections.process import Process
 from projections.sla import due_soon, to_close
@@ -56,11 +58,17 @@ class SlaTimer(Process):
             try:
                 escalate_to = UUID(target) if target else None
                 at = datetime.fromisoformat(due)
-                w = self.desk.raise_sla_alarm(UUID(ticket), kind, at, policy.name, escalate_to)
+                alarm = RaiseSlaAlarm(UUID(ticket), None, kind, at, policy.name, escalate_to)
+                w = self.desk.send(alarm)
             except DeskError as e:
                 log.warning("SLA alarm %s on %s refused: %s", kind, ticket, e)
                 continue
             written += w is not None
         for ticket, _version in closing:
-            written += self.desk.close_unanswered(UUID(ticket), CLOSE_REASON) is not None
+            try:
+                written += (
+                    self.desk.send(CloseUnanswered(UUID(ticket), None, CLOSE_REASON)) is not None
+                )
+            except DeskError as e:
+                log.warning("SLA auto-close of %s refused: %s", ticket, e)
         return written

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
@@ -21,7 +22,7 @@ from domain.category import Category, parse_fields
 from domain.chain import ChainedAggregate
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.people import Account, Group, Role
-from domain.ticket import Attachment, LinkKind, Priority, TemplateUse, Ticket
+from domain.ticket import Attachment, LinkKind, Priority, Status, TemplateUse, Ticket
 
 A = TypeVar("A", bound=ChainedAggregate)
 
@@ -366,6 +367,85 @@ def link(desk: Ports, actor: Actor, t: Ticket, c: Link) -> tuple[ChainedAggregat
     back = LinkKind.KNOWLEDGE_GAP if c.kind is LinkKind.KNOWLEDGE_GAP else LinkKind.RELATED
     other.link(actor.id, t.id, back)
     return (other,)
+
+
+# -- what the processes send (as the system actor; never from an edge: no api, no actions) ----
+SYSTEM = Actor(id=None, roles=frozenset({Role.ADMIN}))  # what processes and set-up act as
+
+
+class Unchanged(Exception):  # a signal, not a refusal
+    """A process command found nothing left to do: the dispatcher saves nothing. Processes
+    repeat their commands after a restart or a lagging view, so this is their normal answer."""
+
+
+@dataclass(frozen=True)
+class AssignAutomatically(TicketCommand):
+    """The assigner's pick; assigns only a request still unassigned, open, in that group."""
+
+    group_id: UUID
+    assignee_id: UUID
+
+    policy = Command.ASSIGN
+    versioned = False
+
+
+@handles(AssignAutomatically)
+def assign_automatically(desk: Ports, actor: Actor, t: Ticket, c: AssignAutomatically
+                         ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    if t.group_id != c.group_id or t.assignee_id is not None or t.status not in (
+            Status.NEW, Status.OPEN):  # fmt: skip
+        raise Unchanged  # someone acted meanwhile
+    t.assign(actor.id, c.group_id, c.assignee_id)
+    return NOTHING
+
+
+BREACH_REASON = "SLA: the resolution target passed"
+
+
+@dataclass(frozen=True)
+class RaiseSlaAlarm(TicketCommand):
+    """An SLA warning or breach, once per kind and deadline; a resolution breach also escalates
+    to `escalate_to` when that group is the next line."""
+
+    alarm: str
+    due: datetime
+    policy_name: str
+    escalate_to: UUID | None = None
+
+    policy = Command.ESCALATE
+    versioned = False
+
+
+@handles(RaiseSlaAlarm)
+def raise_sla_alarm(desk: Ports, actor: Actor, t: Ticket, c: RaiseSlaAlarm
+                    ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    if t.status in (Status.RESOLVED, Status.CLOSED) or not t.raise_sla_alarm(
+            c.alarm, c.due, c.policy_name):  # fmt: skip
+        raise Unchanged  # answered meanwhile, or raised already
+    if c.alarm == "resolution_breach" and c.escalate_to is not None and t.line < 3:
+        line = desk._get(Group, c.escalate_to, "group").kind.line
+        if line == t.line + 1:
+            t.escalate(actor.id, c.escalate_to, line, BREACH_REASON)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class CloseUnanswered(TicketCommand):
+    """Closes a request left resolved; a reopened one is left alone."""
+
+    reason: str
+
+    policy = Command.CLOSE
+    versioned = False
+
+
+@handles(CloseUnanswered)
+def close_unanswered(desk: Ports, actor: Actor, t: Ticket, c: CloseUnanswered
+                     ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    if t.status is not Status.RESOLVED:
+        raise Unchanged
+    t.close(actor.id, c.reason)
+    return NOTHING
 
 
 # -- the registry: every command by its API segment and by its form's name --------------------

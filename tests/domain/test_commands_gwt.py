@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,6 +25,7 @@ from tests.domain.support import refused
 from tests.world import World
 
 FILE = Attachment("log.txt", 10, "ab" * 32, "text/plain")
+DUE = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -138,6 +140,19 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("an agent links two requests", [],
      lambda s: (s.world.agent, c.Link(s.ticket, None, s.other, LinkKind.DUPLICATE_OF)),
      [("Linked", {"other_id": "other", "kind": LinkKind.DUPLICATE_OF})]),
+    # what the processes send, as the system actor, through the same dispatcher
+    ("the assigner gives a request waiting in its group to an agent", [],
+     lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1, s.world.agent.id)),
+     [("Assigned", {"by": None, "group_id": "line1", "assignee_id": "agent"})]),
+    ("the SLA timer raises a breach and escalates it to the next line", [],
+     lambda s: (c.SYSTEM, c.RaiseSlaAlarm(s.ticket, None, "resolution_breach", DUE, "Стандарт",
+                                          s.world.line2)),
+     [("SlaAlarmed", {"alarm": "resolution_breach", "due": DUE, "policy": "Стандарт"}),
+      ("Escalated", {"by": None, "from_line": 1, "to_line": 2, "to_group_id": "line2",
+                     "reason": c.BREACH_REASON})]),
+    ("the SLA timer closes a request left resolved", [resolved],
+     lambda s: (c.SYSTEM, c.CloseUnanswered(s.ticket, None, "Нет ответа")),
+     [("Closed", {"by": None, "reason": "Нет ответа"})]),
 ]  # fmt: skip
 
 
@@ -229,3 +244,56 @@ def test_when_a_command_is_refused_then_nothing_is_recorded(
 def test_every_command_has_a_story(scene: Scene) -> None:
     told = {type(when(scene)[1]) for _, _, when, _ in RECORDED}
     assert told == set(COMMANDS), f"untold: {set(COMMANDS) - told}"
+
+
+def taken(s: Scene) -> None:
+    s.desk.assign(s.world.agent, s.ticket, s.world.line1, s.world.agent.id)
+
+
+def alarmed(s: Scene) -> None:
+    s.desk.handle(c.SYSTEM, c.RaiseSlaAlarm(s.ticket, None, "resolution_warning", DUE, "Стандарт"))
+
+
+# (story, given, when): a process's command that finds nothing left to do writes nothing, and
+# `send` (the processes' way in) answers None, so a repeated tick never acts twice
+UNCHANGED: list[tuple[str, list[Step], When]] = [
+    ("the assigner leaves a request someone took meanwhile", [taken],
+     lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1,
+                                                s.world.engineer.id))),
+    ("the assigner leaves a request moved to another group", [],
+     lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line2,
+                                                s.world.engineer.id))),
+    ("the assigner leaves a resolved request", [resolved],
+     lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1,
+                                                s.world.agent.id))),
+    ("an alarm is raised once per kind and deadline", [alarmed],
+     lambda s: (c.SYSTEM, c.RaiseSlaAlarm(s.ticket, None, "resolution_warning", DUE,
+                                          "Стандарт"))),
+    ("no alarm on a request answered meanwhile", [resolved],
+     lambda s: (c.SYSTEM, c.RaiseSlaAlarm(s.ticket, None, "resolution_breach", DUE, "Стандарт"))),
+    ("a reopened request is not closed", [resolved,
+                                          lambda s: s.desk.reopen(s.world.requester, s.ticket,
+                                                                  "Не помогло")],
+     lambda s: (c.SYSTEM, c.CloseUnanswered(s.ticket, None, "Нет ответа"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("story", "given", "when"), UNCHANGED, ids=[r[0] for r in UNCHANGED])
+def test_when_a_process_command_finds_nothing_to_do_then_nothing_is_recorded(
+    scene: Scene, story: str, given: list[Step], when: When
+) -> None:
+    for step in given:
+        step(scene)
+    _, command = when(scene)
+    with refused(scene.desk, c.Unchanged):
+        scene.desk.handle(c.SYSTEM, command)
+    before = scene.version()
+    assert scene.desk.send(command) is None
+    assert scene.version() == before
+
+
+def test_people_may_not_send_a_process_command(scene: Scene) -> None:
+    command = c.AssignAutomatically(scene.ticket, None, scene.world.line1, scene.world.agent.id)
+    with refused(scene.desk, Forbidden) as info:
+        scene.desk.handle(scene.world.requester, command)
+    assert info.value.message == "Your role may not assign on this request."
