@@ -17,6 +17,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from domain.settings import Settings
+from projections.locks import SessionLocks
 from projections.pg_text import pg_params
 
 Row = tuple[Any, ...]
@@ -92,6 +93,7 @@ class ViewDB:
         self._lock = threading.Lock()
         self._generation = 0  # close_all() starts a new one: threads then reconnect
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self.session_locks = SessionLocks(self.connect)  # the runners' advisory locks
 
     def connect(self) -> sqlite3.Connection | psycopg.Connection[Any]:
         """A new connection of its own (PostgreSQL: outside the pool, for LISTEN or a session
@@ -193,6 +195,7 @@ class ViewDB:
             opened, self._opened = self._opened, []
             self._generation += 1
             pool, self._pool = self._pool, None
+        self.session_locks.close()
         for conn in opened:
             conn.close()
         if pool is not None:

@@ -12,7 +12,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -161,9 +160,9 @@ class Runner:
             return
         key = int.from_bytes(hashlib.sha256(f"suz:view:{self.scope}".encode()).digest()[:8],
                              "big", signed=True)  # fmt: skip
-        conn: Any = self.db.connect()
+        locks = self.db.session_locks
         try:
-            while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            while not locks.try_lock(key):
                 if self.stopping.wait(1.0):  # another worker runs this view: stand by
                     break
             else:
@@ -171,4 +170,4 @@ class Runner:
                 return
             yield  # stopping while standing by: the caller's loop sees `stopping` and ends
         finally:
-            conn.close()
+            locks.unlock(key)
