@@ -1,6 +1,8 @@
-"""One JSON shape for every error: {"error": {"code", "message", "fields"}}, 4xx as meant, and
-503 "unavailable" (with Retry-After) when the environment fails: database away, disk full
-(`environment_fault` says when; web/handlers.py answers it, with a page for a browser)."""
+"""One shape for every error: RFC 9457 `application/problem+json` (type, title, status, detail,
+instance) that keeps the earlier `{"error": {"code", "message", "fields"}}` inside it, so clients
+that read `error` keep working; 4xx as meant, and 503 "unavailable" (with Retry-After) when the
+environment fails: database away, disk full (`environment_fault` says when; web/handlers.py
+answers it, with a page for a browser)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from starlette.responses import Response
 
 from domain import errors
 from domain.article import StaleRevision
+from web.ui.i18n import gettext, lazy
 
 STATUS = {
     StaleRevision: 409,
@@ -39,11 +42,51 @@ class ApiError(Exception):
         self.fields, self.headers = fields, headers or {}
 
 
+PROBLEM_JSON = "application/problem+json"
+# a problem's `type` names its code; a tag URI (RFC 4151), as RFC 9457 suggests for types that
+# are identifiers, not pages to fetch
+PROBLEM_TYPE = "tag:suz,2026:problem:"
+# each status's title (the same for every problem of that status, as RFC 9457 wants), shown
+# in the caller's language
+TITLES = {
+    400: lazy("Bad request"),
+    401: lazy("Not signed in"),
+    403: lazy("Not allowed"),
+    404: lazy("Not found"),
+    405: lazy("Method not allowed"),
+    409: lazy("Conflict"),
+    413: lazy("Too large"),
+    415: lazy("Unsupported media type"),
+    422: lazy("Invalid input"),
+    428: lazy("Version required"),
+    429: lazy("Too many requests"),
+    503: lazy("Service unavailable"),
+}
+
+
+def problem(status: int, code: str, message: str, fields: tuple[str, ...] = (),
+            extra: dict[str, Any] | None = None, instance: str = "") -> dict[str, Any]:  # fmt: skip
+    """The RFC 9457 body: its own members, and the earlier `error` inside (with `extra`, e.g. a
+    conflict's `current_version`). `instance` is the request's path, never its query (a
+    private link's key travels there)."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code,
+        "title": gettext(TITLES.get(status, "Error")),
+        "status": status,
+        "detail": message,
+    }
+    if instance:
+        body["instance"] = instance
+    body["error"] = {"code": code, "message": message, "fields": list(fields), **(extra or {})}
+    return body
+
+
 def error_response(status: int, code: str, message: str, fields: tuple[str, ...] = (),
                    extra: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:  # fmt: skip
-    body = {"error": {"code": code, "message": message, "fields": list(fields), **(extra or {})}}
-    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+                   headers: dict[str, str] | None = None,
+                   instance: str = "") -> Response:  # fmt: skip
+    body = problem(status, code, message, fields, extra, instance)
+    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
 
 
 async def on_desk_error(request: Request, exc: Exception) -> Response:
@@ -54,18 +97,27 @@ async def on_desk_error(request: Request, exc: Exception) -> Response:
         extra = {"current_version": exc.current}
     if isinstance(exc, StaleRevision):
         extra = {"current_revision": exc.current, "changes": exc.changes}
-    return error_response(status, exc.code, exc.message, exc.fields, extra)
+    return error_response(
+        status, exc.code, exc.message, exc.fields, extra, instance=request.url.path
+    )
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.fields, headers=exc.headers)
+    return error_response(
+        exc.status,
+        exc.code,
+        exc.message,
+        exc.fields,
+        headers=exc.headers,
+        instance=request.url.path,
+    )
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail))
+    return error_response(exc.status_code, code, str(exc.detail), instance=request.url.path)
 
 
 RETRY_AFTER = 5  # seconds a client is told to wait after a fault of the environment

@@ -10,13 +10,12 @@ import sqlite3
 from typing import Any
 
 import eventsourcing.persistence as es
-import orjson
 import psycopg
 from starlette.requests import Request
 from starlette.responses import Response
 
 from web.errors import HANDLERS as REFUSALS
-from web.errors import RETRY_AFTER, environment_fault
+from web.errors import RETRY_AFTER, environment_fault, error_response
 from web.ui import i18n
 from web.ui.guard import refusal
 
@@ -35,8 +34,7 @@ async def on_environment_fault(request: Request, exc: Exception) -> Response:
         response = refusal(request, 503, message)
         response.headers.update(headers)
         return response
-    body = {"error": {"code": "unavailable", "message": message, "fields": []}}
-    return Response(orjson.dumps(body), 503, headers=headers, media_type="application/json")
+    return error_response(503, "unavailable", message, headers=headers, instance=request.url.path)
 
 
 def wants_html(request: Request) -> bool:

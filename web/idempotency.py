@@ -356,7 +356,9 @@ async def _refuse(
     fields: tuple[str, ...] = (),
     headers: dict[str, str] | None = None,
 ) -> None:
-    response = error_response(status, code, message, fields, headers=headers)
+    response = error_response(
+        status, code, message, fields, headers=headers, instance=scope.get("path", "")
+    )
     await response(scope, _no_receive, send)
 
 

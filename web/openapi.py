@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from domain.tickets.commands import BY_API, TicketCommand
 from web.command_input import schema
+from web.errors import PROBLEM_JSON
 from web.http import json
 
 S = dict[str, Any]
@@ -42,6 +43,37 @@ def _command_body(api: str, kind: type[TicketCommand]) -> S:
 COMMAND_BODIES: dict[str, S] = {api: _command_body(api, kind) for api, kind in BY_API.items()}
 
 
+# RFC 9457 problem details (web/errors.py), with the earlier `error` member kept inside
+ERROR_SCHEMA: S = {
+    **obj(
+        ["type", "title", "status", "detail", "error"],
+        type={"type": "string", "format": "uri-reference"},
+        title=STR,
+        status={"type": "integer"},
+        detail=STR,
+        instance={"type": "string", "format": "uri-reference"},
+        error={
+            **obj(["code", "message", "fields"], code=STR, message=STR, fields=STRS),
+            "description": "The same refusal as before RFC 9457 (clients read `code`); a stale "
+            "version adds `current_version`, a stale revision `current_revision` and `changes`.",
+        },
+    ),
+    "example": {
+        "type": "tag:suz,2026:problem:conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "The ticket changed meanwhile.",
+        "instance": "/api/v1/tickets/6f1c0b9e-1d2a-4c3b-9a8e-0d5f1e2a3b4c/replies",
+        "error": {
+            "code": "conflict",
+            "message": "The ticket changed meanwhile.",
+            "fields": [],
+            "current_version": 4,
+        },
+    },
+}
+
+
 def op(
     summary: str,
     *,
@@ -59,10 +91,7 @@ def op(
             if ok != 204
             else {"description": "done"},
             **{
-                str(e): {
-                    "description": "refused",
-                    "content": {"application/json": {"schema": ERROR}},
-                }
+                str(e): {"description": "refused", "content": {PROBLEM_JSON: {"schema": ERROR}}}
                 for e in errors
             },
         },
@@ -554,10 +583,7 @@ def document() -> S:
         "paths": paths,
         "components": {
             "schemas": {
-                "Error": obj(
-                    ["error"],
-                    error=obj(["code", "message", "fields"], code=STR, message=STR, fields=STRS),
-                ),
+                "Error": ERROR_SCHEMA,
                 "Written": obj(
                     ["id", "position", "version"],
                     id=ID,
@@ -588,7 +614,7 @@ def with_idempotency_key(paths: S) -> None:
                 operation["parameters"] = [*operation.get("parameters", []), IDEMPOTENCY_KEY]
                 for status in ("409", "422"):
                     operation["responses"].setdefault(status, {"description": "refused",
-                        "content": {"application/json": {"schema": ERROR}}})  # fmt: skip
+                        "content": {PROBLEM_JSON: {"schema": ERROR}}})  # fmt: skip
 
 
 async def openapi(request: Request) -> Response:
