@@ -1,4 +1,5 @@
-"""The Desk's one write entry point for ticket commands, and the method names callers use.
+"""The Desk's one write entry point for ticket (and incident) commands, and the method names
+callers use.
 
 `handle(actor, command)` consults the access policy, loads the ticket, compares the version the
 sender saw, lets the command's handler (domain/tickets/commands.py) decide, and saves; a command
@@ -15,6 +16,7 @@ from domain.access import Actor, Command, TicketScope, check
 from domain.article import Article
 from domain.chain import ChainedAggregate
 from domain.errors import Conflict
+from domain.incident_commands import IncidentCommand
 from domain.results import Written
 from domain.ticket import Attachment, LinkKind, Priority, TemplateUse, Ticket
 from domain.tickets import commands as c
@@ -32,6 +34,7 @@ class TicketCommands:
         def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
         def _save(self, *aggregates: ChainedAggregate) -> int: ...
         def _check_template(self, use: TemplateUse) -> Article: ...
+        def handle_incident(self, actor: Actor, command: IncidentCommand) -> Written: ...
         def render_template(
             self, actor: Actor, template_id: UUID, ticket_id: UUID, language: str = "ru"
         ) -> tuple[str, TemplateUse, Article]: ...
@@ -42,8 +45,11 @@ class TicketCommands:
         check(actor, command, TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id))
         return ticket
 
-    def handle(self, actor: Actor, command: TicketCommand) -> Written:
-        """Carries out one ticket command: policy, load, version, decision, save."""
+    def handle(self, actor: Actor, command: TicketCommand | IncidentCommand) -> Written:
+        """Carries out one ticket command: policy, load, version, decision, save. An incident
+        command goes to its own registry (domain/incident_commands.py)."""
+        if isinstance(command, IncidentCommand):
+            return self.handle_incident(actor, command)
         handler = HANDLERS[type(command)]
         expected = command.expected_version if command.versioned else None
         for attempt in range(RETRIES):
@@ -59,7 +65,7 @@ class TicketCommands:
                     raise
         raise AssertionError("unreachable")
 
-    def send(self, command: TicketCommand) -> Written | None:
+    def send(self, command: TicketCommand | IncidentCommand) -> Written | None:
         """A process's command, handled as the system actor; None when it found nothing left
         to do (processes repeat themselves after a restart or a lagging view)."""
         try:

@@ -1,7 +1,8 @@
 """The incident process: fires triggers, links matching requests to open incidents, and finishes
 telling linked requesters what they have not been told. Supervised like the view runners.
 
-It reads the incidents view and acts through idempotent commands: a rule fires at most once per
+It reads the incidents view and sends idempotent commands (`FireTrigger`, `AutoLink`,
+`DeliverIncident`) through the desk's one dispatcher: a rule fires at most once per
 window and never while its last incident is proposed or open (the Triggers aggregate decides,
 not the view); a request already linked is not linked again; a delivery is recorded with the
 tickets' events in one save. So a restart, a lagging view or a second process repeats nothing.
@@ -19,6 +20,7 @@ from uuid import UUID
 
 from domain.desk import Desk
 from domain.errors import DeskError
+from domain.incident_commands import AutoLink, DeliverIncident, FireTrigger, IncidentCommand
 from projections.db import ViewDB
 from projections.incidents import todo, undelivered, window_counts
 from projections.signals import Positions
@@ -60,20 +62,17 @@ class IncidentProcess:
             c = counts.get(rule.id)
             if c is None or not rule.fires(c.count, c.usual) or not rules.may_fire(rule, now):
                 continue
-            written += self._do(
-                f"fire {rule.name}", self.desk.fire_trigger, rule.id, now, c.count, c.usual
-            )
+            written += self._send(f"fire {rule.name}", FireTrigger(rule.id, now, c.count, c.usual))
         for incident, tickets in to_link.items():
             ids = tuple(UUID(t) for t in tickets)
-            written += self._do(f"link to {incident}", self.desk.auto_link, UUID(incident), ids)
+            written += self._send(f"link to {incident}", AutoLink(UUID(incident), ids))
         for incident in to_tell:
-            written += self._do(f"deliver {incident}", self.desk.deliver_incident, UUID(incident))
+            written += self._send(f"deliver {incident}", DeliverIncident(UUID(incident)))
         return written
 
-    @staticmethod
-    def _do(what: str, command: Callable[..., object], *args: object) -> int:
+    def _send(self, what: str, command: IncidentCommand) -> int:
         try:
-            return command(*args) is not None
+            return self.desk.send(command) is not None
         except DeskError as e:
             log.warning("incident process: %s refused: %s", what, e)
             return 0

@@ -23,24 +23,14 @@ from starlette.routing import Route
 
 from domain.access import Actor
 from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.incident_commands import BY_API, OpenIncident, UnlinkFromIncident
 from domain.incidents import Criteria, IncidentStatus, TriggerRule
 from projections import incidents as view
 from web.auth import authenticate, services, signed_in
 from web.body import Body, expected_version, path_id
 from web.errors import ApiError
 from web.http import json, wait_for_views, written
-
-
-def criteria_from(raw: Any) -> Criteria:
-    if not isinstance(raw, dict):
-        raise InvalidInput("criteria must be an object.", ["criteria"])
-    b = Body(raw)
-    return Criteria(
-        b.opt_uuid("category_id"),
-        b.text("field_key", ""),
-        b.text("field_value", ""),
-        b.strs("words"),
-    )
+from web.incident_input import JsonReader, build, criteria_from
 
 
 def criteria_json(c: Criteria) -> dict[str, Any]:
@@ -109,22 +99,6 @@ def _staff(actor: Actor) -> Actor:
     if not actor.is_staff:
         raise Forbidden("Mass incidents are for the support staff.")
     return actor
-
-
-def _since(body: Body) -> datetime | None:
-    raw = body.data.get("since")
-    if raw is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(str(raw))
-    except ValueError:
-        raise ApiError(
-            422,
-            "invalid_input",
-            "since must be a moment like 2026-11-06T09:00:00+03:00.",
-            ("since",),
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # -- triggers ---------------------------------------------------------------------------------
@@ -196,68 +170,27 @@ async def get_incident(request: Request) -> Response:
 
 async def open_incident(request: Request) -> Response:
     actor = (await authenticate(request)).actor
-    body = await Body.read(request)
-    raw = body.data.get("criteria")
-    criteria = criteria_from(raw) if raw is not None else None
-    w = await run_in_threadpool(
-        services(request).desk.open_incident,
-        actor,
-        body.text("title"),
-        body.text("description"),
-        criteria,
-        _since(body),
-        body.opt_uuid("proposal"),
-    )
-    return written(w, 201)
+    command = build(OpenIncident, JsonReader(await Body.read(request)))
+    return written(await run_in_threadpool(services(request).desk.handle, actor, command), 201)
 
 
 async def incident_command(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     incident_id = path_id(request, "incident_id", "incident")
-    command = request.path_params["command"]
     body = await Body.read(request)
-    desk = services(request).desk
-    if command == "dismissal":
-        w = await run_in_threadpool(
-            desk.dismiss_incident, actor, incident_id, body.text("reason", "")
-        )
-    elif command == "links":
-        try:
-            tickets = tuple(UUID(t) for t in body.strs("tickets"))
-        except ValueError:
-            raise ApiError(
-                422, "invalid_input", "tickets must be a list of request ids.", ("tickets",)
-            ) from None
-        w = await run_in_threadpool(desk.link_to_incident, actor, incident_id, tickets)
-    elif command == "updates":
-        w = await run_in_threadpool(
-            desk.publish_incident_update, actor, incident_id, body.text("body")
-        )
-    elif command == "resolution":
-        resolve = body.data.get("resolve_requests", True)
-        if not isinstance(resolve, bool):
-            raise ApiError(
-                422,
-                "invalid_input",
-                "resolve_requests must be true or false.",
-                ("resolve_requests",),
-            )
-        w = await run_in_threadpool(
-            desk.resolve_incident, actor, incident_id, body.text("answer"), resolve
-        )
-    else:
+    kind = BY_API.get(request.path_params["command"])
+    if kind is None:
         raise ApiError(404, "not_found", "No such command on an incident.")
-    return written(w)
+    command = build(kind, JsonReader(body), incident_id=incident_id)
+    return written(await run_in_threadpool(services(request).desk.handle, actor, command))
 
 
 async def unlink(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     incident_id = path_id(request, "incident_id", "incident")
     ticket_id = path_id(request, "ticket_id", "request")
-    desk = services(request).desk
-    return written(
-        await run_in_threadpool(desk.unlink_from_incident, actor, incident_id, ticket_id)
-    )
+    command = UnlinkFromIncident(incident_id, ticket_id)
+    return written(await run_in_threadpool(services(request).desk.handle, actor, command))
 
 
 routes = [

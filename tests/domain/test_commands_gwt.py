@@ -15,9 +15,11 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from domain import incident_commands as ic
 from domain.access import Actor
 from domain.desk import Desk
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, InvalidTransition
+from domain.incidents import Criteria, TriggerRule
 from domain.ticket import Attachment, LinkKind, Priority
 from domain.tickets import commands as c
 from domain.tickets.commands import COMMANDS, TicketCommand
@@ -86,6 +88,11 @@ def then(s: Scene, before: int) -> list[tuple[str, dict[str, Any]]]:
             for e in s.desk.events.get(s.ticket, gt=before)]  # fmt: skip
 
 
+def uid(actor: Actor) -> UUID:
+    assert actor.id is not None
+    return actor.id
+
+
 def v(s: Scene) -> int:
     return s.version()
 
@@ -142,7 +149,7 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
      [("Linked", {"other_id": "other", "kind": LinkKind.DUPLICATE_OF})]),
     # what the processes send, as the system actor, through the same dispatcher
     ("the assigner gives a request waiting in its group to an agent", [],
-     lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1, s.world.agent.id)),
+     lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1, uid(s.world.agent))),
      [("Assigned", {"by": None, "group_id": "line1", "assignee_id": "agent"})]),
     ("the SLA timer raises a breach and escalates it to the next line", [],
      lambda s: (c.SYSTEM, c.RaiseSlaAlarm(s.ticket, None, "resolution_breach", DUE, "Стандарт",
@@ -259,13 +266,13 @@ def alarmed(s: Scene) -> None:
 UNCHANGED: list[tuple[str, list[Step], When]] = [
     ("the assigner leaves a request someone took meanwhile", [taken],
      lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1,
-                                                s.world.engineer.id))),
+                                                uid(s.world.engineer)))),
     ("the assigner leaves a request moved to another group", [],
      lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line2,
-                                                s.world.engineer.id))),
+                                                uid(s.world.engineer)))),
     ("the assigner leaves a resolved request", [resolved],
      lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1,
-                                                s.world.agent.id))),
+                                                uid(s.world.agent)))),
     ("an alarm is raised once per kind and deadline", [alarmed],
      lambda s: (c.SYSTEM, c.RaiseSlaAlarm(s.ticket, None, "resolution_warning", DUE,
                                           "Стандарт"))),
@@ -293,7 +300,138 @@ def test_when_a_process_command_finds_nothing_to_do_then_nothing_is_recorded(
 
 
 def test_people_may_not_send_a_process_command(scene: Scene) -> None:
-    command = c.AssignAutomatically(scene.ticket, None, scene.world.line1, scene.world.agent.id)
+    command = c.AssignAutomatically(scene.ticket, None, scene.world.line1, uid(scene.world.agent))
     with refused(scene.desk, Forbidden) as info:
         scene.desk.handle(scene.world.requester, command)
     assert info.value.message == "Your role may not assign on this request."
+
+
+# -- incident commands: the same dispatcher, their own registry ---------------------------------
+RULE = TriggerRule(uuid4(), "Сбой подписи", Criteria(), 3)
+
+
+def opened(s: Scene) -> UUID:
+    return s.desk.open_incident(s.world.developer, "Сбой подписи", "Чиним", Criteria()).id
+
+
+def rule_set(s: Scene) -> None:
+    s.desk.set_trigger_rules(s.world.admin, (replace(RULE, criteria=Criteria(s.world.contracts)),))
+
+
+def proposed(s: Scene) -> UUID:
+    rule_set(s)
+    written = s.desk.handle(c.SYSTEM, ic.FireTrigger(RULE.id, DUE, 3))
+    return written.id
+
+
+def linked(s: Scene) -> UUID:
+    incident = opened(s)
+    s.desk.handle(s.world.agent, ic.LinkToIncident(incident, (s.ticket,)))
+    return incident
+
+
+def untold(s: Scene) -> UUID:
+    """An update recorded, and the process stopped before telling anyone (a crash between)."""
+    incident = linked(s)
+    saved = s.desk.repository.get(incident)
+    saved.publish(s.world.developer.id, "Ещё час")
+    s.desk.save(saved)
+    return incident
+
+
+IncidentWhen = Callable[[Scene, UUID], tuple[Actor, ic.IncidentCommand]]
+# (story, the incident's start, when, events on the incident written, events on the request)
+INCIDENT_RECORDED: list[tuple[str, Callable[[Scene], UUID | None], IncidentWhen, list[str],
+                              list[str]]] = [
+    ("a developer opens an incident by hand", lambda s: None,
+     lambda s, i: (s.world.developer, ic.OpenIncident("Сбой", "Чиним",
+                                                       Criteria(s.world.contracts))),
+     ["Opened"], []),
+    ("the incident process fires a rule: a proposal", rule_set,
+     lambda s, i: (c.SYSTEM, ic.FireTrigger(RULE.id, DUE, 3)), ["Proposed"], []),
+    ("a developer opens the proposal", proposed,
+     lambda s, i: (s.world.developer, ic.OpenIncident("Сбой", "Чиним", proposal_id=i)),
+     ["Accepted"], []),
+    ("a developer dismisses the proposal", proposed,
+     lambda s, i: (s.world.developer, ic.DismissIncident(i, "Ложная тревога")), ["Dismissed"], []),
+    ("an agent links a request: its requester is told", opened,
+     lambda s, i: (s.world.agent, ic.LinkToIncident(i, (s.ticket,))), ["Linked", "Delivered"],
+     ["Replied"]),
+    ("the incident process links a matching request", opened,
+     lambda s, i: (c.SYSTEM, ic.AutoLink(i, (s.ticket,))), ["Linked", "Delivered"], ["Replied"]),
+    ("an agent takes a request out", linked,
+     lambda s, i: (s.world.agent, ic.UnlinkFromIncident(i, s.ticket)), ["Unlinked"], []),
+    ("an update is told to every linked request", linked,
+     lambda s, i: (s.world.developer, ic.PublishIncidentUpdate(i, "Ещё час")),
+     ["UpdatePublished", "Delivered"], ["Replied"]),
+    ("the resolution resolves every linked request", linked,
+     lambda s, i: (s.world.developer, ic.ResolveIncident(i, "Исправлено")),
+     ["Resolved", "Delivered"], ["Resolved"]),
+    ("the incident process tells what a crash left untold", untold,
+     lambda s, i: (c.SYSTEM, ic.DeliverIncident(i)), ["Delivered"], ["Replied"]),
+]  # fmt: skip
+
+
+def names_after(s: Scene, aggregate: UUID, before: int) -> list[str]:
+    return [type(e).__name__ for e in s.desk.events.get(aggregate, gt=before)]
+
+
+def version_of(s: Scene, aggregate: UUID | None) -> int:
+    return s.desk.repository.get(aggregate).version if aggregate else 0
+
+
+@pytest.mark.parametrize(("story", "start", "when", "events", "on_request"), INCIDENT_RECORDED,
+                         ids=[r[0] for r in INCIDENT_RECORDED])  # fmt: skip
+def test_when_an_incident_command_is_handled_then_its_events_are_recorded(
+    scene: Scene, story: str, start: Callable[[Scene], UUID | None], when: IncidentWhen,
+    events: list[str], on_request: list[str],
+) -> None:  # fmt: skip
+    incident = start(scene)
+    actor, command = when(scene, incident or uuid4())
+    before, request_before = version_of(scene, incident), scene.version()
+    written = scene.desk.handle(actor, command)
+    assert names_after(scene, written.id, before if written.id == incident else 0) == events
+    assert names_after(scene, scene.ticket, request_before) == on_request
+
+
+INCIDENT_REFUSED: list[tuple[str, Callable[[Scene], UUID], IncidentWhen, type[Exception], str]] = [
+    ("an agent does not dismiss", proposed,
+     lambda s, i: (s.world.agent, ic.DismissIncident(i)), Forbidden, ic.MANAGERS_ONLY),
+    ("a requester opens no incident", lambda s: uuid4(),
+     lambda s, i: (s.world.requester, ic.OpenIncident("Сбой", "Чиним")), Forbidden,
+     ic.MANAGERS_ONLY),
+    ("an auditor links nothing", opened,
+     lambda s, i: (s.world.auditor, ic.LinkToIncident(i, (s.ticket,))), Forbidden,
+     "Your role may not link on this request."),
+    ("a request is linked once", linked,
+     lambda s, i: (s.world.agent, ic.LinkToIncident(i, (s.ticket,))), InvalidTransition,
+     "These requests are already linked to the incident."),
+    ("a link names at least one request", opened,
+     lambda s, i: (s.world.agent, ic.LinkToIncident(i, ())), InvalidInput,
+     "Name from 1 to 100 requests."),
+    ("a rule fires once per window", proposed,
+     lambda s, i: (c.SYSTEM, ic.FireTrigger(RULE.id, DUE, 4)), c.Unchanged, ""),
+    ("nothing left to deliver", linked,
+     lambda s, i: (c.SYSTEM, ic.DeliverIncident(i)), c.Unchanged, ""),
+    ("nothing left to link automatically", linked,
+     lambda s, i: (c.SYSTEM, ic.AutoLink(i, (s.ticket,))), c.Unchanged, ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("story", "start", "when", "error", "message"), INCIDENT_REFUSED,
+                         ids=[r[0] for r in INCIDENT_REFUSED])  # fmt: skip
+def test_when_an_incident_command_is_refused_then_nothing_is_recorded(
+    scene: Scene, story: str, start: Callable[[Scene], UUID], when: IncidentWhen,
+    error: type[Exception], message: str,
+) -> None:  # fmt: skip
+    actor, command = when(scene, start(scene))
+    with refused(scene.desk, error) as info:
+        scene.desk.handle(actor, command)
+    assert message in getattr(info.value, "message", "")
+    if error is c.Unchanged:
+        assert scene.desk.send(command) is None, "a process is answered None"
+
+
+def test_every_incident_command_has_a_story(scene: Scene) -> None:
+    told = {type(when(scene, uuid4())[1]) for _, _, when, _, _ in INCIDENT_RECORDED}
+    assert told == set(ic.COMMANDS), f"untold: {set(ic.COMMANDS) - told}"

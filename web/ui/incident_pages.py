@@ -12,6 +12,7 @@ and what was typed, and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from starlette.routing import Route
 
 from domain.access import WORKERS
 from domain.errors import DeskError, InvalidInput, NotFound
-from domain.incident_commands import INCIDENT_MANAGERS
+from domain.incident_commands import BY_ACTION, INCIDENT_MANAGERS, IncidentCommand, OpenIncident
 from domain.incidents import Criteria, IncidentStatus
 from projections import catalog, queues
 from projections import incidents as view
@@ -32,6 +33,7 @@ from web.auth import services
 from web.body import path_id
 from web.errors import STATUS
 from web.http import wait_for_views
+from web.incident_input import build
 from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import Viewer, need, ui
@@ -199,62 +201,71 @@ def _ticket_by_number(request: Request, text: str) -> UUID:
     return UUID(found)
 
 
-def _act(
-    request: Request, viewer: Viewer, incident_id: UUID | None, action: str, form: FormData
-) -> tuple[UUID, int]:
-    """Runs one action; returns the incident to show next and the log position written."""
-    desk, actor = services(request).desk, viewer.actor
-    if action == "new":
-        since_hours = _text(form, "since_hours").strip()
-        if since_hours and not (since_hours.isdigit() and int(since_hours) <= 24 * 7):
+class FormReader:
+    """An incident form's fields, as web/incident_input.py asks for them."""
+
+    def __init__(self, request: Request, form: FormData) -> None:
+        self.request, self.form = request, form
+
+    def text(self, name: str, default: str | None) -> str:
+        return _text(self.form, name)
+
+    def flag(self, name: str, default: bool) -> bool:
+        return bool(self.form.get(name))  # a checkbox: sent only when ticked
+
+    def uuid(self, name: str) -> UUID:
+        try:
+            return UUID(_text(self.form, name))
+        except ValueError:
+            raise NotFound("No such request.") from None  # the unlink form's hidden request id
+
+    def opt_uuid(self, name: str) -> UUID | None:
+        return self.uuid(name) if _text(self.form, name) else None
+
+    def ids(self, name: str) -> tuple[UUID, ...]:
+        return (_ticket_by_number(self.request, _text(self.form, "number")),)
+
+    def criteria(self, name: str) -> Criteria | None:
+        if "category" not in self.form and "words" not in self.form:
+            return None  # a proposal is opened with its own criteria
+        return _criteria(self.form)
+
+    def moment(self, name: str) -> datetime | None:
+        hours = _text(self.form, "since_hours").strip()
+        if hours and not (hours.isdigit() and int(hours) <= 24 * 7):
             raise InvalidInput(
                 i18n.gettext("Hours back: a whole number up to a week."), ["since_hours"]
             )
-        since = (datetime.now(UTC) - timedelta(hours=int(since_hours))) if since_hours else None
-        w = desk.open_incident(
-            actor, _text(form, "title"), _text(form, "description"), _criteria(form), since
-        )
-        return w.id, w.position
-    assert incident_id is not None
-    if action == "open":
-        w = desk.open_incident(
-            actor, _text(form, "title"), _text(form, "description"), proposal_id=incident_id
-        )
-    elif action == "dismiss":
-        w = desk.dismiss_incident(actor, incident_id, _text(form, "reason"))
-    elif action == "update":
-        w = desk.publish_incident_update(actor, incident_id, _text(form, "body"))
-    elif action == "resolve":
-        w = desk.resolve_incident(
-            actor, incident_id, _text(form, "answer"), bool(form.get("resolve_requests"))
-        )
-    elif action == "link":
-        ticket = _ticket_by_number(request, _text(form, "number"))
-        w = desk.link_to_incident(actor, incident_id, (ticket,))
-    elif action == "unlink":
-        try:
-            ticket = UUID(_text(form, "ticket"))
-        except ValueError:
-            raise NotFound("No such request.") from None
-        w = desk.unlink_from_incident(actor, incident_id, ticket)
-    else:
-        raise NotFound("No such action.")
-    return incident_id, w.position
+        return (datetime.now(UTC) - timedelta(hours=int(hours))) if hours else None
 
 
-ACTIONS = ("open", "dismiss", "update", "resolve", "link", "unlink")
+def _act(
+    request: Request, viewer: Viewer, kind: type[IncidentCommand], given: dict[str, UUID],
+    form: FormData,
+) -> tuple[UUID, int]:  # fmt: skip
+    """Runs one action; returns the incident to show next and the log position written."""
+    command = build(kind, FormReader(request, form), **given)
+    w = services(request).desk.handle(viewer.actor, command)
+    return w.id, w.position
+
+
+def _page_given(kind: type[IncidentCommand], incident_id: UUID) -> dict[str, UUID]:
+    """The page's incident, as the command names it (a proposal to open, or the incident)."""
+    names = {f.name for f in dataclasses.fields(kind)}
+    return {"incident_id" if "incident_id" in names else "proposal_id": incident_id}
 
 
 @ui
 async def act(request: Request, viewer: Viewer) -> Response:
     need(viewer, *STAFF_ROLES)
-    action = request.path_params["action"]
-    if action not in ACTIONS:
+    kind = BY_ACTION.get(request.path_params["action"])
+    if kind is None:
         raise NotFound("No such action.")
     incident_id = path_id(request, "incident_id", "incident")
     form = await request.form()
+    given = _page_given(kind, incident_id)
     try:
-        shown, at = await run_in_threadpool(_act, request, viewer, incident_id, action, form)
+        shown, at = await run_in_threadpool(_act, request, viewer, kind, given, form)
     except NotFound:
         raise
     except DeskError as e:
@@ -272,7 +283,7 @@ async def open_new(request: Request, viewer: Viewer) -> Response:
     need(viewer, *STAFF_ROLES)
     form = await request.form()
     try:
-        shown, at = await run_in_threadpool(_act, request, viewer, None, "new", form)
+        shown, at = await run_in_threadpool(_act, request, viewer, OpenIncident, {}, form)
     except DeskError as e:
         status = next((s for c, s in STATUS.items() if isinstance(e, c)), 400)
         data = await run_in_threadpool(_board, request)
