@@ -16,7 +16,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording, S
 from domain.access import WORKERS, Actor, Command, TicketScope, check, may_see
 from domain.article import Article
 from domain.category import Category, FieldSpec, parse_fields
-from domain.chain import ChainedAggregate, KeyedMapper, check_seen, keyed_mapper, load_or_start
+from domain.chain import ChainedAggregate, KeyedMapper, check_seen, keyed_mapper
 from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import IncidentCommands
@@ -25,7 +25,7 @@ from domain.numbers import TicketNumbers
 from domain.people import Account, Group, GroupKind, Organisation, Role
 from domain.quality_commands import QualityCommands
 from domain.results import FiledTicket, Written
-from domain.routing import ROUTING_ID, Routing, Rule
+from domain.routing import Routing, Rule
 from domain.settings import Settings
 from domain.sla_commands import SlaCommands
 from domain.stored_write import positions_if_stored
@@ -326,7 +326,7 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         raise Conflict(ticket_id, None, 0)
 
     def routing(self) -> Routing:
-        return load_or_start(self.repository, ROUTING_ID, Routing.start)
+        return Routing.load(self.repository)
 
     def _routing_rule(self, category_id: UUID, fields: dict[str, Any], channel: Channel,
                       organisation_id: UUID | None) -> Rule | None:  # fmt: skip

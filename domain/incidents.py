@@ -28,6 +28,7 @@ from uuid import UUID, uuid4, uuid5
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput, InvalidTransition
 from domain.people import clean_text
+from domain.setup_document import SetupDocument
 
 TRIGGERS_ID = uuid5(UUID("5d0c2a53-5bd1-4c39-9a57-6b2f1d8f2a11"), "suz:triggers")
 MAX_RULES = 200
@@ -141,8 +142,10 @@ def check_rules(rules: tuple[TriggerRule, ...]) -> tuple[TriggerRule, ...]:
     return tuple(checked)
 
 
-class Triggers(ChainedAggregate):
+class Triggers(SetupDocument):
     """The trigger rules, and when each last fired (with the proposal it made)."""
+
+    FIXED_ID = TRIGGERS_ID
 
     if TYPE_CHECKING:
         rules: tuple[TriggerRule, ...]
@@ -152,10 +155,6 @@ class Triggers(ChainedAggregate):
         def apply(self, aggregate: Any) -> None:
             t = cast(Triggers, aggregate)
             t.rules, t.fired = (), {}
-
-    @classmethod
-    def start(cls) -> Triggers:
-        return cls._start(cls.Started, id=TRIGGERS_ID)
 
     class RulesChanged(ChainedAggregate.Event):
         by: UUID | None

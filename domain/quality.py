@@ -15,6 +15,7 @@ from uuid import UUID, uuid5
 
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput
+from domain.setup_document import SetupDocument
 
 QUALITY_CHECKLIST_ID = uuid5(UUID("5d0c2a53-5bd1-4c39-9a57-6b2f1d8f2a11"), "suz:quality")
 MAX_ITEM_SCORE = 2  # 0 no, 1 partly, 2 yes
@@ -38,17 +39,15 @@ DEFAULT_ITEMS = (
 )
 
 
-class QualityChecklist(ChainedAggregate):
+class QualityChecklist(SetupDocument):
+    FIXED_ID = QUALITY_CHECKLIST_ID
+
     if TYPE_CHECKING:
         items: tuple[ChecklistItem, ...]
 
     class Started(ChainedAggregate.Created):
         def apply(self, aggregate: Any) -> None:
             cast(QualityChecklist, aggregate).items = DEFAULT_ITEMS
-
-    @classmethod
-    def start(cls) -> QualityChecklist:
-        return cls._start(cls.Started, id=QUALITY_CHECKLIST_ID)
 
     class Changed(ChainedAggregate.Event):
         by: UUID | None

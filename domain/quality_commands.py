@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from domain.access import Actor
-from domain.chain import ChainedAggregate, check_seen, load_or_start
+from domain.chain import ChainedAggregate, check_seen
 from domain.errors import Conflict, DeskError, Forbidden, InvalidTransition
 from domain.people import Group, Role
-from domain.quality import QUALITY_CHECKLIST_ID, ChecklistItem, QualityChecklist
+from domain.quality import ChecklistItem, QualityChecklist
 from domain.results import Written
 from domain.ticket import Ticket
 
@@ -39,7 +39,7 @@ class QualityCommands:
         def _written(self, aggregate: ChainedAggregate) -> Written: ...
 
     def quality_checklist(self) -> QualityChecklist:
-        return load_or_start(self.repository, QUALITY_CHECKLIST_ID, QualityChecklist.start)
+        return QualityChecklist.load(self.repository)
 
     def set_quality_checklist(self, actor: Actor, items: tuple[ChecklistItem, ...],
                               expected_version: int | None = None) -> Written:  # fmt: skip

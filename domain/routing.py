@@ -16,6 +16,7 @@ from uuid import UUID, uuid5
 
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput
+from domain.setup_document import SetupDocument
 from domain.ticket import Channel, Priority
 
 ROUTING_ID = uuid5(UUID("5d0c2a53-5bd1-4c39-9a57-6b2f1d8f2a11"), "suz:routing")
@@ -73,8 +74,10 @@ def check_rules(rules: tuple[Rule, ...]) -> tuple[Rule, ...]:
     return rules
 
 
-class Routing(ChainedAggregate):
+class Routing(SetupDocument):
     """The desk's routing rules, in the order they are tried."""
+
+    FIXED_ID = ROUTING_ID
 
     if TYPE_CHECKING:
         rules: tuple[Rule, ...]
@@ -82,10 +85,6 @@ class Routing(ChainedAggregate):
     class Started(ChainedAggregate.Created):
         def apply(self, aggregate: Any) -> None:
             cast(Routing, aggregate).rules = ()
-
-    @classmethod
-    def start(cls) -> Routing:
-        return cls._start(cls.Started, id=ROUTING_ID)
 
     class RulesChanged(ChainedAggregate.Event):
         by: UUID | None

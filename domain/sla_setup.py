@@ -16,6 +16,7 @@ from uuid import UUID, uuid5
 from domain.calendar import Calendar
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput
+from domain.setup_document import SetupDocument
 from domain.ticket import Priority
 
 SLA_SETUP_ID = uuid5(UUID("5d0c2a53-5bd1-4c39-9a57-6b2f1d8f2a11"), "suz:sla")
@@ -71,7 +72,9 @@ DEFAULT_CALENDARS = (
 )
 
 
-class SlaSetup(ChainedAggregate):
+class SlaSetup(SetupDocument):
+    FIXED_ID = SLA_SETUP_ID
+
     if TYPE_CHECKING:
         calendars: tuple[CalendarSpec, ...]
         policies: tuple[Policy, ...]
@@ -81,10 +84,6 @@ class SlaSetup(ChainedAggregate):
         def apply(self, aggregate: Any) -> None:
             s = cast(SlaSetup, aggregate)
             s.calendars, s.policies, s.auto_close_days = DEFAULT_CALENDARS, (), 5
-
-    @classmethod
-    def start(cls) -> SlaSetup:
-        return cls._start(cls.Started, id=SLA_SETUP_ID)
 
     class Changed(ChainedAggregate.Event):
         by: UUID | None

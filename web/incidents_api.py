@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from starlette.concurrency import run_in_threadpool
@@ -22,14 +22,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.access import Actor
+from domain.desk import Desk
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.incident_commands import BY_API, OpenIncident, UnlinkFromIncident
-from domain.incidents import Criteria, IncidentStatus, TriggerRule
+from domain.incidents import Criteria, IncidentStatus, TriggerRule, Triggers
 from projections import incidents as view
 from web.auth import authenticate, services, signed_in
-from web.body import Body, expected_version, path_id
+from web.body import Body, path_id
 from web.errors import ApiError
 from web.http import json, wait_for_views, written
+from web.setup_document import SetupDocumentApi
+from web.ui.i18n import lazy
+
+if TYPE_CHECKING:
+    from web.services import Services
 from web.incident_input import JsonReader, build, criteria_from
 
 
@@ -102,15 +108,10 @@ def _staff(actor: Actor) -> Actor:
 
 
 # -- triggers ---------------------------------------------------------------------------------
-async def get_triggers(request: Request) -> Response:
-    _staff(signed_in(await authenticate(request)))
-    await wait_for_views(request)
-    svc = services(request)
-    triggers = await run_in_threadpool(svc.desk.triggers)
-    version = triggers.saved_version
-    now = datetime.now(UTC)
+def _show_triggers(triggers: Triggers, svc: Services) -> dict[str, Any]:
+    """The rules, each with its count in its window now and when it last fired."""
     with svc.projections.db.read() as tx:
-        counts = view.window_counts(tx, triggers.rules, now)
+        counts = view.window_counts(tx, triggers.rules, datetime.now(UTC))
     rules = []
     for r in triggers.rules:
         c = counts[r.id]
@@ -124,19 +125,25 @@ async def get_triggers(request: Request) -> Response:
                 "last_incident": str(fired[1]) if fired else None,
             }
         )
-    return json({"version": version, "rules": rules}, headers={"ETag": f'"{version}"'})
+    return {"rules": rules}
 
 
-async def put_triggers(request: Request) -> Response:
-    actor = (await authenticate(request)).actor
-    body = await Body.read(request)
+def _parse_triggers(body: Body) -> tuple[tuple[TriggerRule, ...]]:
     raw = body.data.get("rules")
     if not isinstance(raw, list):
         raise InvalidInput("rules must be a list of rules.", ["rules"])
-    rules = tuple(rule_from(r, i) for i, r in enumerate(raw))
-    version = expected_version(request, body)
-    desk = services(request).desk
-    return written(await run_in_threadpool(desk.set_trigger_rules, actor, rules, version))
+    return (tuple(rule_from(r, i) for i, r in enumerate(raw)),)
+
+
+TRIGGERS = SetupDocumentApi(
+    "/api/v1/incidents/triggers",
+    load=Desk.triggers,
+    refusal=lazy("Mass incidents are for the support staff."),
+    show=_show_triggers,
+    parse=_parse_triggers,
+    save=Desk.set_trigger_rules,
+    wait=True,
+)
 
 
 # -- incidents --------------------------------------------------------------------------------
@@ -194,8 +201,7 @@ async def unlink(request: Request) -> Response:
 
 
 routes = [
-    Route("/api/v1/incidents/triggers", get_triggers),
-    Route("/api/v1/incidents/triggers", put_triggers, methods=["PUT"]),
+    *TRIGGERS.routes(),
     Route("/api/v1/incidents", list_incidents),
     Route("/api/v1/incidents", open_incident, methods=["POST"]),
     Route("/api/v1/incidents/{incident_id}", get_incident),

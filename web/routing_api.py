@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from domain.errors import Forbidden, InvalidInput
-from domain.routing import Assignment, Rule
+from domain.desk import Desk
+from domain.errors import InvalidInput
+from domain.routing import Assignment, Routing, Rule
 from domain.ticket import Channel, Priority
-from web.auth import authenticate, services, signed_in
-from web.body import Body, expected_version
-from web.http import json, written
+from web.body import Body
+from web.setup_document import SetupDocumentApi
+from web.ui.i18n import lazy
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 
 def rule_from(raw: Any, i: int) -> Rule:
@@ -45,29 +44,23 @@ def rule_json(r: Rule) -> dict[str, Any]:
             for k, v in asdict(r).items()}  # fmt: skip
 
 
-async def get_rules(request: Request) -> Response:
-    actor = signed_in(await authenticate(request))
-    if not actor.is_staff:
-        raise Forbidden("Routing rules are for the support staff.")
-    routing = await run_in_threadpool(services(request).desk.routing)
-    version = routing.saved_version
-    return json({"version": version, "rules": [rule_json(r) for r in routing.rules]},
-                headers={"ETag": f'"{version}"'})  # fmt: skip
+def _show(routing: Routing, svc: Services) -> dict[str, Any]:
+    return {"rules": [rule_json(r) for r in routing.rules]}
 
 
-async def put_rules(request: Request) -> Response:
-    actor = (await authenticate(request)).actor
-    body = await Body.read(request)
+def _parse(body: Body) -> tuple[tuple[Rule, ...]]:
     raw = body.data.get("rules")
     if not isinstance(raw, list):
         raise InvalidInput("rules must be a list of rules.", ["rules"])
-    rules = tuple(rule_from(r, i) for i, r in enumerate(raw))
-    version = expected_version(request, body)
-    w = await run_in_threadpool(services(request).desk.set_routing_rules, actor, rules, version)
-    return written(w)
+    return (tuple(rule_from(r, i) for i, r in enumerate(raw)),)
 
 
-routes = [
-    Route("/api/v1/routing/rules", get_rules),
-    Route("/api/v1/routing/rules", put_rules, methods=["PUT"]),
-]
+RULES = SetupDocumentApi(
+    "/api/v1/routing/rules",
+    load=Desk.routing,
+    refusal=lazy("Routing rules are for the support staff."),
+    show=_show,
+    parse=_parse,
+    save=Desk.set_routing_rules,
+)
+routes = RULES.routes()

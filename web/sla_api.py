@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import uuid4
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from domain.errors import Forbidden, InvalidInput
-from domain.sla_setup import CalendarSpec, Policy
+from domain.desk import Desk
+from domain.errors import InvalidInput
+from domain.sla_setup import CalendarSpec, Policy, SlaSetup
 from domain.ticket import Priority
-from web.auth import authenticate, services, signed_in
-from web.body import Body, expected_version
-from web.http import json, written
+from web.body import Body
+from web.setup_document import SetupDocumentApi
+from web.ui.i18n import lazy
+
+if TYPE_CHECKING:
+    from web.services import Services
 
 
 def _dates(raw: Any, name: str) -> tuple[date, ...]:
@@ -63,35 +62,29 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | bool | type(None)) else str(value)
 
 
-async def get_sla(request: Request) -> Response:
-    actor = signed_in(await authenticate(request))
-    if not actor.is_staff:
-        raise Forbidden("The SLA set-up is for the support staff.")
-    setup = await run_in_threadpool(services(request).desk.sla_setup)
-    version = setup.saved_version
-    return json({
-        "version": version, "auto_close_days": setup.auto_close_days,
+def _show(setup: SlaSetup, svc: Services) -> dict[str, Any]:
+    return {
+        "auto_close_days": setup.auto_close_days,
         "calendars": [{**asdict(c), "holidays": [str(d) for d in c.holidays],
                        "workdays": [str(d) for d in c.workdays]} for c in setup.calendars],
         "policies": [{k: _plain(v) for k, v in asdict(p).items()} for p in setup.policies],
-    }, headers={"ETag": f'"{version}"'})  # fmt: skip
+    }  # fmt: skip
 
 
-async def put_sla(request: Request) -> Response:
-    actor = (await authenticate(request)).actor
-    body = await Body.read(request)
+def _parse(body: Body) -> tuple[tuple[CalendarSpec, ...], tuple[Policy, ...], int]:
     calendars, policies = body.data.get("calendars"), body.data.get("policies")
     if not isinstance(calendars, list) or not isinstance(policies, list):
         raise InvalidInput("Send calendars and policies as lists.", ["calendars", "policies"])
-    w = await run_in_threadpool(
-        services(request).desk.set_sla, actor, tuple(calendar_from(c) for c in calendars),
-        tuple(policy_from(p) for p in policies), _int(body, "auto_close_days", 5),
-        expected_version(request, body),
-    )  # fmt: skip
-    return written(w)
+    return (tuple(calendar_from(c) for c in calendars), tuple(policy_from(p) for p in policies),
+            _int(body, "auto_close_days", 5))  # fmt: skip
 
 
-routes = [
-    Route("/api/v1/sla", get_sla),
-    Route("/api/v1/sla", put_sla, methods=["PUT"]),
-]
+SLA = SetupDocumentApi(
+    "/api/v1/sla",
+    load=Desk.sla_setup,
+    refusal=lazy("The SLA set-up is for the support staff."),
+    show=_show,
+    parse=_parse,
+    save=Desk.set_sla,
+)
+routes = SLA.routes()
