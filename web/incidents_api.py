@@ -31,12 +31,12 @@ from web.auth import authenticate, services, signed_in
 from web.body import Body, path_id
 from web.errors import ApiError
 from web.http import json, wait_for_views, written
+from web.incident_input import JsonReader, build, criteria_from
 from web.setup_document import SetupDocumentApi
 from web.ui.i18n import lazy
 
 if TYPE_CHECKING:
     from web.services import Services
-from web.incident_input import JsonReader, build, criteria_from
 
 
 def criteria_json(c: Criteria) -> dict[str, Any]:
