@@ -32,10 +32,9 @@ from uuid import UUID
 
 from domain.access import Actor, Command, TicketScope, check
 from domain.category import Category
-from domain.chain import ChainedAggregate, check_seen, load_or_start
+from domain.chain import ChainedAggregate, check_seen
 from domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from domain.incidents import (
-    TRIGGERS_ID,
     Criteria,
     IncidentStatus,
     MassIncident,
@@ -104,7 +103,7 @@ class IncidentCommands:
 
     # -- trigger rules --------------------------------------------------------------------------
     def triggers(self) -> Triggers:
-        return load_or_start(self.repository, TRIGGERS_ID, Triggers.start)
+        return Triggers.load(self.repository)
 
     def set_trigger_rules(
         self, actor: Actor, rules: tuple[TriggerRule, ...], expected_version: int | None = None

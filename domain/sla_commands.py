@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from domain.access import Actor
-from domain.chain import ChainedAggregate, check_seen, load_or_start
+from domain.chain import ChainedAggregate, check_seen
 from domain.errors import Forbidden
 from domain.people import Role
 from domain.results import Written
-from domain.sla_setup import SLA_SETUP_ID, CalendarSpec, Policy, SlaSetup
+from domain.sla_setup import CalendarSpec, Policy, SlaSetup
 from domain.tickets.commands import CloseUnanswered, RaiseSlaAlarm
 
 A = TypeVar("A", bound=ChainedAggregate)
@@ -34,7 +34,7 @@ class SlaCommands:
         def send(self, command: Any) -> Written | None: ...
 
     def sla_setup(self) -> SlaSetup:
-        return load_or_start(self.repository, SLA_SETUP_ID, SlaSetup.start)
+        return SlaSetup.load(self.repository)
 
     def set_sla(self, actor: Actor, calendars: tuple[CalendarSpec, ...],
                 policies: tuple[Policy, ...], auto_close_days: int,
