@@ -38,6 +38,7 @@ from web.handlers import HANDLERS
 from web.http import json
 from web.idempotency import Idempotency
 from web.services import Services
+from web.ui import i18n
 from web.ui import routes as ui_routes
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
@@ -146,6 +147,7 @@ def create_app(services: Services) -> Starlette:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            Middleware(i18n.Language),
             Middleware(metrics.Measure),
             Middleware(SecurityHeaders),
             Middleware(Idempotency),

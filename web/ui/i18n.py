@@ -17,6 +17,9 @@ from babel import Locale, negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
@@ -59,6 +62,22 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
 def use(lang: str) -> None:
     """Makes `lang` the language of the current request (a context variable per task)."""
     _current.set(lang if lang in LANGUAGES else DEFAULT)
+
+
+class Language:
+    """ASGI middleware: every request and socket is answered in its language (the cookie, then
+    the browser's), chosen before anything runs, so a refusal or a fault page raised anywhere,
+    even outside a page's handler, speaks it and never the language a previous task left."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = Headers(scope=scope)
+            cookies = cookie_parser(headers.get("cookie", ""))
+            use(choose(cookies.get(COOKIE), headers.get("accept-language")))
+        await self.app(scope, receive, send)
 
 
 def current() -> str:
