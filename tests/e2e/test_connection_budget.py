@@ -9,12 +9,13 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from domain.settings import Settings
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, settings_for
 from tests.web.desk_site import LEAKS, Site, migrate, started_site
 
 pytestmark = [LEAKS, pytest.mark.postgres]
@@ -34,9 +35,10 @@ def name(monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 @pytest.fixture
-def site(settings: Settings, name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    if not settings.uses_postgres:
-        pytest.skip("a PostgreSQL budget")
+def site(
+    tmp_path: Path, request: pytest.FixtureRequest, name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Site]:
+    settings = settings_for("postgres", tmp_path, request)  # a PostgreSQL budget: no SQLite run
     small = replace(settings, db_pool_size=4, store_pool_size=2, store_max_overflow=2)
     with started_site(small, monkeypatch, migrate(small)) as s:
         yield s
