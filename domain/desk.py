@@ -320,7 +320,8 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
             try:
                 recordings = self.save(Claim.take(f"ticket:{number}", ticket.id), ticket)
             except IntegrityError:
-                continue  # another process took it: the next number reads its claim
+                self._numbers.conflicted()  # another process took it: read its claim
+                continue
             position = recordings[-1].notification.id
             return FiledTicket(ticket.id, position, ticket.version, number, visitor_key)
         raise Conflict(ticket_id, None, 0)
