@@ -89,7 +89,10 @@ class ViewDB:
         self.settings = settings
         self.dialect = "postgres" if settings.uses_postgres else "sqlite"
         self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
+        # every SQLite connection any thread opened, with the lock its thread holds while using
+        # it: close_all() takes the lock first, since closing a connection another thread is
+        # reading from crashes the interpreter (a segfault, not an exception)
+        self._opened: list[tuple[sqlite3.Connection, threading.RLock]] = []
         self._lock = threading.Lock()
         self._generation = 0  # close_all() starts a new one: threads then reconnect
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
@@ -133,16 +136,20 @@ class ViewDB:
                 weakref.finalize(self, self._pool.close)  # a ViewDB dropped unclosed (tests)
             return self._pool
 
-    def _sqlite(self) -> sqlite3.Connection:
+    @contextmanager
+    def _sqlite(self) -> Iterator[sqlite3.Connection]:
+        """This thread's SQLite connection, held (against close_all) for the block."""
         conn = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "generation", -1) != self._generation:
             made = self.connect()
             assert isinstance(made, sqlite3.Connection)
             conn = self._local.conn = made
+            self._local.in_use = threading.RLock()
             self._local.generation = self._generation
             with self._lock:
-                self._opened.append(conn)
-        return conn
+                self._opened.append((conn, self._local.in_use))
+        with self._local.in_use:
+            yield conn
 
     @contextmanager
     def _borrow(self) -> Iterator[psycopg.Connection[Any]]:
@@ -161,14 +168,14 @@ class ViewDB:
     def tx(self) -> Iterator[Tx]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         if self.dialect == "sqlite":
-            conn = self._sqlite()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield _SqliteTx(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            with self._sqlite() as conn:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield _SqliteTx(conn)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
             return
         with self._borrow() as pg, pg.transaction():
             yield _PgTx(pg)
@@ -177,7 +184,8 @@ class ViewDB:
     def read(self) -> Iterator[Tx]:
         """Queries outside an explicit transaction (each statement sees committed data)."""
         if self.dialect == "sqlite":
-            yield _SqliteTx(self._sqlite())
+            with self._sqlite() as conn:
+                yield _SqliteTx(conn)
             return
         with self._borrow() as pg:
             yield _PgTx(pg)
@@ -186,6 +194,8 @@ class ViewDB:
         """Closes this thread's SQLite connection (PostgreSQL: borrowed ones are back already)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
+            with self._lock:
+                self._opened = [(c, held) for c, held in self._opened if c is not conn]
             conn.close()
             self._local.conn = None
 
@@ -196,8 +206,14 @@ class ViewDB:
             self._generation += 1
             pool, self._pool = self._pool, None
         self.session_locks.close()
-        for conn in opened:
-            conn.close()
+        for conn, in_use in opened:
+            # a thread still in a block (a read the server's shutdown no longer waits for)
+            # finishes it first; one stuck longer keeps its connection, left to the process's end
+            if in_use.acquire(timeout=30):
+                try:
+                    conn.close()
+                finally:
+                    in_use.release()
         if pool is not None:
             pool.close()
 
