@@ -7,7 +7,9 @@ window and never while its last incident is proposed or open (the Triggers aggre
 not the view); a request already linked is not linked again; a delivery is recorded with the
 tickets' events in one save. So a restart, a lagging view or a second process repeats nothing.
 It wakes whenever the incidents view moves (a new request, a new incident) and at least every
-`interval` seconds.
+`interval` seconds. A tick reads the view in three queries whatever the filing rate: every rule's
+count and usual rate at once (kept by the view as it projects requests, see
+projections/trigger_counts.py), the requests to link, the incidents to deliver.
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import Protocol
 from uuid import UUID
 
 from domain.desk import Desk
 from domain.errors import DeskError
 from domain.incident_commands import AutoLink, DeliverIncident, FireTrigger, IncidentCommand
-from projections.db import ViewDB
+from projections.db import Tx
 from projections.incidents import todo, undelivered, window_counts
 from projections.signals import Positions
 
@@ -29,6 +33,13 @@ log = logging.getLogger("suz.incidents")
 Now = Callable[[], datetime]
 VIEW = "incidents"
 SETTLE = 0.1  # seconds: lets a burst of new requests land before a tick
+
+
+class ViewReads(Protocol):
+    """What the process needs of the view store (projections.db.ViewDB)."""
+
+    def read(self) -> AbstractContextManager[Tx]: ...
+    def close(self) -> None: ...
 
 
 def _now() -> datetime:
@@ -39,7 +50,7 @@ class IncidentProcess:
     def __init__(
         self,
         desk: Desk,
-        db: ViewDB,
+        db: ViewReads,
         positions: Positions | None = None,
         now: Now = _now,
         interval: float = 1.0,

@@ -2,8 +2,11 @@
 requests, and the work the incident process has to do.
 
 - `v_incident_requests`: each request's category, field values, text and filing time (what the
-  criteria match), whether it is still active, and the incident it is linked to ('' once taken
-  out of one by hand: it is then never linked automatically again).
+  criteria match), whether it is still active, the incident it is linked to ('' once taken
+  out of one by hand: it is then never linked automatically again), and whether it counts for
+  the triggers (`counted`: not linked nor queued for linking).
+- the trigger counts (projections/trigger_counts.py): which rules each counting request matches,
+  decided as it is projected (and once per changed rule), summed per rule and second and minute.
 - `v_incident_rates`: requests per category, week and hour of the week (Moscow time): the usual
   rate a rate trigger compares with is the mean of the same hour in the previous weeks.
 - `v_incidents`, `v_incident_links`: proposals and incidents, linked counts, and for each linked
@@ -19,23 +22,27 @@ every trigger and incident event, `group:<id>` for the groups a proposal alerts.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import orjson
 
-from domain.incidents import Criteria, IncidentStatus, MassIncident, TriggerRule, Triggers
+from domain.incidents import Criteria, IncidentStatus, MassIncident, Triggers
 from domain.people import GroupKind
 from domain.ticket import Ticket, TicketKind
-from domain.transcoder import from_plain, to_plain
+from projections import trigger_counts
 from projections.base import View, on
 from projections.db import Tx
+from projections.trigger_counts import Count as Count
+from projections.trigger_counts import Request, TriggerCounts
+from projections.trigger_counts import criteria_of as _criteria
+from projections.trigger_counts import slot as slot
+from projections.trigger_counts import stamp as stamp
+from projections.trigger_counts import to_json as _json
+from projections.trigger_counts import usual as usual
+from projections.trigger_counts import window_counts as window_counts
 
-ZONE = ZoneInfo("Europe/Moscow")
-FIRST_MONDAY = date(1970, 1, 5)
 INCIDENT_COLUMNS = (
     "id",
     "status",
@@ -59,27 +66,6 @@ INCIDENT_COLUMNS = (
     "version",
 )
 ALERTED_KINDS = (GroupKind.DEVELOPMENT.value, GroupKind.OPERATIONS.value)
-
-
-def stamp(moment: datetime) -> str:
-    """UTC, fixed width: stored times compare correctly as text on both stores."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def slot(moment: datetime) -> tuple[int, int]:
-    """(week number, hour of the week) in Moscow time; weeks start on Monday."""
-    local = moment.astimezone(ZONE)
-    monday = local.date() - timedelta(days=local.weekday())
-    return (monday - FIRST_MONDAY).days // 7, local.weekday() * 24 + local.hour
-
-
-def _json(value: Any) -> str:
-    return orjson.dumps(to_plain(value)).decode()
-
-
-def _criteria(text: str) -> Criteria:
-    found = from_plain(orjson.loads(text))
-    return found if isinstance(found, Criteria) else Criteria()
 
 
 @dataclass(frozen=True)
@@ -114,6 +100,7 @@ class IncidentRow:
 
 class IncidentsView(View):
     name = "incidents"
+    shape = 2  # 2: trigger counts kept as requests are projected (projections/trigger_counts.py)
     tables = (
         "v_incident_requests",
         "v_incident_rates",
@@ -121,13 +108,26 @@ class IncidentsView(View):
         "v_incident_links",
         "v_incident_todo",
         "v_incident_updates",
+        *trigger_counts.TABLES,
     )
+
+    def __init__(self) -> None:
+        self.counts = TriggerCounts()
+        self.begin()
+
+    def begin(self) -> None:
+        self.counts.begin()
+        self._open: list[tuple[str, Criteria]] | None = None  # open incidents, read once a batch
+
+    def flush(self, tx: Tx) -> None:
+        self.counts.flush(tx)
 
     def ddl(self, dialect: str) -> list[str]:
         return [
             "CREATE TABLE IF NOT EXISTS v_incident_requests (ticket_id TEXT PRIMARY KEY,"
             " category_id TEXT NOT NULL, filed_at TEXT NOT NULL, fields TEXT NOT NULL,"
-            " text TEXT NOT NULL, active INTEGER NOT NULL, incident_id TEXT)",
+            " text TEXT NOT NULL, active INTEGER NOT NULL, incident_id TEXT,"
+            " counted INTEGER NOT NULL)",
             "CREATE INDEX IF NOT EXISTS v_incident_requests_filed"
             " ON v_incident_requests (filed_at)",
             "CREATE TABLE IF NOT EXISTS v_incident_rates (category_id TEXT NOT NULL,"
@@ -151,6 +151,7 @@ class IncidentsView(View):
             "CREATE TABLE IF NOT EXISTS v_incident_updates (incident_id TEXT NOT NULL,"
             " position BIGINT NOT NULL, at TEXT NOT NULL, actor_id TEXT NOT NULL,"
             " body TEXT NOT NULL, PRIMARY KEY (incident_id, position))",
+            *trigger_counts.DDL,
         ]
 
     # -- requests -------------------------------------------------------------------------------
@@ -161,10 +162,20 @@ class IncidentsView(View):
         ticket, category = str(event.originator_id), str(event.category_id)
         fields = {k: str(v) for k, v in event.fields.items()}
         text = f"{event.subject}\n{event.description}"
+        at = stamp(event.timestamp)
+        # the first open incident it matches takes it: then it does not count for the triggers
+        queued = next(
+            (
+                i
+                for i, c in self._open_incidents(tx)
+                if not c.empty and c.matches(category, fields, text)
+            ),
+            None,
+        )
         tx.execute(
             "INSERT INTO v_incident_requests (ticket_id, category_id, filed_at, fields, text,"
-            " active, incident_id) VALUES (%s, %s, %s, %s, %s, 1, NULL)",
-            (ticket, category, stamp(event.timestamp), orjson.dumps(fields).decode(), text),
+            " active, incident_id, counted) VALUES (%s, %s, %s, %s, %s, 1, NULL, %s)",
+            (ticket, category, at, orjson.dumps(fields).decode(), text, int(queued is None)),
         )
         week, hour = slot(event.timestamp)
         tx.execute(
@@ -173,17 +184,13 @@ class IncidentsView(View):
             " DO UPDATE SET count = v_incident_rates.count + 1",
             (category, week, hour),
         )
-        for incident_id, criteria in tx.all(
-            "SELECT id, criteria FROM v_incidents WHERE status = %s ORDER BY created_at, id",
-            (IncidentStatus.OPEN.value,),
-        ):
-            c = _criteria(criteria)
-            if not c.empty and c.matches(category, fields, text):
-                tx.execute(
-                    "INSERT INTO v_incident_todo (incident_id, ticket_id) VALUES (%s, %s)",
-                    (incident_id, ticket),
-                )
-                return
+        if queued is not None:
+            tx.execute(
+                "INSERT INTO v_incident_todo (incident_id, ticket_id) VALUES (%s, %s)",
+                (queued, ticket),
+            )
+        else:
+            self.counts.filed(tx, Request(ticket, category, fields, text, at), event.timestamp)
 
     @on(Ticket.Resolved, Ticket.Reopened, Ticket.Closed)
     def ticket_status(self, tx: Tx, event: Any, position: int) -> None:
@@ -191,15 +198,22 @@ class IncidentsView(View):
         if isinstance(event, Ticket.Reopened):
             tx.execute("UPDATE v_incident_requests SET active = 1 WHERE ticket_id = %s", (ticket,))
             return
-        tx.execute("DELETE FROM v_incident_todo WHERE ticket_id = %s", (ticket,))
+        unqueued = tx.all(
+            "DELETE FROM v_incident_todo WHERE ticket_id = %s RETURNING ticket_id", (ticket,)
+        )
         if isinstance(event, Ticket.Closed):  # its text is no longer needed
+            self.counts.uncount(tx, [ticket])
             tx.execute("DELETE FROM v_incident_requests WHERE ticket_id = %s", (ticket,))
-        else:
-            tx.execute("UPDATE v_incident_requests SET active = 0 WHERE ticket_id = %s", (ticket,))
+            return
+        tx.execute("UPDATE v_incident_requests SET active = 0 WHERE ticket_id = %s", (ticket,))
+        if unqueued:  # no incident takes it now: it counts again
+            self.counts.recount(tx, [ticket])
 
     # -- triggers -------------------------------------------------------------------------------
     @on(Triggers.Started, Triggers.RulesChanged, Triggers.Fired)
     def triggers_changed(self, tx: Tx, event: Any, position: int) -> None:
+        if isinstance(event, Triggers.RulesChanged):
+            self.counts.rules_changed(tx, event.rules, event.timestamp)
         self._feed(tx, ["incidents"], position, event)
 
     # -- incidents ------------------------------------------------------------------------------
@@ -242,6 +256,7 @@ class IncidentsView(View):
             0,
             [],
         )
+        self._open = None
         self._backfill(tx, str(event.originator_id), event.criteria, event.since)
         self._feed(tx, ["incidents"], position, event)
 
@@ -254,6 +269,7 @@ class IncidentsView(View):
             "status = %s, title = %s, description = %s, criteria = %s",
             (IncidentStatus.OPEN.value, event.title, event.description, _json(event.criteria)),
         )
+        self._open = None
         since = tx.one("SELECT since FROM v_incidents WHERE id = %s", (incident,))
         when = datetime.fromisoformat(since[0]) if since and since[0] else None
         self._backfill(tx, incident, event.criteria, when)
@@ -271,7 +287,11 @@ class IncidentsView(View):
             )
         else:
             self._update(tx, event, "status = %s", (IncidentStatus.DISMISSED.value,))
-        tx.execute("DELETE FROM v_incident_todo WHERE incident_id = %s", (incident,))
+        self._open = None
+        unqueued = tx.all(
+            "DELETE FROM v_incident_todo WHERE incident_id = %s RETURNING ticket_id", (incident,)
+        )
+        self.counts.recount(tx, [str(r[0]) for r in unqueued])  # they count again
         self._recount(tx, incident)
         self._feed(tx, ["incidents"], position, event)
 
@@ -290,6 +310,7 @@ class IncidentsView(View):
             [(incident, t) for t in tickets],
         )
         tx.executemany("DELETE FROM v_incident_todo WHERE ticket_id = %s", [(t,) for t in tickets])
+        self.counts.uncount(tx, tickets)
         self._update(tx, event, "", ())
         self._recount(tx, incident)
         self._feed(tx, ["incidents"], position, event)
@@ -304,6 +325,7 @@ class IncidentsView(View):
         tx.execute(
             "UPDATE v_incident_requests SET incident_id = '' WHERE ticket_id = %s", (ticket,)
         )
+        self.counts.uncount(tx, [ticket])
         self._update(tx, event, "", ())
         self._recount(tx, incident)
         self._feed(tx, ["incidents"], position, event)
@@ -417,6 +439,20 @@ class IncidentsView(View):
                 " ON CONFLICT DO NOTHING",
                 found,
             )
+            self.counts.uncount(tx, [t for _, t in found])  # queued: they count no more
+
+    def _open_incidents(self, tx: Tx) -> list[tuple[str, Criteria]]:
+        """The open incidents, oldest first, with their criteria (read once a batch)."""
+        if self._open is None:
+            self._open = [
+                (str(i), _criteria(c))
+                for i, c in tx.all(
+                    "SELECT id, criteria FROM v_incidents WHERE status = %s"
+                    " ORDER BY created_at, id",
+                    (IncidentStatus.OPEN.value,),
+                )
+            ]
+        return self._open
 
     def _feed(self, tx: Tx, topics: list[str], position: int, event: Any) -> None:
         row = (str(event.originator_id), type(event).__name__, event.originator_version)
@@ -479,61 +515,6 @@ def linked_incident(tx: Tx, ticket_id: str) -> IncidentRow | None:
         (ticket_id,),
     )
     return IncidentRow.load(raw) if raw else None
-
-
-def usual(tx: Tx, category_id: str, now: datetime, window_minutes: int) -> Decimal | None:
-    """The usual number of the category's requests in a window of that length at this hour of
-    the week: the mean over the previous weeks (None before a full week of history)."""
-    week, hour = slot(now)
-    first = tx.one("SELECT MIN(week) FROM v_incident_rates WHERE category_id = %s", (category_id,))
-    if not first or first[0] is None or int(first[0]) >= week:
-        return None
-    total = tx.one(
-        "SELECT COALESCE(SUM(count), 0) FROM v_incident_rates WHERE category_id = %s"
-        " AND hour = %s AND week < %s",
-        (category_id, hour, week),
-    )
-    per_hour = Decimal(int(total[0]) if total else 0) / (week - int(first[0]))
-    return (per_hour * window_minutes / 60).quantize(Decimal("0.01"))
-
-
-@dataclass(frozen=True)
-class Count:
-    """A rule's state now: matching requests in its window, and the usual number."""
-
-    count: int
-    usual: Decimal | None
-    since: datetime
-
-
-def window_counts(tx: Tx, rules: tuple[TriggerRule, ...], now: datetime) -> dict[UUID, Count]:
-    """For each rule, the requests matching it filed within its window up to `now`, not linked
-    to an incident nor about to be (those are explained already)."""
-    if not rules:
-        return {}
-    longest = max(r.window_minutes for r in rules)
-    rows = tx.all(
-        "SELECT r.category_id, r.fields, r.text, r.filed_at FROM v_incident_requests r"
-        " WHERE r.filed_at > %s AND r.filed_at <= %s AND r.incident_id IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM v_incident_todo d WHERE d.ticket_id = r.ticket_id)",
-        (stamp(now - timedelta(minutes=longest)), stamp(now)),
-    )
-    parsed = [(r[0], orjson.loads(r[1]), r[2], r[3]) for r in rows]
-    found = {}
-    for rule in rules:
-        since = now - timedelta(minutes=rule.window_minutes)
-        start = stamp(since)
-        count = sum(
-            1 for c, f, text, at in parsed if at > start and rule.criteria.matches(c, f, text)
-        )
-        category = rule.criteria.category_id
-        expected = (
-            usual(tx, str(category), now, rule.window_minutes)
-            if rule.rate_factor > 0 and category is not None
-            else None
-        )
-        found[rule.id] = Count(count, expected, since)
-    return found
 
 
 def todo(tx: Tx, limit: int = 1000) -> dict[str, list[str]]:
