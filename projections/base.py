@@ -77,3 +77,23 @@ def set_tracking(tx: Tx, view: str, position: int) -> None:
         "ON CONFLICT (view) DO UPDATE SET position = excluded.position",
         (view, position),
     )
+
+
+def trackings(tx: Tx, views: list[str]) -> dict[str, int]:
+    """Several views' positions in one statement, locked like `tracking` (in a fixed order, so
+    two lockers of overlapping sets cannot deadlock)."""
+    marks = ", ".join(["%s"] * len(views))
+    lock = " ORDER BY view FOR UPDATE" if tx.dialect == "postgres" else ""
+    rows = tx.all(f"SELECT view, position FROM v_tracking WHERE view IN ({marks}){lock}", views)
+    found = {str(v): int(p) for v, p in rows}
+    return {v: found.get(v, 0) for v in views}
+
+
+def set_trackings(tx: Tx, positions: dict[str, int]) -> None:
+    """Several views' positions in one statement."""
+    rows = ", ".join(["(%s, %s)"] * len(positions))
+    tx.execute(
+        f"INSERT INTO v_tracking (view, position) VALUES {rows} "
+        "ON CONFLICT (view) DO UPDATE SET position = excluded.position",
+        [x for item in positions.items() for x in item],
+    )

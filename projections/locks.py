@@ -14,8 +14,10 @@ next connection. Nothing here is needed on SQLite (one process owns the file).
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -72,3 +74,27 @@ class SessionLocks:
         self._held.clear()
         if conn is not None and not conn.closed:
             conn.close()
+
+
+def lock_key(name: str) -> int:
+    """The advisory lock key of `name` (a bigint taken from its sha256)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def singleton(db: Any, name: str, stopping: threading.Event) -> Iterator[None]:
+    """Runs the block while this process holds the advisory lock `name` (PostgreSQL; SQLite has
+    one process per file): another process holding it makes this one stand by, trying every
+    second; stopping while standing by enters the block at once (the caller's loop sees
+    `stopping` and ends)."""
+    if db.dialect != "postgres":
+        yield
+        return
+    key, locks = lock_key(name), db.session_locks
+    try:
+        while not locks.try_lock(key):
+            if stopping.wait(1.0):
+                break
+        yield
+    finally:
+        locks.unlock(key)

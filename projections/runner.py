@@ -7,11 +7,10 @@ With PostgreSQL each view runs as a singleton under an advisory lock; a second w
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -19,6 +18,7 @@ from eventsourcing.application import Application
 from projections.base import SHAPES_DDL, TRACKING_DDL, View, set_tracking, tracking
 from projections.db import ViewDB
 from projections.failures import FAILURES_DDL, failed, recovered
+from projections.locks import singleton
 from projections.signals import Positions, Wakeup
 
 log = logging.getLogger("suz.projections")
@@ -153,21 +153,5 @@ class Runner:
                 delay = min(delay * 2, 5.0)
         self.db.close()
 
-    @contextmanager
-    def _singleton(self) -> Iterator[None]:
-        if self.db.dialect != "postgres":
-            yield
-            return
-        key = int.from_bytes(hashlib.sha256(f"suz:view:{self.scope}".encode()).digest()[:8],
-                             "big", signed=True)  # fmt: skip
-        locks = self.db.session_locks
-        try:
-            while not locks.try_lock(key):
-                if self.stopping.wait(1.0):  # another worker runs this view: stand by
-                    break
-            else:
-                yield
-                return
-            yield  # stopping while standing by: the caller's loop sees `stopping` and ends
-        finally:
-            locks.unlock(key)
+    def _singleton(self) -> AbstractContextManager[None]:
+        return singleton(self.db, f"suz:view:{self.scope}", self.stopping)

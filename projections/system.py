@@ -1,4 +1,5 @@
-"""Wires the views to a Desk: runners, wake-ups, read-your-writes, and the PostgreSQL listener."""
+"""Wires the views to a Desk: the pump and its runners, wake-ups, read-your-writes, and the
+PostgreSQL listener."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from projections.db import ViewDB
 from projections.incident_process import IncidentProcess
 from projections.incidents import IncidentsView
 from projections.knowledge import KnowledgeView
+from projections.pump import Pump
 from projections.quality import FollowUpProcess, QualityView
 from projections.queue_history import QueueHistoryView
 from projections.runner import Runner, migrate_views
@@ -58,6 +60,7 @@ class Projections:
         self.positions, self.wakeup = Positions(), Wakeup()
         desk.on_saved.append(self.wakeup.notify)
         self.runners = [Runner(desk, self.db, v, self.positions, self.wakeup) for v in self.views]
+        self.pump = Pump(desk, self.db, self.runners, self.positions, self.wakeup)
         self.sla_timer = SlaTimer(desk, self.db)
         self.incident_process = IncidentProcess(desk, self.db, self.positions)
         self.assigner = Assigner(desk, self.db)
@@ -73,18 +76,16 @@ class Projections:
         return next(r for r in self.runners if r.view.name == name)
 
     def catch_up(self) -> None:
-        for runner in self.runners:
-            runner.catch_up()
+        self.pump.catch_up()
 
     def start(self, *, run_views: bool = True) -> None:
-        """Starts the runners (unless another process runs them) and, on PostgreSQL, LISTEN."""
+        """Starts the pump (unless another process runs the views) and, on PostgreSQL, LISTEN."""
         if self.db.dialect == "postgres":
             self._listening.set()
             self._listener = threading.Thread(target=self._listen, name="pg-listen", daemon=True)
             self._listener.start()
         if run_views:
-            for runner in self.runners:
-                runner.start()
+            self.pump.start()
             self.sla_timer.start()
             self.incident_process.start()
             self.assigner.start()
@@ -96,7 +97,8 @@ class Projections:
         self.incident_process.stop()
         self.assigner.stop()
         self.follow_ups.stop()
-        for runner in self.runners:
+        self.pump.stop()
+        for runner in self.runners:  # any a tool or test started alone
             runner.stop()
         if self._listener:
             self._listener.join(timeout=5)

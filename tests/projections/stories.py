@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import tempfile
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from hashlib import sha256
@@ -20,7 +20,6 @@ from domain.settings import Settings
 from domain.ticket import Priority
 from projections.base import tracking
 from projections.db import Row, Tx
-from projections.runner import Runner
 from projections.system import Projections
 from projections.tickets import OPEN_STATUSES
 from tests.conftest import PG_URL, postgres_or_skip
@@ -145,11 +144,12 @@ def fresh_store(backend: str) -> Iterator[Settings]:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def view_lock_holders(runners: Iterable[Runner]) -> list[int]:
-    """The backends holding the runners' advisory locks (other test runs may hold their own)."""
+def pump_lock_holders(*projections: Projections) -> list[int]:
+    """The backends holding the pumps' advisory locks (other test runs may hold their own)."""
     wanted = set()
-    for r in runners:
-        key = int.from_bytes(sha256(f"suz:view:{r.scope}".encode()).digest()[:8], "big")
+    for p in projections:
+        scope = p.settings.schema or "public"
+        key = int.from_bytes(sha256(f"suz:pump:{scope}".encode()).digest()[:8], "big")
         wanted.add((key >> 32, key & 0xFFFFFFFF))  # how pg_locks shows a bigint key
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         rows = conn.execute(

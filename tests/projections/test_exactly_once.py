@@ -19,7 +19,7 @@ from domain.settings import Settings
 from domain.ticket import Ticket
 from projections.runner import Runner
 from projections.system import Projections
-from tests.projections.stories import busy_day, dump, fresh_store, positions, view_lock_holders
+from tests.projections.stories import busy_day, dump, fresh_store, positions, pump_lock_holders
 from tests.world import World
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -220,7 +220,7 @@ def test_two_workers_run_each_view_once_and_the_second_takes_over(
             second.start()
             both = d.reply(world.agent, ticket, "Два").position
             assert projections.wait_for(both, 10) and second.wait_for(both, 10)
-            assert len(view_lock_holders(second.runners)) == len(second.views)
+            assert len(pump_lock_holders(second)) == 1
             assert all(f.seen == [] for f in second_faults.values())  # standing by
             assert all(both in f.seen for f in first_faults.values())
 
@@ -229,7 +229,7 @@ def test_two_workers_run_each_view_once_and_the_second_takes_over(
             assert second.wait_for(after, timeout=15)
             assert all(f.seen == [after] for f in second_faults.values())
             assert all(after not in f.seen for f in first_faults.values())
-            assert len(view_lock_holders(second.runners)) == len(second.views)
+            assert len(pump_lock_holders(second)) == 1
         finally:
             second.stop()
             second.db.close()
@@ -256,9 +256,7 @@ def test_two_desks_in_two_schemas_of_one_database_keep_to_their_own(
             assert {r.view.name: other.positions.reached(r.view.name) for r in other.runners} == {
                 r.view.name: own for r in other.runners
             }
-            assert len(view_lock_holders([*projections.runners, *other.runners])) == 2 * len(
-                other.views
-            )
+            assert len(pump_lock_holders(projections, other)) == 2
         finally:
             other.stop()
             other.db.close()

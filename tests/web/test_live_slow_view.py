@@ -27,7 +27,7 @@ def test_a_reply_made_while_the_timeline_is_held_back_still_reaches_the_requeste
 ) -> None:
     requester, agent = site.sign_in("requester"), site.sign_in("agent")
     filed = site.file(requester)
-    timeline = site.services.projections.runner("timeline")
+    pump = site.services.projections.pump
     # through the client that runs the app's lifespan: the socket then lives on the event loop
     # of the feed hub, as on a real server (another test client would run its own loop)
     cookie = {"origin": ORIGIN, "cookie": f"{COOKIE}={requester.token}"}
@@ -36,12 +36,11 @@ def test_a_reply_made_while_the_timeline_is_held_back_still_reaches_the_requeste
         assert orjson.loads(ws.receive_bytes())["subscribed"] == [f"ticket:{filed['id']}"]
         assert receive(ws)["event"] == "Filed"
 
-        timeline.stop()  # the timeline view stands still: it cannot say whether a change is public
+        pump.hold("timeline")  # the timeline stands still: it cannot say whether a change is public
         first = agent.command(filed["id"], "replies", filed["version"], body="Первый ответ.")
         assert first.status_code == 200, first.text
         time.sleep(6.0)  # longer than the stream ever waited for the view (5 s)
-        timeline.stopping.clear()
-        timeline.start()  # the view catches up
+        pump.release("timeline")  # the view catches up
         second = agent.command(filed["id"], "replies", first.json()["version"], body="Второй.")
         assert second.status_code == 200, second.text
 
