@@ -38,6 +38,9 @@ class Settings:
     # then allows its own address, anything else DEFAULT_ORIGINS: see allowed_origins)
     origins: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES  # SUZ_MAX_UPLOAD_BYTES: one attachment's cap
+    # SUZ_GROUP_COMMIT_US: commands saved together are written in one transaction, a batch's
+    # leader waiting up to this many microseconds for more (domain/group_commit.py); 0: off
+    group_commit_us: int = 200
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -62,6 +65,7 @@ class Settings:
             run_views=os.environ.get("SUZ_RUN_VIEWS", "y") != "n",
             origins=os.environ.get("SUZ_ORIGINS"),
             max_upload_bytes=int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
+            group_commit_us=int(os.environ.get("SUZ_GROUP_COMMIT_US", "") or 200),
         )
 
     def publish(self) -> None:
@@ -109,6 +113,7 @@ class Settings:
             "AGGREGATE_CACHE_MAXSIZE": "2000",
             "SUZ_CHAIN_KEY": str(self.chain_key_file),  # read by the Desk's mapper
             "SUZ_MODE": self.mode,  # demo: a missing chain key is generated
+            "SUZ_GROUP_COMMIT_US": str(self.group_commit_us),  # read by domain/group_commit.py
         }
         if self.database_url is None:
             self.data_dir.mkdir(parents=True, exist_ok=True)
