@@ -1,18 +1,15 @@
-"""The service's own pages: health, Prometheus metrics, and an OpenAPI document that covers
-every API route the application serves."""
+"""The service's own pages: health, Prometheus metrics, and the API's descriptions (that they
+cover every route: tests/web/test_openapi.py)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from starlette.routing import Route
 
 from domain.settings import Settings
 from tests.web.desk_site import LEAKS, Site, open_site
-from web.openapi import document
 
 pytestmark = LEAKS
 METRICS_TOKEN = "a-token-for-the-scraper"
@@ -22,44 +19,6 @@ METRICS_TOKEN = "a-token-for-the-scraper"
 def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     with open_site(replace(settings, metrics_token=METRICS_TOKEN), monkeypatch) as s:
         yield s
-
-
-def test_every_api_route_is_described() -> None:
-    from domain.tickets.commands import BY_API
-    from web import (
-        admin,
-        api,
-        audit_export,
-        audit_seals,
-        files,
-        history_api,
-        incidents_api,
-        kb,
-        routing_api,
-        sla_api,
-    )
-
-    paths = document()["paths"]
-    served = set()
-    modules = [api, admin, files, kb, routing_api, sla_api, incidents_api, history_api,
-               audit_export, audit_seals]  # fmt: skip
-    for route in [r for m in modules for r in m.routes]:
-        assert isinstance(route, Route)
-        for method in route.methods or ():
-            if method != "HEAD":
-                served.add((route.path, method.lower()))
-    described = set()
-    for path, methods in paths.items():
-        template = re.sub(
-            rf"/({'|'.join(sorted(BY_API, key=len, reverse=True))})$"
-            if path.startswith("/api/v1/tickets/")
-            else r"$^",
-            "/{command}",
-            path,
-        )
-        for method in methods:
-            described.add((template, method))
-    assert served == described
 
 
 def test_health_metrics_and_docs(site: Site) -> None:
