@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -82,7 +83,8 @@ class ViewDB:
     (`SUZ_DB_POOL_SIZE`), shared by view reads, the runners' batches, the background processes
     and the sessions; a block borrows one connection for its duration (a block nested in another
     on the same thread uses the outer one: it sees the outer transaction). The pool checks a
-    connection before lending it, so one killed in an outage is replaced, not handed out.
+    connection idle for more than `FRESH` seconds before lending it, so one killed in an outage
+    is replaced, not handed out.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -129,7 +131,7 @@ class ViewDB:
                     max_size=max(1, self.settings.db_pool_size),
                     timeout=self.settings.db_pool_timeout,
                     configure=_in_schema(self.settings.schema),  # not `self`: see finalize
-                    check=ConnectionPool.check_connection,
+                    check=_check_if_idle,
                     name="suz-views",
                     open=True,
                 )
@@ -163,6 +165,7 @@ class ViewDB:
                 yield conn
             finally:
                 self._local.held = None
+                _returned[conn] = time.monotonic()
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
@@ -216,6 +219,18 @@ class ViewDB:
                     in_use.release()
         if pool is not None:
             pool.close()
+
+
+# A connection back in the pool less than this long ago was working then: lending it again
+# without a check saves a round trip on every read of a busy process. One idle longer (an
+# outage or a restart of PostgreSQL may have killed it) is checked first, and replaced if dead.
+FRESH = 2.0
+_returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = weakref.WeakKeyDictionary()
+
+
+def _check_if_idle(conn: psycopg.Connection[Any]) -> None:
+    if time.monotonic() - _returned.get(conn, float("-inf")) > FRESH:
+        ConnectionPool.check_connection(conn)
 
 
 # No server-side prepared statements: their generic plans ignore the parameters, and a search or
