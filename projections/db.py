@@ -165,7 +165,7 @@ class ViewDB:
                 yield conn
             finally:
                 self._local.held = None
-                _returned[conn] = time.monotonic()
+                _returned[conn] = time.monotonic()  # see FRESH
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
@@ -226,6 +226,15 @@ class ViewDB:
 # outage or a restart of PostgreSQL may have killed it) is checked first, and replaced if dead.
 FRESH = 2.0
 _returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def returned_fresh(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """For another user of the pool: the connection, used in the block, goes back fresh."""
+    try:
+        yield
+    finally:
+        _returned[conn] = time.monotonic()
 
 
 def _check_if_idle(conn: psycopg.Connection[Any]) -> None:

@@ -27,7 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from domain.errors import InvalidInput
 from domain.settings import Settings
-from projections.db import ViewDB
+from projections.db import ViewDB, returned_fresh
 from web.csrf import new_token
 
 Clock = Callable[[], float]
@@ -326,7 +326,7 @@ class PostgresSessionStore(SessionStore):
         return self._names
 
     def _execute(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, returned_fresh(conn):
             cursor = conn.execute(sql.replace("?", "%s"), params)
             rows = cursor.fetchall() if cursor.description else []
             return rows, cursor.rowcount
