@@ -35,7 +35,7 @@ from projections import trigger_counts
 from projections.base import View, on
 from projections.db import Tx
 from projections.trigger_counts import Count as Count
-from projections.trigger_counts import Request, TriggerCounts
+from projections.trigger_counts import Request, TriggerCounts, second_of
 from projections.trigger_counts import criteria_of as _criteria
 from projections.trigger_counts import slot as slot
 from projections.trigger_counts import stamp as stamp
@@ -190,7 +190,8 @@ class IncidentsView(View):
                 (queued, ticket),
             )
         else:
-            self.counts.filed(tx, Request(ticket, category, fields, text, at), event.timestamp)
+            request = Request(ticket, category, fields, text, at, second_of(event.timestamp))
+            self.counts.filed(tx, request, event.timestamp)
 
     @on(Ticket.Resolved, Ticket.Reopened, Ticket.Closed)
     def ticket_status(self, tx: Tx, event: Any, position: int) -> None:
@@ -202,7 +203,7 @@ class IncidentsView(View):
             "DELETE FROM v_incident_todo WHERE ticket_id = %s RETURNING ticket_id", (ticket,)
         )
         if isinstance(event, Ticket.Closed):  # its text is no longer needed
-            self.counts.uncount(tx, [ticket])
+            self.counts.uncount(tx, [ticket], flag=False)
             tx.execute("DELETE FROM v_incident_requests WHERE ticket_id = %s", (ticket,))
             return
         tx.execute("UPDATE v_incident_requests SET active = 0 WHERE ticket_id = %s", (ticket,))

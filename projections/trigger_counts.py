@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from domain.incidents import Criteria, TriggerRule
+from domain.incidents import MAX_RULES, Criteria, TriggerRule
 from domain.transcoder import from_plain, to_plain
 from projections.db import Tx
 
@@ -96,20 +96,55 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
 
 
 class Request(NamedTuple):
-    """What a rule's criteria match, and when it was filed (stamped)."""
+    """What a rule's criteria match, and when it was filed (stamped, and its second)."""
 
     ticket_id: str
     category_id: str
     fields: dict[str, Any]
     text: str
     filed_at: str
+    second: int
+
+    @classmethod
+    def load(cls, row: Sequence[Any]) -> Request:
+        """From (ticket_id, category_id, fields, text, filed_at) of v_incident_requests."""
+        at = str(row[4])
+        fields = orjson.loads(row[2])
+        return cls(
+            str(row[0]), str(row[1]), fields, str(row[3]), at, second_of(datetime.fromisoformat(at))
+        )
+
+
+class Matcher:
+    """`Criteria.matches` with its values made ready once (the category as text, the value
+    and the words casefolded), and the request's text casefolded once for all rules."""
+
+    def __init__(self, c: Criteria) -> None:
+        self.category = str(c.category_id) if c.category_id is not None else None
+        self.key, self.value = c.field_key, c.field_value.casefold()
+        self.words = tuple(w.casefold() for w in c.words)
+
+    def __call__(self, r: Request, folded: list[str]) -> bool:
+        if self.category is not None and self.category != r.category_id:
+            return False
+        if self.key:
+            value = r.fields.get(self.key)
+            if value is None or str(value).strip().casefold() != self.value:
+                return False
+        if self.words:
+            if not folded:
+                folded.append(r.text.casefold())
+            if not any(w in folded[0] for w in self.words):
+                return False
+        return True
 
 
 @dataclass(frozen=True)
 class Kept:
-    """A rule as the view keeps its counts: criteria (parsed and as stored) and coverage."""
+    """A rule as the view keeps its counts: criteria (ready to match and as stored) and
+    coverage."""
 
-    criteria: Criteria
+    matches: Matcher
     text: str
     window: int
     since: str
@@ -121,28 +156,38 @@ class TriggerCounts:
     bucket touched, however many requests the batch filed."""
 
     def __init__(self) -> None:
+        self._matchers: dict[str, Matcher] = {}  # by criteria as stored: parsed once
         self.begin()
 
     def begin(self) -> None:
         self._rules: dict[str, Kept] | None = None  # read once per batch
-        self._deltas: dict[tuple[str, int, int], int] = {}
+        self._deltas: dict[tuple[str, int], int] = {}  # (rule, second) -> change
         self._pending: dict[str, list[tuple[str, str]]] = {}  # ticket -> (rule, filed at)
         self._latest: datetime | None = None  # the latest filing of the batch
 
     def rules(self, tx: Tx) -> dict[str, Kept]:
         if self._rules is None:
+            rows = tx.all("SELECT rule_id, criteria, window_minutes, since FROM v_incident_rules")
             self._rules = {
-                str(r[0]): Kept(criteria_of(r[1]), str(r[1]), int(r[2]), str(r[3]))
-                for r in tx.all(
-                    "SELECT rule_id, criteria, window_minutes, since FROM v_incident_rules"
-                )
+                str(r[0]): Kept(self._matcher(str(r[1])), str(r[1]), int(r[2]), str(r[3]))
+                for r in rows
             }
         return self._rules
+
+    def _matcher(self, text: str) -> Matcher:
+        found = self._matchers.get(text)
+        if found is None:
+            if len(self._matchers) > 4 * MAX_RULES:
+                self._matchers.clear()
+            found = self._matchers[text] = Matcher(criteria_of(text))
+        return found
 
     def filed(self, tx: Tx, request: Request, at: datetime) -> None:
         """A request filed that counts from the start (the view stored it with counted = 1)."""
         self._latest = at if self._latest is None else max(self._latest, at)
-        self._add([request], self.rules(tx))
+        rules = self.rules(tx)
+        if rules:
+            self._add([request], rules)
 
     def recount(self, tx: Tx, tickets: Sequence[str]) -> None:
         """These requests may count again (their queue entry went): those that do are matched."""
@@ -157,15 +202,16 @@ class TriggerCounts:
             )
             if not rows:
                 continue
-            requests = [Request(r[0], r[1], orjson.loads(r[2]), r[3], r[4]) for r in rows]
+            requests = [Request.load(r) for r in rows]
             self._add(requests, self.rules(tx))
             tx.executemany(
                 "UPDATE v_incident_requests SET counted = 1 WHERE ticket_id = %s",
                 [(r.ticket_id,) for r in requests],
             )
 
-    def uncount(self, tx: Tx, tickets: Sequence[str]) -> None:
-        """These requests no longer count (linked, queued for linking, taken out, closed)."""
+    def uncount(self, tx: Tx, tickets: Sequence[str], *, flag: bool = True) -> None:
+        """These requests no longer count (linked, queued for linking, taken out, closed;
+        `flag` False: their rows go next, no need to mark them)."""
         for ticket in tickets:  # matched in this batch: not written yet
             for rule_id, filed_at in self._pending.pop(ticket, ()):
                 self._bump(rule_id, second_of(datetime.fromisoformat(filed_at)), -1)
@@ -177,11 +223,12 @@ class TriggerCounts:
                 chunk,
             ):
                 self._bump(str(rule_id), second_of(datetime.fromisoformat(filed_at)), -1)
-            tx.execute(
-                f"UPDATE v_incident_requests SET counted = 0 WHERE ticket_id IN ({marks})"
-                " AND counted = 1",
-                chunk,
-            )
+            if flag:
+                tx.execute(
+                    f"UPDATE v_incident_requests SET counted = 0 WHERE ticket_id IN ({marks})"
+                    " AND counted = 1",
+                    chunk,
+                )
 
     def rules_changed(self, tx: Tx, rules: tuple[TriggerRule, ...], at: datetime) -> None:
         """Keeps the counts of rules whose criteria stayed (and whose window is still covered);
@@ -212,14 +259,14 @@ class TriggerCounts:
                 " VALUES (%s, %s, %s, %s)",
                 (rule_id, text, window, since),
             )
-            kept[rule_id] = redo[rule_id] = Kept(rule.criteria, text, window, since)
+            kept[rule_id] = redo[rule_id] = Kept(Matcher(rule.criteria), text, window, since)
         if redo:
             rows = tx.all(
                 "SELECT ticket_id, category_id, fields, text, filed_at FROM v_incident_requests"
                 " WHERE counted = 1 AND filed_at >= %s",
                 (min(k.since for k in redo.values()),),
             )
-            requests = [Request(r[0], r[1], orjson.loads(r[2]), r[3], r[4]) for r in rows]
+            requests = [Request.load(r) for r in rows]
             self._add(requests, redo)
 
     def flush(self, tx: Tx) -> None:
@@ -230,7 +277,12 @@ class TriggerCounts:
                 matches,
             )
         self._pending = {}
-        rows = [(r, span, bucket, d) for (r, span, bucket), d in self._deltas.items() if d]
+        minutes: dict[tuple[str, int], int] = {}
+        for (rule_id, second), d in self._deltas.items():
+            key = (rule_id, second - second % 60)
+            minutes[key] = minutes.get(key, 0) + d
+        rows = [(r, 1, second, d) for (r, second), d in self._deltas.items() if d]
+        rows += [(r, 60, minute, d) for (r, minute), d in minutes.items() if d]
         if rows:
             tx.executemany(
                 "INSERT INTO v_incident_counts (rule_id, span, bucket, count)"
@@ -244,21 +296,16 @@ class TriggerCounts:
 
     # -- inside ---------------------------------------------------------------------------------
     def _add(self, requests: Sequence[Request], rules: dict[str, Kept]) -> None:
+        d = self._deltas
         for r in requests:
-            second = -1
+            folded: list[str] = []
             for rule_id, kept in rules.items():
-                if r.filed_at >= kept.since and kept.criteria.matches(
-                    r.category_id, r.fields, r.text
-                ):
+                if r.filed_at >= kept.since and kept.matches(r, folded):
                     self._pending.setdefault(r.ticket_id, []).append((rule_id, r.filed_at))
-                    if second < 0:
-                        second = second_of(datetime.fromisoformat(r.filed_at))
-                    self._bump(rule_id, second, 1)
+                    d[rule_id, r.second] = d.get((rule_id, r.second), 0) + 1
 
     def _bump(self, rule_id: str, second: int, by: int) -> None:
-        d = self._deltas
-        for key in ((rule_id, 1, second), (rule_id, 60, second - second % 60)):
-            d[key] = d.get(key, 0) + by
+        self._deltas[rule_id, second] = self._deltas.get((rule_id, second), 0) + by
 
     def _drop(self, tx: Tx, rule_id: str) -> None:
         for table in TABLES:
@@ -274,9 +321,10 @@ class TriggerCounts:
         rule's window and margin, moved on PRUNE_STEP at a time."""
         assert self._rules is not None
         for rule_id, kept in list(self._rules.items()):
-            horizon = minute_floor(latest - timedelta(minutes=kept.window) - MARGIN)
-            if horizon < datetime.fromisoformat(kept.since) + PRUNE_STEP:
+            kept_from = latest - timedelta(minutes=kept.window) - MARGIN
+            if stamp(kept_from - PRUNE_STEP) < kept.since:  # moved on less than a step
                 continue
+            horizon = minute_floor(kept_from)
             since = stamp(horizon)
             tx.execute(
                 "DELETE FROM v_incident_matches WHERE rule_id = %s AND filed_at < %s",

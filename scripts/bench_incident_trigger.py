@@ -38,13 +38,25 @@ from domain.desk import SYSTEM, Desk
 from domain.incidents import Criteria, TriggerRule
 from domain.settings import Settings
 from domain.ticket import Channel, Priority, Ticket
-from projections.db import Tx
+from projections.base import View
+from projections.db import Tx, ViewDB
 from projections.incident_process import IncidentProcess
 from projections.system import Projections
-from scripts.bench_machine import DEFAULT_PG_URL, load, temp_schema
+from scripts.bench_machine import DEFAULT_PG_URL, load, table, temp_schema
 from tests.world import World
 
 WINDOW = timedelta(minutes=30)
+TICK_HEADERS = (
+    "backend",
+    "requests in window",
+    "tick p50 ms",
+    "tick mean ms",
+    "tick CPU p50 ms",
+    "window_counts p50 ms",
+    "match-table count p50 ms",
+    "filings projected/s",
+    "sum of counts",
+)
 BATCH = 1000
 
 
@@ -85,28 +97,45 @@ def rules(world: World, other: UUID) -> tuple[TriggerRule, ...]:
     )
 
 
-def filings(categories: tuple[UUID, UUID], n: int, now: datetime) -> Iterator[Any]:
+def filings(categories: tuple[UUID, UUID], n: int, end: datetime, span: timedelta) -> list[Any]:
+    """`n` requests filed evenly over `span` up to `end`, oldest first."""
     rng = random.Random(n)
+    found = []
     for i in range(n):
-        at = now - WINDOW * (i + 0.5) / max(n, 1)
+        at = end - span * (n - i - 0.5) / n
         words = rng.choice(["", "", "ЭЦП", "сбой", "подпись не проходит"])
-        yield Ticket.Filed(  # type: ignore[call-arg]
-            originator_id=uuid4(),
-            originator_version=1,
-            timestamp=at,
-            originator_topic=get_topic(Ticket),
-            chain="",
-            number=i + 1,
-            channel=Channel.API,
-            requester_id=None,
-            contact=None,
-            organisation_id=None,
-            category_id=rng.choice(categories),
-            subject=f"Контракт {i} не публикуется {words}",
-            description="При публикации ошибка.",
-            fields={"law": rng.choice(["44-FZ", "223-FZ"])},
-            priority=Priority.NORMAL,
+        found.append(
+            Ticket.Filed(  # type: ignore[call-arg]
+                originator_id=uuid4(),
+                originator_version=1,
+                timestamp=at,
+                originator_topic=get_topic(Ticket),
+                chain="",
+                number=i + 1,
+                channel=Channel.API,
+                requester_id=None,
+                contact=None,
+                organisation_id=None,
+                category_id=rng.choice(categories),
+                subject=f"Контракт {i} не публикуется {words}",
+                description="При публикации ошибка.",
+                fields={"law": rng.choice(["44-FZ", "223-FZ"])},
+                priority=Priority.NORMAL,
+            )
         )
+    return found
+
+
+def project(db: ViewDB, view: View, events: list[Any], batch: int) -> tuple[float, float]:
+    """Projects the events in batches as a runner does; (wall, CPU) seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(events), batch):
+        with db.tx() as tx:
+            view.begin()
+            for position, e in enumerate(events[i : i + batch], start=i + 1):
+                view.handle(tx, e, position)
+            view.flush(tx)
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def match_table_counts(tx: Tx, kept: tuple[TriggerRule, ...], now: datetime) -> int:
@@ -122,16 +151,23 @@ def match_table_counts(tx: Tx, kept: tuple[TriggerRule, ...], now: datetime) -> 
     return sum(int(n) for (n,) in tx.all(" UNION ALL ".join(parts), params))
 
 
-def timed(run: Any, times: int) -> tuple[float, float]:
-    spent = []
+def timed(run: Any, times: int) -> tuple[float, float, float]:
+    """Median and mean wall milliseconds, median CPU milliseconds."""
+    spent, cpu = [], []
     for _ in range(times):
-        began = time.perf_counter()
+        began, used = time.perf_counter(), time.process_time()
         run()
         spent.append(time.perf_counter() - began)
-    return statistics.median(spent) * 1e3, statistics.mean(spent) * 1e3
+        cpu.append(time.process_time() - used)
+    ms = 1e3
+    return statistics.median(spent) * ms, statistics.mean(spent) * ms, statistics.median(cpu) * ms
 
 
-def bench(backend: str, url: str, n: int, ticks: int) -> list[str]:
+@contextmanager
+def incidents(
+    backend: str, url: str
+) -> Iterator[tuple[Desk, ViewDB, View, tuple[TriggerRule, ...], tuple[UUID, UUID]]]:
+    """A desk with the five rules set, and its incidents view caught up."""
     with store(backend, url) as (desk, projections):
         world = World.build(desk)
         other = desk.define_category(SYSTEM, "Подпись", "Signing", (), world.line1).id
@@ -139,32 +175,42 @@ def bench(backend: str, url: str, n: int, ticks: int) -> list[str]:
         desk.set_trigger_rules(world.admin, kept)
         runner = projections.runner("incidents")
         runner.catch_up()
-        view, db = runner.view, projections.db
+        yield desk, projections.db, runner.view, kept, (world.contracts, other)
+
+
+def tick_row(backend: str, url: str, n: int, ticks: int) -> list[str]:
+    """The tick with `n` requests filed over the 30 minutes before now."""
+    with incidents(backend, url) as (desk, db, view, kept, categories):
         now = datetime.now(UTC)
-        events = list(filings((world.contracts, other), n, now))
-        began = time.perf_counter()
-        for i in range(0, len(events), BATCH):
-            with db.tx() as tx:
-                view.begin()
-                for position, e in enumerate(events[i : i + BATCH], start=i + 1):
-                    view.handle(tx, e, position)
-                view.flush(tx)
-        projected = time.perf_counter() - began
+        events = filings(categories, n, now, WINDOW)
+        wall, _ = project(db, view, events, BATCH)
         process = IncidentProcess(desk, db, now=lambda: now)
         process.tick()  # warm: the rules' aggregate cached, plans made
         tick = timed(process.tick, ticks)
         with db.read() as tx:
             counts = incidents_view.window_counts(tx, kept, now)
-            counted, _ = timed(lambda: incidents_view.window_counts(tx, kept, now), ticks)
+            counted = timed(lambda: incidents_view.window_counts(tx, kept, now), ticks)[0]
             alt = "-"
-            if "v_incident_matches" in getattr(view, "tables", ()):
+            if "v_incident_matches" in view.tables:
                 match_table_counts(tx, kept, now)
-                median, _ = timed(lambda: match_table_counts(tx, kept, now), ticks)
-                alt = f"{median:.2f}"
-        rate = f"{n / projected:,.0f}" if n else "-"
+                alt = f"{timed(lambda: match_table_counts(tx, kept, now), ticks)[0]:.2f}"
         total = sum(c.count for c in counts.values())
-        row = [f"{tick[0]:.2f}", f"{tick[1]:.2f}", f"{counted:.2f}", alt, rate, f"{total:,}"]
-        return [f"{n:,}", *row]
+        figures = [f"{x:.2f}" for x in (*tick, counted)]
+        return [backend, f"{n:,}", *figures, alt, f"{n / wall:,.0f}" if n else "-", f"{total:,}"]
+
+
+def filing_row(backend: str, url: str, n: int, rate: int, batch: int) -> list[str]:
+    """Projecting `n` filings arriving at `rate` a second, `batch` to a transaction."""
+    with incidents(backend, url) as (_, db, view, _, categories):
+        events = filings(categories, n, datetime.now(UTC), timedelta(seconds=n / rate))
+        wall, cpu = project(db, view, events, batch)
+        return [
+            backend,
+            f"{n:,} at {rate}/s",
+            str(batch),
+            f"{wall / n * 1e6:.0f}",
+            f"{cpu / n * 1e6:.0f}",
+        ]
 
 
 def main() -> None:
@@ -173,26 +219,19 @@ def main() -> None:
     parser.add_argument("--url", default=DEFAULT_PG_URL)
     parser.add_argument("--sizes", default="0,3600,36000")
     parser.add_argument("--ticks", type=int, default=20)
+    parser.add_argument("--filings", type=int, default=10_000)
     parser.add_argument("--label", default="this tree")
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     print(f"{args.label}: {Path(incidents_view.__file__).resolve().parent.parent}")
     print(f"load avg {load()}")
-    headers = (
-        "backend",
-        "requests in window",
-        "tick p50 ms",
-        "tick mean ms",
-        "window_counts p50 ms",
-        "match-table count ms",
-        "filings projected/s",
-        "sum of counts",
-    )
-    print(" | ".join(headers))
-    for backend in backends:
-        for n in (int(s) for s in args.sizes.split(",")):
-            row = bench(backend, args.url, n, args.ticks)
-            print(" | ".join([backend, *row]), flush=True)
+    sizes = [int(n) for n in args.sizes.split(",")]
+    ticks = [tick_row(b, args.url, n, args.ticks) for b in backends for n in sizes]
+    print()
+    print(table(TICK_HEADERS, ticks))
+    writes = [filing_row(b, args.url, args.filings, 500, k) for b in backends for k in (1, 100)]
+    print()
+    print(table(("backend", "filings", "per batch", "us per filing", "CPU us per filing"), writes))
 
 
 if __name__ == "__main__":

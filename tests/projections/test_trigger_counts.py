@@ -481,3 +481,30 @@ def test_old_counts_are_pruned_and_asking_back_then_still_answers_exactly(
         assert window_counts(tx, (rule,), then) == scan_counts(tx, (rule,), then)
         assert window_counts(tx, (rule,), then)[rule.id].count == 5
         assert kept_counts(tx, (rule,), history.now)[0][rule.id].count == 5
+
+
+def test_a_store_of_the_earlier_shape_is_rebuilt_with_its_counts(
+    world: World, projections: Projections
+) -> None:
+    desk = world.desk
+    rule = TriggerRule(uuid4(), "Контракты", Criteria(world.contracts), 100, 10)
+    desk.set_trigger_rules(world.admin, (rule,))
+    for p in requesters(world, 3):
+        file(world, p)
+    projections.catch_up()
+    with projections.db.tx() as tx:  # as shape 1 left it: no counted column, no counts
+        for table in ("v_incident_requests", "v_incident_rules", "v_incident_matches"):
+            tx.execute(f"DROP TABLE {table}")
+        tx.execute("DROP TABLE v_incident_counts")
+        tx.execute(
+            "CREATE TABLE v_incident_requests (ticket_id TEXT PRIMARY KEY,"
+            " category_id TEXT NOT NULL, filed_at TEXT NOT NULL, fields TEXT NOT NULL,"
+            " text TEXT NOT NULL, active INTEGER NOT NULL, incident_id TEXT)"
+        )
+        tx.execute("UPDATE v_shapes SET shape = 1 WHERE view = 'incidents'")
+    projections.migrate()
+    projections.catch_up()
+    now = datetime.now(UTC)
+    with projections.db.read() as tx:
+        kept, missing = kept_counts(tx, (rule,), now)
+        assert missing == () and kept[rule.id].count == 3
