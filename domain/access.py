@@ -1,7 +1,8 @@
-"""The access policy: who may do what to a ticket, and which of its events each may see.
+"""The access policy: who may do what to a ticket, who may send each set-up command, and
+which of a ticket's events each may see.
 
-Pure functions of an Actor and a TicketScope, so every web route, query and pushed event asks
-the same questions and the whole matrix is unit-tested.
+Pure functions of an Actor and a TicketScope (or a set-up command's line), so every web route,
+query, pushed event and dispatcher asks the same questions and the whole matrix is unit-tested.
 """
 
 from __future__ import annotations
@@ -153,6 +154,138 @@ def check(actor: Actor, command: Command, ticket: TicketScope | None = None) -> 
         raise NotFound("No such request.")
     if not may(actor, command, ticket):
         raise Forbidden(_refusal(command))
+
+
+# -- set-up commands (domain/setup/): one line each, consulted by their dispatcher -------------
+class Setup(StrEnum):
+    """What a set-up command asks for; each command names its member as its `policy`."""
+
+    REGISTER_ORGANISATION = "register_organisation"
+    REGISTER_ACCOUNT = "register_account"
+    CHANGE_ROLES = "change_roles"
+    JOIN_GROUP = "join_group"
+    LEAVE_GROUP = "leave_group"
+    DISABLE_ACCOUNT = "disable_account"
+    ENABLE_ACCOUNT = "enable_account"
+    SET_AWAY = "set_away"
+    RECORD_PASSWORD_CHANGE = "record_password_change"
+    FORM_GROUP = "form_group"
+    APPOINT_GROUP_LEAD = "appoint_group_lead"
+    DEFINE_CATEGORY = "define_category"
+    CHANGE_CATEGORY_FORM = "change_category_form"
+    ROUTING_RULES = "routing_rules"
+    SLA_SETUP = "sla_setup"
+    TRIGGER_RULES = "trigger_rules"
+    QUALITY_CHECKLIST = "quality_checklist"
+    DRAFT_ARTICLE = "draft_article"
+    REVISE_ARTICLE = "revise_article"
+    SUBMIT_ARTICLE = "submit_article"
+    REVIEW_ARTICLE = "review_article"
+    PUBLISH_ARTICLE = "publish_article"
+    ARCHIVE_ARTICLE = "archive_article"
+    MARK_HELPFUL = "mark_helpful"
+    RAISE_KNOWLEDGE_GAP = "raise_knowledge_gap"
+    REVIEW_QUALITY = "review_quality"
+    FINISH_FOLLOW_UP = "finish_follow_up"
+    RAISE_FOLLOW_UP = "raise_follow_up"
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """One policy line: who may send a set-up command, and what everyone else is told."""
+
+    roles: frozenset[Role]  # any one of them; empty: anybody, visitors too
+    refused: Forbidden | None = None  # written as Forbidden("..."), so scripts/i18n finds it
+    signed_in: bool = False  # an account's own act: never the system's or a visitor's
+    own_account: bool = False  # the account the command is about may also send it
+
+    @property
+    def refusal(self) -> str:
+        return self.refused.message if self.refused else UNLISTED.message
+
+
+UNLISTED = Forbidden("Your role may not do this.")  # a command without a line: deny by default
+EDITORS = (Role.METHODOLOGIST, Role.ADMIN)  # who edits and publishes the knowledge base
+TRIGGER_EDITORS = (Role.ADMIN, Role.ANALYST)
+_ADMIN, _QUALITY = frozenset({Role.ADMIN}), frozenset({Role.QUALITY})
+FOLLOW_UP = Forbidden("Only the group's lead (or, without one, its agents) or a quality reviewer"
+                      " may follow up.")  # fmt: skip
+ANYBODY = Allowed(frozenset())
+ADMINS = Allowed(_ADMIN, Forbidden("Only an administrator may change the desk's set-up."))
+KB_EDITORS = Allowed(
+    frozenset(EDITORS),
+    signed_in=True,
+    refused=Forbidden("Only methodologists edit and publish the knowledge base."),
+)
+_AWAY = Forbidden("You may only say whether you yourself are away.")
+_PASSWORD = Forbidden("Only the account itself or an administrator may set its password.")
+_SLA = Forbidden("Only an administrator may change the SLA policies.")
+_TRIGGERS = Forbidden("Only administrators and analysts set the trigger rules.")
+_CHECKLIST = Forbidden("Only a quality reviewer may change the checklist.")
+_GAPS = Forbidden("Knowledge gaps are raised by the support staff.")
+_REVIEW = Forbidden("Only a quality reviewer may review requests.")
+
+SETUP_POLICY: dict[Setup, Allowed] = {
+    Setup.REGISTER_ORGANISATION: ADMINS,
+    Setup.REGISTER_ACCOUNT: ADMINS,
+    Setup.CHANGE_ROLES: ADMINS,
+    Setup.JOIN_GROUP: ADMINS,
+    Setup.LEAVE_GROUP: ADMINS,
+    Setup.DISABLE_ACCOUNT: ADMINS,
+    Setup.ENABLE_ACCOUNT: ADMINS,
+    Setup.SET_AWAY: Allowed(_ADMIN, _AWAY, own_account=True),
+    Setup.RECORD_PASSWORD_CHANGE: Allowed(_ADMIN, _PASSWORD, own_account=True),
+    Setup.FORM_GROUP: ADMINS,
+    Setup.APPOINT_GROUP_LEAD: ADMINS,
+    Setup.DEFINE_CATEGORY: ADMINS,
+    Setup.CHANGE_CATEGORY_FORM: ADMINS,
+    Setup.ROUTING_RULES: ADMINS,
+    Setup.SLA_SETUP: Allowed(_ADMIN, _SLA),
+    Setup.TRIGGER_RULES: Allowed(frozenset(TRIGGER_EDITORS), _TRIGGERS),
+    Setup.QUALITY_CHECKLIST: Allowed(_QUALITY, _CHECKLIST),
+    Setup.DRAFT_ARTICLE: KB_EDITORS,
+    Setup.REVISE_ARTICLE: KB_EDITORS,
+    Setup.SUBMIT_ARTICLE: KB_EDITORS,
+    Setup.REVIEW_ARTICLE: KB_EDITORS,
+    Setup.PUBLISH_ARTICLE: KB_EDITORS,
+    Setup.ARCHIVE_ARTICLE: KB_EDITORS,
+    Setup.MARK_HELPFUL: ANYBODY,  # whoever may read the article (its handler reads it as him)
+    Setup.RAISE_KNOWLEDGE_GAP: Allowed(STAFF - {Role.AUDITOR}, _GAPS, signed_in=True),
+    Setup.REVIEW_QUALITY: Allowed(_QUALITY, _REVIEW, signed_in=True),
+    # the lead's or, without one, the group's agents': the handler asks `may_follow_up`
+    Setup.FINISH_FOLLOW_UP: Allowed(_QUALITY | {Role.AGENT}, FOLLOW_UP, signed_in=True),
+    Setup.RAISE_FOLLOW_UP: Allowed(_ADMIN, UNLISTED),  # the follow-up process's (the system's)
+}
+
+
+def may_set_up(actor: Actor, command: Setup, account_id: UUID | None = None) -> bool:
+    """Whether the actor may send a set-up command (about `account_id`, for the lines that
+    let an account act on itself). A command without a line is refused."""
+    line = SETUP_POLICY.get(command)
+    if line is None:
+        return False
+    if line.signed_in and actor.id is None:
+        return False
+    if line.own_account and actor.id is not None and actor.id == account_id:
+        return True
+    return not line.roles or actor.has(*line.roles)
+
+
+def check_setup(actor: Actor, command: Setup, account_id: UUID | None = None) -> None:
+    """Raises Forbidden, with the line's own refusal, unless `may_set_up`."""
+    if not may_set_up(actor, command, account_id):
+        line = SETUP_POLICY.get(command)
+        raise Forbidden(line.refusal if line else UNLISTED.message)
+
+
+def may_follow_up(actor: Actor, group_id: UUID | None, lead_id: UUID | None) -> bool:
+    """A low rating's follow-up is the lead's of the request's group (without a lead: any of
+    its agents'); a quality reviewer may always follow up."""
+    if actor.has(Role.QUALITY):
+        return True
+    if lead_id is not None:
+        return actor.id == lead_id
+    return actor.has(Role.AGENT) and group_id is not None and group_id in actor.group_ids
 
 
 class Visibility(StrEnum):

@@ -16,17 +16,21 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording, S
 from domain.access import WORKERS, Actor, Command, TicketScope, check, may_see
 from domain.article import Article
 from domain.category import Category, FieldSpec, parse_fields
-from domain.chain import ChainedAggregate, KeyedMapper, check_seen, keyed_mapper
+from domain.chain import ChainedAggregate, KeyedMapper, keyed_mapper
 from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
 from domain.numbers import TicketNumbers
-from domain.people import Account, Group, GroupKind, Organisation, Role
+from domain.people import Account, GroupKind, Role
 from domain.quality_commands import QualityCommands
 from domain.results import FiledTicket, Written
 from domain.routing import Routing, Rule
 from domain.settings import Settings
+from domain.setup import people as sp
+from domain.setup.categories import DefineCategory
+from domain.setup.dispatch import SetupCommands
+from domain.setup.documents import SetRoutingRules
 from domain.sla_commands import SlaCommands
 from domain.stored_write import positions_if_stored
 from domain.ticket import (
@@ -60,8 +64,8 @@ def _notification(stored: StoredEvent, position: int) -> Notification:
                         stored.state, id=position)  # fmt: skip
 
 
-class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, QualityCommands,
-           Application[UUID]):  # fmt: skip
+class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCommands,
+           QualityCommands, Application[UUID]):  # fmt: skip
     """The support desk. Tickets are snapshotted every 50 events so long tickets load fast."""
 
     name = "Desk"
@@ -126,41 +130,60 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
                 cache.put(aggregate.id, aggregate)
 
     def _written(self, aggregate: ChainedAggregate) -> Written:
+        """Saves one aggregate; a command that changed nothing (enabling an enabled account)
+        writes nothing and answers where the log stands."""
+        if not aggregate.pending_events:
+            head = self.recorder.max_notification_id() or 0
+            return Written(aggregate.id, head, aggregate.version)
         return Written(aggregate.id, self._save(aggregate), aggregate.version)
 
-    # -- organisations, accounts, groups, categories -------------------------------------------
-    def _check_admin(self, actor: Actor) -> None:
-        if not actor.has(Role.ADMIN):
-            raise Forbidden("Only an administrator may change the desk's set-up.")
-
-    def register_organisation(self, actor: Actor, name: str, inn: str) -> Written:
-        self._check_admin(actor)
-        org = Organisation.register(name, inn)
-        claim = Claim.take(f"inn:{org.inn}", org.id)
-        return self._unique(org, claim, f"An organisation with INN {org.inn} exists.", "inn")
-
-    def register_account(
-        self,
-        actor: Actor,
-        login: str,
-        display_name: str,
-        roles: tuple[Role, ...],
-        organisation_id: UUID | None = None,
-        email: str = "",
-    ) -> Written:
-        self._check_admin(actor)
-        if organisation_id is not None:
-            self._get(Organisation, organisation_id, "organisation")
-        account = Account.register(login, display_name, roles, organisation_id, email)
-        claim = Claim.take(f"login:{account.login}", account.id)
-        return self._unique(account, claim, f"Login {account.login!r} is taken.", "login")
-
     def _unique(self, aggregate: ChainedAggregate, claim: Claim, taken: str, field: str) -> Written:
+        """Saves an aggregate with the claim on its unique key; a key taken is `taken`."""
         try:
             recordings = self.save(aggregate, claim)
         except IntegrityError:
             raise InvalidInput(taken, [field]) from None
         return Written(aggregate.id, recordings[-1].notification.id, aggregate.version)
+
+    # -- organisations, accounts, groups, categories: set-up commands (domain/setup/) by method,
+    # for callers that hold plain values; each only builds the command and calls `handle` -----
+    def register_organisation(self, actor: Actor, name: str, inn: str) -> Written:
+        """Builds `RegisterOrganisation` and hands it to `handle`."""
+        return self.handle(actor, sp.RegisterOrganisation(name, inn))
+
+    def register_account(self, actor: Actor, login: str, display_name: str,
+                         roles: tuple[Role, ...], organisation_id: UUID | None = None,
+                         email: str = "") -> Written:  # fmt: skip
+        """Builds `RegisterAccount` and hands it to `handle`."""
+        return self.handle(actor, sp.RegisterAccount(login, display_name, roles, organisation_id,
+                                                     email))  # fmt: skip
+
+    def form_group(self, actor: Actor, name: str, kind: GroupKind) -> Written:
+        """Builds `FormGroup` and hands it to `handle`."""
+        return self.handle(actor, sp.FormGroup(name, kind))
+
+    def appoint_group_lead(self, actor: Actor, group_id: UUID, lead_id: UUID | None) -> Written:
+        """Builds `AppointGroupLead` and hands it to `handle`."""
+        return self.handle(actor, sp.AppointGroupLead(group_id, lead_id))
+
+    def add_to_group(self, actor: Actor, account_id: UUID, group_id: UUID) -> Written:
+        """Builds `JoinGroup` and hands it to `handle`."""
+        return self.handle(actor, sp.JoinGroup(account_id, group_id))
+
+    def set_away(self, actor: Actor, account_id: UUID, away: bool) -> Written:
+        """Builds `SetAway` and hands it to `handle`."""
+        return self.handle(actor, sp.SetAway(account_id, away))
+
+    def record_password_change(self, actor: Actor, account_id: UUID) -> Written:
+        """Builds `RecordPasswordChange` and hands it to `handle`."""
+        return self.handle(actor, sp.RecordPasswordChange(account_id))
+
+    def define_category(self, actor: Actor, name_ru: str, name_en: str,
+                        form: tuple[FieldSpec, ...] = (), default_group_id: UUID | None = None,
+                        parent_id: UUID | None = None) -> Written:  # fmt: skip
+        """Builds `DefineCategory` and hands it to `handle`."""
+        return self.handle(actor, DefineCategory(name_ru, name_en, form, default_group_id,
+                                                 parent_id))  # fmt: skip
 
     def account_by_id(self, account_id: UUID | None) -> Account:
         if account_id is None:
@@ -173,79 +196,6 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
         except AggregateNotFoundError:
             return None
         return self._get(Account, claim.owner_id, "account")
-
-    def form_group(self, actor: Actor, name: str, kind: GroupKind) -> Written:
-        self._check_admin(actor)
-        return self._written(Group.form(name, kind))
-
-    def appoint_group_lead(self, actor: Actor, group_id: UUID, lead_id: UUID | None) -> Written:
-        """Makes an agent of the group its lead (None: no lead; the group's agents follow up)."""
-        self._check_admin(actor)
-        group = self._get(Group, group_id, "group")
-        if lead_id is not None:
-            try:
-                lead = self._get(Account, lead_id, "account")
-            except NotFound:
-                raise InvalidInput("No such account.", ["lead_id"]) from None
-            if lead.disabled or Role.AGENT not in lead.roles or group_id not in lead.group_ids:
-                raise InvalidInput("The lead must be an active agent of the group.", ["lead_id"])
-        group.appoint_lead(lead_id)
-        return self._written(group)
-
-    def change_account(
-        self, actor: Actor, account_id: UUID, change: Callable[[Account], Any]
-    ) -> Written:
-        """Applies an administrator's change (join, leave, change_roles, disable, enable)."""
-        self._check_admin(actor)
-        account = self._get(Account, account_id, "account")
-        change(account)
-        return self._written(account)
-
-    def set_away(self, actor: Actor, account_id: UUID, away: bool) -> Written:
-        """Marks a staff member away or back: himself, or an administrator for anyone."""
-        if actor.id != account_id and not actor.has(Role.ADMIN):
-            raise Forbidden("You may only say whether you yourself are away.")
-        account = self._get(Account, account_id, "account")
-        account.set_away(away)
-        return self._written(account)
-
-    def record_password_change(self, actor: Actor, account_id: UUID) -> Written:
-        """Records that the password was changed (by the account itself or an administrator);
-        the hash itself goes to the credentials table (web/credentials.py), never to an event."""
-        if actor.id != account_id and not actor.has(Role.ADMIN):
-            raise Forbidden("Only the account itself or an administrator may set its password.")
-        account = self._get(Account, account_id, "account")
-        account.record_password_change(actor.id)
-        return self._written(account)
-
-    def add_to_group(self, actor: Actor, account_id: UUID, group_id: UUID) -> Written:
-        self._get(Group, group_id, "group")
-        return self.change_account(actor, account_id, lambda a: a.join(group_id))
-
-    def define_category(
-        self,
-        actor: Actor,
-        name_ru: str,
-        name_en: str,
-        form: tuple[FieldSpec, ...] = (),
-        default_group_id: UUID | None = None,
-        parent_id: UUID | None = None,
-    ) -> Written:
-        self._check_admin(actor)
-        if default_group_id is not None:
-            self._get(Group, default_group_id, "group")
-        if parent_id is not None:
-            self._get(Category, parent_id, "category")
-        return self._written(Category.define(name_ru, name_en, form, default_group_id, parent_id))
-
-    def change_category_form(
-        self, actor: Actor, category_id: UUID, form: tuple[FieldSpec, ...]
-    ) -> Written:
-        """A new form applies to requests filed from now on; filed ones keep their values."""
-        self._check_admin(actor)
-        category = self._get(Category, category_id, "category")
-        category.change_form(form)
-        return self._written(category)
 
     def actor_for(self, account_id: UUID) -> Actor:
         """The Actor a signed-in account acts as; disabled accounts may do nothing."""
@@ -335,16 +285,8 @@ class Desk(TicketCommands, KnowledgeBase, SlaCommands, IncidentCommands, Quality
 
     def set_routing_rules(self, actor: Actor, rules: tuple[Rule, ...],
                           expected_version: int | None = None) -> Written:  # fmt: skip
-        """Replaces the ordered rules (an administrator's change, recorded as one event)."""
-        self._check_admin(actor)
-        for r in rules:
-            self._get(Group, r.group_id, "group")
-            if r.category_id is not None:
-                self._get(Category, r.category_id, "category")
-        routing = self.routing()
-        check_seen(routing, expected_version)
-        routing.change(actor.id, rules)
-        return self._written(routing)
+        """Builds `SetRoutingRules` and hands it to `handle`."""
+        return self.handle(actor, SetRoutingRules(rules, expected_version))
 
     def visitor(self, ticket_id: UUID, key: str) -> Actor:
         """The anonymous requester holding a ticket's private link; NotFound for a wrong key."""

@@ -32,7 +32,7 @@ from uuid import UUID
 
 from domain.access import Actor, Command, TicketScope, check
 from domain.category import Category
-from domain.chain import ChainedAggregate, check_seen
+from domain.chain import ChainedAggregate
 from domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from domain.incidents import (
     Criteria,
@@ -41,13 +41,13 @@ from domain.incidents import (
     TriggerRule,
     Triggers,
 )
-from domain.people import Group, Role
+from domain.people import Role
 from domain.results import Written
+from domain.setup.documents import SetTriggerRules
 from domain.ticket import ACTIVE_STATUSES, Ticket
 from domain.tickets.commands import Unchanged
 
 A = TypeVar("A", bound=ChainedAggregate)
-TRIGGER_EDITORS = (Role.ADMIN, Role.ANALYST)
 INCIDENT_MANAGERS = (Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN)
 MANAGERS_ONLY = "Only developers, operations and administrators manage mass incidents."
 BATCH = 100  # requests told in one atomic save
@@ -93,6 +93,7 @@ class IncidentCommands:
         def _save(self, *aggregates: ChainedAggregate) -> int: ...
         def _written(self, aggregate: ChainedAggregate) -> Written: ...
         def send(self, command: Any) -> Written | None: ...
+        def handle(self, actor: Actor, command: Any) -> Written: ...
 
     def handle_incident(self, actor: Actor, command: IncidentCommand) -> Written:
         """Carries out one incident command: its roles, then its handler (which loads, decides
@@ -108,18 +109,9 @@ class IncidentCommands:
     def set_trigger_rules(
         self, actor: Actor, rules: tuple[TriggerRule, ...], expected_version: int | None = None
     ) -> Written:
-        """Replaces the rules (one event); refused against a stale version."""
-        if not actor.has(*TRIGGER_EDITORS):
-            raise Forbidden("Only administrators and analysts set the trigger rules.")
-        for r in rules:
-            for g in r.groups:
-                self._get(Group, g, "group")
-            if r.criteria.category_id is not None:
-                self._get(Category, r.criteria.category_id, "category")
-        triggers = self.triggers()
-        check_seen(triggers, expected_version)
-        triggers.change(actor.id, rules)
-        return self._written(triggers)
+        """Builds `SetTriggerRules` (a set-up command, domain/setup/documents.py) and hands it
+        to `handle`."""
+        return self.handle(actor, SetTriggerRules(rules, expected_version))
 
     def incident(self, actor: Actor, incident_id: UUID) -> MassIncident:
         if not actor.is_staff:

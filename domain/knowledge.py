@@ -1,128 +1,86 @@
-"""The Desk's knowledge-base commands: articles and templates, reviews, knowledge gaps, usage.
+"""The Desk's knowledge base: reading articles, templates filled in for a request, and the
+knowledge-base commands by method.
 
-A mixin of the Desk application (it uses the Desk's _get/_save); kept apart so each file holds
-one part of the desk.
+A mixin of the Desk application. The commands themselves (drafting, review, publication, gaps)
+are data with their handlers in domain/setup/knowledge.py; the methods here only build one and
+call `Desk.handle`, which consults the policy (domain/access.py) first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-from uuid import UUID, uuid4
+from typing import TYPE_CHECKING, TypeVar
+from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
-
-from domain.access import Actor, TicketScope, check, may_see
-from domain.access import Command as TicketCommand
+from domain.access import EDITORS as EDITORS  # who edits: the policy's, named here for the pages
+from domain.access import Actor, TicketScope, may_see
 from domain.article import Article, Audience, Content, Kind, Stage
 from domain.category import Category
 from domain.chain import ChainedAggregate
-from domain.claim import Claim
-from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
-from domain.people import Account, Role
+from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.people import Account
 from domain.results import FiledTicket, Written
-from domain.ticket import ACTIVE_STATUSES, Channel, LinkKind, TemplateUse, Ticket, TicketKind
+from domain.setup import knowledge as k
+from domain.setup.base import SetupCommand
+from domain.ticket import TemplateUse, Ticket
 
 A = TypeVar("A", bound=ChainedAggregate)
-EDITORS = (Role.METHODOLOGIST, Role.ADMIN)
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z0-9_]+))?\}")
 
 
 class KnowledgeBase:
-    """Commands of the knowledge base (mixed into Desk)."""
+    """The knowledge base's reads and commands by method (mixed into Desk)."""
 
     if TYPE_CHECKING:
 
         def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
-        def _save(self, *aggregates: ChainedAggregate) -> int: ...
-        def _written(self, aggregate: ChainedAggregate) -> Written: ...
-        def _next_number(self) -> int: ...
-        def _give_back_number(self, number: int) -> None: ...
+        def handle(self, actor: Actor, command: SetupCommand) -> Written: ...
 
-    # -- articles -----------------------------------------------------------------------------
-    def _editor(self, actor: Actor) -> UUID:
-        if actor.id is None or not actor.has(*EDITORS):
-            raise Forbidden("Only methodologists edit and publish the knowledge base.")
-        return actor.id
-
+    # -- the knowledge base's commands (domain/setup/knowledge.py) by method, for callers that
+    # hold plain values; each only builds the command and calls `handle` -----------------------
     def draft_article(
         self, actor: Actor, kind: Kind, content: Content, gap_id: UUID | None = None
     ) -> Written:
-        by = self._editor(actor)
-        if gap_id is not None:
-            gap = self._get(Ticket, gap_id, "knowledge gap")
-            if gap.kind is not TicketKind.KNOWLEDGE_GAP:
-                raise InvalidInput("That request is not a knowledge gap.", ["gap"])
-        return self._written(Article.draft(by, kind, content, gap_id))
-
-    def _change_article(
-        self, actor: Actor, article_id: UUID, change: Callable[[Article, UUID], None]
-    ) -> Written:
-        by = self._editor(actor)
-        article = self._get(Article, article_id, "article")
-        change(article, by)
-        return self._written(article)
+        """Builds `DraftArticle` and hands it to `handle`."""
+        return self.handle(actor, k.DraftArticle(kind, content, gap_id))
 
     def revise_article(
         self, actor: Actor, article_id: UUID, based_on: int, content: Content, note: str = ""
     ) -> Written:
-        def change(article: Article, by: UUID) -> None:
-            article.revise(by, based_on, content, note)
-
-        return self._change_article(actor, article_id, change)
+        """Builds `ReviseArticle` and hands it to `handle`."""
+        return self.handle(actor, k.ReviseArticle(article_id, based_on, content, note))
 
     def submit_article(self, actor: Actor, article_id: UUID) -> Written:
-        return self._change_article(actor, article_id, lambda a, by: a.submit(by))
+        """Builds `SubmitArticle` and hands it to `handle`."""
+        return self.handle(actor, k.SubmitArticle(article_id))
 
     def review_article(
         self, actor: Actor, article_id: UUID, approve: bool, comment: str = ""
     ) -> Written:
-        return self._change_article(actor, article_id,
-                                    lambda a, by: a.review(by, approve, comment))  # fmt: skip
+        """Builds `ApproveArticle` (or `SendBackArticle`) and hands it to `handle`."""
+        review = k.ApproveArticle if approve else k.SendBackArticle
+        return self.handle(actor, review(article_id, comment))
 
     def archive_article(self, actor: Actor, article_id: UUID, reason: str = "") -> Written:
-        return self._change_article(actor, article_id, lambda a, by: a.archive(by, reason))
+        """Builds `ArchiveArticle` and hands it to `handle`."""
+        return self.handle(actor, k.ArchiveArticle(article_id, reason))
 
     def publish_article(self, actor: Actor, article_id: UUID) -> Written:
-        """Publishes the approved revision; a knowledge gap it answers is resolved, and every
-        request that raised the gap is linked to the article, all in one atomic save."""
-        by = self._editor(actor)
-        for _ in range(5):
-            article = self._get(Article, article_id, "article")
-            article.publish(by)
-            changed: list[ChainedAggregate] = [article, *self._close_gap(article, by)]
-            try:
-                position = self._save_all(changed)
-            except _Retry:
-                continue
-            return Written(article.id, position, article.version)
-        raise Conflict(article_id, None, 0)
+        """Builds `PublishArticle` and hands it to `handle`."""
+        return self.handle(actor, k.PublishArticle(article_id))
 
-    def _close_gap(self, article: Article, by: UUID) -> list[Ticket]:
-        if article.gap_id is None:
-            return []
-        gap = self._get(Ticket, article.gap_id, "knowledge gap")
-        title = article.content.title_ru or article.content.title_en
-        public = article.content.audience is Audience.PUBLIC and article.kind is Kind.ARTICLE
-        touched = []
-        for ticket in [gap, *(self._get(Ticket, other, "request") for other, kind in gap.links
-                              if kind is LinkKind.KNOWLEDGE_GAP)]:  # fmt: skip
-            if article.id not in ticket.articles:
-                ticket.link_article(by, article.id, article.revision, title, public)
-                touched.append(ticket)
-        if gap.status in ACTIVE_STATUSES:
-            gap.resolve(by, f"Answered by the knowledge-base article «{title}».")
-            if gap not in touched:
-                touched.append(gap)
-        return touched
+    def mark_helpful(self, actor: Actor, article_id: UUID) -> Written:
+        """Builds `MarkHelpful` and hands it to `handle`."""
+        return self.handle(actor, k.MarkHelpful(article_id))
 
-    def _save_all(self, aggregates: list[ChainedAggregate]) -> int:
-        try:
-            recordings = cast(Any, self).save(*aggregates)
-        except IntegrityError:
-            raise _Retry from None
-        return int(recordings[-1].notification.id)
+    def raise_knowledge_gap(self, actor: Actor, subject: str, description: str,
+                            methodology_group_id: UUID, from_ticket_ids: tuple[UUID, ...] = (),
+                            category_id: UUID | None = None) -> FiledTicket:  # fmt: skip
+        """Builds `RaiseKnowledgeGap` and hands it to `handle` (which answers the gap's number)."""
+        filed = self.handle(actor, k.RaiseKnowledgeGap(subject, description, methodology_group_id,
+                                                       from_ticket_ids, category_id))  # fmt: skip
+        assert isinstance(filed, FiledTicket)
+        return filed
 
     def article(self, actor: Actor, article_id: UUID) -> Article:
         """The article, if the actor may read it: staff all; others published public ones."""
@@ -135,67 +93,6 @@ class KnowledgeBase:
         if published.audience is not Audience.PUBLIC or article.kind is not Kind.ARTICLE:
             raise NotFound("No such article.")
         return article
-
-    def mark_helpful(self, actor: Actor, article_id: UUID) -> Written:
-        """A requester's "this answered my question": a request deflected, counted."""
-        for _ in range(5):
-            article = self.article(actor, article_id)
-            article.helped()
-            try:
-                return self._written(article)
-            except Conflict:
-                continue
-        raise Conflict(article_id, None, 0)
-
-    # -- knowledge gaps -----------------------------------------------------------------------
-    def raise_knowledge_gap(
-        self,
-        actor: Actor,
-        subject: str,
-        description: str,
-        methodology_group_id: UUID,
-        from_ticket_ids: tuple[UUID, ...] = (),
-        category_id: UUID | None = None,
-    ) -> FiledTicket:
-        """A staff member says the knowledge base lacks an answer: a request for methodologists,
-        linked both ways to the requests that showed the gap."""
-        if actor.id is None or not actor.is_staff or (actor.has(Role.AUDITOR) and len(
-                actor.roles) == 1):  # fmt: skip
-            raise Forbidden("Knowledge gaps are raised by the support staff.")
-        sources = [self._get(Ticket, t, "request") for t in dict.fromkeys(from_ticket_ids)]
-        for t in sources:
-            check(actor, TicketCommand.LINK, TicketScope(t.id, t.requester_id, t.organisation_id))
-        category = category_id or (sources[0].category_id if sources else None)
-        if category is None:
-            raise InvalidInput("Name the category the gap is about.", ["category"])
-        self._get(Category, category, "category")
-        for _ in range(20):
-            number = self._next_number()
-            try:
-                gap, fresh = self._gap(actor, number, subject, description, category,
-                                       methodology_group_id, sources)  # fmt: skip
-            except DeskError:
-                self._give_back_number(number)  # refused: nothing was stored
-                raise
-            try:
-                position = self._save_all([Claim.take(f"ticket:{number}", gap.id), *fresh, gap])
-            except _Retry:
-                continue  # the number or a source changed meanwhile: decided again
-            return FiledTicket(gap.id, position, gap.version, number)
-        raise Conflict(uuid4(), None, 0)
-
-    def _gap(self, actor: Actor, number: int, subject: str, description: str, category: UUID,
-             group_id: UUID, sources: list[Ticket]) -> tuple[Ticket, list[Ticket]]:  # fmt: skip
-        """The gap (numbered) and the current sources, linked both ways; nothing saved yet."""
-        gap = Ticket.file(ticket_id=uuid4(), number=number, channel=Channel.API,
-                          category_id=category, subject=subject, description=description,
-                          fields={}, kind=TicketKind.KNOWLEDGE_GAP, raised_by=actor.id)  # fmt: skip
-        gap.assign(actor.id, group_id, None)
-        fresh = [self._get(Ticket, t.id, "request") for t in sources]
-        for t in fresh:
-            gap.link(actor.id, t.id, LinkKind.KNOWLEDGE_GAP)
-            t.link(actor.id, gap.id, LinkKind.KNOWLEDGE_GAP)
-        return gap, fresh
 
     # -- templates ----------------------------------------------------------------------------
     def _check_template(self, use: TemplateUse) -> Article:
@@ -242,7 +139,3 @@ class KnowledgeBase:
             return values.get(name, m.group(0))
 
         return PLACEHOLDER.sub(one, text)
-
-
-class _Retry(Exception):
-    """A concurrent write got in first: decide again on fresh state."""

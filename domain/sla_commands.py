@@ -1,36 +1,30 @@
-"""SLA commands of the Desk: the administrators' set-up, and what the SLA process records.
+"""SLA commands of the Desk by method: the administrators' set-up, and what the SLA process sends.
 
-A mixin of the Desk application (it uses the Desk's _get/_written/repository). The process's
-commands are ticket commands (domain/tickets/commands.py: `RaiseSlaAlarm`, `CloseUnanswered`)
-sent through the one dispatcher; they are idempotent: an alarm already on the ticket, or a close
-that no longer applies, writes nothing, so a process that restarts (or two that overlap) never
-double-fires.
+A mixin of the Desk application; every method only builds a command and hands it to the one
+dispatcher. The set-up is `SetSlaSetup` (domain/setup/documents.py); the process's commands are
+ticket commands (domain/tickets/commands.py: `RaiseSlaAlarm`, `CloseUnanswered`), idempotent: an
+alarm already on the ticket, or a close that no longer applies, writes nothing, so a process that
+restarts (or two that overlap) never double-fires.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from domain.access import Actor
-from domain.chain import ChainedAggregate, check_seen
-from domain.errors import Forbidden
-from domain.people import Role
 from domain.results import Written
+from domain.setup.documents import SetSlaSetup
 from domain.sla_setup import CalendarSpec, Policy, SlaSetup
 from domain.tickets.commands import CloseUnanswered, RaiseSlaAlarm
-
-A = TypeVar("A", bound=ChainedAggregate)
 
 
 class SlaCommands:
     if TYPE_CHECKING:
         repository: Any
 
-        def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
-
-        def _written(self, aggregate: ChainedAggregate) -> Written: ...
+        def handle(self, actor: Actor, command: SetSlaSetup) -> Written: ...
         def send(self, command: Any) -> Written | None: ...
 
     def sla_setup(self) -> SlaSetup:
@@ -39,12 +33,9 @@ class SlaCommands:
     def set_sla(self, actor: Actor, calendars: tuple[CalendarSpec, ...],
                 policies: tuple[Policy, ...], auto_close_days: int,
                 expected_version: int | None = None) -> Written:  # fmt: skip
-        if not actor.has(Role.ADMIN):
-            raise Forbidden("Only an administrator may change the SLA policies.")
-        setup = self.sla_setup()
-        check_seen(setup, expected_version)
-        setup.change(actor.id, calendars, policies, auto_close_days)
-        return self._written(setup)
+        """Builds `SetSlaSetup` and hands it to `handle`."""
+        return self.handle(actor, SetSlaSetup(calendars, policies, auto_close_days,
+                                              expected_version))  # fmt: skip
 
     def raise_sla_alarm(self, ticket_id: UUID, alarm: str, due: datetime, policy: str,
                         escalate_to: UUID | None = None) -> Written | None:  # fmt: skip

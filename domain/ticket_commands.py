@@ -18,6 +18,7 @@ from domain.chain import ChainedAggregate
 from domain.errors import Conflict
 from domain.incident_commands import IncidentCommand
 from domain.results import Written
+from domain.setup.base import SetupCommand
 from domain.ticket import Attachment, LinkKind, Priority, TemplateUse, Ticket
 from domain.tickets import commands as c
 from domain.tickets.commands import HANDLERS, SYSTEM, TicketCommand, Unchanged
@@ -35,6 +36,7 @@ class TicketCommands:
         def _save(self, *aggregates: ChainedAggregate) -> int: ...
         def _check_template(self, use: TemplateUse) -> Article: ...
         def handle_incident(self, actor: Actor, command: IncidentCommand) -> Written: ...
+        def handle_setup(self, actor: Actor, command: SetupCommand) -> Written: ...
         def render_template(
             self, actor: Actor, template_id: UUID, ticket_id: UUID, language: str = "ru"
         ) -> tuple[str, TemplateUse, Article]: ...
@@ -45,11 +47,15 @@ class TicketCommands:
         check(actor, command, TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id))
         return ticket
 
-    def handle(self, actor: Actor, command: TicketCommand | IncidentCommand) -> Written:
+    def handle(self, actor: Actor, command: TicketCommand | IncidentCommand | SetupCommand
+               ) -> Written:  # fmt: skip
         """Carries out one ticket command: policy, load, version, decision, save. An incident
-        command goes to its own registry (domain/incident_commands.py)."""
+        or set-up command goes to its own registry (domain/incident_commands.py,
+        domain/setup/dispatch.py)."""
         if isinstance(command, IncidentCommand):
             return self.handle_incident(actor, command)
+        if isinstance(command, SetupCommand):
+            return self.handle_setup(actor, command)
         handler = HANDLERS[type(command)]
         expected = command.expected_version if command.versioned else None
         for attempt in range(RETRIES):
@@ -65,7 +71,7 @@ class TicketCommands:
                     raise
         raise AssertionError("unreachable")
 
-    def send(self, command: TicketCommand | IncidentCommand) -> Written | None:
+    def send(self, command: TicketCommand | IncidentCommand | SetupCommand) -> Written | None:
         """A process's command, handled as the system actor; None when it found nothing left
         to do (processes repeat themselves after a restart or a lagging view)."""
         try:

@@ -1,4 +1,5 @@
-"""The `suz` command: migrate, load demo data, verify the store, seal it, and serve the desk.
+"""The `suz` command: migrate, load demo data, set the desk up, verify the store, seal it, and
+serve the desk.
 
 Part of the composition root (suz/): the one package that may import every other one."""
 
@@ -21,6 +22,7 @@ from domain.integrity import verify
 from domain.keys import KeyProblem, require_keys
 from domain.seals import Seal, check_seals
 from domain.settings import Settings
+from suz.setup_command import SETUP_COMMANDS, run_setup
 
 
 def migrate(settings: Settings) -> None:
@@ -155,6 +157,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="do not run view runners here (another worker process runs them)",
     )
+    setup = sub.add_parser(
+        "setup",
+        help="send a set-up command (as the system, or --as LOGIN)",
+        description="Fields as field=value; JSON for lists of objects.",
+    )
+    setup.add_argument(
+        "name",
+        choices=sorted(SETUP_COMMANDS),
+        metavar="COMMAND",
+        help=", ".join(sorted(SETUP_COMMANDS)),
+    )
+    setup.add_argument("fields", nargs="*", metavar="FIELD=VALUE")
+    setup.add_argument("--as", dest="login", help="act as this account (its roles apply)")
+    setup.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="register-account: read the new account's password from stdin",
+    )
     rebuild_cmd = sub.add_parser("rebuild", help="rebuild views from the event log")
     rebuild_cmd.add_argument("views", nargs="*", help="views to rebuild (default: all)")
     args = parser.parse_args(argv)
@@ -176,6 +196,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return run_seal(settings, args.check, args.seals, args.to)
     if args.command == "rebuild":
         return rebuild(settings, args.views)
+    if args.command == "setup":
+        return run_setup(settings, args.name, args.fields, args.login, args.password_stdin)
     if args.command == "demo":
         return load_demo_with_passwords(settings, only_if_empty=args.if_empty)
     return serve_web(settings, args.host, args.port, args.workers, not args.no_views)

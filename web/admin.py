@@ -1,4 +1,5 @@
-"""Account routes: password change, personal API tokens; administrators' set-up of the desk."""
+"""Account routes: password change, personal API tokens; administrators' set-up of the desk
+(each builds a set-up command, domain/setup/, and hands it to `Desk.handle`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.access import Actor, Setup, check_setup, may_set_up
 from domain.category import FieldSpec, FieldType
 from domain.errors import InvalidInput
-from domain.people import Account, GroupKind, Role
-from domain.results import Written
+from domain.people import GroupKind, Role
+from domain.setup.base import SetupCommand
+from domain.setup.categories import ChangeCategoryForm, DefineCategory
+from domain.setup.dispatch import ACCOUNT_ACTIONS
+from domain.setup.people import (
+    AppointGroupLead,
+    ChangeRoles,
+    DisableAccount,
+    FormGroup,
+    JoinGroup,
+    LeaveGroup,
+    RegisterAccount,
+    RegisterOrganisation,
+)
 from web.auth import authenticate, services, signed_in
 from web.body import Body, path_id
 from web.credentials import check_password, set_password
@@ -58,7 +72,7 @@ async def reset_password(request: Request) -> Response:
     """PUT /api/v1/accounts/{id}/password {password}: an administrator sets someone's password;
     every session and API token of that account ends."""
     actor = signed_in(await authenticate(request))
-    if not actor.has(Role.ADMIN):  # before the body is read or anything hashed
+    if not may_set_up(actor, Setup.RECORD_PASSWORD_CHANGE):  # an administrator; before the body
         raise ApiError(403, "forbidden", "Only an administrator may reset a password.")
     account_id = path_id(request, "account_id", "account")
     body = await Body.read(request)
@@ -99,7 +113,13 @@ async def revoke_token(request: Request) -> Response:
     return Response(status_code=204)
 
 
-# -- administrators -----------------------------------------------------------------------------
+# -- administrators: each route builds one set-up command (domain/setup/) for `Desk.handle` -----
+async def _handle(request: Request, actor: Actor, command: SetupCommand, status: int = 200
+                  ) -> Response:  # fmt: skip
+    w = await run_in_threadpool(services(request).desk.handle, actor, command)
+    return written(w, status)
+
+
 def _roles(body: Body) -> tuple[Role, ...]:
     try:
         return tuple(Role(r) for r in body.strs("roles"))
@@ -110,14 +130,14 @@ def _roles(body: Body) -> tuple[Role, ...]:
 
 async def register_account(request: Request) -> Response:
     actor = (await authenticate(request)).actor
+    check_setup(actor, RegisterAccount.policy)  # before the body is read or anything hashed
     body = await Body.read(request)
     svc = services(request)
     password = body.text("password")
     check_new_password(password, login=body.text("login"))
-    w = await run_in_threadpool(
-        svc.desk.register_account, actor, body.text("login"), body.text("display_name"),
-        _roles(body), body.opt_uuid("organisation"), body.text("email", ""),
-    )  # fmt: skip
+    command = RegisterAccount(body.text("login"), body.text("display_name"), _roles(body),
+                              body.opt_uuid("organisation"), body.text("email", ""))  # fmt: skip
+    w = await run_in_threadpool(svc.desk.handle, actor, command)
     w = await run_in_threadpool(set_password, svc.desk, svc.sessions, svc.passwords, actor,
                                 w.id, password)  # fmt: skip
     return written(w, 201)
@@ -126,19 +146,14 @@ async def register_account(request: Request) -> Response:
 async def account_state(request: Request) -> Response:
     """POST /api/v1/accounts/{id}/{disable|enable}: a disabled account's sessions end at once."""
     actor = (await authenticate(request)).actor
-    action = request.path_params["action"]
-    if action not in ("disable", "enable"):
+    kind = ACCOUNT_ACTIONS.get(request.path_params["action"])
+    if kind is None:
         raise ApiError(404, "not_found", "Accounts can be disabled or enabled.")
     account_id = path_id(request, "account_id", "account")
-    svc = services(request)
-
-    def change(a: Account) -> None:
-        getattr(a, action)()
-
-    w: Written = await run_in_threadpool(svc.desk.change_account, actor, account_id, change)
-    if action == "disable":
-        svc.sessions.revoke_all(account_id, include_api_tokens=True)
-    return written(w)
+    response = await _handle(request, actor, kind(account_id))
+    if kind is DisableAccount:
+        services(request).sessions.revoke_all(account_id, include_api_tokens=True)
+    return response
 
 
 async def membership(request: Request) -> Response:
@@ -146,45 +161,39 @@ async def membership(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     account_id = path_id(request, "account_id", "account")
     group_id = path_id(request, "group_id", "group")
-    desk = services(request).desk
-    if request.method == "POST":
-        w = await run_in_threadpool(desk.add_to_group, actor, account_id, group_id)
-    else:
-        w = await run_in_threadpool(desk.change_account, actor, account_id,
-                                    lambda a: a.leave(group_id))  # fmt: skip
-    return written(w)
+    kind = JoinGroup if request.method == "POST" else LeaveGroup
+    return await _handle(request, actor, kind(account_id, group_id))
 
 
 async def change_roles(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     account_id = path_id(request, "account_id", "account")
     roles = _roles(await Body.read(request))
-    svc = services(request)
-    w = await run_in_threadpool(svc.desk.change_account, actor, account_id,
-                                lambda a: a.change_roles(roles))  # fmt: skip
-    svc.sessions.revoke_all(account_id)  # sessions carry no roles, but sign in afresh anyway
-    return written(w)
+    response = await _handle(request, actor, ChangeRoles(account_id, roles))
+    # sessions carry no roles, but sign in afresh anyway
+    services(request).sessions.revoke_all(account_id)
+    return response
+
+
+def _form(body: Body) -> tuple[FieldSpec, ...]:
+    raw_form = body.data.get("form", [])
+    if not isinstance(raw_form, list):
+        raise ApiError(422, "invalid_input", "form must be a list of fields.", ("form",))
+    return tuple(_spec(f, i) for i, f in enumerate(raw_form))
 
 
 async def change_form(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     category_id = path_id(request, "category_id", "category")
-    body = await Body.read(request)
-    raw_form = body.data.get("form", [])
-    if not isinstance(raw_form, list):
-        raise ApiError(422, "invalid_input", "form must be a list of fields.", ("form",))
-    form = tuple(_spec(f, i) for i, f in enumerate(raw_form))
-    w = await run_in_threadpool(services(request).desk.change_category_form, actor, category_id,
-                                form)  # fmt: skip
-    return written(w)
+    form = _form(await Body.read(request))
+    return await _handle(request, actor, ChangeCategoryForm(category_id, form))
 
 
 async def register_organisation(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     body = await Body.read(request)
-    w = await run_in_threadpool(services(request).desk.register_organisation, actor,
-                                body.text("name"), body.text("inn"))  # fmt: skip
-    return written(w, 201)
+    return await _handle(request, actor, RegisterOrganisation(body.text("name"),
+                                                              body.text("inn")), 201)  # fmt: skip
 
 
 async def form_group(request: Request) -> Response:
@@ -195,8 +204,7 @@ async def form_group(request: Request) -> Response:
     except ValueError:
         raise ApiError(422, "invalid_input", f"kind is one of: {', '.join(GroupKind)}.",
                        ("kind",)) from None  # fmt: skip
-    w = await run_in_threadpool(services(request).desk.form_group, actor, body.text("name"), kind)
-    return written(w, 201)
+    return await _handle(request, actor, FormGroup(body.text("name"), kind), 201)
 
 
 async def appoint_lead(request: Request) -> Response:
@@ -207,9 +215,7 @@ async def appoint_lead(request: Request) -> Response:
     if "lead_id" not in body.data:
         raise ApiError(422, "invalid_input", "Give lead_id: an agent of the group, or null.",
                        ("lead_id",))  # fmt: skip
-    w = await run_in_threadpool(services(request).desk.appoint_group_lead, actor, group_id,
-                                body.opt_uuid("lead_id"))  # fmt: skip
-    return written(w)
+    return await _handle(request, actor, AppointGroupLead(group_id, body.opt_uuid("lead_id")))
 
 
 def _spec(raw: Any, i: int) -> FieldSpec:
@@ -231,15 +237,9 @@ def _spec(raw: Any, i: int) -> FieldSpec:
 async def define_category(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     body = await Body.read(request)
-    raw_form = body.data.get("form", [])
-    if not isinstance(raw_form, list):
-        raise ApiError(422, "invalid_input", "form must be a list of fields.", ("form",))
-    form = tuple(_spec(f, i) for i, f in enumerate(raw_form))
-    w = await run_in_threadpool(
-        services(request).desk.define_category, actor, body.text("name_ru"),
-        body.text("name_en"), form, body.opt_uuid("default_group"), body.opt_uuid("parent"),
-    )  # fmt: skip
-    return written(w, 201)
+    command = DefineCategory(body.text("name_ru"), body.text("name_en"), _form(body),
+                             body.opt_uuid("default_group"), body.opt_uuid("parent"))  # fmt: skip
+    return await _handle(request, actor, command, 201)
 
 
 routes = [

@@ -26,6 +26,7 @@ from domain.desk import Desk
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.incident_commands import BY_API, OpenIncident, UnlinkFromIncident
 from domain.incidents import Criteria, IncidentStatus, TriggerRule, Triggers
+from domain.setup.documents import SetTriggerRules
 from projections import incidents as view
 from web.auth import authenticate, services, signed_in
 from web.body import Body, path_id
@@ -141,7 +142,7 @@ TRIGGERS = SetupDocumentApi(
     refusal=lazy("Mass incidents are for the support staff."),
     show=_show_triggers,
     parse=_parse_triggers,
-    save=Desk.set_trigger_rules,
+    command=SetTriggerRules,
     wait=True,
 )
 

@@ -1,8 +1,12 @@
-"""Knowledge-base routes: articles and templates, review and publication, suggestions, gaps."""
+"""Knowledge-base routes: articles and templates, review and publication, suggestions, gaps.
+
+Each write builds a set-up command (domain/setup/knowledge.py) and hands it to `Desk.handle`; an
+article's buttons (/api/v1/kb/articles/{id}/{action}) are the commands' own `action` names.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 from uuid import UUID
 
@@ -11,10 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.access import Actor
+from domain.access import Actor, check_setup
 from domain.article import Article, Audience, Content, Kind, Reference, diff
 from domain.errors import InvalidInput, NotFound
 from domain.people import GroupKind
+from domain.results import FiledTicket
+from domain.setup.dispatch import ARTICLE_ACTIONS
+from domain.setup.knowledge import ArticleCommand, DraftArticle, RaiseKnowledgeGap, ReviseArticle
 from projections import catalog, kb_queries, knowledge
 from web.auth import authenticate, services, signed_in
 from web.body import Body
@@ -100,12 +107,10 @@ async def articles(request: Request) -> Response:
     c = await authenticate(request)
     svc = services(request)
     if request.method == "POST":
+        check_setup(c.actor, DraftArticle.policy)  # before the body is read
         body = await Body.read(request)
-        gap = body.opt_uuid("gap")
-        w = await run_in_threadpool(
-            svc.desk.draft_article, c.actor, _kind(body), _content(body), gap
-        )
-        return written(w, 201)
+        command = DraftArticle(_kind(body), _content(body), body.opt_uuid("gap"))
+        return written(await run_in_threadpool(svc.desk.handle, c.actor, command), 201)
     await wait_for_views(request)
     text = request.query_params.get("q", "")[:1000]
     kinds = tuple(Kind) if c.actor.is_staff else (Kind.ARTICLE,)
@@ -126,16 +131,11 @@ async def article(request: Request) -> Response:
     svc = services(request)
     article_id = _uuid(request.path_params["article_id"])
     if request.method == "PUT":
+        check_setup(c.actor, ReviseArticle.policy)  # before the body is read
         body = await Body.read(request)
-        w = await run_in_threadpool(
-            svc.desk.revise_article,
-            c.actor,
-            article_id,
-            body.integer("based_on"),
-            _content(body),
-            body.text("note", ""),
-        )
-        return written(w)
+        revision = ReviseArticle(article_id, body.integer("based_on"), _content(body),
+                                 body.text("note", ""))  # fmt: skip
+        return written(await run_in_threadpool(svc.desk.handle, c.actor, revision))
     found = await run_in_threadpool(svc.desk.article, c.actor, article_id)
     shown = _shown(found, c.actor)
     if c.actor.is_staff:
@@ -147,25 +147,21 @@ async def article(request: Request) -> Response:
     return json(shown)
 
 
-ACTIONS = {
-    "submit": lambda d, a, i, b: d.submit_article(a, i),
-    "approve": lambda d, a, i, b: d.review_article(a, i, True, b.text("comment", "")),
-    "send-back": lambda d, a, i, b: d.review_article(a, i, False, b.text("comment", "")),
-    "publish": lambda d, a, i, b: d.publish_article(a, i),
-    "archive": lambda d, a, i, b: d.archive_article(a, i, b.text("reason", "")),
-    "helped": lambda d, a, i, b: d.mark_helpful(a, i),
-}
+def article_command(kind: type[ArticleCommand], article_id: UUID, body: Body) -> ArticleCommand:
+    """What an article's button sends: its texts (a comment, a reason) from the body."""
+    texts = {f.name: body.text(f.name, "") for f in fields(kind) if f.name != "article_id"}
+    return kind(article_id, **texts)
 
 
 async def article_action(request: Request) -> Response:
     c = await authenticate(request)
-    action = ACTIONS.get(request.path_params["action"])
-    if action is None:
+    kind = ARTICLE_ACTIONS.get(request.path_params["action"])
+    if kind is None:
         raise ApiError(404, "not_found", "No such action on an article.")
+    check_setup(c.actor, kind.policy)  # before the body is read
     article_id = _uuid(request.path_params["article_id"])
-    body = await Body.read(request)
-    svc = services(request)
-    return written(await run_in_threadpool(action, svc.desk, c.actor, article_id, body))
+    command = article_command(kind, article_id, await Body.read(request))
+    return written(await run_in_threadpool(services(request).desk.handle, c.actor, command))
 
 
 async def suggestions(request: Request) -> Response:
@@ -239,21 +235,17 @@ def methodology_group(svc: Any) -> UUID | None:
 async def raise_gap(request: Request) -> Response:
     c = await authenticate(request)
     actor = signed_in(c)
+    check_setup(actor, RaiseKnowledgeGap.policy)  # before the body is read
     body = await Body.read(request)
     svc = services(request)
     group = await run_in_threadpool(methodology_group, svc)
     if group is None:
         raise ApiError(409, "no_methodologists", "The desk has no methodology group yet.")
     tickets = tuple(_uuid(t, "request") for t in body.strs("tickets"))
-    filed = await run_in_threadpool(
-        svc.desk.raise_knowledge_gap,
-        actor,
-        body.text("subject"),
-        body.text("description"),
-        group,
-        tickets,
-        body.opt_uuid("category"),
-    )
+    command = RaiseKnowledgeGap(body.text("subject"), body.text("description"), group, tickets,
+                                body.opt_uuid("category"))  # fmt: skip
+    filed = await run_in_threadpool(svc.desk.handle, actor, command)
+    assert isinstance(filed, FiledTicket)
     return json(
         {
             "id": str(filed.id),

@@ -9,6 +9,7 @@ from uuid import uuid4
 from domain.desk import Desk
 from domain.errors import InvalidInput
 from domain.routing import Assignment, Routing, Rule
+from domain.setup.documents import SetRoutingRules
 from domain.ticket import Channel, Priority
 from web.body import Body
 from web.setup_document import SetupDocumentApi
@@ -61,6 +62,6 @@ RULES = SetupDocumentApi(
     refusal=lazy("Routing rules are for the support staff."),
     show=_show,
     parse=_parse,
-    save=Desk.set_routing_rules,
+    command=SetRoutingRules,
 )
 routes = RULES.routes()

@@ -3,23 +3,25 @@
 GET answers the document with its version (also as the ETag) to the support staff; PUT parses a
 whole new document and replaces it against the version its editor saw (If-Match or `version`):
 another version stored meanwhile is a 409 that names the current version. What differs per
-document is only how it reads (`show`), how a body parses (`parse`) and which Desk command
-saves it (`save`, which also decides who may).
+document is only how it reads (`show`), how a body parses (`parse`) and which set-up command
+replaces it (`command`, domain/setup/documents.py): its policy line (domain/access.py) is asked
+before the body is read, and `Desk.handle` asks it again when the command runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.access import check_setup
 from domain.errors import Forbidden
-from domain.results import Written
+from domain.setup.base import SetupCommand
 from domain.setup_document import SetupDocument
 from web.auth import authenticate, services, signed_in
 from web.body import Body, expected_version
@@ -38,8 +40,8 @@ class SetupDocumentApi(Generic[D]):
     load: Callable[[Desk], D]  # the Desk's reader, e.g. `Desk.routing`
     refusal: str  # why someone not of the staff may not read it (a domain refusal's message)
     show: Callable[[D, Services], dict[str, Any]]  # the document's JSON, beside its version
-    parse: Callable[[Body], tuple[Any, ...]]  # a PUT body's arguments to `save`
-    save: Callable[..., Written]  # `Desk.set_...(desk, actor, *parsed, expected_version)`
+    parse: Callable[[Body], tuple[Any, ...]]  # a PUT body's fields of `command`, in order
+    command: type[SetupCommand]  # e.g. SetRoutingRules(*parsed, expected_version=...)
     wait: bool = False  # honour `?after=N` (the document shows figures from the views)
 
     async def get(self, request: Request) -> Response:
@@ -57,11 +59,11 @@ class SetupDocumentApi(Generic[D]):
 
     async def put(self, request: Request) -> Response:
         actor = (await authenticate(request)).actor
+        check_setup(actor, self.command.policy)  # before the body is read
         body = await Body.read(request)
-        parsed = self.parse(body)
-        version = expected_version(request, body)
-        desk = services(request).desk
-        return written(await run_in_threadpool(self.save, desk, actor, *parsed, version))
+        build = cast(Callable[..., SetupCommand], self.command)
+        command = build(*self.parse(body), expected_version=expected_version(request, body))
+        return written(await run_in_threadpool(services(request).desk.handle, actor, command))
 
     def routes(self) -> list[Route]:
         return [Route(self.path, self.get), Route(self.path, self.put, methods=["PUT"])]

@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from domain.desk import Desk
 from domain.errors import InvalidInput
+from domain.setup.documents import SetSlaSetup
 from domain.sla_setup import CalendarSpec, Policy, SlaSetup
 from domain.ticket import Priority
 from web.body import Body
@@ -85,6 +86,6 @@ SLA = SetupDocumentApi(
     refusal=lazy("The SLA set-up is for the support staff."),
     show=_show,
     parse=_parse,
-    save=Desk.set_sla,
+    command=SetSlaSetup,
 )
 routes = SLA.routes()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -10,10 +10,12 @@ from uuid import UUID
 import pytest
 from eventsourcing.domain import Aggregate
 
+from domain.access import Actor
 from domain.desk import Desk
 from domain.ticket import Ticket
 
 E = TypeVar("E", bound=BaseException)
+S = TypeVar("S")  # a Given/When/Then scene
 
 
 def position(desk: Desk) -> int:
@@ -28,6 +30,24 @@ def refused(desk: Desk, error: type[E]) -> Iterator[pytest.ExceptionInfo[E]]:
     with pytest.raises(error) as info:
         yield info
     assert position(desk) == before, f"a refused command wrote {position(desk) - before} event(s)"
+
+
+def memory_env(tmp_path_factory: pytest.TempPathFactory, name: str) -> dict[str, str]:
+    """An in-memory (POPO) store's environment: the Given/When/Then tiers run in seconds."""
+    key = tmp_path_factory.mktemp(name) / "chain_key"
+    return {"TRANSCODER_TOPIC": "domain.transcoder:OrjsonTranscoder", "SUZ_CHAIN_KEY": str(key),
+            "SUZ_MODE": "demo"}  # fmt: skip  # no PERSISTENCE_MODULE: in memory
+
+
+def refused_story(desk: Desk, scene: S, given: Sequence[Callable[[S], Any]],
+                  when: Callable[[S], tuple[Actor, Any]], error: type[E]) -> E:  # fmt: skip
+    """Given the steps, when the command is handled, then `error` and nothing written."""
+    for step in given:
+        step(scene)
+    actor, command = when(scene)
+    with refused(desk, error) as info:
+        desk.handle(actor, command)
+    return info.value
 
 
 def state_of(aggregate: Aggregate) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from domain.incidents import Criteria, TriggerRule
 from domain.ticket import Attachment, LinkKind, Priority
 from domain.tickets import commands as c
 from domain.tickets.commands import COMMANDS, TicketCommand
-from tests.domain.support import refused
+from tests.domain.support import memory_env, refused, refused_story
 from tests.world import World
 
 FILE = Attachment("log.txt", 10, "ab" * 32, "text/plain")
@@ -48,9 +48,7 @@ class Scene:
 
 @pytest.fixture(scope="module")
 def base_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    key = tmp_path_factory.mktemp("gwt") / "chain_key"
-    return {"TRANSCODER_TOPIC": "domain.transcoder:OrjsonTranscoder", "SUZ_CHAIN_KEY": str(key),
-            "SUZ_MODE": "demo"}  # fmt: skip  # no PERSISTENCE_MODULE: in memory
+    return memory_env(tmp_path_factory, "gwt")
 
 
 @pytest.fixture
@@ -240,12 +238,7 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
 def test_when_a_command_is_refused_then_nothing_is_recorded(
     scene: Scene, story: str, given: list[Step], when: When, error: type[DeskError], message: str
 ) -> None:
-    for step in given:
-        step(scene)
-    actor, command = when(scene)
-    with refused(scene.desk, error) as info:
-        scene.desk.handle(actor, command)
-    assert message in info.value.message
+    assert message in refused_story(scene.desk, scene, given, when, error).message
 
 
 def test_every_command_has_a_story(scene: Scene) -> None:

@@ -1,7 +1,9 @@
 """The administrators' set-up pages: routing rules and SLA (calendars, policies, auto-close).
 
-Each page edits one aggregate as a whole list and saves it against the version it showed; a
-refusal shows the form again with the message and what was typed, and changes nothing.
+Each page edits one aggregate as a whole list and saves it against the version it showed, as a
+set-up command (domain/setup/documents.py) handed to `Desk.handle`; the page is for whoever that
+command's policy line lets send it. A refusal shows the form again with the message and what was
+typed, and changes nothing.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.access import may_set_up
 from domain.errors import DeskError, InvalidInput
 from domain.incidents import Criteria, TriggerRule
 from domain.routing import Assignment, Rule
+from domain.setup.base import SetupCommand
+from domain.setup.documents import SetRoutingRules, SetSlaSetup, SetTriggerRules
 from domain.sla_setup import CalendarSpec, Policy
 from domain.ticket import Channel, Priority
 from projections import catalog
 from web.auth import services
 from web.ui import i18n
-from web.ui.guard import Viewer, need, ui
+from web.ui.guard import NotAllowed, Viewer, need, ui
 from web.ui.i18n import lazy
 from web.ui.render import page
 
@@ -40,6 +45,19 @@ def _choices(request: Request) -> dict[str, Any]:
                 "organisations": catalog.organisations(tx),
                 "channels": [c.value for c in Channel], "priorities": [p.value for p in Priority],
                 "assignments": [a.value for a in Assignment]}  # fmt: skip
+
+
+def _editor(viewer: Viewer, kind: type[SetupCommand]) -> None:
+    """The page is for whoever the policy lets send `kind` (domain/access.py)."""
+    need(viewer)
+    if not may_set_up(viewer.actor, kind.policy):
+        raise NotAllowed
+
+
+def _version(form: FormData) -> int:
+    """The version the page showed (-1, never stored, when the form lost it: a conflict)."""
+    version = _text(form, "version")
+    return int(version) if version.isdigit() else -1
 
 
 def _text(form: FormData, name: str) -> str:
@@ -88,7 +106,7 @@ def rules_from(form: FormData) -> tuple[Rule, ...]:
 
 @ui
 async def routing_page(request: Request, viewer: Viewer) -> Response:
-    need(viewer, "admin")
+    _editor(viewer, SetRoutingRules)
     return await _routing(request)
 
 
@@ -111,13 +129,12 @@ def vars_of(rule: Rule) -> dict[str, str]:
 
 @ui
 async def save_routing(request: Request, viewer: Viewer) -> Response:
-    need(viewer, "admin")
+    _editor(viewer, SetRoutingRules)
     form = await request.form()
     version = _text(form, "version")
     try:
-        rules = rules_from(form)
-        await run_in_threadpool(services(request).desk.set_routing_rules, viewer.actor, rules,
-                                int(version) if version.isdigit() else -1)  # fmt: skip
+        command = SetRoutingRules(rules_from(form), _version(form))
+        await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except DeskError as e:
         typed = [{k: _text(form, f"{k}-{i}") for k in ("id", "name", "group", "category",
                   "field_key", "field_value", "channel", "organisation", "priority",
@@ -203,7 +220,7 @@ def _typed_setup(form: FormData) -> SimpleNamespace:
 
 @ui
 async def sla_page(request: Request, viewer: Viewer) -> Response:
-    need(viewer, "admin")
+    _editor(viewer, SetSlaSetup)
     return await _sla(request)
 
 
@@ -217,14 +234,13 @@ async def _sla(request: Request) -> Response:
 
 @ui
 async def save_sla(request: Request, viewer: Viewer) -> Response:
-    need(viewer, "admin")
+    _editor(viewer, SetSlaSetup)
     form = await request.form()
     version = _text(form, "version")
     try:
         days = _minutes(form, "auto_close_days")
-        await run_in_threadpool(services(request).desk.set_sla, viewer.actor, calendars_from(form),
-                                policies_from(form), days,
-                                int(version) if version.isdigit() else -1)  # fmt: skip
+        command = SetSlaSetup(calendars_from(form), policies_from(form), days, _version(form))
+        await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except DeskError as e:
         setup = _typed_setup(form)  # shown again as typed
         choices = await run_in_threadpool(_choices, request)
@@ -257,7 +273,7 @@ def triggers_from(form: FormData) -> tuple[TriggerRule, ...]:
 
 @ui
 async def triggers_page(request: Request, viewer: Viewer) -> Response:
-    need(viewer, "admin", "analyst")
+    _editor(viewer, SetTriggerRules)
     return await _triggers(request)
 
 
@@ -271,13 +287,11 @@ async def _triggers(request: Request, status: int = 200, error: str | None = Non
 
 @ui
 async def save_triggers(request: Request, viewer: Viewer) -> Response:
-    need(viewer, "admin", "analyst")
+    _editor(viewer, SetTriggerRules)
     form = await request.form()
-    version = _text(form, "version")
     try:
-        rules = triggers_from(form)
-        await run_in_threadpool(services(request).desk.set_trigger_rules, viewer.actor, rules,
-                                int(version) if version.isdigit() else -1)  # fmt: skip
+        command = SetTriggerRules(triggers_from(form), _version(form))
+        await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except (DeskError, ValueError) as e:
         message = e.message if isinstance(e, DeskError) else "Choose from the list."
         status = 409 if isinstance(e, DeskError) and e.code == "conflict" else 422

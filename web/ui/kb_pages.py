@@ -4,7 +4,8 @@ publication, revisions and their diffs, and the queue of knowledge gaps.
 
 Methodologists (and administrators) edit; curators, auditors and quality reviewers read every
 revision; the other staff read published articles. Every button is shown only when the domain
-would accept it from this viewer, and the domain decides again when it is pressed.
+would accept it from this viewer, and the domain decides again when it is pressed: each form
+builds a set-up command (domain/setup/knowledge.py) and hands it to `Desk.handle`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from starlette.routing import Route
 from domain.article import Article, Content, Kind, Stage, StaleRevision, diff
 from domain.errors import InvalidInput, NotFound
 from domain.people import GroupKind
+from domain.setup.dispatch import ARTICLE_ACTIONS
+from domain.setup.knowledge import DraftArticle, MarkHelpful, ReviseArticle
 from projections import catalog
 from projections.kb_queries import (
     KINDS,
@@ -54,7 +57,8 @@ from web.ui.kb_data import (
 from web.ui.lookups import account_names, category_names
 from web.ui.render import is_htmx, page
 
-ACTIONS = ("submit", "approve", "send-back", "publish", "archive")  # of web.kb.ACTIONS
+# the editor's buttons: every article command a button sends but a reader's "this helped"
+ACTIONS = {name: kind for name, kind in ARTICLE_ACTIONS.items() if kind is not MarkHelpful}
 
 
 def _position(request: Request) -> int:
@@ -154,8 +158,8 @@ async def create_article(request: Request, viewer: Viewer) -> Response:
     try:
         content = content_of(values)
         gap_id = kb._uuid(gap, "knowledge gap") if gap else None
-        w = await run_in_threadpool(services(request).desk.draft_article, viewer.actor,
-                                    Kind(kind), content, gap_id)  # fmt: skip
+        command = DraftArticle(Kind(kind), content, gap_id)
+        w = await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except InvalidInput as e:
         return await _new_form(request, kind, gap, values, 422, _errors(e))
     return _done(request, f"/kb/{w.id}?after={w.position}")
@@ -235,8 +239,8 @@ async def save_article(request: Request, viewer: Viewer) -> Response:
         if based_on is None:
             raise InvalidInput("Reload the article: the form lost the revision it edits.")
         content = content_of(values)
-        w = await run_in_threadpool(desk.revise_article, viewer.actor, article_id, based_on,
-                                    content, values["note"])  # fmt: skip
+        revision = ReviseArticle(article_id, based_on, content, values["note"])
+        w = await run_in_threadpool(desk.handle, viewer.actor, revision)
     except StaleRevision as e:
         conflict = {"seen": e.seen, "current": e.current, "lines": diff_lines(e.changes)}
         status, base = 409, e.current
@@ -257,15 +261,15 @@ async def save_article(request: Request, viewer: Viewer) -> Response:
 @ui
 async def article_action(request: Request, viewer: Viewer) -> Response:
     need(viewer, *EDITORS)
-    name = request.path_params["action"]
-    if name not in ACTIONS:
+    kind = ACTIONS.get(request.path_params["action"])
+    if kind is None:
         raise NotFound("No such action on an article.")
     article_id = _article_id(request)
     form = await request.form()
     body = Body({"comment": str(form.get("comment", ""))[:5000],
                  "reason": str(form.get("reason", ""))[:5000]})  # fmt: skip
-    w = await run_in_threadpool(kb.ACTIONS[name], services(request).desk, viewer.actor,
-                                article_id, body)  # fmt: skip
+    command = kb.article_command(kind, article_id, body)
+    w = await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     return _done(request, f"/kb/{article_id}?after={w.position}")
 
 

@@ -1,0 +1,48 @@
+"""Request categories: defining one, and changing its form (requests filed from then on)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from domain.access import Actor, Setup
+from domain.category import Category, FieldSpec
+from domain.people import Group
+from domain.results import Written
+from domain.setup.base import Ports, SetupCommand, changed, handles
+
+
+@dataclass(frozen=True)
+class DefineCategory(SetupCommand):
+    name_ru: str
+    name_en: str
+    form: tuple[FieldSpec, ...] = ()
+    default_group_id: UUID | None = None
+    parent_id: UUID | None = None
+
+    policy = Setup.DEFINE_CATEGORY
+
+
+@handles(DefineCategory)
+def define_category(desk: Ports, actor: Actor, c: DefineCategory) -> Written:
+    if c.default_group_id is not None:
+        desk._get(Group, c.default_group_id, "group")
+    if c.parent_id is not None:
+        desk._get(Category, c.parent_id, "category")
+    category = Category.define(c.name_ru, c.name_en, c.form, c.default_group_id, c.parent_id)
+    return desk._written(category)
+
+
+@dataclass(frozen=True)
+class ChangeCategoryForm(SetupCommand):
+    """A new form applies to requests filed from now on; filed ones keep their values."""
+
+    category_id: UUID
+    form: tuple[FieldSpec, ...]
+
+    policy = Setup.CHANGE_CATEGORY_FORM
+
+
+@handles(ChangeCategoryForm)
+def change_category_form(desk: Ports, actor: Actor, c: ChangeCategoryForm) -> Written:
+    return changed(desk, Category, c.category_id, "category", lambda g: g.change_form(c.form))

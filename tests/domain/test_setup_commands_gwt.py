@@ -1,0 +1,415 @@
+"""Given / When / Then for every set-up command, in memory (POPO): given what happened before,
+when one command is handled, then exactly these events are recorded on the aggregate it names,
+or this refusal and nothing at all.
+
+The desk is the real one (policy, dispatcher, handlers, aggregates); only its store is in memory.
+Every registered command has a story and a refusal (at least: someone the policy turns away),
+and every command has its line in the one policy (domain/access.py `SETUP_POLICY`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain.access import SETUP_POLICY, UNLISTED, Actor, Setup
+from domain.article import Audience, Content, Kind
+from domain.category import FieldSpec, FieldType
+from domain.desk import SYSTEM, Desk
+from domain.errors import DeskError, Forbidden, NotFound
+from domain.incidents import Criteria, TriggerRule
+from domain.people import GroupKind, Role
+from domain.quality import ChecklistItem
+from domain.routing import Rule
+from domain.setup import categories as sc
+from domain.setup import documents as sd
+from domain.setup import knowledge as sk
+from domain.setup import people as sp
+from domain.setup import quality as sq
+from domain.setup.base import SetupCommand
+from domain.setup.dispatch import COMMANDS
+from domain.sla_setup import CalendarSpec, Policy
+from tests.domain.support import memory_env, position, refused, refused_story
+from tests.world import World
+
+PUBLIC = Content("Как подписать контракт", "", "Откройте реестр.", "", Audience.PUBLIC)
+REVISED = Content("Как подписать контракт", "", "Откройте реестр контрактов.", "", Audience.PUBLIC)
+AMOUNT = FieldSpec("amount", "Сумма", "Amount", FieldType.NUMBER)
+ITEMS = (ChecklistItem("correct", "Correct answer", 2), ChecklistItem("polite", "Polite"))
+
+
+@dataclass
+class Scene:
+    world: World
+    ticket: UUID  # a request of the requester, filed to line 1
+    found: dict[str, UUID]  # what the given steps made, by name
+
+    @property
+    def desk(self) -> Desk:
+        return self.world.desk
+
+
+@pytest.fixture(scope="module")
+def base_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return memory_env(tmp_path_factory, "setup-gwt")
+
+
+@pytest.fixture
+def scene(base_env: dict[str, str]) -> Scene:
+    w = World.build(Desk(base_env))
+    return Scene(w, w.file().id, {})
+
+
+Step = Callable[[Scene], Any]
+When = Callable[[Scene], tuple[Actor, SetupCommand]]
+
+
+def uid(actor: Actor) -> UUID:
+    assert actor.id is not None
+    return actor.id
+
+
+# -- given ------------------------------------------------------------------------------------
+def disabled(s: Scene) -> None:
+    s.desk.handle(s.world.admin, sp.DisableAccount(uid(s.world.agent)))
+
+
+def drafted(s: Scene) -> None:
+    s.found["article"] = s.desk.draft_article(s.world.methodologist, Kind.ARTICLE, PUBLIC).id
+
+
+def submitted(s: Scene) -> None:
+    drafted(s)
+    s.desk.submit_article(s.world.methodologist, s.found["article"])
+
+
+def approved(s: Scene) -> None:
+    submitted(s)
+    s.desk.review_article(s.world.admin, s.found["article"], True)  # a second editor reviews
+
+
+def published(s: Scene) -> None:
+    approved(s)
+    s.desk.publish_article(s.world.methodologist, s.found["article"])
+
+
+def resolved(s: Scene) -> None:
+    s.desk.resolve(s.world.agent, s.ticket, "Переподпишите")
+
+
+def rated_low(s: Scene) -> None:
+    resolved(s)
+    s.desk.rate(s.world.requester, s.ticket, 1, "Не помогло")
+    s.found["rated"] = s.desk.repository.get(s.ticket).version
+
+
+def followed_up(s: Scene) -> None:
+    rated_low(s)
+    s.desk.raise_follow_up(s.ticket, int(s.found["rated"]), 1)
+
+
+def rule(s: Scene) -> Rule:
+    return Rule(uuid4(), "Контракты на линию 2", s.world.line2, s.world.contracts)
+
+
+def trigger(s: Scene) -> TriggerRule:
+    return TriggerRule(uuid4(), "Сбой подписи", Criteria(s.world.contracts), 3, 60, Decimal(0),
+                       (s.world.line2,))  # fmt: skip
+
+
+def sla(s: Scene) -> sd.SetSlaSetup:
+    return sd.SetSlaSetup((CalendarSpec("business", "Рабочие часы"),),
+                          (Policy(uuid4(), "Стандарт", 60, 480),), 5, 0)  # fmt: skip
+
+
+def a(s: Scene, name: str) -> UUID:
+    return s.found[name]
+
+
+# (story, given, when, the events recorded on the aggregate written: name and some values)
+RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] = [
+    ("an administrator registers an organisation", [],
+     lambda s: (s.world.admin, sp.RegisterOrganisation("ООО Ромашка", "7707083808")),
+     [("Registered", {"name": "ООО Ромашка", "inn": "7707083808"})]),
+    ("an administrator registers an agent", [],
+     lambda s: (s.world.admin, sp.RegisterAccount("Smirnov", "Смирнов", (Role.AGENT,))),
+     [("Registered", {"login": "smirnov", "roles": (Role.AGENT,), "organisation_id": None})]),
+    ("an administrator makes an agent a methodologist too", [],
+     lambda s: (s.world.admin, sp.ChangeRoles(uid(s.world.agent),
+                                              (Role.AGENT, Role.METHODOLOGIST))),
+     [("RolesChanged", {"roles": (Role.AGENT, Role.METHODOLOGIST)})]),
+    ("an administrator puts an agent into line 2", [],
+     lambda s: (s.world.admin, sp.JoinGroup(uid(s.world.agent), s.world.line2)),
+     [("JoinedGroup", {"group_id": "line2"})]),
+    ("an administrator takes an agent out of line 1", [],
+     lambda s: (s.world.admin, sp.LeaveGroup(uid(s.world.agent), s.world.line1)),
+     [("LeftGroup", {"group_id": "line1"})]),
+    ("an administrator disables an account", [],
+     lambda s: (s.world.admin, sp.DisableAccount(uid(s.world.agent))), [("Disabled", {})]),
+    ("an administrator enables it again", [disabled],
+     lambda s: (s.world.admin, sp.EnableAccount(uid(s.world.agent))), [("Enabled", {})]),
+    ("an agent says he is away", [],
+     lambda s: (s.world.agent, sp.SetAway(uid(s.world.agent), True)),
+     [("AvailabilityChanged", {"away": True})]),
+    ("an agent changes his own password", [],
+     lambda s: (s.world.agent, sp.RecordPasswordChange(uid(s.world.agent))),
+     [("PasswordChanged", {"by": "agent"})]),
+    ("an administrator forms a group", [],
+     lambda s: (s.world.admin, sp.FormGroup("Линия 1 (Казань)", GroupKind.LINE_1)),
+     [("Formed", {"name": "Линия 1 (Казань)", "kind": GroupKind.LINE_1})]),
+    ("an administrator appoints line 1's lead", [],
+     lambda s: (s.world.admin, sp.AppointGroupLead(s.world.line1, uid(s.world.agent))),
+     [("LeadAppointed", {"lead_id": "agent"})]),
+    ("an administrator defines a category", [],
+     lambda s: (s.world.admin, sc.DefineCategory("Оплата", "Payments", (AMOUNT,),
+                                                 s.world.line1)),
+     [("Defined", {"name_en": "Payments", "form": (AMOUNT,), "default_group_id": "line1"})]),
+    ("an administrator changes a category's form", [],
+     lambda s: (s.world.admin, sc.ChangeCategoryForm(s.world.contracts, (AMOUNT,))),
+     [("FormChanged", {"form": (AMOUNT,)})]),
+    ("an administrator sets the first routing rules", [],
+     lambda s: (s.world.admin, sd.SetRoutingRules((rule(s),), 0)),
+     [("Started", {}), ("RulesChanged", {"by": "admin"})]),
+    ("an administrator sets the SLA up", [], lambda s: (s.world.admin, sla(s)),
+     [("Started", {}), ("Changed", {"auto_close_days": 5})]),
+    ("an analyst sets the trigger rules", [],
+     lambda s: (Actor(uuid4(), frozenset({Role.ANALYST})), sd.SetTriggerRules((trigger(s),))),
+     [("Started", {}), ("RulesChanged", {})]),
+    ("a quality reviewer changes the checklist", [],
+     lambda s: (s.world.quality, sd.SetQualityChecklist(ITEMS)),
+     [("Started", {}), ("Changed", {"items": ITEMS, "by": "quality"})]),
+    ("a methodologist drafts an article", [],
+     lambda s: (s.world.methodologist, sk.DraftArticle(Kind.ARTICLE, PUBLIC)),
+     [("Drafted", {"by": "methodologist", "kind": Kind.ARTICLE})]),
+    ("a methodologist revises his draft", [drafted],
+     lambda s: (s.world.methodologist, sk.ReviseArticle(a(s, "article"), 1, REVISED, "Опечатка")),
+     [("Revised", {"note": "Опечатка"})]),
+    ("a methodologist submits it for review", [drafted],
+     lambda s: (s.world.methodologist, sk.SubmitArticle(a(s, "article"))),
+     [("SubmittedForReview", {})]),
+    ("a second editor approves it", [submitted],
+     lambda s: (s.world.admin, sk.ApproveArticle(a(s, "article"), "Хорошо")),
+     [("Approved", {"comment": "Хорошо"})]),
+    ("a second editor sends it back", [submitted],
+     lambda s: (s.world.admin, sk.SendBackArticle(a(s, "article"), "Нет ссылки")),
+     [("SentBack", {"comment": "Нет ссылки"})]),
+    ("a methodologist publishes the approved revision", [approved],
+     lambda s: (s.world.methodologist, sk.PublishArticle(a(s, "article"))),
+     [("Published", {})]),
+    ("a methodologist archives an article", [drafted],
+     lambda s: (s.world.methodologist, sk.ArchiveArticle(a(s, "article"), "Устарела")),
+     [("Archived", {"reason": "Устарела"})]),
+    ("a requester says a published article helped", [published],
+     lambda s: (s.world.requester, sk.MarkHelpful(a(s, "article"))), [("Helped", {})]),
+    ("an agent raises a knowledge gap from a request", [],
+     lambda s: (s.world.agent, sk.RaiseKnowledgeGap("Нет статьи о подписи", "Спрашивают часто",
+                                                    uuid4(), (s.ticket,))),
+     [("Filed", {"subject": "Нет статьи о подписи"}), ("Assigned", {}), ("Linked", {})]),
+    ("a quality reviewer scores a resolved request", [resolved],
+     lambda s: (s.world.quality, sq.ReviewQuality(s.ticket, {"correct": 2, "complete": 1,
+                                                             "polite": 2, "template": 0,
+                                                             "sla": 2}, "Неполно")),
+     [("QualityReviewed", {"by": "quality", "comment": "Неполно"})]),
+    ("the follow-up process raises a low rating's follow-up", [rated_low],
+     lambda s: (SYSTEM, sq.RaiseFollowUp(s.ticket, int(s.found["rated"]), 1)),
+     [("FollowUpRaised", {})]),
+    ("an agent of the group (it has no lead) follows up", [followed_up],
+     lambda s: (s.world.agent, sq.FinishFollowUp(s.ticket, int(s.found["rated"]), "Позвонил")),
+     [("FollowUpDone", {"by": "agent", "note": "Позвонил"})]),
+]  # fmt: skip
+
+
+def then(s: Scene, before: int, aggregate: UUID) -> list[tuple[str, dict[str, Any]]]:
+    """The events stored since log position `before` on `aggregate`, with their own values."""
+    skip = {"originator_id", "originator_version", "timestamp", "chain", "originator_topic"}
+    stored = s.desk.recorder.select_notifications(start=before + 1, limit=1000)
+    events = [s.desk.mapper.to_domain_event(n) for n in stored if n.originator_id == aggregate]
+    return [(type(e).__name__, {k: v for k, v in vars(e).items() if k not in skip})
+            for e in events]  # fmt: skip
+
+
+def expected(s: Scene, values: dict[str, Any]) -> dict[str, Any]:
+    """The values with the scene's names ("agent", "line2"...) put for the ids they stand for."""
+    w = s.world
+    names = {"agent": w.agent.id, "admin": w.admin.id, "quality": w.quality.id,
+             "methodologist": w.methodologist.id, "line1": w.line1, "line2": w.line2}  # fmt: skip
+    return {k: names.get(x, x) if type(x) is str else x for k, x in values.items()}  # not enums
+
+
+@pytest.mark.parametrize(("story", "given", "when", "events"), RECORDED,
+                         ids=[r[0] for r in RECORDED])  # fmt: skip
+def test_when_a_set_up_command_is_handled_then_its_events_are_recorded(
+    scene: Scene, story: str, given: list[Step], when: When,
+    events: list[tuple[str, dict[str, Any]]],
+) -> None:  # fmt: skip
+    for step in given:
+        step(scene)
+    actor, command = when(scene)
+    before = position(scene.desk)
+    written = scene.desk.handle(actor, command)
+    recorded = then(scene, before, written.id)
+    assert [name for name, _ in recorded] == [name for name, _ in events]
+    for (_, got), (_, want) in zip(recorded, events, strict=True):
+        want = expected(scene, want)
+        assert {k: got[k] for k in want} == want
+    assert written.version == scene.desk.repository.get(written.id).version
+    assert written.position == position(scene.desk)
+
+
+ADMINS_ONLY = "Only an administrator may change the desk's set-up."
+EDITORS_ONLY = "Only methodologists edit and publish the knowledge base."
+
+# (story, given, when, the refusal and its message): each writes nothing at all
+REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
+    ("an agent registers no organisation", [],
+     lambda s: (s.world.agent, sp.RegisterOrganisation("ООО Ромашка", "7707083808")),
+     Forbidden, ADMINS_ONLY),
+    ("an agent registers no account", [],
+     lambda s: (s.world.agent, sp.RegisterAccount("x", "X", (Role.ADMIN,))), Forbidden,
+     ADMINS_ONLY),
+    ("an agent does not make himself an administrator", [],
+     lambda s: (s.world.agent, sp.ChangeRoles(uid(s.world.agent), (Role.ADMIN,))), Forbidden,
+     ADMINS_ONLY),
+    ("an agent does not join a group by himself", [],
+     lambda s: (s.world.agent, sp.JoinGroup(uid(s.world.agent), s.world.line2)), Forbidden,
+     ADMINS_ONLY),
+    ("an agent does not leave his group by himself", [],
+     lambda s: (s.world.agent, sp.LeaveGroup(uid(s.world.agent), s.world.line1)), Forbidden,
+     ADMINS_ONLY),
+    ("an agent disables nobody", [],
+     lambda s: (s.world.agent, sp.DisableAccount(uid(s.world.admin))), Forbidden, ADMINS_ONLY),
+    ("a quality reviewer enables nobody", [disabled],
+     lambda s: (s.world.quality, sp.EnableAccount(uid(s.world.agent))), Forbidden, ADMINS_ONLY),
+    ("an agent says nothing of a colleague's absence", [],
+     lambda s: (s.world.agent, sp.SetAway(uid(s.world.engineer), True)), Forbidden,
+     "You may only say whether you yourself are away."),
+    ("an agent sets no colleague's password", [],
+     lambda s: (s.world.agent, sp.RecordPasswordChange(uid(s.world.engineer))), Forbidden,
+     "Only the account itself or an administrator may set its password."),
+    ("an agent forms no group", [],
+     lambda s: (s.world.agent, sp.FormGroup("Своя", GroupKind.LINE_1)), Forbidden, ADMINS_ONLY),
+    ("an agent appoints no lead", [],
+     lambda s: (s.world.agent, sp.AppointGroupLead(s.world.line1, uid(s.world.agent))),
+     Forbidden, ADMINS_ONLY),
+    ("a lead must be an agent of the group", [],
+     lambda s: (s.world.admin, sp.AppointGroupLead(s.world.line1, uid(s.world.engineer))),
+     DeskError, "The lead must be an active agent of the group."),
+    ("a methodologist defines no category", [],
+     lambda s: (s.world.methodologist, sc.DefineCategory("Оплата", "Payments")), Forbidden,
+     ADMINS_ONLY),
+    ("a category's default group exists", [],
+     lambda s: (s.world.admin, sc.DefineCategory("Оплата", "Payments", (), uuid4())),
+     NotFound, "No such group."),
+    ("an agent changes no category's form", [],
+     lambda s: (s.world.agent, sc.ChangeCategoryForm(s.world.contracts, ())), Forbidden,
+     ADMINS_ONLY),
+    ("an agent sets no routing rules", [],
+     lambda s: (s.world.agent, sd.SetRoutingRules((rule(s),))), Forbidden, ADMINS_ONLY),
+    ("routing rules decided on another version conflict", [],
+     lambda s: (s.world.admin, sd.SetRoutingRules((rule(s),), 3)), DeskError,
+     "you saw version 3, it is now at 0."),
+    ("an agent sets no SLA", [], lambda s: (s.world.agent, sla(s)), Forbidden,
+     "Only an administrator may change the SLA policies."),
+    ("an agent sets no trigger rules", [],
+     lambda s: (s.world.agent, sd.SetTriggerRules((trigger(s),))), Forbidden,
+     "Only administrators and analysts set the trigger rules."),
+    ("an administrator changes no quality checklist", [],
+     lambda s: (s.world.admin, sd.SetQualityChecklist(ITEMS)), Forbidden,
+     "Only a quality reviewer may change the checklist."),
+    ("an agent drafts no article", [],
+     lambda s: (s.world.agent, sk.DraftArticle(Kind.ARTICLE, PUBLIC)), Forbidden, EDITORS_ONLY),
+    ("the system drafts no article either (an editor signs it)", [],
+     lambda s: (SYSTEM, sk.DraftArticle(Kind.ARTICLE, PUBLIC)), Forbidden, EDITORS_ONLY),
+    ("an agent revises no article", [drafted],
+     lambda s: (s.world.agent, sk.ReviseArticle(a(s, "article"), 1, PUBLIC)), Forbidden,
+     EDITORS_ONLY),
+    ("a curator submits nothing", [drafted],
+     lambda s: (s.world.curator, sk.SubmitArticle(a(s, "article"))), Forbidden, EDITORS_ONLY),
+    ("an agent approves nothing", [submitted],
+     lambda s: (s.world.agent, sk.ApproveArticle(a(s, "article"))), Forbidden, EDITORS_ONLY),
+    ("its author does not review his own revision", [submitted],
+     lambda s: (s.world.methodologist, sk.ApproveArticle(a(s, "article"))), Forbidden,
+     "A second methodologist reviews"),
+    ("an agent sends nothing back", [submitted],
+     lambda s: (s.world.agent, sk.SendBackArticle(a(s, "article"), "Нет")), Forbidden,
+     EDITORS_ONLY),
+    ("an agent publishes nothing", [approved],
+     lambda s: (s.world.agent, sk.PublishArticle(a(s, "article"))), Forbidden, EDITORS_ONLY),
+    ("an agent archives nothing", [drafted],
+     lambda s: (s.world.agent, sk.ArchiveArticle(a(s, "article"))), Forbidden, EDITORS_ONLY),
+    ("a requester finds no unpublished article to find helpful", [drafted],
+     lambda s: (s.world.requester, sk.MarkHelpful(a(s, "article"))), NotFound,
+     "No such article."),
+    ("an auditor raises no knowledge gap", [],
+     lambda s: (s.world.auditor, sk.RaiseKnowledgeGap("Нет статьи", "Нет", uuid4(),
+                                                      (s.ticket,))),
+     Forbidden, "Knowledge gaps are raised by the support staff."),
+    ("an agent does not review quality", [resolved],
+     lambda s: (s.world.agent, sq.ReviewQuality(s.ticket, {"correct": 2})), Forbidden,
+     "Only a quality reviewer may review requests."),
+    ("another group's agent does not follow up", [followed_up],
+     lambda s: (s.world.engineer, sq.FinishFollowUp(s.ticket, int(s.found["rated"]), "Я")),
+     Forbidden, "Only the group's lead (or, without one, its agents) or a quality reviewer"),
+    ("people do not send the follow-up process's command", [rated_low],
+     lambda s: (s.world.agent, sq.RaiseFollowUp(s.ticket, int(s.found["rated"]), 1)),
+     Forbidden, UNLISTED.message),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("story", "given", "when", "error", "message"), REFUSED,
+                         ids=[r[0] for r in REFUSED])  # fmt: skip
+def test_when_a_set_up_command_is_refused_then_nothing_is_recorded(
+    scene: Scene, story: str, given: list[Step], when: When, error: type[DeskError], message: str
+) -> None:
+    assert message in refused_story(scene.desk, scene, given, when, error).message
+
+
+def test_every_set_up_command_has_a_story_and_a_refusal(scene: Scene) -> None:
+    scene.found["article"] = uuid4()
+    scene.found["rated"] = uuid4()
+    told = {type(when(scene)[1]) for _, _, when, _ in RECORDED}
+    assert told == set(COMMANDS), f"untold: {set(COMMANDS) - told}"
+    refusals = {type(when(scene)[1]) for _, _, when, _, _ in REFUSED}
+    assert refusals == set(COMMANDS), f"never refused: {set(COMMANDS) - refusals}"
+
+
+# -- the policy: a line for every command, consulted before anything else ---------------------
+def commands_without_a_line() -> list[str]:
+    """Every registered command whose `policy` has no line in SETUP_POLICY (or that names
+    none at all)."""
+    return sorted(c.__name__ for c in COMMANDS if getattr(c, "policy", None) not in SETUP_POLICY)
+
+
+def test_every_registered_command_has_its_line_in_the_policy() -> None:
+    assert commands_without_a_line() == []
+    assert {c.policy for c in COMMANDS} == set(Setup) == set(SETUP_POLICY), "a line unused"
+
+
+def test_a_command_without_a_line_is_named_and_refused_to_everyone(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(SETUP_POLICY, Setup.FORM_GROUP)
+    assert commands_without_a_line() == ["FormGroup"]
+    with refused(scene.desk, Forbidden) as info:
+        scene.desk.handle(SYSTEM, sp.FormGroup("Линия 4", GroupKind.LINE_3))
+    assert info.value.message == UNLISTED.message
+
+
+def test_the_policy_is_asked_before_anything_is_loaded(scene: Scene) -> None:
+    """An agent naming an account that does not exist is refused, not told it does not exist."""
+    with refused(scene.desk, Forbidden) as info:
+        scene.desk.handle(scene.world.agent, sp.DisableAccount(uuid4()))
+    assert info.value.message == ADMINS_ONLY
+
+
+def test_a_command_that_changes_nothing_writes_nothing_and_answers_the_log_head(
+    scene: Scene,
+) -> None:
+    before = position(scene.desk)
+    written = scene.desk.handle(scene.world.admin, sp.EnableAccount(uid(scene.world.agent)))
+    assert (written.position, position(scene.desk)) == (before, before)
