@@ -151,7 +151,7 @@ class IncidentsView(View):
             "CREATE TABLE IF NOT EXISTS v_incident_updates (incident_id TEXT NOT NULL,"
             " position BIGINT NOT NULL, at TEXT NOT NULL, actor_id TEXT NOT NULL,"
             " body TEXT NOT NULL, PRIMARY KEY (incident_id, position))",
-            *trigger_counts.DDL,
+            *trigger_counts.ddl(dialect),
         ]
 
     # -- requests -------------------------------------------------------------------------------

@@ -44,16 +44,23 @@ PRUNE_STEP = timedelta(minutes=10)  # how far the kept counts move on at a time
 CHUNK = 500  # ids per IN (...) list
 
 TABLES = ("v_incident_rules", "v_incident_matches", "v_incident_counts")
-DDL = [
-    "CREATE TABLE IF NOT EXISTS v_incident_rules (rule_id TEXT PRIMARY KEY,"
-    " criteria TEXT NOT NULL, window_minutes INTEGER NOT NULL, since TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS v_incident_matches (rule_id TEXT NOT NULL,"
-    " filed_at TEXT NOT NULL, ticket_id TEXT NOT NULL,"
-    " PRIMARY KEY (rule_id, filed_at, ticket_id))",
-    "CREATE INDEX IF NOT EXISTS v_incident_matches_ticket ON v_incident_matches (ticket_id)",
-    "CREATE TABLE IF NOT EXISTS v_incident_counts (rule_id TEXT NOT NULL, span INTEGER NOT NULL,"
-    " bucket BIGINT NOT NULL, count BIGINT NOT NULL, PRIMARY KEY (rule_id, span, bucket))",
-]
+
+
+def ddl(dialect: str) -> list[str]:
+    """The counts' tables; on SQLite the two written per match keep their rows in their
+    primary key's tree (WITHOUT ROWID: one tree fewer to write per row)."""
+    clustered = " WITHOUT ROWID" if dialect == "sqlite" else ""
+    return [
+        "CREATE TABLE IF NOT EXISTS v_incident_rules (rule_id TEXT PRIMARY KEY,"
+        " criteria TEXT NOT NULL, window_minutes INTEGER NOT NULL, since TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS v_incident_matches (rule_id TEXT NOT NULL,"
+        " filed_at TEXT NOT NULL, ticket_id TEXT NOT NULL,"
+        f" PRIMARY KEY (rule_id, filed_at, ticket_id)){clustered}",
+        "CREATE INDEX IF NOT EXISTS v_incident_matches_ticket ON v_incident_matches (ticket_id)",
+        "CREATE TABLE IF NOT EXISTS v_incident_counts (rule_id TEXT NOT NULL,"
+        " span INTEGER NOT NULL, bucket BIGINT NOT NULL, count BIGINT NOT NULL,"
+        f" PRIMARY KEY (rule_id, span, bucket)){clustered}",
+    ]
 
 
 def stamp(moment: datetime) -> str:

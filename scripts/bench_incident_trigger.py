@@ -220,18 +220,24 @@ def main() -> None:
     parser.add_argument("--sizes", default="0,3600,36000")
     parser.add_argument("--ticks", type=int, default=20)
     parser.add_argument("--filings", type=int, default=10_000)
+    parser.add_argument("--batches", default="1,100", help="filings per batch ('' skips)")
     parser.add_argument("--label", default="this tree")
     args = parser.parse_args()
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     print(f"{args.label}: {Path(incidents_view.__file__).resolve().parent.parent}")
     print(f"load avg {load()}")
-    sizes = [int(n) for n in args.sizes.split(",")]
+    sizes = [int(n) for n in args.sizes.split(",") if n]
     ticks = [tick_row(b, args.url, n, args.ticks) for b in backends for n in sizes]
-    print()
-    print(table(TICK_HEADERS, ticks))
-    writes = [filing_row(b, args.url, args.filings, 500, k) for b in backends for k in (1, 100)]
-    print()
-    print(table(("backend", "filings", "per batch", "us per filing", "CPU us per filing"), writes))
+    if ticks:
+        print()
+        print(table(TICK_HEADERS, ticks))
+    batches = [int(k) for k in args.batches.split(",") if k]
+    writes = [filing_row(b, args.url, args.filings, 500, k) for b in backends for k in batches]
+    if writes:
+        print()
+        print(
+            table(("backend", "filings", "per batch", "us per filing", "CPU us per filing"), writes)
+        )
 
 
 if __name__ == "__main__":
