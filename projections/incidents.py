@@ -34,6 +34,7 @@ from domain.ticket import Ticket, TicketKind
 from projections import trigger_counts
 from projections.base import View, on
 from projections.db import Tx
+from projections.pg_text import pg_value
 from projections.trigger_counts import Count as Count
 from projections.trigger_counts import Request, TriggerCounts, second_of
 from projections.trigger_counts import criteria_of as _criteria
@@ -190,7 +191,8 @@ class IncidentsView(View):
                 (queued, ticket),
             )
         else:
-            request = Request(ticket, category, fields, text, at, second_of(event.timestamp))
+            stored = pg_value(text) if tx.dialect == "postgres" else text  # as the scan reads it
+            request = Request(ticket, category, fields, stored, at, second_of(event.timestamp))
             self.counts.filed(tx, request, event.timestamp)
 
     @on(Ticket.Resolved, Ticket.Reopened, Ticket.Closed)

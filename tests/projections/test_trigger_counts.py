@@ -508,3 +508,25 @@ def test_a_store_of_the_earlier_shape_is_rebuilt_with_its_counts(
     with projections.db.read() as tx:
         kept, missing = kept_counts(tx, (rule,), now)
         assert missing == () and kept[rule.id].count == 3
+
+
+def test_a_request_with_a_nul_counts_as_the_store_keeps_its_text(
+    projections: Projections,
+) -> None:
+    """PostgreSQL text cannot hold NUL (the view stores U+FFFD there): a rule counts what the
+    long way would read back, on either store."""
+    db, view = projections.db, IncidentsView()
+    history = History(random.Random(3), datetime.now(UTC) - timedelta(minutes=1))
+    nul = TriggerRule(RULE_IDS[0], "NUL", Criteria(words=("\x00",)), 1, 5)
+    replaced = TriggerRule(RULE_IDS[1], "U+FFFD", Criteria(words=("\ufffd",)), 1, 5)
+    history.rules = (nul, replaced)
+    with db.tx() as tx:
+        view.begin()
+        view.handle(tx, history.event(Triggers.RulesChanged, None, by=None, rules=history.rules), 1)
+        view.handle(tx, history.filing(history.now, CATEGORIES[0], "Сбой\x00", "", {}), 2)
+        view.flush(tx)
+    with db.read() as tx:
+        kept, missing = kept_counts(tx, history.rules, history.now)
+        assert missing == () and kept == scan_counts(tx, history.rules, history.now)
+        expected = (0, 1) if tx.dialect == "postgres" else (1, 0)
+        assert (kept[nul.id].count, kept[replaced.id].count) == expected
