@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
+from eventsourcing.persistence import EventStore
+
 from domain.access import Actor, Command, TicketScope, check
 from domain.article import Article
 from domain.chain import ChainedAggregate
@@ -22,6 +24,7 @@ from domain.setup.base import SetupCommand
 from domain.ticket import Attachment, LinkKind, Priority, TemplateUse, Ticket
 from domain.tickets import commands as c
 from domain.tickets.commands import HANDLERS, SYSTEM, TicketCommand, Unchanged
+from domain.tickets.rebase import still_current
 
 A = TypeVar("A", bound=ChainedAggregate)
 RETRIES = 5
@@ -37,6 +40,7 @@ class TicketCommands:
         def _check_template(self, use: TemplateUse) -> Article: ...
         def handle_incident(self, actor: Actor, command: IncidentCommand) -> Written: ...
         def handle_setup(self, actor: Actor, command: SetupCommand) -> Written: ...
+        events: EventStore[UUID]
         def render_template(
             self, actor: Actor, template_id: UUID, ticket_id: UUID, language: str = "ru"
         ) -> tuple[str, TemplateUse, Article]: ...
@@ -61,15 +65,24 @@ class TicketCommands:
         for attempt in range(RETRIES):
             ticket = self.ticket_for(actor, command.policy, command.ticket_id)
             if expected is not None and expected != ticket.version:
-                raise Conflict(ticket.id, expected, ticket.version)
+                self._check_current(command, ticket, expected)
             others = handler(self, actor, ticket, command)  # type: ignore[arg-type]
             try:
                 return Written(ticket.id, self._save(ticket, *others), ticket.version)
             except Conflict:
-                # Changed meanwhile: a command not tied to a version is decided again.
-                if expected is not None or attempt == RETRIES - 1:
+                # Changed meanwhile: decided again on the new version (a versioned command
+                # only if what came between leaves its sender's view current: rebase.py).
+                if attempt == RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def _check_current(self, command: TicketCommand, ticket: Ticket, expected: int) -> None:
+        """Conflict unless the events since `expected` leave the sender's view current."""
+        if expected > ticket.version or expected < 1:
+            raise Conflict(ticket.id, expected, ticket.version)
+        meanwhile = self.events.get(ticket.id, gt=expected, lte=ticket.version)
+        if not still_current(command, meanwhile):
+            raise Conflict(ticket.id, expected, ticket.version)
 
     def send(self, command: TicketCommand | IncidentCommand | SetupCommand) -> Written | None:
         """A process's command, handled as the system actor; None when it found nothing left
