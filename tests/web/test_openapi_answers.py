@@ -1,7 +1,6 @@
 """Real answers fit the OpenAPI document: a day at the desk told through the API (filing,
 commands, queues, set-up, the knowledge base, an incident, the auditors' reads, refusals), and
-every JSON answer validated against the schema its operation documents for its status; then
-the /live websocket's messages against the AsyncAPI document."""
+every JSON answer validated against the schema its operation documents for its status."""
 
 from __future__ import annotations
 
@@ -9,61 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from audit.checks import run_check
 from audit.seals import finish_seal_check, make_seal
 from domain.settings import Settings
-from tests.web.api_description import answer_schema, media_type, validator
-from tests.web.desk_site import LEAKS, ORIGIN, PASSWORD, Person, Site, open_site
+from tests.web.api_description import Answers, call
+from tests.web.desk_site import LEAKS, PASSWORD, Person, Site, open_site
 from web import background
-from web.api_schema import live
-from web.openapi import document
-from web.presence import State
 
 pytestmark = LEAKS
 S = dict[str, Any]
-JSON = ("application/json", "application/problem+json")
-
-
-class Answers:
-    """Checks each answer against the document; remembers which operations it checked."""
-
-    def __init__(self) -> None:
-        self.doc = document()
-        self.seen: set[tuple[str, str]] = set()
-
-    def __call__(self, r: httpx.Response, method: str, path: str, status: int) -> Any:
-        assert r.status_code == status, (method, path, r.text)
-        media = media_type(r.headers.get("content-type", ""))
-        self.seen.add((method, path))
-        if status == 204:
-            assert "204" in self.doc["paths"][path][method]["responses"] and not r.content
-            return None
-        if media not in JSON:  # a file: only its status and media type are described
-            content = self.doc["paths"][path][method]["responses"][str(status)]["content"]
-            assert media in content or "*/*" in content, (method, path, media)
-            return r.content
-        schema = answer_schema(self.doc, method, path, status, media)
-        data = r.json()
-        errors = [f"{e.instance_path}: {e.message}"
-                  for e in validator(self.doc, schema).iter_errors(data)]  # fmt: skip
-        assert errors == [], (method, path, status, errors[:5], data)
-        return data
-
-
-def call(p: Person | httpx.Client, method: str, url: str, body: Any = None,
-         version: int | None = None) -> httpx.Response:  # fmt: skip
-    """One call as `p` (a signed-in person, or a client nobody signed in to)."""
-    if isinstance(p, Person):
-        headers = p.headers(version)
-        client: Any = p.client
-    else:
-        headers, client = {"Origin": ORIGIN}, p
-    kwargs = {"json": body} if body is not None or method in ("POST", "PUT") else {}
-    r: httpx.Response = client.request(method, url, headers=headers, **kwargs)
-    return r
 
 
 @pytest.fixture
@@ -350,43 +305,6 @@ def refusals_story(site: Site, check: Answers, ticket: str) -> None:
     check(requester.get("/api/v1/directory"), "get", "/api/v1/directory", 403)
     check(agent.get(f"/api/v1/tickets/{'0' * 8}-0000-4000-8000-{'0' * 12}"), "get", tickets, 404)
     check(call(requester, "PUT", "/api/v1/me", {}), "get", "/api/v1/me", 405)
-
-
-def test_live_messages_fit_the_asyncapi_document(site: Site) -> None:
-    asyncapi = live.document()
-    messages = asyncapi["components"]["messages"]
-
-    def fits(name: str, message: S) -> None:
-        errors = [e.message for e in validator(asyncapi, messages[name]["payload"])
-                  .iter_errors(message)]  # fmt: skip
-        assert errors == [], (name, message, errors)
-
-    requester, agent = site.sign_in("requester"), site.sign_in("agent")
-    filed = site.file(requester)
-    subscribe = {"subscribe": [f"ticket:{filed['id']}", "queues"], "after": 0}
-    fits("subscribe", subscribe)
-    with agent.client.websocket_connect("/live", headers={"origin": ORIGIN}) as ws:
-        ws.send_text(orjson.dumps(subscribe).decode())
-        fits("subscribed", orjson.loads(ws.receive_bytes()))
-        first = orjson.loads(ws.receive_bytes())
-        fits("change", first)
-        announce = {"presence": State.TYPING_NOTE.value, "ticket": filed["id"]}
-        fits("announce", announce)
-        ws.send_text(orjson.dumps(announce).decode())
-        seen = orjson.loads(ws.receive_bytes())
-        while "presence" not in seen:
-            fits("change", seen)
-            seen = orjson.loads(ws.receive_bytes())
-        fits("presence", seen)
-        assert seen["who"][0]["state"] == "typing_note"
-    with requester.client.websocket_connect("/live", headers={"origin": ORIGIN}) as ws:
-        ws.send_text(orjson.dumps({"subscribe": ["queues"]}).decode())
-        refused = orjson.loads(ws.receive_bytes())
-        fits("refused", refused)
-        assert refused["topics"] == ["queues"]
-    with requester.client.websocket_connect("/live", headers={"origin": ORIGIN}) as ws:
-        ws.send_text("hello")
-        fits("refused", orjson.loads(ws.receive_text()))
 
 
 def test_an_answer_with_a_field_not_described_does_not_fit() -> None:
