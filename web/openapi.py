@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -215,15 +216,19 @@ SECURITY: S = {
 
 @cache
 def _encoded(kind: str) -> bytes:
+    """A description, built once per process (about 0.1 s, in the thread pool: every schema of
+    the API)."""
+    if kind == "docs":
+        return docs_page(document()["paths"]).encode()
     return orjson.dumps(document() if kind == "openapi" else live.document())
 
 
 async def openapi(request: Request) -> Response:
-    return Response(_encoded("openapi"), media_type="application/json")
+    return Response(await run_in_threadpool(_encoded, "openapi"), media_type="application/json")
 
 
 async def asyncapi(request: Request) -> Response:
-    return Response(_encoded("asyncapi"), media_type="application/json")
+    return Response(await run_in_threadpool(_encoded, "asyncapi"), media_type="application/json")
 
 
 def docs_page(paths: S) -> str:
@@ -246,7 +251,7 @@ def docs_page(paths: S) -> str:
 
 
 async def docs(request: Request) -> Response:
-    return HTMLResponse(docs_page(document()["paths"]))
+    return HTMLResponse(await run_in_threadpool(_encoded, "docs"))
 
 
 routes = [

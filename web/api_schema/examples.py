@@ -3,6 +3,7 @@ model has one and none drifts from its schema (tests/web/test_openapi.py validat
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 from uuid import NAMESPACE_URL, uuid5
 
@@ -46,7 +47,7 @@ TEXT = {  # a field's example by its name; others say what they are
     "timezone": "Europe/Moscow",
     "calendar": "business",
     "text": "Здравствуйте, Иван Петров! Контракт 1234567890123456789 опубликован.",
-    "private_link": "/api/v1/tickets/6f1c0b9e-1d2a-4c3b-9a8e-0d5f1e2a3b4c?key=k3y",
+    "private_link": "/api/v1/tickets/6f1c0b9e-1d2a-4c3b-9a8e-0d5f1e2a3b4c?key=k3y-Zq9fT2mN4rW8",
     "type": "tag:suz,2026:problem:conflict",
     "instance": "/api/v1/tickets/6f1c0b9e-1d2a-4c3b-9a8e-0d5f1e2a3b4c/replies",
     "detail": "This was changed meanwhile: you saw version 3, it is now at 4.",
@@ -59,6 +60,8 @@ TEXT = {  # a field's example by its name; others say what they are
     "format": "suz-seal-1",
     "public_key": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA...\n-----END PUBLIC KEY-----\n",
     "error": "not allowed",
+    "private_key": "k3y-Zq9fT2mN4rW8",
+    "calendar_name": "Рабочие дни, 9-18 (Москва)",
 }
 NUMBERS = {"version": 4, "position": 5120, "number": 1042, "score": 5, "threshold": 20,
            "window_minutes": 10, "based_on": 2, "revision": 2, "line": 1, "size": 48213,
@@ -76,19 +79,24 @@ DICTS = {"fields": {"contract_number": "1234567890123456789"},
          "": {"group:6f1c0b9e-1d2a-4c3b-9a8e-0d5f1e2a3b4c": 7, "open": 31}}  # fmt: skip
 
 
+# a field whose example depends on its model: its name there (a key of TEXT)
+TEXT_OF = {"Filed.key": "private_key", "CalendarSent.key": "calendar",
+           "CalendarShown.key": "calendar", "CalendarSent.name": "calendar_name",
+           "CalendarShown.name": "calendar_name"}  # fmt: skip
+
+
 def example(t: Any) -> Any:
     """A JSON example of type `t` (a model, a list of them, an annotated type)."""
     return _sample(mi.type_info(t), "")
 
 
-def _sample(t: mi.Type, name: str, meta: mi.Metadata | None = None) -> Any:
+def _sample(t: mi.Type, name: str) -> Any:
     if isinstance(t, mi.Metadata):
         if t.extra_json_schema and "enum" in t.extra_json_schema:
             return t.extra_json_schema["enum"][0]
-        return _sample(t.type, name, t)
+        return _sample(t.type, name)
     if isinstance(t, mi.StructType):
-        return {f.encode_name: _sample(f.type, f.name) for f in t.fields
-                if f.required or f.default is not msgspec.UNSET or not _is_sent(t)}  # fmt: skip
+        return {f.encode_name: _field(t, f) for f in t.fields if f.required or _shown(t, f)}
     if isinstance(t, mi.UnionType):
         kept = [x for x in t.types if not isinstance(x, mi.NoneType | mi.CustomType)]
         return _sample(kept[0], name) if kept else None
@@ -125,10 +133,19 @@ def _sample(t: mi.Type, name: str, meta: mi.Metadata | None = None) -> Any:
     return TEXT.get(name, "…")  # Any
 
 
-def _is_sent(t: mi.StructType) -> bool:
+def _field(struct: mi.StructType, f: mi.Field) -> Any:
+    if isinstance(f.default, Enum):
+        return f.default.value
+    return _sample(f.type, TEXT_OF.get(f"{struct.cls.__name__}.{f.name}", f.name))
+
+
+def _shown(struct: mi.StructType, f: mi.Field) -> bool:
+    """An optional field is shown, but in a body one left out unless wanted (UNSET), except the
+    version a command was written against."""
     from web.api_schema.common import Sent
 
-    return issubclass(t.cls, Sent)
+    unset = f.default is msgspec.NODEFAULT and f.default_factory is msgspec.NODEFAULT
+    return f.name == "version" or not (unset and issubclass(struct.cls, Sent))
 
 
 def _pattern(pattern: str, name: str) -> str:
