@@ -19,6 +19,7 @@ from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate, KeyedMapper, keyed_mapper
 from domain.claim import Claim, claim_id
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
+from domain.group_commit import install as install_group_commit
 from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
 from domain.numbers import TicketNumbers
@@ -73,6 +74,7 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(dict(env) if env is not None else Settings.from_env().store_env())
+        self.group_commit = install_group_commit(self)  # None when SUZ_GROUP_COMMIT_US=0
         self._numbers = TicketNumbers(self)
         self.on_saved: list[Callable[[int], None]] = []  # told the log position after each save
 

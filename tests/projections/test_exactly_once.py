@@ -136,6 +136,7 @@ def test_random_work_crashes_and_restarts_end_where_one_replay_ends(
         p.migrate()
         try:
             tickets = [world.file(subject=f"Заявка {i}").id for i in range(3)]
+            desk.note(world.agent, tickets[0], "Смотрю")  # a person changed it meanwhile
             with pytest.raises(Conflict):  # an agent answers a version he no longer sees
                 desk.reply(world.agent, tickets[0], "Устаревший ответ", expected_version=1)
             race(desk, tickets[0], world.agent.id)
