@@ -22,7 +22,7 @@ pruned what the window needs) is counted by scanning the window as before: alway
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -56,7 +56,6 @@ def ddl(dialect: str) -> list[str]:
         "CREATE TABLE IF NOT EXISTS v_incident_matches (rule_id TEXT NOT NULL,"
         " filed_at TEXT NOT NULL, ticket_id TEXT NOT NULL,"
         f" PRIMARY KEY (rule_id, filed_at, ticket_id)){clustered}",
-        "CREATE INDEX IF NOT EXISTS v_incident_matches_ticket ON v_incident_matches (ticket_id)",
         "CREATE TABLE IF NOT EXISTS v_incident_counts (rule_id TEXT NOT NULL,"
         " span INTEGER NOT NULL, bucket BIGINT NOT NULL, count BIGINT NOT NULL,"
         f" PRIMARY KEY (rule_id, span, bucket)){clustered}",
@@ -222,14 +221,18 @@ class TriggerCounts:
         for ticket in tickets:  # matched in this batch: not written yet
             for rule_id, filed_at in self._pending.pop(ticket, ()):
                 self._bump(rule_id, second_of(datetime.fromisoformat(filed_at)), -1)
+        rules = self.rules(tx)
+        oldest = min((k.since for k in rules.values()), default=None)
         for chunk in _chunks(tickets):
             marks = ", ".join(["%s"] * len(chunk))
-            for rule_id, filed_at in tx.all(
-                f"DELETE FROM v_incident_matches WHERE ticket_id IN ({marks})"
-                " RETURNING rule_id, filed_at",
-                chunk,
-            ):
-                self._bump(str(rule_id), second_of(datetime.fromisoformat(filed_at)), -1)
+            if oldest is not None:  # its matches are those of the rules now, from their since
+                rows = tx.all(
+                    "SELECT ticket_id, category_id, fields, text, filed_at"
+                    f" FROM v_incident_requests WHERE ticket_id IN ({marks}) AND counted = 1"
+                    " AND filed_at >= %s",
+                    (*chunk, oldest),
+                )
+                self._delete(tx, [m for r in rows for m in self._matching(Request.load(r), rules)])
             if flag:
                 tx.execute(
                     f"UPDATE v_incident_requests SET counted = 0 WHERE ticket_id IN ({marks})"
@@ -305,11 +308,30 @@ class TriggerCounts:
     def _add(self, requests: Sequence[Request], rules: dict[str, Kept]) -> None:
         d = self._deltas
         for r in requests:
-            folded: list[str] = []
-            for rule_id, kept in rules.items():
-                if r.filed_at >= kept.since and kept.matches(r, folded):
-                    self._pending.setdefault(r.ticket_id, []).append((rule_id, r.filed_at))
-                    d[rule_id, r.second] = d.get((rule_id, r.second), 0) + 1
+            for rule_id, filed_at, ticket_id in self._matching(r, rules):
+                self._pending.setdefault(ticket_id, []).append((rule_id, filed_at))
+                d[rule_id, r.second] = d.get((rule_id, r.second), 0) + 1
+
+    @staticmethod
+    def _matching(r: Request, rules: dict[str, Kept]) -> Iterator[tuple[str, str, str]]:
+        """(rule, filed at, ticket) of each rule the request matches: the match rows it has
+        while it counts."""
+        folded: list[str] = []
+        for rule_id, kept in rules.items():
+            if r.filed_at >= kept.since and kept.matches(r, folded):
+                yield rule_id, r.filed_at, r.ticket_id
+
+    def _delete(self, tx: Tx, matches: Sequence[tuple[str, str, str]]) -> None:
+        """Deletes these match rows, and counts down what was there."""
+        for i in range(0, len(matches), CHUNK):
+            part = matches[i : i + CHUNK]
+            values = ", ".join(["(%s, %s, %s)"] * len(part))
+            for rule_id, filed_at in tx.all(
+                "DELETE FROM v_incident_matches WHERE (rule_id, filed_at, ticket_id)"
+                f" IN (VALUES {values}) RETURNING rule_id, filed_at",
+                [x for m in part for x in m],
+            ):
+                self._bump(str(rule_id), second_of(datetime.fromisoformat(filed_at)), -1)
 
     def _bump(self, rule_id: str, second: int, by: int) -> None:
         self._deltas[rule_id, second] = self._deltas.get((rule_id, second), 0) + by
