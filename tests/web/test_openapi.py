@@ -21,7 +21,7 @@ from tests.web.api_description import concrete, resolve, validator
 from web import incident_input
 from web.api_schema import live
 from web.command_input import NO_DEFAULT, sent_fields, wire
-from web.openapi import document
+from web.openapi import document, operations
 
 S = dict[str, Any]
 WRITES = ("post", "put", "patch", "delete")
@@ -141,6 +141,11 @@ def test_every_operation_answers_and_reads_typed_json(doc: S) -> None:
                 loose += untyped(doc, content["schema"], f"{name} reads {media}")
             assert "default" in operation["responses"], name
     assert loose == []
+
+
+def test_the_writes_without_a_body_say_so_in_their_models() -> None:
+    marked = {(op.method, op.path) for _, op in operations() if op.bodiless}
+    assert marked == BODILESS
 
 
 def test_a_bare_object_counts_as_untyped(doc: S) -> None:
