@@ -1,24 +1,22 @@
-"""Runs views: catch-up in batches (rows and tracking in one transaction), supervision, rebuild.
+"""One view's batches: catch-up (rows and tracking in one transaction) and rebuild.
 
 Exactly once: a batch's view rows and its tracking position commit together, and the next batch
 starts after the committed position, so a crash anywhere repeats nothing and skips nothing.
-With PostgreSQL each view runs as a singleton under an advisory lock; a second worker waits.
+The projection pump (projections/pump.py) supervises: it runs every view's batch at once, and a
+view that lags or fails here, on its own, until it rejoins; tools rebuild a view with it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from uuid import UUID
 
 from eventsourcing.application import Application
 
 from projections.base import SHAPES_DDL, TRACKING_DDL, View, set_tracking, tracking
 from projections.db import ViewDB
-from projections.failures import FAILURES_DDL, failed, recovered
-from projections.locks import singleton
+from projections.failures import FAILURES_DDL
 from projections.signals import Positions, Wakeup
 
 log = logging.getLogger("suz.projections")
@@ -55,7 +53,7 @@ def migrate_views(db: ViewDB, views: list[View]) -> None:
 
 
 class Runner:
-    """Keeps one view up to date with the event log."""
+    """Brings one view up to date with the event log, batch by batch."""
 
     def __init__(
         self,
@@ -71,8 +69,6 @@ class Runner:
         self.app, self.db, self.view = app, db, view
         self.positions, self.wakeup, self.batch = positions, wakeup, batch
         self.fault = fault  # tests inject crashes here: called before each event is handled
-        self.stopping = threading.Event()
-        self.thread: threading.Thread | None = None
 
     @property
     def scope(self) -> str:
@@ -117,41 +113,3 @@ class Runner:
                 tx.execute(f"DELETE FROM {table}")
             set_tracking(tx, self.view.name, 0)
         self.catch_up(progress)
-
-    # -- supervision --------------------------------------------------------------------------
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self.run, name=f"view-{self.view.name}", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.wakeup.notify()
-        if self.thread:
-            self.thread.join(timeout=10)
-
-    def run(self) -> None:
-        """Runs until stopped; a crash is logged, counted (projections/failures.py: `/health`
-        and `/metrics` show a view that keeps failing) and the view resumes from its tracking."""
-        delay = 0.1
-        unsure = True  # failures recorded by an earlier run may remain: the first success clears
-        while not self.stopping.is_set():
-            try:
-                with self._singleton():
-                    while not self.stopping.is_set():
-                        seen = self.wakeup.generation
-                        self.catch_up()
-                        if unsure:
-                            recovered(self.db, "view", self.view.name)
-                            unsure = False
-                        delay = 0.1
-                        self.wakeup.wait(seen, timeout=1.0)
-            except Exception as e:
-                log.exception("view %s failed; restarting from its tracking", self.view.name)
-                failed(self.db, "view", self.view.name, e)
-                unsure = True
-                self.stopping.wait(delay)
-                delay = min(delay * 2, 5.0)
-        self.db.close()
-
-    def _singleton(self) -> AbstractContextManager[None]:
-        return singleton(self.db, f"suz:view:{self.scope}", self.stopping)

@@ -98,8 +98,6 @@ class Projections:
         self.assigner.stop()
         self.follow_ups.stop()
         self.pump.stop()
-        for runner in self.runners:  # any a tool or test started alone
-            runner.stop()
         if self._listener:
             self._listener.join(timeout=5)
 
