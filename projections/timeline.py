@@ -96,21 +96,57 @@ class TimelineView(View):
         ))  # fmt: skip
 
 
-def timeline(tx: Tx, ticket_id: str, *, staff: bool, after_version: int = 0) -> list[Entry]:
-    """The ticket's events in order: all of them for staff, the public ones for requesters."""
+def _select(staff: bool) -> str:
+    """The columns of an `Entry` as the reader may see it, and the rows he may see at all."""
     column = "data" if staff else "public"
-    rows = tx.all(
-        f"SELECT version, position, at, event, actor_id, {column}, public IS NULL"
-        " FROM v_timeline WHERE ticket_id = %s AND version > %s"
-        f"{'' if staff else ' AND public IS NOT NULL'} ORDER BY version",
-        (ticket_id, after_version),
-    )
+    shown = "" if staff else " AND public IS NOT NULL"
+    return (f"SELECT version, position, at, event, actor_id, {column}, public IS NULL"
+            f" FROM v_timeline WHERE ticket_id = %s{shown}")  # fmt: skip
+
+
+def _entries(rows: list[Any], staff: bool) -> list[Entry]:
     entries = []
     for r in rows:
         data = orjson.loads(r[5])
         actor = r[4] if staff or "by" in data else None  # a redacted event names nobody
         entries.append(Entry(r[0], r[1], r[2], r[3], actor, bool(r[6]), data))
     return entries
+
+
+def timeline(tx: Tx, ticket_id: str, *, staff: bool, after_version: int = 0,
+             limit: int | None = None) -> list[Entry]:  # fmt: skip
+    """The ticket's events in order after `after_version` (the first `limit` of them): all of
+    them for staff, the public ones for requesters."""
+    rows = tx.all(f"{_select(staff)} AND version > %s ORDER BY version"
+                  f"{'' if limit is None else ' LIMIT %s'}",
+                  (ticket_id, after_version, *(() if limit is None else (limit,))))  # fmt: skip
+    return _entries(rows, staff)
+
+
+def newest(tx: Tx, ticket_id: str, *, staff: bool, limit: int,
+           before: int | None = None) -> list[Entry]:  # fmt: skip
+    """The ticket's last `limit` entries the reader may see (below version `before`, when
+    given), oldest first: a page shows these and loads earlier ones on demand."""
+    below = "" if before is None else " AND version < %s"
+    rows = tx.all(f"{_select(staff)}{below} ORDER BY version DESC LIMIT %s",
+                  (ticket_id, *(() if before is None else (before,)), limit))  # fmt: skip
+    return _entries(rows[::-1], staff)
+
+
+def count_before(tx: Tx, ticket_id: str, version: int, *, staff: bool) -> int:
+    """How many entries the reader may see below `version`."""
+    shown = "" if staff else " AND public IS NOT NULL"
+    row = tx.one(f"SELECT COUNT(*) FROM v_timeline WHERE ticket_id = %s AND version < %s{shown}",
+                 (ticket_id, version))  # fmt: skip
+    return int(row[0]) if row else 0
+
+
+def last_of(tx: Tx, ticket_id: str, event: str, before: int, *, staff: bool) -> Entry | None:
+    """The reader's last entry of kind `event` below version `before` (an earlier page's)."""
+    rows = tx.all(f"{_select(staff)} AND event = %s AND version < %s ORDER BY version DESC"
+                  " LIMIT 1", (ticket_id, event, before))  # fmt: skip
+    found = _entries(rows, staff)
+    return found[0] if found else None
 
 
 def last_version(tx: Tx, ticket_id: str) -> int | None:

@@ -181,11 +181,13 @@
     if (zone && e.target.type === "file") { listFiles(zone, e.target); }
   });
 
-  // New timeline entries flash once so the eye finds them.
+  // New timeline entries flash once so the eye finds them (earlier ones, loaded on demand, not).
   var shownBefore = 0;
-  document.addEventListener("htmx:beforeSwap", function (e) {
-    var old = document.getElementById("timeline");
-    shownBefore = old ? parseInt(old.dataset.seen || "0", 10) : 0;
+  document.addEventListener("htmx:beforeSwap", function () {
+    shownBefore = 0;
+    document.querySelectorAll("#timeline [data-version]").forEach(function (el) {
+      shownBefore = Math.max(shownBefore, parseInt(el.dataset.version, 10) || 0);
+    });
   });
   document.addEventListener("htmx:afterSettle", function () {
     var timeline = document.getElementById("timeline");

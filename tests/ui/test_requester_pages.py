@@ -335,22 +335,37 @@ def test_a_requester_files_writes_answers_rates_and_reopens(site: Site) -> None:
     assert "Снова ошибка" in reopened.text and 'id="message-body"' in reopened.text
 
 
+def live_refresh(html: str, update: str = "") -> str:
+    """The address htmx asks on a change: the timeline's hx-get with the inputs of
+    #timeline-state (the version shown, what the forms offer), as the page holds them (after
+    the live `update` swapped in its own)."""
+    found = re.search(r'hx-get="(/r/[^"]+\?part=timeline)" hx-include="#timeline-state"', html)
+    assert found, "the timeline refreshes itself"
+    state = (update or html)[(update or html).index('<div id="timeline-state"') :]
+    state = state[: state.index("</div>")]
+    values = re.findall(r'name="(since|answer|composer)" value="([^"]*)"', state)
+    assert [name for name, _ in values] == ["since", "answer", "composer"]
+    return found.group(1) + "".join(f"&{name}={value}" for name, value in values)
+
+
 def test_a_live_refresh_replaces_only_what_changed(site: Site) -> None:
     requester = person(site, "requester")
     ticket, target = file_as(site, requester)
     page = get(requester, target)
-    found = re.search(r'hx-get="(/r/[^"]+\?part=timeline[^"]*)"', page.text)
-    assert found
-    refresh = found.group(1).replace("&amp;", "&")
+    refresh = live_refresh(page.text)
     position = staff_command(site, "agent", ticket, "replies", body="Ответ специалиста")
     part = get(requester, f"{refresh}&after={position}", htmx=True)
     assert "Ответ специалиста" in part.text and 'class="entry theirs ev-Replied"' in part.text
-    assert '<ol class="chat" id="timeline"' in part.text
+    assert '<ol class="chat" id="timeline"' not in part.text, "new bubbles are appended"
+    assert "filed the request" not in part.text, "only what is new"
     # the forms stay as they are (what is typed is kept); only the version they send moves on
     assert 'id="composer"' not in part.text and 'id="answer"' not in part.text
     assert f'value="{version(part.text)}" id="v-message" hx-swap-oob="true"' in part.text
+    assert '<div id="timeline-state" hidden hx-swap-oob="true">' in part.text
+    refresh = live_refresh(page.text, part.text)
     position = staff_command(site, "agent", ticket, "resolution", resolution="Готово")
     changed = get(requester, f"{refresh}&after={position}", htmx=True)
+    assert "Готово" in changed.text and "Ответ специалиста" not in changed.text
     assert (
         '<div id="answer" hx-swap-oob="true">' in changed.text and 'class="stars"' in changed.text
     )
@@ -368,7 +383,8 @@ def test_internal_notes_never_reach_the_requester(site: Site) -> None:
     seen = version(page.text)
     position = staff_command(site, "agent", ticket, "notes", body="СЕКРЕТНАЯ ЗАМЕТКА для своих")
     shown = get(requester, f"/r/{ticket}?after={position}")
-    part = get(requester, f"/r/{ticket}?part=timeline&after={position}", htmx=True)
+    part = get(requester, f"/r/{ticket}?part=timeline&since=0&after={position}", htmx=True)
+    assert part.status_code == 200 and "Ответ" not in part.text
     for html in (shown.text, part.text):
         assert "СЕКРЕТНАЯ ЗАМЕТКА" not in html
     # Only an internal note came between: his message stands, no conflict is shown.

@@ -16,6 +16,7 @@ routes: list[BaseRoute] = [
     Route("/help/{article_id}/helped", requester_filing.article_helped, methods=["POST"]),
     Route("/my", requester_cabinet.cabinet),
     Route("/r/{ticket_id}", requester_request.request_page),
+    Route("/r/{ticket_id}/earlier", requester_request.earlier_entries),
     Route("/r/{ticket_id}/message", requester_request.send_message, methods=["POST"]),
     Route("/r/{ticket_id}/information", requester_request.provide_information, methods=["POST"]),
     Route("/r/{ticket_id}/rating", requester_request.rate, methods=["POST"]),

@@ -3,6 +3,10 @@ may do next (write, answer the questions asked, rate, reopen).
 
 Only the public timeline is read here, so internal notes, internal files and the reasons of
 transfers never reach the page. Staff are sent to the agents' page.
+
+The chat shows its newest messages (web/ui/timeline_window.py); earlier ones come on demand
+(`/r/{id}/earlier?before=<version>`), new ones are appended live (`?part=timeline&since=<the
+version the page shows>`), each read from the public timeline alone.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -25,7 +30,8 @@ from domain.errors import Conflict, InvalidInput
 from domain.results import Written
 from domain.ticket import ACTIVE_STATUSES, Attachment, Status, Ticket
 from projections.catalog import account_names
-from projections.timeline import Entry, changes_after, last_version, timeline
+from projections.db import Tx
+from projections.timeline import Entry, changes_after, last_of, last_version, newest, timeline
 from web.attachments import TooLarge
 from web.auth import services
 from web.body import path_id
@@ -47,6 +53,7 @@ from web.ui.requester_forms import (
     store,
     typed_values,
 )
+from web.ui.timeline_window import PAGE, cursor, rendered
 from web.uploads import authorise, uploads_of
 
 REQUESTER_SIDE = frozenset(
@@ -86,6 +93,10 @@ class View:
     may_reopen: bool
     requested: list[FieldSpec]
     key: str | None
+    earlier: int | None = None  # the version "show earlier" reads below (None: nothing before)
+    rendered: dict[tuple[int, str], Any] = field(default_factory=dict)  # markdown as HTML
+    anew: bool = False  # a live refresh that found too much: the newest page, not what is new
+    since: int = 0  # the last version of the public timeline shown (live refreshes go on after)
 
     @property
     def base(self) -> str:
@@ -148,6 +159,7 @@ def _shown(
     names: dict[str, str],
     specs: dict[str, FieldSpec],
     key: str | None,
+    asked: list[str],
 ) -> list[Shown]:
     _ = i18n.gettext
     requester = str(ticket.requester_id) if ticket.requester_id else None
@@ -165,7 +177,6 @@ def _shown(
         return [(label(specs[k]) if k in specs else k, shown_value(v)) for k, v in values.items()]
 
     shown: list[Shown] = []
-    asked: list[str] = []
     for e in entries:
         theirs = e.actor_id is not None and e.actor_id != requester
         if e.event in REQUESTER_SIDE and not theirs:
@@ -210,24 +221,84 @@ def _within_a_minute(first: str, then: str) -> bool:
         return False
 
 
-def _load(request: Request, viewer: Viewer, ticket_id: UUID) -> View:
+CONTEXT = 8  # entries read before a page's first: files sent after a message join its bubble
+
+
+def _window(tx: Tx, ticket_id: str, before: int | None, size: int) -> tuple[list[Entry], bool]:
+    """The last `size` public entries (below version `before`), and whether they reach back to
+    the request's start."""
+    entries = newest(tx, ticket_id, staff=False, limit=size + 1, before=before)
+    return entries[-size:], len(entries) <= size
+
+
+def _asked(tx: Tx, ticket_id: str, entries: list[Entry]) -> list[str]:
+    """The questions answered by the first information given in `entries`, when they were asked
+    before `entries` (on an earlier page)."""
+    events = [e.event for e in entries]
+    given = events.index("InformationProvided") if "InformationProvided" in events else None
+    if given is None or "InformationRequested" in events[:given]:
+        return []
+    found = last_of(tx, ticket_id, "InformationRequested", entries[0].version, staff=False)
+    return [str(q) for q in found.data.get("questions") or []] if found else []
+
+
+def _cut(shown: list[Shown], at_start: bool) -> tuple[list[Shown], int | None]:
+    """The last PAGE bubbles, and the version the earlier ones lie below. Unless the entries
+    reach the start, the first bubble is left to the earlier page (files of a message before
+    the entries read would have joined it), so every bubble kept is whole. Each entry lands on
+    exactly one page: a page holds the versions from its first bubble's up to where the later
+    page began."""
+    if not at_start:
+        shown = shown[1:]
+    kept = shown[-PAGE:]
+    more = len(kept) < len(shown) or not at_start
+    return kept, kept[0].entry.version if kept and more else None
+
+
+def _load(
+    request: Request,
+    viewer: Viewer,
+    ticket_id: UUID,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+) -> View:
+    """The page of the request: its newest bubbles, or those below version `before` ("show
+    earlier"), or those after version `after` (a live refresh; the newest again, with
+    `earlier` set, when more than a page came)."""
     svc = services(request)
     ticket = svc.desk.ticket(viewer.actor, ticket_id)  # NotFound unless he may see it
     positions = svc.projections.positions
     position = min(positions.reached("tickets"), positions.reached("timeline"))
+    tid, anew, size, earlier = str(ticket_id), False, PAGE + CONTEXT, None
     with svc.projections.db.read() as tx:
-        entries = timeline(tx, str(ticket_id), staff=False)
-        top = last_version(tx, str(ticket_id))
+        top = last_version(tx, tid)
         found = category(tx, str(ticket.category_id))
-        names = account_names(tx, [e.actor_id for e in entries] + [str(ticket.requester_id or "")])
-    specs = {s.key: s for s in found["form"]} if found else {}
+        specs = {s.key: s for s in found["form"]} if found else {}
+        if after is not None:
+            entries = timeline(tx, tid, staff=False, after_version=after, limit=PAGE + 1)
+            anew = len(entries) > PAGE
+            after = None if anew else after  # too many for one step: the newest page, anew
+        while True:
+            at_start = True
+            if after is None:
+                entries, at_start = _window(tx, tid, before, size)
+            names = account_names(tx, [e.actor_id for e in entries]
+                                  + [str(ticket.requester_id or "")])  # fmt: skip
+            shown = _shown(ticket, viewer, entries, names, specs, viewer.key,
+                           _asked(tx, tid, entries))  # fmt: skip
+            if at_start or len(shown) > 1:
+                break
+            size *= 2  # every entry read joined one bubble: read further back for its start
+    if after is None:
+        shown, earlier = _cut(shown, at_start)
     scope = TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id)
     actor = viewer.actor
     resolved = ticket.status in (Status.RESOLVED, Status.CLOSED)
     return View(
         ticket=ticket,
         category=found,
-        entries=_shown(ticket, viewer, entries, names, specs, viewer.key),
+        entries=shown,
         version=top if top is not None else ticket.version,
         position=position,
         may_write=ticket.status in ACTIVE_STATUSES and may(actor, Command.WRITE, scope),
@@ -242,6 +313,10 @@ def _load(request: Request, viewer: Viewer, ticket_id: UUID) -> View:
         may_reopen=ticket.status is Status.RESOLVED and may(actor, Command.REOPEN, scope),
         requested=[specs[k] for k in ticket.requested_fields if k in specs],
         key=viewer.key,
+        earlier=earlier,
+        rendered=rendered([s.entry for s in shown]),
+        anew=anew,
+        since=entries[-1].version if entries else after or 0,
     )
 
 
@@ -261,21 +336,45 @@ async def request_page(request: Request, viewer: Viewer) -> Response:
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, 303)
     await wait_for_views(request)
-    view = await run_in_threadpool(_load, request, viewer, ticket_id)
     if request.query_params.get("part") == "timeline":
-        # A live refresh: the timeline, and the regions of forms only when what they offer
-        # changed (else just the version their forms send), so nothing typed is lost.
-        return page(
-            request,
-            "requester/timeline.html",
-            v=view,
-            oob=True,
-            typed={},
-            errors={},
-            answer_changed=request.query_params.get("answer") != view.answer_state,
-            composer_changed=request.query_params.get("composer") != view.composer_state,
-        )
+        return await _new_entries(request, viewer, ticket_id)
+    view = await run_in_threadpool(_load, request, viewer, ticket_id)
     return page(request, "requester/request.html", v=view, typed={}, errors={}, notice="")
+
+
+async def _new_entries(request: Request, viewer: Viewer, ticket_id: UUID) -> Response:
+    """A live refresh: the bubbles after the version the page shows (`since`), to append, and
+    the regions of forms only when what they offer changed (else just the version their forms
+    send), so nothing typed is lost. When more than a page came, the newest page replaces the
+    whole list."""
+    await run_in_threadpool(services(request).desk.ticket, viewer.actor, ticket_id)  # who may
+    since = cursor(request, "since")
+    view = await run_in_threadpool(partial(_load, request, viewer, ticket_id, after=since))
+    headers = {"HX-Retarget": "#timeline", "HX-Reswap": "outerHTML"} if view.anew else {}
+    return page(
+        request,
+        "requester/timeline.html" if view.anew else "requester/new_entries.html",
+        200,
+        headers,
+        v=view,
+        oob=True,
+        typed={},
+        errors={},
+        answer_changed=request.query_params.get("answer") != view.answer_state,
+        composer_changed=request.query_params.get("composer") != view.composer_state,
+    )
+
+
+@ui
+async def earlier_entries(request: Request, viewer: Viewer) -> Response:
+    """ "Show earlier": the bubbles below version `before`, in place of the button."""
+    ticket_id = _ticket_id(request, viewer)
+    if viewer.staff:
+        return Response(status_code=204, headers={"HX-Redirect": f"/t/{ticket_id}"})
+    await run_in_threadpool(services(request).desk.ticket, viewer.actor, ticket_id)  # who may
+    before = cursor(request, "before")
+    view = await run_in_threadpool(partial(_load, request, viewer, ticket_id, before=before))
+    return page(request, "requester/entries.html", v=view)
 
 
 # -- what the requester does ------------------------------------------------------------------

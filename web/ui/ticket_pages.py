@@ -2,6 +2,10 @@
 every action on the request (reply with a template, note, request information, transfer,
 escalate, resolve, link, raise a knowledge gap), live, with presence.
 
+The timeline shows its newest entries (web/ui/timeline_window.py): earlier ones come on demand
+(`/t/{id}/earlier?before=<version>`), new ones are appended live (`?part=timeline&version=<the
+last shown>`), so a request with thousands of entries opens as fast as a new one.
+
 Every action form is sent with the version the page last showed (`#seen-version`, refreshed with
 the timeline). A write against an older version is refused by the ticket: the page then shows
 the events the writer had not seen and keeps what he typed, so nothing is merged silently.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from enum import Enum
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -29,7 +34,7 @@ from domain.tickets.commands import BY_ACTION, AddNote, ReplyToTicket, TicketCom
 from projections import catalog, kb_queries, knowledge, queues
 from projections.db import Tx
 from projections.sla import deadlines
-from projections.timeline import Entry, timeline
+from projections.timeline import Entry, count_before, newest, timeline
 from web.auth import services
 from web.command_input import build
 from web.errors import STATUS
@@ -42,6 +47,7 @@ from web.ui.guard import Viewer, refusal, staff_only, ui
 from web.ui.lookups import account_names, group_names, organisation_names
 from web.ui.render import page
 from web.ui.requester_forms import Posted, keep, posted, store
+from web.ui.timeline_window import PAGE, cursor, rendered
 
 GROUP_KEYS = ("group_id", "from_group_id", "to_group_id")
 PERSON_KEYS = ("by", "assignee_id", "to_assignee_id")
@@ -80,18 +86,19 @@ def _linked(tx: Tx, ticket: Ticket) -> list[tuple[str, queues.TicketRow]]:
 
 
 def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dict[str, Any]:
-    """Everything the page shows; `since` > 0 also returns the events after that version."""
+    """Everything the page shows, with the newest entries of the timeline; `since` > 0 also
+    returns those of them after that version (what a stale writer had not seen)."""
     svc = services(request)
     ticket = svc.desk.ticket(actor, ticket_id)  # refuses who may not see it
     with svc.projections.db.read() as tx:
-        entries = timeline(tx, str(ticket_id), staff=True)
+        entries, earlier = _newest(tx, str(ticket_id), None)
         category = _category(tx, ticket)
         categories = catalog.categories(tx)  # the side panel offers another
         text = f"{ticket.subject} {ticket.description}"
         suggested = knowledge.suggest(tx, text, staff=True, kinds=(Kind.ARTICLE,),
                                       limit=5, category_id=str(ticket.category_id))  # fmt: skip
         context = {
-            "ticket": ticket, "entries": entries, "category": category,
+            "ticket": ticket, "entries": entries, "category": category, **earlier,
             "names": _names(tx, ticket, entries), "groups": catalog.groups(tx),
             "staff": catalog.staff(tx), "templates": kb_queries.published_templates(tx),
             "suggested": suggested,
@@ -100,6 +107,42 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
             "unseen": [e for e in entries if e.version > since] if since else [],
         }  # fmt: skip
     context["labels"] = {f["key"]: f for f in category["form"]}
+    context["position"] = entries[-1].position if entries else 0
+    context["rendered"] = rendered(entries)
+    return context
+
+
+def _newest(tx: Tx, ticket_id: str, before: int | None) -> tuple[list[Entry], dict[str, Any]]:
+    """The last PAGE entries (below version `before`), and where and how many earlier ones are
+    left for "show earlier" (`earlier` None when none is)."""
+    entries = newest(tx, ticket_id, staff=True, limit=PAGE + 1, before=before)
+    if len(entries) <= PAGE:
+        return entries, {"earlier": None, "earlier_count": 0}
+    entries = entries[1:]
+    first = entries[0].version
+    return entries, {"earlier": first,
+                     "earlier_count": count_before(tx, ticket_id, first, staff=True)}  # fmt: skip
+
+
+def _entries(request: Request, ticket: Ticket, *, before: int | None = None,
+             after: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """A part of the timeline alone: the PAGE entries below `before`, or those after `after`
+    (`more` when there are more than PAGE of them: the page then shows the newest again)."""
+    ticket_id = str(ticket.id)
+    with services(request).projections.db.read() as tx:
+        more, earlier = False, {"earlier": None, "earlier_count": 0}
+        if after is None:
+            entries, earlier = _newest(tx, ticket_id, before)
+        else:
+            entries = timeline(tx, ticket_id, staff=True, after_version=after, limit=PAGE + 1)
+            more = len(entries) > PAGE
+            if more:
+                entries, earlier = _newest(tx, ticket_id, None)
+        category = _category(tx, ticket)
+        context = {"ticket": ticket, "entries": entries, "more": more, **earlier,
+                   "names": _names(tx, ticket, entries), "rendered": rendered(entries),
+                   "labels": {f["key"]: f for f in category["form"]}}  # fmt: skip
+    context["seen"] = entries[-1].version if entries else after or 0
     context["position"] = entries[-1].position if entries else 0
     return context
 
@@ -119,9 +162,35 @@ async def _show(request: Request, viewer: Viewer, template: str = "ticket/page.h
 async def ticket_page(request: Request, viewer: Viewer) -> Response:
     await wait_for_views(request)
     part = request.query_params.get("part", "")
-    template = {"timeline": "ticket/timeline.html", "side": "ticket/side.html"}.get(
-        part, "ticket/page.html")  # fmt: skip
+    if part == "timeline":
+        return await _new_entries(request, viewer)
+    template = "ticket/side.html" if part == "side" else "ticket/page.html"
     return await _show(request, viewer, template, part=part)
+
+
+async def _new_entries(request: Request, viewer: Viewer) -> Response:
+    """A live refresh: the entries after the version the page shows, to append to it (or the
+    newest again, in place of the whole list, when too many came for one step)."""
+    ticket = await run_in_threadpool(services(request).desk.ticket, viewer.actor,
+                                     _ticket_id(request))  # fmt: skip
+    after = cursor(request, "version")
+    context = await run_in_threadpool(partial(_entries, request, ticket, after=after))
+    headers = {"X-Suz-Position": str(context["position"])}
+    if context["more"]:
+        headers |= {"HX-Retarget": "#timeline", "HX-Reswap": "outerHTML"}
+        return page(request, "ticket/timeline.html", 200, headers, live=True, **context)
+    return page(request, "ticket/new_entries.html", 200, headers, **context)
+
+
+@ui
+@staff_only
+async def earlier_entries(request: Request, viewer: Viewer) -> Response:
+    """ "Show earlier": the PAGE entries before version `before`, in place of the button."""
+    ticket = await run_in_threadpool(services(request).desk.ticket, viewer.actor,
+                                     _ticket_id(request))  # fmt: skip
+    before = cursor(request, "before")
+    context = await run_in_threadpool(partial(_entries, request, ticket, before=before))
+    return page(request, "ticket/earlier.html", **context)
 
 
 # -- actions -------------------------------------------------------------------------------------
@@ -320,19 +389,25 @@ async def template_text(request: Request, viewer: Viewer) -> Response:
         services(request).desk.render_template, viewer.actor, template_id, ticket_id, lang
     )
     ticket = await run_in_threadpool(services(request).desk.ticket, viewer.actor, ticket_id)
-    context = await run_in_threadpool(load, request, viewer.actor, ticket.id)
+
+    def category() -> dict[str, Any]:
+        with services(request).projections.db.read() as tx:
+            return _category(tx, ticket)
+
+    found = await run_in_threadpool(category)
     published = template.published
     assert published is not None
     draft = {"body": text, "message": text, "fields": list(published.fields),
              "questions": "\n".join(published.questions)}  # fmt: skip
     use_ = {"id": str(use.article_id), "revision": use.revision}
     name = "ticket/info_fields.html" if target == "info" else "ticket/reply_fields.html"
-    return page(request, name, draft=draft, template=use_, labels=context["labels"],
-                category=context["category"], ticket=ticket)  # fmt: skip
+    return page(request, name, draft=draft, template=use_, ticket=ticket, category=found,
+                labels={f["key"]: f for f in found["form"]})  # fmt: skip
 
 
 routes = [
     Route("/t/{ticket_id}", ticket_page),
     Route("/t/{ticket_id}/template", template_text),
+    Route("/t/{ticket_id}/earlier", earlier_entries),
     Route("/t/{ticket_id}/act/{action}", act, methods=["POST"]),
 ]
