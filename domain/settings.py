@@ -1,12 +1,13 @@
 """Where suz keeps its events and how a process runs: read from the environment here and nowhere
 else (SUZ_DATA_DIR, SUZ_DATABASE_URL, SUZ_DATABASE_SCHEMA, SUZ_SEAL_INTERVAL, SUZ_MODE,
-SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO, SUZ_ORIGINS, SUZ_RUN_VIEWS, SUZ_MAX_UPLOAD_BYTES...);
+SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO, SUZ_ORIGINS, SUZ_RUN_VIEWS, SUZ_MAX_UPLOAD_BYTES,
+SUZ_ADMIN_PASSWORD...);
 every other module reads the fields of a `Settings`."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -41,6 +42,9 @@ class Settings:
     # SUZ_GROUP_COMMIT_US: commands saved together are written in one transaction, a batch's
     # leader waiting up to this many microseconds for more (domain/group_commit.py); 0: off
     group_commit_us: int = 200
+    # SUZ_ADMIN_PASSWORD: `suz create-admin` without a terminal takes the first administrator's
+    # password from here (or --password-stdin); never shown in the settings' repr
+    admin_password: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -66,6 +70,7 @@ class Settings:
             origins=os.environ.get("SUZ_ORIGINS"),
             max_upload_bytes=int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             group_commit_us=int(os.environ.get("SUZ_GROUP_COMMIT_US", "") or 200),
+            admin_password=os.environ.get("SUZ_ADMIN_PASSWORD") or None,
         )
 
     def publish(self) -> None:

@@ -1,5 +1,5 @@
-"""The `suz` command: migrate, load demo data, set the desk up, verify the store, seal it, and
-serve the desk.
+"""The `suz` command: migrate, set a fresh desk up (init, create-admin) or load the demo, set the
+desk up, verify the store, seal it, serve the desk, and run its views apart (views).
 
 Part of the composition root (suz/): the one package that may import every other one."""
 
@@ -22,22 +22,10 @@ from domain.integrity import verify
 from domain.keys import KeyProblem, require_keys
 from domain.seals import Seal, check_seals
 from domain.settings import Settings
+from suz.init import run_create_admin, run_init
+from suz.migrate import migrate
 from suz.setup_command import SETUP_COMMANDS, run_setup
-
-
-def migrate(settings: Settings) -> None:
-    """Creates every table once (web/migrations.py), so concurrent start-ups never race."""
-    from web.credentials import adopt_legacy_hashes
-    from web.migrations import migrate as make_tables
-    from web.sessions import open_session_store
-
-    make_tables(settings)
-    desk = Desk(settings.store_env())
-    sessions = open_session_store(settings)
-    adopt_legacy_hashes(desk, sessions)  # old stores kept password hashes in events
-    sessions.close()
-    desk.close()
-    print(f"suz: store ready ({'PostgreSQL' if settings.uses_postgres else settings.data_dir})")
+from suz.views_process import run_views
 
 
 def run_verify(settings: Settings) -> int:
@@ -140,7 +128,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="suz", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="create the store's tables")
-    demo = sub.add_parser("demo", help="load demo data")
+    sub.add_parser("init", help="make a fresh desk's lines and general category (no demo data)")
+    admin = sub.add_parser("create-admin", help="make an administrator (asks in a terminal)")
+    admin.add_argument("--login")
+    admin.add_argument("--name", help="the name shown to others")
+    admin.add_argument("--email")
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin (else SUZ_ADMIN_PASSWORD, else ask)",
+    )
+    sub.add_parser("views", help="run the views and background processes only, until SIGTERM")
+    demo = sub.add_parser("demo", help="load demo data (demo mode only)")
     demo.add_argument("--if-empty", action="store_true", help="only when the store is empty")
     sub.add_parser("verify", help="recompute every hash chain and report tampering")
     seal = sub.add_parser("seal", help="seal the log's head now (a signed digest)")
@@ -198,7 +197,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return rebuild(settings, args.views)
     if args.command == "setup":
         return run_setup(settings, args.name, args.fields, args.login, args.password_stdin)
+    if args.command == "init":
+        return run_init(settings)
+    if args.command == "create-admin":
+        return run_create_admin(settings, args.login, args.name, args.email, args.password_stdin)
+    if args.command == "views":
+        return run_views(settings)
     if args.command == "demo":
+        if not settings.demo:  # its passwords are published in the README
+            print("suz demo: refused: the demo is loaded in demo mode only (SUZ_MODE=demo); "
+                  "a production desk starts with `suz init` and `suz create-admin`",
+                  file=sys.stderr)  # fmt: skip
+            return 2
         return load_demo_with_passwords(settings, only_if_empty=args.if_empty)
     return serve_web(settings, args.host, args.port, args.workers, not args.no_views)
 
@@ -226,6 +236,8 @@ def load_demo_with_passwords(settings: Settings, *, only_if_empty: bool) -> int:
 
 def serve_web(settings: Settings, host: str, port: int, workers: int, run_views: bool) -> int:
     import uvicorn
+
+    require_keys(settings)  # production without its keys: refused before the "open" line
 
     # the pages this server serves are the origin cookie calls and websockets may come from
     origins = settings.origins

@@ -21,6 +21,7 @@ import msgspec
 from domain.access import Actor
 from domain.desk import SYSTEM, Desk
 from domain.errors import DeskError
+from domain.results import Written
 from domain.settings import Settings
 from domain.setup.base import SetupCommand
 from domain.setup.dispatch import COMMANDS
@@ -72,6 +73,19 @@ def run_setup(settings: Settings, name: str, assignments: Sequence[str], login: 
         print("suz setup: --password-stdin goes with register-account only", file=sys.stderr)
         return 2
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    written = send_setup(settings, command, login, password, prefix=f"suz setup {name}")
+    if written is None:
+        return 1
+    print(json.dumps({k: str(v) if isinstance(v, UUID) else v
+                      for k, v in asdict(written).items()}))  # fmt: skip
+    return 0
+
+
+def send_setup(settings: Settings, command: SetupCommand, login: str | None,
+               password: str | None, *, prefix: str) -> Written | None:  # fmt: skip
+    """Hands `command` to the desk as the system (or as the account `login`); with `password`
+    (a `RegisterAccount`), checks it by the web's policy first and gives the new account its
+    hash in the credentials table. None when refused (said on stderr after `prefix`)."""
     desk = Desk(settings.store_env())
     try:
         actor = _actor(desk, login)
@@ -84,13 +98,11 @@ def run_setup(settings: Settings, name: str, assignments: Sequence[str], login: 
         if password is not None:
             _give_password(settings, desk, actor, written.id, password)
     except DeskError as e:
-        print(f"suz setup {name}: refused: {e.message}", file=sys.stderr)
-        return 1
+        print(f"{prefix}: refused: {e.message}", file=sys.stderr)
+        return None
     finally:
         desk.close()
-    print(json.dumps({k: str(v) if isinstance(v, UUID) else v
-                      for k, v in asdict(written).items()}))  # fmt: skip
-    return 0
+    return written
 
 
 def _actor(desk: Desk, login: str | None) -> Actor:
