@@ -20,6 +20,11 @@ from domain.setup_document import SetupDocument
 from domain.ticket import Priority
 
 SLA_SETUP_ID = uuid5(UUID("5d0c2a53-5bd1-4c39-9a57-6b2f1d8f2a11"), "suz:sla")
+# A calendar's kind: "custom" counts only the administrator's own holidays and worked days (what
+# every calendar stored before kinds existed means: a stored calendar without a kind decodes as
+# custom); "ru" is the Russian production calendar, with his dates kept on top of it.
+CUSTOM, RUSSIAN = "custom", "ru"
+KINDS = (CUSTOM, RUSSIAN)
 _PERIOD = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)")
 
 
@@ -34,11 +39,15 @@ class CalendarSpec:
     holidays: tuple[date, ...] = ()
     workdays: tuple[date, ...] = ()
     always: bool = False
+    kind: str = CUSTOM  # see KINDS
 
     def calendar(self) -> Calendar:
+        if self.kind not in KINDS:
+            raise InvalidInput("A calendar is custom or the Russian production calendar.",
+                               ["kind"])  # fmt: skip
         week = tuple(tuple(_period(p) for p in day) for day in self.week)
         return Calendar(self.name, self.timezone, week, frozenset(self.holidays),
-                        frozenset(self.workdays), self.always)  # fmt: skip
+                        frozenset(self.workdays), self.always, self.kind == RUSSIAN)  # fmt: skip
 
 
 def _period(text: str) -> tuple[time, time]:
@@ -66,8 +75,12 @@ class Policy:
         return (self.category_id is not None) * 2 + (self.priority is not None)
 
 
+# A new desk works by the Russian production calendar: a Russian operation's working time is the
+# one the government publishes each year (New Year holidays, transfers, short pre-holiday days),
+# and a desk that counted 1-8 January as working days would breach every target it sets. Set-ups
+# saved before keep their stored calendars (custom): only a desk that never saved one changes.
 DEFAULT_CALENDARS = (
-    CalendarSpec("business", "Рабочие дни, 9-18 (Москва)"),
+    CalendarSpec("business", "Рабочие дни, 9-18 (Москва)", kind=RUSSIAN),
     CalendarSpec("24x7", "Круглосуточно", always=True),
 )
 

@@ -38,7 +38,7 @@ def calendar_from(raw: Any) -> CalendarSpec:
                         tuple(tuple(str(p) for p in d) for d in week),
                         _dates(b.data.get("holidays", []), "holidays"),
                         _dates(b.data.get("workdays", []), "workdays"),
-                        b.data.get("always") is True)  # fmt: skip
+                        b.data.get("always") is True, b.text("kind", "custom"))  # fmt: skip
 
 
 def policy_from(raw: Any) -> Policy:

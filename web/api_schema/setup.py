@@ -5,7 +5,7 @@ ETag); PUT replaces it against the version its editor saw."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from msgspec import UNSET, Meta, UnsetType
@@ -70,6 +70,7 @@ class CalendarSent(Sent, kw_only=True):
     holidays: list[date] = []
     workdays: list[date] = []
     always: bool = False
+    kind: Literal["custom", "ru"] = "custom"  # ru: the production calendar under these dates
 
 
 class PolicySent(Sent, kw_only=True):
@@ -102,6 +103,7 @@ class CalendarShown(Answer, kw_only=True):
     holidays: list[date]
     workdays: list[date]
     always: bool
+    kind: Literal["custom", "ru"]
 
 
 class PolicyShown(Answer, kw_only=True):

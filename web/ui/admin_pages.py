@@ -166,7 +166,8 @@ def calendars_from(form: FormData) -> tuple[CalendarSpec, ...]:
                                   _text(form, f"ctz-{i}") or "Europe/Moscow", week,
                                   _dates(_text(form, f"holidays-{i}"), f"holidays-{i}"),
                                   _dates(_text(form, f"workdays-{i}"), f"workdays-{i}"),
-                                  bool(form.get(f"always-{i}"))))  # fmt: skip
+                                  bool(form.get(f"always-{i}")),
+                                  _text(form, f"ckind-{i}") or "custom"))  # fmt: skip
     return tuple(found)
 
 
@@ -209,6 +210,7 @@ def _typed_setup(form: FormData) -> SimpleNamespace:
     calendars = [
         SimpleNamespace(key=_text(form, f"ckey-{i}"), name=_text(form, f"cname-{i}"),
                         timezone=_text(form, f"ctz-{i}"), always=bool(form.get(f"always-{i}")),
+                        kind=_text(form, f"ckind-{i}") or "custom",
                         week=[_text(form, f"day-{i}-{d}").split() for d in range(7)],
                         holidays=_text(form, f"holidays-{i}").split(),
                         workdays=_text(form, f"workdays-{i}").split())
