@@ -20,6 +20,7 @@ import hmac
 import os
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -301,7 +302,7 @@ def open_archive(path: Path) -> Archive:
         for name in attachments:
             _check_attachment(zf, name)
         archive.public_key()
-    except (zipfile.BadZipFile, KeyError, EOFError, ValueError) as e:  # a CRC error, a lost member
+    except (zipfile.BadZipFile, zlib.error, KeyError, EOFError, ValueError) as e:  # CRC, lost
         raise ArchiveProblem(f"{path} is damaged: {e!r}") from None
     return archive
 
