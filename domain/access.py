@@ -312,6 +312,8 @@ _PUBLIC_EVENTS = frozenset(
 )
 # Shown to a requester as "passed to line 2 / another group", never with the reason or person.
 REDACTED_KEYS = {
+    # the private link's key hash and the priority the staff gave are not the requester's
+    "Filed": ("visitor_key_hash", "priority", "raised_by"),
     "Escalated": ("reason", "by", "to_group_id"),
     "Transferred": ("reason", "by", "to_assignee_id", "to_group_id", "from_group_id"),
 }

@@ -123,7 +123,7 @@ NOW = datetime(2025, 1, 15, 10, 30, tzinfo=UTC)
 PUBLIC_FILE = Attachment("screen.png", 2048, "ab" * 32, "image/png")
 INTERNAL_FILE = Attachment("server.log", 4096, "cd" * 32, "text/plain", internal=True)
 EVENTS: dict[str, dict[str, Any]] = {
-    "Filed": {"subject": "Контракт", "number": 1},
+    "Filed": {"subject": "Контракт", "number": 1, "priority": "high", "visitor_key_hash": "ab12"},
     "Replied": {"by": uuid4(), "body": "Ответ", "attachments": (PUBLIC_FILE,)},
     "RequesterWrote": {"by": REQUESTER, "body": "Вопрос", "attachments": ()},
     "NoteAdded": {"by": uuid4(), "body": "Внутреннее", "attachments": (INTERNAL_FILE,)},
@@ -145,7 +145,7 @@ EVENTS: dict[str, dict[str, Any]] = {
     "Rated": {"by": REQUESTER, "score": 5, "comment": ""},
 }  # fmt: skip
 PUBLIC_VIEW = {
-    "Filed": None,
+    "Filed": {"subject", "number", "timestamp"},  # not the link's key hash, not the priority
     "Replied": None,
     "RequesterWrote": None,
     "InformationRequested": None,
