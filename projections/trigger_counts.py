@@ -9,7 +9,9 @@ changed rule is matched against the counting requests of its window once).
 
 - `v_incident_rules`: the rules the counts are kept for (the Triggers aggregate's, as projected),
   their criteria as JSON, and `since`: every counting request filed at or after it is matched.
-- `v_incident_matches`: one row per rule and counting request it matches, by filing time.
+- `v_incident_matches`: one row per rule and counting request it matches, by filing time: for
+  the rules now and the requests from each rule's `since`, exactly (so a request that stops
+  counting finds its rows by matching it again, without an index by ticket).
 - `v_incident_counts`: the same summed per rule and second (`span` 1) and per rule and minute
   (`span` 60); `bucket` is where it starts, in seconds since 1970 (UTC).
 
@@ -101,6 +103,16 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[i : i + CHUNK]
 
 
+def _insert(tx: Tx, head: str, rows: Sequence[Sequence[Any]], tail: str = "") -> None:
+    """Inserts the rows with one statement per CHUNK of them (a batch of one filing costs one
+    round trip per table, not an executemany's set-up)."""
+    for i in range(0, len(rows), CHUNK):
+        part = rows[i : i + CHUNK]
+        row = "(" + ", ".join(["%s"] * len(part[0])) + ")"
+        values = ", ".join([row] * len(part))
+        tx.execute(f"{head} VALUES {values}{tail}", [x for r in part for x in r])
+
+
 class Request(NamedTuple):
     """What a rule's criteria match, and when it was filed (stamped, and its second)."""
 
@@ -155,6 +167,16 @@ class Kept:
     window: int
     since: str
 
+    @property
+    def prune_at(self) -> datetime:
+        """From a filing this late on, the counts move on (see `TriggerCounts._prune`)."""
+        return (
+            datetime.fromisoformat(self.since)
+            + timedelta(minutes=self.window)
+            + MARGIN
+            + PRUNE_STEP
+        )
+
 
 class TriggerCounts:
     """The incidents view's counting part. A batch's new matches and bucket changes are kept
@@ -170,6 +192,7 @@ class TriggerCounts:
         self._deltas: dict[tuple[str, int], int] = {}  # (rule, second) -> change
         self._pending: dict[str, list[tuple[str, str]]] = {}  # ticket -> (rule, filed at)
         self._latest: datetime | None = None  # the latest filing of the batch
+        self._prune_at = EPOCH  # the earliest of the rules' prune_at
 
     def rules(self, tx: Tx) -> dict[str, Kept]:
         if self._rules is None:
@@ -178,6 +201,7 @@ class TriggerCounts:
                 str(r[0]): Kept(self._matcher(str(r[1])), str(r[1]), int(r[2]), str(r[3]))
                 for r in rows
             }
+            self._prune_at = min((k.prune_at for k in self._rules.values()), default=EPOCH)
         return self._rules
 
     def _matcher(self, text: str) -> Matcher:
@@ -269,7 +293,7 @@ class TriggerCounts:
                 " VALUES (%s, %s, %s, %s)",
                 (rule_id, text, window, since),
             )
-            kept[rule_id] = redo[rule_id] = Kept(Matcher(rule.criteria), text, window, since)
+            kept[rule_id] = redo[rule_id] = Kept(self._matcher(text), text, window, since)
         if redo:
             rows = tx.all(
                 "SELECT ticket_id, category_id, fields, text, filed_at FROM v_incident_requests"
@@ -278,14 +302,11 @@ class TriggerCounts:
             )
             requests = [Request.load(r) for r in rows]
             self._add(requests, redo)
+        self._prune_at = min((k.prune_at for k in kept.values()), default=EPOCH)
 
     def flush(self, tx: Tx) -> None:
         matches = [(r, at, t) for t, found in self._pending.items() for r, at in found]
-        if matches:
-            tx.executemany(
-                "INSERT INTO v_incident_matches (rule_id, filed_at, ticket_id) VALUES (%s, %s, %s)",
-                matches,
-            )
+        _insert(tx, "INSERT INTO v_incident_matches (rule_id, filed_at, ticket_id)", matches)
         self._pending = {}
         minutes: dict[tuple[str, int], int] = {}
         for (rule_id, second), d in self._deltas.items():
@@ -293,13 +314,13 @@ class TriggerCounts:
             minutes[key] = minutes.get(key, 0) + d
         rows = [(r, 1, second, d) for (r, second), d in self._deltas.items() if d]
         rows += [(r, 60, minute, d) for (r, minute), d in minutes.items() if d]
-        if rows:
-            tx.executemany(
-                "INSERT INTO v_incident_counts (rule_id, span, bucket, count)"
-                " VALUES (%s, %s, %s, %s) ON CONFLICT (rule_id, span, bucket)"
-                " DO UPDATE SET count = v_incident_counts.count + excluded.count",
-                rows,
-            )
+        _insert(
+            tx,
+            "INSERT INTO v_incident_counts (rule_id, span, bucket, count)",
+            rows,
+            " ON CONFLICT (rule_id, span, bucket)"
+            " DO UPDATE SET count = v_incident_counts.count + excluded.count",
+        )
         self._deltas = {}
         if self._latest is not None and self._rules:
             self._prune(tx, self._latest)
@@ -349,11 +370,12 @@ class TriggerCounts:
         """Forgets what no window will ask for again: matches and buckets from before each
         rule's window and margin, moved on PRUNE_STEP at a time."""
         assert self._rules is not None
+        if latest < self._prune_at:
+            return
         for rule_id, kept in list(self._rules.items()):
-            kept_from = latest - timedelta(minutes=kept.window) - MARGIN
-            if stamp(kept_from - PRUNE_STEP) < kept.since:  # moved on less than a step
+            if latest < kept.prune_at:  # moved on less than a step
                 continue
-            horizon = minute_floor(kept_from)
+            horizon = minute_floor(latest - timedelta(minutes=kept.window) - MARGIN)
             since = stamp(horizon)
             tx.execute(
                 "DELETE FROM v_incident_matches WHERE rule_id = %s AND filed_at < %s",
@@ -367,6 +389,7 @@ class TriggerCounts:
                 "UPDATE v_incident_rules SET since = %s WHERE rule_id = %s", (since, rule_id)
             )
             self._rules[rule_id] = replace(kept, since=since)
+        self._prune_at = min(k.prune_at for k in self._rules.values())
 
 
 # -- queries ------------------------------------------------------------------------------------
