@@ -22,6 +22,7 @@ from domain.integrity import verify
 from domain.keys import KeyProblem, require_keys
 from domain.seals import Seal, check_seals
 from domain.settings import Settings
+from suz import backup
 from suz.init import run_create_admin, run_init
 from suz.migrate import migrate
 from suz.setup_command import SETUP_COMMANDS, run_setup
@@ -176,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     rebuild_cmd = sub.add_parser("rebuild", help="rebuild views from the event log")
     rebuild_cmd.add_argument("views", nargs="*", help="views to rebuild (default: all)")
+    backup.add_parsers(sub)
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     try:
@@ -193,6 +195,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return run_verify(settings)
     if args.command == "seal":
         return run_seal(settings, args.check, args.seals, args.to)
+    if args.command in ("backup", "restore"):
+        return backup.run(args, settings)
     if args.command == "rebuild":
         return rebuild(settings, args.views)
     if args.command == "setup":
