@@ -59,6 +59,7 @@ class TimelineView(View):
 
     name = "timeline"
     tables = ("v_timeline",)
+    shape = 2  # 2: a requester's Filed entry without the link's key hash and the priority
 
     def __init__(self) -> None:
         self.begin()
