@@ -1,4 +1,5 @@
-"""The page of a 1,000-entry ticket, timed in the server: `python -m scripts.bench_ticket_page`.
+"""The page of a 1,000-entry ticket, timed in the server: `python -m scripts.bench_ticket_page`
+(`--load` for a real server under concurrent clients instead).
 
 For SQLite (a temporary data folder) and PostgreSQL (a throw-away schema): the cast, one request
 with 1,000 entries (70 % replies, 30 % internal notes, as the paired benchmark against
@@ -16,6 +17,7 @@ the requester's page (`/r/{id}`) and his live refresh, and (where the page offer
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
 import re
@@ -30,11 +32,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import orjson
 
 from domain.desk import Desk
 from domain.settings import Settings
 from scripts.bench_machine import DEFAULT_PG_URL, load, pct, table, temp_schema
+from scripts.bench_web import free_port, serving
 from suz.bootstrap import web_app
 from tests.web.desk_site import LOGINS, ORIGIN, PASSWORD, migrate
 from web.markup import render as markdown
@@ -242,15 +246,80 @@ def run(backend: str, settings: Settings, entries: int, runs: int) -> tuple[list
     return rows, parts
 
 
+async def _clients(port: int, paths: list[str], clients: int, seconds: float,
+                   cookies: list[dict[str, str]]) -> tuple[list[float], int]:  # fmt: skip
+    """`clients` tasks asking for `paths` in turn for `seconds`: each answer's time, errors."""
+    times: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+
+    async def one(n: int) -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60,
+                                     cookies=cookies[n % len(cookies)]) as http:  # fmt: skip
+            i = n
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                r = await http.get(paths[i % len(paths)])
+                i += 1
+                if r.status_code == 200:
+                    times.append(time.perf_counter() - start)
+                else:
+                    errors += 1
+
+    await asyncio.gather(*(one(n) for n in range(clients)))
+    return times, errors
+
+
+def under_load(url: str, entries: int, levels: list[int], seconds: float) -> list[list[str]]:
+    """One `suz serve` process (views in it) on PostgreSQL, as in the paired benchmark of issue
+    15: `levels` concurrent clients open the staff page, then the requester's, each for
+    `seconds`; latency as the client sees it."""
+    rows = []
+    with temp_schema(url, "bench_page_load") as schema, tempfile.TemporaryDirectory() as tmp:
+        os.environ["SUZ_DATABASE_SCHEMA"] = schema
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=url)
+        ticket, position = build(settings, entries)
+        port = free_port()
+        env = {**os.environ, "SUZ_DATABASE_URL": url, "SUZ_DATABASE_SCHEMA": schema,
+               "SUZ_DATA_DIR": str(settings.data_dir),
+               "SUZ_ORIGINS": f"http://127.0.0.1:{port}"}  # fmt: skip
+        with serving(env, port, Path(tmp), []):
+            base = f"http://127.0.0.1:{port}"
+            cookies = {}
+            for who in ("agent", "requester"):
+                r = httpx.post(f"{base}/api/v1/session", headers={"Origin": base},
+                               json={"login": LOGINS[who], "password": PASSWORD})  # fmt: skip
+                r.raise_for_status()
+                cookies[who] = dict(r.cookies)
+            httpx.get(f"{base}/t/{ticket}?after={position}", cookies=cookies["agent"], timeout=60)
+            for who, path in (("agent", f"/t/{ticket}"), ("requester", f"/r/{ticket}")):
+                for clients in levels:
+                    times, errors = asyncio.run(
+                        _clients(port, [path], clients, seconds, [cookies[who]]))  # fmt: skip
+                    rows.append([f"{who}'s page", f"{clients}", f"{len(times):,}",
+                                 f"{len(times) / seconds:,.1f}", f"{pct(times, 50) * 1e3:,.1f}",
+                                 f"{pct(times, 99) * 1e3:,.1f}", f"{errors}"])  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgres", "all"), default="all")
     parser.add_argument("--entries", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--pg-url", default=os.environ.get("SUZ_TEST_DATABASE_URL", DEFAULT_PG_URL))
+    parser.add_argument("--load", type=int, nargs="*", metavar="CLIENTS",
+                        help="instead: a real server on PostgreSQL, 1 4 16 clients")  # fmt: skip
+    parser.add_argument("--seconds", type=float, default=10.0, help="per level of --load")
     args = parser.parse_args(argv)
     os.environ.setdefault("SUZ_MODE", "demo")
     print(f"load avg at start: {load()}")
+    if args.load is not None:
+        loaded = under_load(args.pg_url, args.entries, args.load or [1, 4, 16], args.seconds)
+        print(f"load avg at end: {load()}\n")
+        print(table(["page", "clients", "answers", "per s", "p50 ms", "p99 ms", "errors"], loaded))
+        return
     results: list[tuple[str, list[Row], Any]] = []
     backends = ("sqlite", "postgres") if args.backend == "all" else (args.backend,)
     for backend in backends:

@@ -47,7 +47,7 @@ from web.ui.guard import Viewer, refusal, staff_only, ui
 from web.ui.lookups import account_names, group_names, organisation_names
 from web.ui.render import page
 from web.ui.requester_forms import Posted, keep, posted, store
-from web.ui.timeline_window import PAGE, cursor, rendered
+from web.ui.timeline_window import PAGE, cursor, moments, rendered
 
 GROUP_KEYS = ("group_id", "from_group_id", "to_group_id")
 PERSON_KEYS = ("by", "assignee_id", "to_assignee_id")
@@ -70,9 +70,11 @@ def _names(tx: Tx, ticket: Ticket, entries: list[Entry]) -> dict[str, dict[str, 
             "organisations": organisation_names(tx, [str(ticket.organisation_id)])}  # fmt: skip
 
 
-def _category(tx: Tx, ticket: Ticket) -> dict[str, Any]:
+def _category(tx: Tx, ticket: Ticket, categories: list[dict[str, Any]] | None = None
+              ) -> dict[str, Any]:  # fmt: skip
     wanted = str(ticket.category_id)
-    found = next((c for c in catalog.categories(tx) if c["id"] == wanted), None)
+    listed = catalog.categories(tx) if categories is None else categories
+    found = next((c for c in listed if c["id"] == wanted), None)
     return found or {"id": wanted, "name_ru": "?", "name_en": "?", "form": []}
 
 
@@ -92,8 +94,8 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
     ticket = svc.desk.ticket(actor, ticket_id)  # refuses who may not see it
     with svc.projections.db.read() as tx:
         entries, earlier = _newest(tx, str(ticket_id), None)
-        category = _category(tx, ticket)
         categories = catalog.categories(tx)  # the side panel offers another
+        category = _category(tx, ticket, categories)
         text = f"{ticket.subject} {ticket.description}"
         suggested = knowledge.suggest(tx, text, staff=True, kinds=(Kind.ARTICLE,),
                                       limit=5, category_id=str(ticket.category_id))  # fmt: skip
@@ -108,7 +110,7 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
         }  # fmt: skip
     context["labels"] = {f["key"]: f for f in category["form"]}
     context["position"] = entries[-1].position if entries else 0
-    context["rendered"] = rendered(entries)
+    context["rendered"], context["moments"] = rendered(entries), moments(entries)
     return context
 
 
@@ -141,6 +143,7 @@ def _entries(request: Request, ticket: Ticket, *, before: int | None = None,
         category = _category(tx, ticket)
         context = {"ticket": ticket, "entries": entries, "more": more, **earlier,
                    "names": _names(tx, ticket, entries), "rendered": rendered(entries),
+                   "moments": moments(entries),
                    "labels": {f["key"]: f for f in category["form"]}}  # fmt: skip
     context["seen"] = entries[-1].version if entries else after or 0
     context["position"] = entries[-1].position if entries else 0
