@@ -27,7 +27,6 @@ and takes over when the first stops.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,7 +44,10 @@ from projections.runner import BATCH, Runner
 from projections.signals import Positions, Wakeup
 
 log = logging.getLogger("suz.projections")
-OUTAGE = (psycopg.OperationalError, psycopg.InterfaceError, sqlite3.OperationalError)
+# PostgreSQL's connection-level failures stop the whole pump (every view would fail alike);
+# anything else raised while a view handles its share is that view's, and sets it beside the
+# pump (SQLite says "no such table" and "disk full" with one exception class: both land there).
+OUTAGE = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 @dataclass
