@@ -158,7 +158,7 @@ def test_the_requester_pages_back_to_the_same_chat_drawn_whole(
         else:
             desk.provide_information(w.requester, ticket, {}, (f"Ответ на вопрос {n}",))
 
-    @hypothesis_settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     @given(story=STORY, page=st.integers(1, 4), context=st.integers(0, 3))
     def check(story: list[str], page: int, context: int) -> None:
         filed = w.file()
@@ -177,6 +177,27 @@ def test_the_requester_pages_back_to_the_same_chat_drawn_whole(
         assert SECRET not in answers
 
     check()
+
+
+def test_an_answer_keeps_its_question_asked_pages_before(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requester = site.sign_in("requester")
+    desk, w = site.world.desk, site.world
+    filed = w.file()
+    desk.request_information(w.agent, filed.id, (), ("В каком браузере?",), "Уточните")
+    for n in range(4):
+        desk.reply(w.agent, filed.id, f"Ещё ответ {n}")
+    desk.provide_information(w.requester, filed.id, {}, ("В Хроме",))
+    attach_after = Attachment("после.png", 10, PNG, "image/png")
+    desk.attach(w.requester, filed.id, attach_after)  # joins the answer's bubble
+    monkeypatch.setattr(requester_request, "PAGE", 1)
+    monkeypatch.setattr(requester_request, "CONTEXT", 0)
+    first = get(requester, f"/r/{filed.id}?after={head(site)}").text
+    (answer,) = bubbles(first)
+    assert "ev-InformationProvided" in answer
+    assert "<dt>В каком браузере?</dt><dd>В Хроме</dd>" in answer, "the question, from before"
+    assert "после.png" in answer
 
 
 def test_a_requester_never_gets_an_internal_note_through_any_cursor(site: Site) -> None:
