@@ -90,7 +90,11 @@ class FeedHub:
         self.db, self.positions = db, positions
         self.views = tuple(views) or (FEED_VIEW,)  # the hub reads what all of them wrote
         self.last = 0  # the feed position this hub has read up to
-        self._subscribers: dict[asyncio.Queue[Change], frozenset[str]] = {}
+        # each subscriber's queue, topics, and the event loop it waits on (a test client may run
+        # its sockets on another loop than the hub's: a put from here must then wake that loop)
+        self._subscribers: dict[
+            asyncio.Queue[Change], tuple[frozenset[str], asyncio.AbstractEventLoop]
+        ] = {}
 
     async def run(self, idle: float = 30.0) -> None:
         """Reads new feed rows as the tickets view moves; runs until cancelled, and a failure
@@ -113,10 +117,14 @@ class FeedHub:
             slowest = min(self.views, key=self.positions.reached)
             reached = self.positions.reached(slowest)
             rows = await asyncio.to_thread(self._read, self.last, reached)
+            here = asyncio.get_running_loop()
             for topic, change in rows:
-                for queue, topics in list(self._subscribers.items()):
+                for queue, (topics, loop) in list(self._subscribers.items()):
                     if topic in topics:
-                        queue.put_nowait(change)
+                        if loop is here:
+                            queue.put_nowait(change)
+                        else:
+                            loop.call_soon_threadsafe(queue.put_nowait, change)
                 self.last = max(self.last, change.position)
             if not rows:
                 await self.positions.wait_async(slowest, reached + 1, timeout=idle)
@@ -142,7 +150,7 @@ class FeedHub:
         """What came after `after` on `topics` (read once from the table), then the hub's live
         changes; every position once, in order."""
         queue: asyncio.Queue[Change] = asyncio.Queue()
-        self._subscribers[queue] = frozenset(topics)
+        self._subscribers[queue] = (frozenset(topics), asyncio.get_running_loop())
         try:
             while batch := await asyncio.to_thread(_read, self.db, topics, after):
                 for change in batch:
