@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -64,7 +64,6 @@ class _Beside:
 class _Turn:
     handled: int = 0  # events the pump's batch handled (0: the views in step are caught up)
     moved: bool = False  # something moved: the loop turns again without waiting
-    culprit: Runner | None = field(default=None)  # the view whose handler raised
 
 
 class Pump:
@@ -172,6 +171,12 @@ class Pump:
             beside.due = time.monotonic() + beside.delay
             beside.delay = min(beside.delay * 2, 5.0)
 
+    def _failed(self, runner: Runner, error: Exception) -> None:
+        """A view's handler raised: logged, counted (/health, /metrics), retried beside."""
+        log.exception("view %s failed; retrying it beside the pump", runner.view.name)
+        failed(self.db, "view", runner.view.name, error)
+        self._set_beside(runner, error)
+
     def _rejoin(self, beside: _Beside) -> None:
         del self.beside[beside.runner.view.name]
         order = {r.view.name: i for i, r in enumerate(self.runners)}
@@ -191,9 +196,7 @@ class Pump:
             except OUTAGE:
                 raise
             except Exception as e:
-                log.exception("view %s failed; retrying it beside the pump", name)
-                failed(self.db, "view", name, e)
-                self._set_beside(beside.runner, e)
+                self._failed(beside.runner, e)
                 continue
             if beside.failing:
                 recovered(self.db, "view", name)
@@ -217,9 +220,7 @@ class Pump:
             culprit, self._current = self._current, None
             if culprit is None:
                 raise
-            log.exception("view %s failed; retrying it beside the pump", culprit.view.name)
-            failed(self.db, "view", culprit.view.name, e)
-            self._set_beside(culprit, e)
+            self._failed(culprit, e)
             turn.moved = True  # the others' batch was rolled back with it: redo it now
         if turn.handled:
             turn.moved = True
@@ -250,7 +251,11 @@ class Pump:
                 with singleton(self.db, f"suz:pump:{scope}", self.stopping):
                     while not self.stopping.is_set():
                         seen = self.wakeup.generation
-                        if self._turn().moved:
+                        moved = self._turn().moved
+                        if "pump" in self._unsure:  # a turn went through: the outage is over
+                            recovered(self.db, "process", "pump")
+                            self._unsure.discard("pump")
+                        if moved:
                             continue
                         delay = 0.1
                         self.wakeup.wait(seen, timeout=self._idle())
@@ -266,9 +271,6 @@ class Pump:
 
     def _idle(self) -> float:
         """How long to sleep when nothing moved: until woken, a second, or a retry falls due."""
-        if "pump" in self._unsure:
-            recovered(self.db, "process", "pump")
-            self._unsure.discard("pump")
         dues = [b.due for b in self.beside.values() if b.failing]
         return max(0.01, min([1.0, *(d - time.monotonic() for d in dues)]))
 
