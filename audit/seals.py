@@ -19,8 +19,8 @@ from audit.shipping import ship
 from domain.desk import Desk
 from domain.seals import Seal, SealReport, check_seals, next_seal
 from domain.settings import Settings
+from processes.process import Process
 from projections.db import ViewDB
-from projections.process import Process
 
 log = logging.getLogger("suz.seals")
 _COLUMNS = "number, after_position, position, events, digest, previous, sealed_at, signature"

@@ -34,6 +34,8 @@ class Channel(StrEnum):
     CABINET = "cabinet"
     PUBLIC_FORM = "public_form"
     API = "api"
+    EMAIL = "email"  # a letter to the desk's mailbox
+    PHONE = "phone"  # line 1 registered a call on the caller's behalf
 
 
 class Priority(StrEnum):

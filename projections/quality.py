@@ -18,12 +18,10 @@ from uuid import UUID
 
 import orjson
 
-from domain.desk import Desk
 from domain.quality import LOW_RATING
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
-from projections.db import Tx, ViewDB
-from projections.process import Process
+from projections.db import Tx
 
 
 def sample_key(ticket_id: str) -> str:
@@ -272,21 +270,8 @@ def follow_ups(tx: Tx, group_ids: list[str] | None = None, limit: int = 100) -> 
     return [FollowUp(r[0], int(r[1]), int(r[2]), r[3], int(r[4]), r[5], r[6], r[7]) for r in rows]
 
 
-class FollowUpProcess(Process):
-    """Raises a follow-up for each low rating waiting in the queue (idempotent command)."""
-
-    name = "follow-ups"
-
-    def __init__(self, desk: Desk, db: ViewDB, interval: float = 1.0) -> None:
-        super().__init__(db, interval)
-        self.desk = desk
-
-    def tick(self) -> int:
-        with self.db.read() as tx:
-            waiting = tx.all("SELECT ticket_id, rated_version, score FROM v_follow_up_queue"
-                             " ORDER BY position LIMIT 200")  # fmt: skip
-        done = 0
-        for ticket, version, score in waiting:
-            if self.desk.raise_follow_up(UUID(ticket), int(version), int(score)) is not None:
-                done += 1
-        return done
+def follow_up_queue(tx: Tx, limit: int = 200) -> list[tuple[UUID, int, int]]:
+    """Low ratings waiting for their follow-up, oldest first: (ticket, rated version, score)."""
+    rows = tx.all("SELECT ticket_id, rated_version, score FROM v_follow_up_queue"
+                  " ORDER BY position LIMIT %s", (limit,))  # fmt: skip
+    return [(UUID(r[0]), int(r[1]), int(r[2])) for r in rows]

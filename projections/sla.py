@@ -1,5 +1,5 @@
 """The SLA view: for each open request, its clocks (as intervals), its policy, its deadlines,
-and the next alarm due; the SLA process (projections/sla_timer.py) reads `next_alarm` and
+and the next alarm due; the SLA process (processes/sla_timer.py) reads `next_alarm` and
 `close_at` through their indexes, so checking 100,000 open clocks is one indexed range scan.
 
 Every deadline is recomputed from the stored intervals whenever the request changes and, for

@@ -6,32 +6,37 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 
 from domain.desk import Desk
 from domain.settings import Settings
 from projections.analytics import AnalyticsView
-from projections.assigner import Assigner, AssignView
+from projections.assign_queue import AssignView
 from projections.base import View
 from projections.catalog import CatalogView
 from projections.db import ViewDB
-from projections.incident_process import IncidentProcess
 from projections.incidents import IncidentsView
 from projections.knowledge import KnowledgeView
 from projections.pump import Pump
-from projections.quality import FollowUpProcess, QualityView
+from projections.quality import QualityView
 from projections.queue_history import QueueHistoryView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
 from projections.signals import Positions, Wakeup
 from projections.sla import SlaView
-from projections.sla_timer import SlaTimer
 from projections.tickets import TicketsView
 from projections.timeline import TimelineView
 
 log = logging.getLogger("suz.projections")
+
+
+class Follower(Protocol):
+    """A background process that follows the views (processes/): started after the pump."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
 
 def all_views() -> list[View]:
@@ -61,10 +66,9 @@ class Projections:
         desk.on_saved.append(self.wakeup.notify)
         self.runners = [Runner(desk, self.db, v, self.positions, self.wakeup) for v in self.views]
         self.pump = Pump(desk, self.db, self.runners, self.positions, self.wakeup)
-        self.sla_timer = SlaTimer(desk, self.db)
-        self.incident_process = IncidentProcess(desk, self.db, self.positions)
-        self.assigner = Assigner(desk, self.db)
-        self.follow_ups = FollowUpProcess(desk, self.db)
+        # the process managers that follow the views; the composition root adds them
+        # (processes/system.py `with_processes`), so the read side knows none of them
+        self.followers: list[Follower] = []
         self.channels: dict[str, Callable[[str], None]] = {}  # more PostgreSQL channels to hear
         self._listening = threading.Event()
         self._listener: threading.Thread | None = None
@@ -86,17 +90,13 @@ class Projections:
             self._listener.start()
         if run_views:
             self.pump.start()
-            self.sla_timer.start()
-            self.incident_process.start()
-            self.assigner.start()
-            self.follow_ups.start()
+            for follower in self.followers:
+                follower.start()
 
     def stop(self) -> None:
         self._listening.clear()
-        self.sla_timer.stop()
-        self.incident_process.stop()
-        self.assigner.stop()
-        self.follow_ups.stop()
+        for follower in self.followers:
+            follower.stop()
         self.pump.stop()
         if self._listener:
             self._listener.join(timeout=5)

@@ -38,9 +38,10 @@ from domain.desk import SYSTEM, Desk
 from domain.incidents import Criteria, TriggerRule
 from domain.settings import Settings
 from domain.ticket import Channel, Priority, Ticket
+from processes.incidents import IncidentProcess
+from processes.system import read_side
 from projections.base import View
 from projections.db import Tx, ViewDB
-from projections.incident_process import IncidentProcess
 from projections.system import Projections
 from scripts.bench_machine import DEFAULT_PG_URL, load, table, temp_schema
 from tests.world import World
@@ -67,7 +68,7 @@ def store(backend: str, url: str) -> Iterator[tuple[Desk, Projections]]:
             os.environ["SUZ_DATABASE_SCHEMA"] = schema
         settings = Settings(data_dir=Path(tmp), database_url=url if schema else None)
         desk = Desk(settings.store_env(create_tables=True))
-        projections = Projections(desk, settings)
+        projections = read_side(desk, settings)
         projections.migrate()
         try:
             yield desk, projections

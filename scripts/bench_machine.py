@@ -16,6 +16,7 @@ import psycopg
 
 from domain.desk import Desk
 from domain.settings import Settings
+from processes.system import read_side
 from projections.system import Projections
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -113,7 +114,7 @@ def bench_desk(url: str, prefix: str) -> Iterator[BenchDesk]:
         os.environ["SUZ_DATABASE_SCHEMA"] = schema
         settings = Settings(data_dir=Path(tmp), database_url=url)
         desk = Desk(settings.store_env(create_tables=True))
-        projections = Projections(desk, settings)
+        projections = read_side(desk, settings)
         projections.migrate()
         try:
             yield BenchDesk(schema, Path(tmp), desk, projections)

@@ -24,8 +24,8 @@ from tqdm import tqdm
 
 from domain.desk import Desk
 from domain.sla_setup import DEFAULT_CALENDARS, Policy
+from processes.sla_timer import SlaTimer
 from projections.sla import COLUMNS, due_soon, stamp
-from projections.sla_timer import SlaTimer
 from projections.system import Projections
 from scripts.bench_machine import (
     DEFAULT_PG_URL,

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from domain.desk import Desk
 from domain.keys import require_keys
 from domain.settings import Settings
-from projections.system import Projections
+from processes.system import read_side
 from web.app import create_app
 from web.csrf import AllowedOrigins
 from web.migrations import migrate
@@ -30,7 +30,7 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
     require_keys(settings)  # production: refuse to start without both keys, kept apart
     migrate(settings)  # every table, before anything reads one
     desk = Desk(settings.store_env())
-    projections = Projections(desk, settings)
+    projections = read_side(desk, settings)
     return Services(
         settings=settings,
         desk=desk,

@@ -98,11 +98,11 @@ def run_seal(settings: Settings, check: bool, kept: Path | None, to: list[str]) 
 
 def rebuild(settings: Settings, names: list[str]) -> int:
     """Rebuilds views from the whole event log, batch by batch, with a progress bar."""
+    from processes.system import read_side
     from projections.runner import Runner
-    from projections.system import Projections
 
     desk = Desk(settings.store_env())
-    projections = Projections(desk, settings)
+    projections = read_side(desk, settings)
     known = [r.view.name for r in projections.runners]
     unknown = [n for n in names if n not in known]
     if unknown:

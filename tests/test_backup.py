@@ -23,8 +23,8 @@ from domain.integrity import verify
 from domain.seals import check_seals
 from domain.settings import Settings
 from domain.ticket import Attachment
+from processes.system import read_side
 from projections.db import ViewDB
-from projections.system import Projections
 from projections.timeline import Entry, timeline
 from suz import backup
 from tests.conftest import PG_URL
@@ -100,7 +100,7 @@ def history(
 ) -> tuple[list[tuple[int, str, int, str, bytes]], dict[str, list[Entry]]]:
     """Every stored event with its log position, and every request's staff timeline."""
     desk = Desk(settings.store_env())
-    projections = Projections(desk, settings)
+    projections = read_side(desk, settings)
     try:
         events = [(n.id, str(n.originator_id), n.originator_version, n.topic, n.state)
                   for n in desk.recorder.select_notifications(1, 100_000)]  # fmt: skip

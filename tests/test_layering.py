@@ -1,6 +1,8 @@
 """The packages show the architecture, and the code keeps to it: domain/ imports nothing from
-projections/, audit/, web/ or the composition root (suz/); projections/ and audit/ nothing from
-web/ or suz/; nothing imports suz/; no two modules import each other, however far round; and the
+projections/, processes/, mail/, audit/, web/ or the composition root (suz/); projections/
+nothing from processes/ (the process managers follow the views, not the other way round) nor
+from mail/; mail/ (letters and their transport) only from domain/; processes/ and audit/ nothing
+from web/ or suz/; nothing imports suz/; no two modules import each other, however far round; and the
 environment is read in domain/settings.py only. Every import counts, also one inside a function
 or under TYPE_CHECKING: each still ties the modules together."""
 
@@ -15,10 +17,12 @@ import pytest
 from domain.settings import DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_ORIGINS, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("domain", "projections", "audit", "web", "suz")
+PACKAGES = ("domain", "projections", "processes", "mail", "audit", "web", "suz")
 BELOW = {  # what each package may not import
-    "domain": {"projections", "audit", "web", "suz"},
-    "projections": {"audit", "web", "suz"},
+    "domain": {"projections", "processes", "mail", "audit", "web", "suz"},
+    "projections": {"processes", "mail", "audit", "web", "suz"},
+    "mail": {"projections", "processes", "audit", "web", "suz"},
+    "processes": {"audit", "web", "suz"},
     "audit": {"web", "suz"},
     "web": {"suz"},
 }

@@ -25,6 +25,7 @@ from domain.group_commit import GroupCommitter, install
 from domain.integrity import verify
 from domain.results import FiledTicket, Written
 from domain.settings import Settings
+from processes.system import read_side
 from projections.feed import changes
 from projections.system import Projections
 from projections.timeline import timeline
@@ -238,7 +239,7 @@ def test_answers_in_a_batch_that_reach_the_fiftieth_event_are_snapshotted(
 
 @pytest.fixture
 def projections(desk: Desk, settings: Settings) -> Iterator[Projections]:
-    p = Projections(desk, settings)
+    p = read_side(desk, settings)
     p.migrate()
     yield p
     p.stop()

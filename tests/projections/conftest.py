@@ -6,13 +6,14 @@ import pytest
 
 from domain.desk import Desk
 from domain.settings import Settings
+from processes.system import read_side
 from projections.system import Projections
 
 
 @pytest.fixture
 def projections(desk: Desk, settings: Settings) -> Iterator[Projections]:
     """The views of the test's store, migrated, not running (tests drive them)."""
-    p = Projections(desk, settings)
+    p = read_side(desk, settings)
     p.migrate()
     yield p
     p.stop()

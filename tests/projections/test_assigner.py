@@ -12,7 +12,7 @@ from domain.desk import SYSTEM
 from domain.errors import Forbidden
 from domain.people import Role
 from domain.routing import Assignment, Rule
-from projections.assigner import Assigner
+from processes.assigner import Assigner
 from projections.system import Projections
 from tests.world import World
 

@@ -17,6 +17,7 @@ from domain.desk import Desk
 from domain.errors import Conflict
 from domain.settings import Settings
 from domain.ticket import Ticket
+from processes.system import read_side
 from projections.runner import Runner
 from projections.system import Projections
 from tests.projections.stories import busy_day, dump, fresh_store, positions, pump_lock_holders
@@ -132,7 +133,7 @@ def test_random_work_crashes_and_restarts_end_where_one_replay_ends(
 ) -> None:
     with fresh_store(backend) as store, closing(Desk(store.store_env())) as desk:
         world = World.build(desk)
-        p = Projections(desk, store)
+        p = read_side(desk, store)
         p.migrate()
         try:
             tickets = [world.file(subject=f"Заявка {i}").id for i in range(3)]
@@ -211,7 +212,7 @@ def test_two_workers_run_each_view_once_and_the_second_takes_over(
     for name in notes:
         projections.runner(name).fault = first_faults[name]
     with closing(Desk(settings.store_env())) as other_desk:
-        second = Projections(other_desk, settings)
+        second = read_side(other_desk, settings)
         second_faults = {name: Fault() for name in notes}
         for name in notes:
             second.runner(name).fault = second_faults[name]
@@ -243,7 +244,7 @@ def test_two_desks_in_two_schemas_of_one_database_keep_to_their_own(
 ) -> None:
     """Advisory locks and NOTIFY are per database: each schema's views run and report alone."""
     with fresh_store("postgres") as store, closing(Desk(store.store_env())) as desk:
-        other = Projections(desk, store)
+        other = read_side(desk, store)
         other.migrate()
         try:
             projections.start()

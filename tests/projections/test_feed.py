@@ -12,6 +12,7 @@ from uuid import UUID
 
 from domain.desk import Desk
 from domain.settings import Settings
+from processes.system import read_side
 from projections.feed import FEED_VIEW, Change, changes, follow
 from projections.queues import ticket_row
 from projections.system import Projections
@@ -130,7 +131,7 @@ def test_a_follower_that_drops_and_resumes_sees_every_event_once(
     """The feed's own view runs (the other views have their own tests) while a writer works."""
     tickets = [world.file(subject=f"Заявка {i}").id for i in range(25)]
     done, failed = threading.Event(), list[BaseException]()
-    feed_side = Projections(world.desk, settings, [TicketsView()])
+    feed_side = read_side(world.desk, settings, [TicketsView()])
 
     def writer() -> None:
         try:

@@ -13,8 +13,8 @@ from domain.access import Actor
 from domain.desk import SYSTEM
 from domain.incidents import Criteria, MassIncident, TriggerRule
 from domain.people import Role
+from processes.incidents import IncidentProcess
 from projections.db import Tx
-from projections.incident_process import IncidentProcess
 from projections.incidents import (
     incidents,
     linked_incident,

@@ -113,10 +113,10 @@ KILL_AT = """
 import os, signal, sys
 from domain.desk import Desk
 from domain.settings import Settings
-from projections.system import Projections
+from processes.system import read_side
 settings = Settings.from_env()
 desk = Desk(settings.store_env())
-p = Projections(desk, settings)
+p = read_side(desk, settings)
 handled = []
 def fault(position, name):
     if position == {target}:

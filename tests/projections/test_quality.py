@@ -14,8 +14,8 @@ from domain.errors import Forbidden, InvalidInput, InvalidTransition
 from domain.people import Role
 from domain.quality import ChecklistItem
 from domain.ticket import Ticket
+from processes.follow_ups import FollowUpProcess
 from projections import catalog, quality
-from projections.quality import FollowUpProcess
 from projections.system import Projections
 from tests.world import World
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from domain.sla_setup import CalendarSpec, Policy, SlaSetup
 from domain.ticket import Priority, Status, Ticket
+from processes.sla_timer import SlaTimer
 from projections.sla import Row, deadlines, schedule, stamp
-from projections.sla_timer import SlaTimer
 from projections.system import Projections
 from tests.world import World
 

@@ -18,8 +18,8 @@ from eventsourcing.utils import get_topic
 
 from domain.incidents import Criteria, MassIncident, TriggerRule, Triggers
 from domain.ticket import Channel, Priority, Ticket
+from processes.incidents import IncidentProcess
 from projections.db import Row, Tx, ViewDB
-from projections.incident_process import IncidentProcess
 from projections.incidents import IncidentsView, slot, todo
 from projections.system import Projections
 from projections.trigger_counts import kept_counts, scan_counts, stamp, window_counts

@@ -14,7 +14,7 @@ import pytest
 
 from domain.desk import SYSTEM, Desk
 from domain.settings import Settings
-from projections.system import Projections
+from processes.system import read_side
 from suz.bootstrap import web_app
 from tests.world import World
 from web.auth import COOKIE
@@ -110,7 +110,7 @@ class Site:
 def migrate(settings: Settings) -> World:
     """Creates the store's, views' and sessions' tables; builds the World with passwords."""
     desk = Desk(settings.store_env(create_tables=True))
-    projections = Projections(desk, settings)
+    projections = read_side(desk, settings)
     projections.migrate()
     projections.db.close()
     sessions = open_session_store(settings)

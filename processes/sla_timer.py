@@ -18,8 +18,8 @@ from uuid import UUID
 from domain.desk import Desk
 from domain.errors import DeskError
 from domain.tickets.commands import CloseUnanswered, RaiseSlaAlarm
+from processes.process import Process
 from projections.db import ViewDB
-from projections.process import Process
 from projections.sla import due_soon, to_close
 
 log = logging.getLogger("suz.sla")

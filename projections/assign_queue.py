@@ -9,23 +9,14 @@ after a restart assigns nothing twice.
 
 from __future__ import annotations
 
-import logging
-from collections import Counter
 from typing import Any
-from uuid import UUID
 
 import orjson
 
-from domain.desk import Desk
-from domain.errors import DeskError
 from domain.people import Account
 from domain.ticket import Ticket
-from domain.tickets.commands import AssignAutomatically
 from projections.base import View, on
-from projections.db import Tx, ViewDB
-from projections.process import Process
-
-log = logging.getLogger("suz.assigner")
+from projections.db import Tx
 
 
 class AssignView(View):
@@ -93,36 +84,18 @@ def pick(tx: Tx, group_id: str, mode: str, given: dict[str, int] | None = None) 
     return later[0] if later else agents[0]
 
 
-class Assigner(Process):
-    name = "assigner"
+def waiting(tx: Tx, limit: int = 200) -> list[tuple[str, str, str]]:
+    """The requests waiting for an agent, oldest first: (ticket, group, mode)."""
+    rows = tx.all(
+        "SELECT ticket_id, group_id, mode FROM v_assign_queue ORDER BY position LIMIT %s", (limit,)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
 
-    def __init__(self, desk: Desk, db: ViewDB, interval: float = 1.0) -> None:
-        super().__init__(db, interval)
-        self.desk = desk
 
-    def tick(self) -> int:
-        with self.db.read() as tx:
-            waiting = tx.all(
-                "SELECT ticket_id, group_id, mode FROM v_assign_queue ORDER BY position LIMIT 200"
-            )
-        done, given = 0, Counter[str]()
-        for ticket, group, mode in waiting:
-            with self.db.read() as tx:
-                agent = pick(tx, group, mode, given)
-            if agent is None:
-                continue  # nobody in: it waits in the group's queue
-            command = AssignAutomatically(UUID(ticket), None, UUID(group), UUID(agent))
-            try:
-                if self.desk.send(command) is None:
-                    continue  # someone assigned it meanwhile
-            except DeskError as e:
-                log.warning("automatic assignment of %s refused: %s", ticket, e)
-                continue
-            done, given[agent] = done + 1, given[agent] + 1
-            with self.db.tx() as tx:
-                tx.execute(
-                    "INSERT INTO v_assign_last (group_id, account_id) VALUES (%s, %s)"
-                    " ON CONFLICT (group_id) DO UPDATE SET account_id = excluded.account_id",
-                    (group, agent),
-                )
-        return done
+def record_pick(tx: Tx, group_id: str, account_id: str) -> None:
+    """Round robin goes on after `account_id` next time in this group."""
+    tx.execute(
+        "INSERT INTO v_assign_last (group_id, account_id) VALUES (%s, %s)"
+        " ON CONFLICT (group_id) DO UPDATE SET account_id = excluded.account_id",
+        (group_id, account_id),
+    )
