@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -22,6 +21,8 @@ from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.group_commit import install as install_group_commit
 from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
+from domain.links import derive
+from domain.links import visitor_key as derived_visitor_key
 from domain.numbers import TicketNumbers
 from domain.people import Account, GroupKind, Role
 from domain.quality_commands import QualityCommands
@@ -76,6 +77,9 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         super().__init__(dict(env) if env is not None else Settings.from_env().store_env())
         self.group_commit = install_group_commit(self)  # None when SUZ_GROUP_COMMIT_US=0
         self._numbers = TicketNumbers(self)
+        key = getattr(self.mapper, "key", None)
+        self.link_secret = derive(key, "visitor-links")  # private links' keys (domain/links.py)
+        self.mail_secret = derive(key, "mail-replies")  # reply tokens of letters (mail/threads.py)
         self.on_saved: list[Callable[[int], None]] = []  # told the log position after each save
 
     def construct_mapper(self) -> KeyedMapper:
@@ -237,7 +241,8 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         if contact is not None:
             contact = checked_contact(contact)
         requester = actor.id if actor.has(Role.REQUESTER) else None
-        visitor_key = secrets.token_urlsafe(24) if actor.id is None else None
+        ticket_id = uuid4()
+        visitor_key = self.visitor_key(ticket_id) if actor.id is None else None
         key_hash = hashlib.sha256(visitor_key.encode()).hexdigest() if visitor_key else ""
         organisation_id = actor.organisation_id if requester else None
         rule = self._routing_rule(category_id, values, channel, organisation_id)
@@ -245,7 +250,6 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         if rule is not None and rule.priority is not None:
             priority = rule.priority
         priority = priority or Priority.NORMAL
-        ticket_id = uuid4()
         for _ in range(50):
             number = self._next_number()
             try:
@@ -290,11 +294,18 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         """Builds `SetRoutingRules` and hands it to `handle`."""
         return self.handle(actor, SetRoutingRules(rules, expected_version))
 
+    def visitor_key(self, ticket_id: UUID) -> str:
+        """The private link's key of an anonymous request (domain/links.py): letters carry it."""
+        return derived_visitor_key(self.link_secret, ticket_id)
+
     def visitor(self, ticket_id: UUID, key: str) -> Actor:
         """The anonymous requester holding a ticket's private link; NotFound for a wrong key."""
         ticket = self._get(Ticket, ticket_id, "request")
         given = hashlib.sha256(key.encode()).hexdigest()
-        if not ticket.visitor_key_hash or not hmac.compare_digest(given, ticket.visitor_key_hash):
+        if not ticket.visitor_key_hash or not (
+            hmac.compare_digest(given, ticket.visitor_key_hash)  # the key shown at filing
+            or hmac.compare_digest(key.encode(), self.visitor_key(ticket.id).encode())
+        ):  # or the derived one a letter carries (the same for requests filed since issue 16)
             raise NotFound("No such request.")
         return Actor.visitor(ticket.id)
 

@@ -258,6 +258,14 @@ def test_an_anonymous_visitor_files_through_the_public_form(world: World) -> Non
     with refused(desk, NotFound):
         desk.ticket(visitor, filed.id)
 
+    # the private link's key is derived, so a letter can carry it again; only it opens the request
+    assert filed.visitor_key == desk.visitor_key(filed.id)
+    assert desk.visitor(filed.id, desk.visitor_key(filed.id)) == holder
+    for wrong in (desk.visitor_key(world.contracts), filed.visitor_key[:-1] + "A", ""):
+        if wrong != filed.visitor_key:
+            with refused(desk, NotFound):
+                desk.visitor(filed.id, wrong)
+
 
 def test_ticket_numbers_are_unique_and_increasing(world: World) -> None:
     numbers = [world.file().number for _ in range(3)]
