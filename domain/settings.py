@@ -1,15 +1,16 @@
 """Where suz keeps its events and how a process runs: read from the environment here and nowhere
 else (SUZ_DATA_DIR, SUZ_DATABASE_URL, SUZ_DATABASE_SCHEMA, SUZ_SEAL_INTERVAL, SUZ_MODE,
 SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO, SUZ_ORIGINS, SUZ_RUN_VIEWS, SUZ_MAX_UPLOAD_BYTES,
-SUZ_ADMIN_PASSWORD...);
+SUZ_ADMIN_PASSWORD, SUZ_SMTP_URL, SUZ_MAIL_FROM...);
 every other module reads the fields of a `Settings`."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from email.headerregistry import AddressHeader, HeaderRegistry
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 DEFAULT_ORIGINS = "http://127.0.0.1:8000 http://localhost:8000"
 DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # 25 MiB, as web/attachments.py's store defaults
@@ -45,6 +46,14 @@ class Settings:
     # SUZ_ADMIN_PASSWORD: `suz create-admin` without a terminal takes the first administrator's
     # password from here (or --password-stdin); never shown in the settings' repr
     admin_password: str | None = field(default=None, repr=False)
+    # SUZ_SMTP_URL: the server letters go out through (mail/smtp.py; `smtp_server` reads it):
+    # smtp://user:pass@host:port (no TLS: a password only to a loopback host), smtps:// (TLS
+    # from the start, port 465), smtp+starttls:// (STARTTLS, port 587); user and password
+    # percent-encoded. None: no mail is sent. Never shown in the settings' repr (a password)
+    smtp_url: str | None = field(default=None, repr=False)
+    # SUZ_MAIL_FROM: the From of every letter and its envelope sender, "suz@localhost" or
+    # "Support <support@desk.ru>"; its domain (`mail_domain`) ends our Message-IDs
+    mail_from: str = "suz@localhost"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -71,6 +80,8 @@ class Settings:
             max_upload_bytes=int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             group_commit_us=int(os.environ.get("SUZ_GROUP_COMMIT_US", "") or 200),
             admin_password=os.environ.get("SUZ_ADMIN_PASSWORD") or None,
+            smtp_url=_checked_smtp_url(os.environ.get("SUZ_SMTP_URL", "").strip() or None),
+            mail_from=_checked_mail_from(os.environ.get("SUZ_MAIL_FROM", "").strip()),
         )
 
     def publish(self) -> None:
@@ -86,6 +97,13 @@ class Settings:
         """The origins cookie calls and websockets may come from (SUZ_ORIGINS, else the
         default's local addresses)."""
         return DEFAULT_ORIGINS if self.origins is None else self.origins
+
+    @property
+    def mail_domain(self) -> str:
+        """The domain of SUZ_MAIL_FROM, lower case, a Cyrillic one in its IDNA form
+        (xn--...): the right side of our Message-IDs."""
+        domain = mail_address(self.mail_from)[1].rpartition("@")[2].lower()
+        return domain.encode("idna").decode("ascii")
 
     @property
     def demo(self) -> bool:
@@ -146,3 +164,88 @@ class Settings:
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
         return env
+
+
+# -- mail (SUZ_SMTP_URL, SUZ_MAIL_FROM): parsed here so a wrong value stops the start, saying why
+
+SMTP_SCHEMES = {"smtp": ("plain", 25), "smtps": ("tls", 465), "smtp+starttls": ("starttls", 587)}
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    """SUZ_SMTP_URL's parts. `security`: "plain", "tls" (smtps://) or "starttls"."""
+
+    security: str
+    host: str
+    port: int
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def smtp_server(url: str) -> SmtpServer:
+    """The parts of an SMTP URL, or ValueError naming SUZ_SMTP_URL and what is wrong (never
+    repeating the URL: it may hold a password)."""
+
+    def wrong(what: str) -> ValueError:
+        return ValueError(f"SUZ_SMTP_URL: {what}")
+
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise wrong("spaces or control characters in the URL")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in SMTP_SCHEMES:
+        raise wrong("must start with smtp://, smtps:// or smtp+starttls://")
+    security, default_port = SMTP_SCHEMES[parts.scheme.lower()]
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        raise wrong("the port must be a number from 1 to 65535") from None
+    host = parts.hostname
+    if not host:
+        raise wrong("no host (smtp://user:password@host:port)")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise wrong("no path, query or fragment after host:port")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password is not None else None
+    if (user is None) != (password is None):
+        raise wrong("give both user and password (smtp://user:password@host), or neither")
+    if password is not None and security == "plain" and host not in _LOOPBACK:
+        raise wrong(
+            "a password over smtp:// would cross the network in clear text: "
+            "use smtps:// or smtp+starttls:// (smtp:// with a password: loopback hosts only)"
+        )
+    return SmtpServer(security, host, port, user, password)
+
+
+def mail_address(value: str) -> tuple[str, str]:
+    """(display name, addr-spec) of one address "Name <a@b>" or "a@b"; ValueError if the value
+    is not exactly one clean address."""
+    if any(ord(c) < 32 or ord(c) == 127 or c in "\u2028\u2029\x85" for c in value):
+        raise ValueError("control characters or line breaks in an address")
+    header = _ADDRESSES("to", value)
+    assert isinstance(header, AddressHeader)
+    if header.defects or len(header.addresses) != 1:
+        raise ValueError(f"not one address: {value!r}")
+    address = header.addresses[0]
+    if not address.username or not address.domain:
+        raise ValueError(f"an address needs a local part and a domain: {value!r}")
+    return address.display_name, address.addr_spec
+
+
+_ADDRESSES = HeaderRegistry()
+
+
+def _checked_smtp_url(url: str | None) -> str | None:
+    if url is not None:
+        smtp_server(url)
+    return url
+
+
+def _checked_mail_from(value: str) -> str:
+    if not value:
+        return "suz@localhost"
+    try:
+        mail_address(value)[1].rpartition("@")[2].encode("idna")
+    except (ValueError, UnicodeError) as e:
+        raise ValueError(f"SUZ_MAIL_FROM: {e} (e.g. Support <support@desk.ru>)") from None
+    return value
