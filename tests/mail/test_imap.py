@@ -4,12 +4,18 @@ was delivered, byte for byte; what it marks read, sets aside or leaves for later
 from __future__ import annotations
 
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from domain.settings import Settings
 from mail.imap import REFUSED_FOLDER, ImapError, Mailbox, Outcome, poll_once
+from processes.imap_poller import ImapPoller
+from projections.db import ViewDB
+from projections.failures import FAILURES_DDL, failures
 from tests.mail.imap_server import ImapServer, dovecot_fixture, imap_server_fixture  # noqa: F401
 
 SEEN = "\\Seen"
@@ -263,3 +269,59 @@ def test_bad_urls_say_what_is_wrong(url: str, why: str) -> None:
         Mailbox.from_url(url)
     assert why in str(caught.value)
     assert ":p@" not in str(caught.value)
+
+
+# -- the process ---------------------------------------------------------------------------------
+
+
+def _until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(0.02)
+
+
+def _view_db(tmp_path: Path) -> ViewDB:
+    db = ViewDB(Settings(data_dir=tmp_path / "data", database_url=None))
+    with db.tx() as tx:
+        tx.execute(FAILURES_DDL)
+    return db
+
+
+def test_the_poller_process_takes_in_letters_as_they_come(
+    imap_server: ImapServer, tmp_path: Path
+) -> None:
+    letters = [letter(n) for n in range(1, 6)]
+    imap_server.append(letters[0])
+    intake = Intake()
+    poller = ImapPoller(
+        _view_db(tmp_path), Mailbox.from_url(imap_server.url), intake, interval=0.05, batch=2
+    )
+    poller.start()
+    try:
+        _until(lambda: intake.seen == letters[:1], "the first letter taken in")
+        for raw in letters[1:]:  # more than a batch: the tick goes on until none is left
+            imap_server.append(raw)
+        _until(lambda: intake.seen == letters, "every letter taken in, once, in order")
+        _until(lambda: imap_server.uids(criteria="UNSEEN") == [], "every letter read")
+    finally:
+        poller.stop()
+
+
+def test_the_poller_process_records_a_mailbox_it_cannot_read(
+    imap_server: ImapServer, tmp_path: Path
+) -> None:
+    db = _view_db(tmp_path)
+    box = Mailbox.from_url(imap_server.url.replace(":secret@", ":wrong@"))
+    poller = ImapPoller(_view_db(tmp_path), box, Intake(), interval=0.05)
+    poller.start()
+    try:
+
+        def recorded() -> bool:
+            with db.read() as tx:
+                return failures(tx).get("process:imap-poller", 0) >= 1
+
+        _until(recorded, "the failure recorded for /health")
+    finally:
+        poller.stop()
+        db.close_all()
