@@ -72,6 +72,7 @@ WORKERS = frozenset(
 )
 STAFF = WORKERS | {Role.QUALITY, Role.CURATOR, Role.AUDITOR}
 NOTE_WRITERS = WORKERS | {Role.QUALITY, Role.CURATOR}
+CALL_TAKERS = WORKERS  # who registers a phone call for its caller (domain/calls.py): never requesters
 
 _WORK = frozenset(
     {
@@ -188,6 +189,9 @@ class Setup(StrEnum):
     REVIEW_QUALITY = "review_quality"
     FINISH_FOLLOW_UP = "finish_follow_up"
     RAISE_FOLLOW_UP = "raise_follow_up"
+    MANAGE_INCIDENTS = "manage_incidents"  # open, dismiss, update, resolve a mass incident
+    LINK_TO_INCIDENT = "link_to_incident"  # each request is then checked as a link on it
+    RUN_INCIDENTS = "run_incidents"  # the incident process's: fire, auto-link, deliver
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,9 @@ _TRIGGERS = Forbidden("Only administrators and analysts set the trigger rules.")
 _CHECKLIST = Forbidden("Only a quality reviewer may change the checklist.")
 _GAPS = Forbidden("Knowledge gaps are raised by the support staff.")
 _REVIEW = Forbidden("Only a quality reviewer may review requests.")
+INCIDENT_MANAGERS = (Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN)
+_INCIDENTS = Forbidden("Only developers, operations and administrators manage mass incidents.")
+_SIGN_IN = Forbidden("Sign in to do this.")
 
 SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.REGISTER_ORGANISATION: ADMINS,
@@ -255,6 +262,10 @@ SETUP_POLICY: dict[Setup, Allowed] = {
     # the lead's or, without one, the group's agents': the handler asks `may_follow_up`
     Setup.FINISH_FOLLOW_UP: Allowed(_QUALITY | {Role.AGENT}, FOLLOW_UP, signed_in=True),
     Setup.RAISE_FOLLOW_UP: Allowed(_ADMIN, UNLISTED),  # the follow-up process's (the system's)
+    Setup.MANAGE_INCIDENTS: Allowed(frozenset(INCIDENT_MANAGERS), _INCIDENTS),
+    # whoever may link the request (its handler checks Command.LINK on each)
+    Setup.LINK_TO_INCIDENT: Allowed(frozenset(), _SIGN_IN, signed_in=True),
+    Setup.RUN_INCIDENTS: Allowed(_ADMIN, UNLISTED),  # the incident process's (the system's)
 }
 
 
@@ -313,7 +324,7 @@ _PUBLIC_EVENTS = frozenset(
 # Shown to a requester as "passed to line 2 / another group", never with the reason or person.
 REDACTED_KEYS = {
     # the private link's key hash and the priority the staff gave are not the requester's
-    "Filed": ("visitor_key_hash", "priority", "raised_by"),
+    "Filed": ("visitor_key_hash", "priority", "raised_by", "caller_phone"),
     "Escalated": ("reason", "by", "to_group_id"),
     "Transferred": ("reason", "by", "to_assignee_id", "to_group_id", "from_group_id"),
 }

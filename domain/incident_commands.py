@@ -1,8 +1,9 @@
 """Trigger and mass-incident commands: each one's data, its handler, one registry, one dispatch.
 
-An incident command is a frozen dataclass (`DismissIncident(incident_id, reason)`...); `roles`
-are who may send it (the dispatcher checks them before anything is loaded; empty: whoever is
-signed in, the handler then checks each request as a link on it), `api` its path segment under
+An incident command is a frozen dataclass (`DismissIncident(incident_id, reason)`...); `policy`
+names its line in domain/access.py `SETUP_POLICY`, which the dispatcher asks before anything is
+loaded (linking by hand: whoever is signed in, the handler then checks each request as a link on
+it; what the process sends: the system only), `api` its path segment under
 /api/v1/incidents/{id}/ and `actions` the incident page's form names. `Desk.handle` takes them as
 it takes ticket commands (`handle_incident` below); the JSON API and the incident pages parse into
 these same types (web/incident_input.py). The older Desk methods only build a command.
@@ -30,7 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from uuid import UUID
 
-from domain.access import Actor, Command, TicketScope, check
+from domain.access import Actor, Command, Setup, TicketScope, check, check_setup
 from domain.category import Category
 from domain.chain import ChainedAggregate
 from domain.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
@@ -41,15 +42,12 @@ from domain.incidents import (
     TriggerRule,
     Triggers,
 )
-from domain.people import Role
 from domain.results import Written
 from domain.setup.documents import SetTriggerRules
 from domain.ticket import ACTIVE_STATUSES, Ticket
 from domain.tickets.commands import Unchanged
 
 A = TypeVar("A", bound=ChainedAggregate)
-INCIDENT_MANAGERS = (Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN)
-MANAGERS_ONLY = "Only developers, operations and administrators manage mass incidents."
 BATCH = 100  # requests told in one atomic save
 ATTEMPTS = 5
 
@@ -64,7 +62,7 @@ def _who(actor: Actor) -> UUID:
 class IncidentCommand:
     """What every incident command declares (its fields are its own)."""
 
-    roles: ClassVar[tuple[Role, ...]] = INCIDENT_MANAGERS  # () : whoever is signed in
+    policy: ClassVar[Setup] = Setup.MANAGE_INCIDENTS  # its line in domain/access.py SETUP_POLICY
     api: ClassVar[str | None] = None  # not sent through the JSON API's command route when None
     actions: ClassVar[tuple[str, ...]] = ()
 
@@ -98,8 +96,7 @@ class IncidentCommands:
     def handle_incident(self, actor: Actor, command: IncidentCommand) -> Written:
         """Carries out one incident command: its roles, then its handler (which loads, decides
         and saves)."""
-        if command.roles and not actor.has(*command.roles):
-            raise Forbidden(MANAGERS_ONLY)
+        check_setup(actor, command.policy)
         return HANDLERS[type(command)](self, actor, command)
 
     # -- trigger rules --------------------------------------------------------------------------
@@ -163,6 +160,8 @@ class FireTrigger(IncidentCommand):
     """Records that a rule fired and makes its proposal (one atomic save), unless it fired less
     than a window ago or its last incident is still proposed or open."""
 
+    policy = Setup.RUN_INCIDENTS
+
     rule_id: UUID
     at: datetime
     count: int
@@ -195,6 +194,8 @@ def fire_trigger(desk: IncidentCommands, actor: Actor, c: FireTrigger) -> Writte
 class AutoLink(IncidentCommand):
     """Links matching requests; Unchanged when nothing was left to link or it is not open."""
 
+    policy = Setup.RUN_INCIDENTS
+
     incident_id: UUID
     ticket_ids: tuple[UUID, ...]
 
@@ -213,6 +214,8 @@ def auto_link(desk: IncidentCommands, actor: Actor, c: AutoLink) -> Written:
 @dataclass(frozen=True)
 class DeliverIncident(IncidentCommand):
     """Tells every linked request what it has not been told yet, in atomic batches."""
+
+    policy = Setup.RUN_INCIDENTS
 
     incident_id: UUID
 
@@ -282,7 +285,7 @@ class LinkToIncident(IncidentCommand):
     incident_id: UUID
     ticket_ids: tuple[UUID, ...]
 
-    roles = ()
+    policy = Setup.LINK_TO_INCIDENT
     api, actions = "links", ("link",)
 
 
@@ -304,7 +307,7 @@ class UnlinkFromIncident(IncidentCommand):
     incident_id: UUID
     ticket_id: UUID
 
-    roles = ()
+    policy = Setup.LINK_TO_INCIDENT
     actions = ("unlink",)  # the API's DELETE /api/v1/incidents/{id}/links/{ticket_id}
 
 

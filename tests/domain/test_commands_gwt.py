@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import incident_commands as ic
-from domain.access import Actor
+from domain.access import SETUP_POLICY, Actor, Setup
 from domain.desk import Desk
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, InvalidTransition
 from domain.incidents import Criteria, TriggerRule
@@ -387,12 +387,14 @@ def test_when_an_incident_command_is_handled_then_its_events_are_recorded(
     assert names_after(scene, scene.ticket, request_before) == on_request
 
 
+MANAGERS_ONLY = SETUP_POLICY[Setup.MANAGE_INCIDENTS].refusal
+
 INCIDENT_REFUSED: list[tuple[str, Callable[[Scene], UUID], IncidentWhen, type[Exception], str]] = [
     ("an agent does not dismiss", proposed,
-     lambda s, i: (s.world.agent, ic.DismissIncident(i)), Forbidden, ic.MANAGERS_ONLY),
+     lambda s, i: (s.world.agent, ic.DismissIncident(i)), Forbidden, MANAGERS_ONLY),
     ("a requester opens no incident", lambda s: uuid4(),
      lambda s, i: (s.world.requester, ic.OpenIncident("Сбой", "Чиним")), Forbidden,
-     ic.MANAGERS_ONLY),
+     MANAGERS_ONLY),
     ("an auditor links nothing", opened,
      lambda s, i: (s.world.auditor, ic.LinkToIncident(i, (s.ticket,))), Forbidden,
      "Your role may not link on this request."),

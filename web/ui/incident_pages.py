@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from domain.access import WORKERS
+from domain.access import WORKERS, Setup, may_set_up
 from domain.errors import DeskError, InvalidInput, NotFound
-from domain.incident_commands import BY_ACTION, INCIDENT_MANAGERS, IncidentCommand, OpenIncident
+from domain.incident_commands import BY_ACTION, IncidentCommand, OpenIncident
 from domain.incidents import Criteria, IncidentStatus
 from projections import catalog, queues
 from projections import incidents as view
@@ -41,7 +41,7 @@ from web.ui.render import page
 
 
 def _may_manage(viewer: Viewer) -> bool:
-    return viewer.actor.has(*INCIDENT_MANAGERS)
+    return may_set_up(viewer.actor, Setup.MANAGE_INCIDENTS)
 
 
 def _may_link(viewer: Viewer) -> bool:
