@@ -164,8 +164,9 @@ class Ticket(ChainedAggregate):
         priority: Priority
         visitor_key_hash: str = ""  # sha256 of the private link's key, for anonymous requests
         kind: TicketKind = TicketKind.REQUEST
-        raised_by: UUID | None = None  # the staff member who raised a knowledge gap
+        raised_by: UUID | None = None  # the staff member who raised a gap or registered a call
         urgency: Urgency = Urgency.NORMAL  # the requester's own say (absent before issue 13)
+        caller_phone: str = ""  # the number a call registered by line 1 came from (issue 16)
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
@@ -201,6 +202,7 @@ class Ticket(ChainedAggregate):
         kind: TicketKind = TicketKind.REQUEST,
         raised_by: UUID | None = None,
         urgency: Urgency = Urgency.NORMAL,
+        caller_phone: str = "",
     ) -> Ticket:
         if kind is TicketKind.KNOWLEDGE_GAP and raised_by is None:
             raise InvalidInput("A knowledge gap is raised by a member of staff.", ["raised_by"])
@@ -223,6 +225,7 @@ class Ticket(ChainedAggregate):
             kind=TicketKind(kind),
             raised_by=raised_by,
             urgency=Urgency(urgency),
+            **({"caller_phone": caller_phone} if caller_phone else {}),
         )
 
     # -- guards -------------------------------------------------------------------------------
@@ -413,17 +416,31 @@ class Ticket(ChainedAggregate):
         by: UUID
         body: str
         attachments: tuple[Attachment, ...]
+        # the staff accounts the note's @handles named (a group's active members), never its
+        # author; `handles` the @handles as written that named them (absent before issue 16)
+        mentions: tuple[UUID, ...] = ()
+        handles: tuple[str, ...] = ()
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
             t.attachments = (*t.attachments, *self.attachments)
 
-    def add_note(self, by: UUID, body: str, attachments: tuple[Attachment, ...] = ()) -> None:
+    def add_note(
+        self,
+        by: UUID,
+        body: str,
+        attachments: tuple[Attachment, ...] = (),
+        mentions: tuple[UUID, ...] = (),
+        handles: tuple[str, ...] = (),
+    ) -> None:
         self.check_not_closed()
         internal = tuple(
             Attachment(a.name, a.size, a.sha256, a.media_type, internal=True) for a in attachments
         )
-        self.trigger_event(self.NoteAdded, by=by, body=clean_body(body), attachments=internal)
+        self.trigger_event(
+            self.NoteAdded, by=by, body=clean_body(body), attachments=internal,
+            mentions=tuple(dict.fromkeys(m for m in mentions if m != by)), handles=handles,
+        )  # fmt: skip
 
     class AttachmentAdded(ChainedAggregate.Event):
         by: UUID | None

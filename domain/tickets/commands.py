@@ -21,6 +21,7 @@ from domain.article import Article
 from domain.category import Category, parse_fields
 from domain.chain import ChainedAggregate
 from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.mentions import directory
 from domain.people import Account, Group, Role
 from domain.ticket import Attachment, LinkKind, Priority, Status, TemplateUse, Ticket
 
@@ -126,7 +127,10 @@ class AddNote(TicketCommand):
 
 @handles(AddNote)
 def note(desk: Ports, actor: Actor, t: Ticket, c: AddNote) -> tuple[ChainedAggregate, ...]:
-    t.add_note(who(actor), c.body, c.attachments)
+    """`@login` and `@group-handle` in the note name staff to consult (domain/mentions.py):
+    the event records them; unknown handles, requesters and the author are left out."""
+    named = directory(desk).resolve(c.body, actor.id)
+    t.add_note(who(actor), c.body, c.attachments, named.accounts, named.handles)
     return NOTHING
 
 
