@@ -141,6 +141,8 @@ def poll_once(
     """Gives the oldest `batch` unseen letters of `box` to `handle`, one by one (see the module's
     docstring); returns how many came to each outcome. Raises ImapError when the mailbox cannot
     be read, and whatever `handle` raised."""
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, not {batch}")
     counts: Counter[Outcome] = Counter()
     client = _open(box, timeout)
     try:
