@@ -72,7 +72,7 @@ WORKERS = frozenset(
 )
 STAFF = WORKERS | {Role.QUALITY, Role.CURATOR, Role.AUDITOR}
 NOTE_WRITERS = WORKERS | {Role.QUALITY, Role.CURATOR}
-CALL_TAKERS = WORKERS  # who registers a phone call for its caller (domain/calls.py): never requesters
+CALL_TAKERS = WORKERS  # who registers a call for its caller (domain/calls.py): not requesters
 
 _WORK = frozenset(
     {

@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording, S
 
 from domain.access import WORKERS, Actor, Command, TicketScope, check, may_see
 from domain.article import Article
+from domain.calls import RegisterCall, register_call
 from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate, KeyedMapper, keyed_mapper
 from domain.claim import Claim, claim_id
@@ -281,6 +282,10 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
             position = recordings[-1].notification.id
             return FiledTicket(ticket.id, position, ticket.version, number, visitor_key)
         raise Conflict(ticket_id, None, 0)
+
+    def register_call(self, actor: Actor, call: RegisterCall) -> FiledTicket:
+        """Line 1 files a phone call for its caller, resolved or escalated in the same save."""
+        return register_call(self, actor, call)
 
     def routing(self) -> Routing:
         return Routing.load(self.repository)

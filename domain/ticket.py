@@ -225,7 +225,7 @@ class Ticket(ChainedAggregate):
             kind=TicketKind(kind),
             raised_by=raised_by,
             urgency=Urgency(urgency),
-            **({"caller_phone": caller_phone} if caller_phone else {}),
+            caller_phone=caller_phone.strip(),
         )
 
     # -- guards -------------------------------------------------------------------------------
