@@ -22,15 +22,15 @@ becomes an RFC 5322 message ready for mail/smtp.py.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
-from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.header import Header
 from email.message import EmailMessage
-from email.policy import Policy
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from typing import Any
 
 from domain.settings import mail_address
@@ -59,63 +59,72 @@ _MSG_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # printable ASCII, no <, > or 
 _URL = re.compile(r"(https://|mailto:)[!-;=?-~]+")  # one URL, no <, >, spaces or controls
 _LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")  # RFC 5646, loosely
 _LINE = 78  # where folding aims (RFC 5322 2.1.1)
+_HARD = 998  # what no line may pass
 
-
-class _Verbatim(UnstructuredHeader, BaseHeader):
-    """A header of ASCII tokens (checked before it is set), folded only between tokens and
-    never encoded."""
-
-    def fold(self, *, policy: Policy) -> str:
-        lines: list[str] = [f"{self.name}:"]
-        for token in str(self).split():
-            if len(lines[-1]) + 1 + len(token) > _LINE and lines[-1] != f"{self.name}:":
-                lines.append("")
-            lines[-1] += f" {token}"
-        return policy.linesep.join(lines) + policy.linesep
-
-
-_HEADERS = HeaderRegistry()
-for _name in ("message-id", "in-reply-to", "references", "list-unsubscribe"):
-    _HEADERS.map_to_type(_name, _Verbatim)
-# SMTP line ends, 7-bit bodies, our header classes; the library's default registry untouched
-POLICY = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
+# SMTP line ends, 7-bit bodies; headers are stored as written here (set_raw, refold_source
+# "none"): the email package's own folder costs ~5 ms a letter and encodes a long URL or ID
+POLICY = email_policy.SMTP.clone(cte_type="7bit", refold_source="none")
 
 
 def build(o: Outgoing, sender: str) -> EmailMessage:
     """The letter `o` from `sender` (Settings.mail_from); Unsendable if a field is unsafe."""
-    msg = EmailMessage(policy=POLICY)
-    msg["From"] = _address(sender, "sender")
-    msg["To"] = _address(o.to, "to")
+    headers = [
+        ("From", _address("From", sender, "sender")),
+        ("To", _address("To", o.to, "to")),
+    ]
     if o.reply_to is not None:
-        msg["Reply-To"] = _address(o.reply_to, "reply_to")
-    msg["Subject"] = _text(o.subject)
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = _msg_id(o.message_id, "message_id")
+        headers.append(("Reply-To", _address("Reply-To", o.reply_to, "reply_to")))
+    headers += [
+        ("Subject", _encoded("Subject", _text(o.subject))),
+        ("Date", format_datetime(datetime.now(UTC))),
+        ("Message-ID", _msg_id(o.message_id, "message_id")),
+    ]
     if o.in_reply_to is not None:
-        msg["In-Reply-To"] = _msg_id(o.in_reply_to, "in_reply_to")
+        headers.append(("In-Reply-To", _msg_id(o.in_reply_to, "in_reply_to")))
     if o.references:
-        msg["References"] = " ".join(_msg_id(r, "references") for r in o.references)
+        ids = [_msg_id(r, "references") for r in o.references]
+        headers.append(("References", _tokens("References", ids)))
     if o.list_unsubscribe is not None:
-        if not _URL.fullmatch(o.list_unsubscribe):
+        if not _URL.fullmatch(o.list_unsubscribe) or len(o.list_unsubscribe) > _HARD - 30:
             raise Unsendable("list_unsubscribe: one https:// or mailto: URL, printable ASCII")
-        msg["List-Unsubscribe"] = f"<{o.list_unsubscribe}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        headers.append(("List-Unsubscribe", f"<{o.list_unsubscribe}>"))
+        headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
     if not _LANGUAGE.fullmatch(o.language):
         raise Unsendable(f"language: not a language tag: {o.language!r}")
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg["X-Suz-Notification"] = "1"
+    headers += [
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "All"),
+        ("X-Suz-Notification", "1"),
+    ]
+    msg = EmailMessage(policy=POLICY)
+    for name, value in headers:
+        assert value.isascii() and "\r" not in value, name  # the checks above make it so
+        msg.set_raw(name, value)
     msg.set_content(o.text)
     if o.html:
         msg.add_alternative(o.html, subtype="html")
         for part in msg.iter_parts():  # set_content gives each part one; the letter has one
             del part["MIME-Version"]
-    msg["Content-Language"] = o.language  # after the content: set_content drops Content-*
+    msg.set_raw("Content-Language", o.language)  # after the content: set_content drops Content-*
     return msg
 
 
-def _address(value: str, what: str) -> Address:
-    """One clean address, its domain in IDNA form; Unsendable otherwise."""
+def _address(header: str, value: str, what: str) -> str:
+    """One clean address as a header value (display name encoded if need be, the domain in
+    IDNA form); Unsendable otherwise."""
+    display_name, addr_spec = _address_parts(value, what)
+    if not display_name:
+        return addr_spec
+    plain = formataddr((display_name, addr_spec))
+    if _plain(display_name) and len(header) + 2 + len(plain) <= _LINE:
+        return plain
+    name = _encoded(header, display_name, always=True)
+    last = name.rpartition("\n")[2]
+    return f"{name}{' ' if len(last) + len(addr_spec) + 3 <= _LINE else chr(10) + ' '}<{addr_spec}>"
+
+
+@functools.lru_cache(maxsize=4096)
+def _address_parts(value: str, what: str) -> tuple[str, str]:
     try:
         display_name, addr_spec = mail_address(value)
     except ValueError as e:
@@ -127,7 +136,34 @@ def _address(value: str, what: str) -> Address:
         domain = domain.encode("idna").decode("ascii")
     except UnicodeError:
         raise Unsendable(f"{what}: not a domain name: {domain!r}") from None
-    return Address(_text(display_name), addr_spec=f"{local}@{domain}")
+    return _text(display_name), f"{local}@{domain}"
+
+
+def _plain(text: str) -> bool:
+    """Text that may stand as it is: ASCII that a reader would not take for encoded-words."""
+    return text.isascii() and "=?" not in text
+
+
+def _encoded(header: str, text: str, *, always: bool = False) -> str:
+    """Free text as a folded header value: as it is if plain ASCII that folds within the
+    limit, else RFC 2047 encoded-words (UTF-8, base64), each short enough for a line."""
+    if not always and _plain(text):
+        folded = Header(text, "us-ascii", header_name=header).encode(linesep="\n")
+        if all(len(line) <= _HARD - len(header) - 2 for line in folded.split("\n")):
+            return folded
+    return Header(text, "utf-8", header_name=header).encode(linesep="\n")
+
+
+def _tokens(header: str, tokens: list[str]) -> str:
+    """Tokens (checked ASCII, no spaces) folded between tokens only, never encoded."""
+    lines = [""]
+    width = len(header) + 2
+    for token in tokens:
+        if lines[-1] and width + len(lines[-1]) + 1 + len(token) > _LINE:
+            lines.append("")
+            width = 0
+        lines[-1] += f" {token}" if lines[-1] or width == 0 else token
+    return "\n".join(lines)
 
 
 def _text(value: str) -> str:

@@ -75,7 +75,7 @@ class SmtpTarget:
     ) -> None:
         self.server = server
         self.timeout = timeout
-        self.tls = tls  # None: the system's trust store, host names checked
+        self._tls = tls  # None: the system's trust store, host names checked (made once)
         self.helo = helo  # the EHLO name; None: this host's FQDN (smtplib's default)
         self.envelope_from = envelope_from  # None: the address of each letter's From
 
@@ -93,6 +93,14 @@ class SmtpTarget:
         return cls(
             smtp_server(url), timeout=timeout, tls=tls, helo=helo, envelope_from=envelope_from
         )
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """The TLS context: the one given, else the system's (loading the trust store takes
+        tens of milliseconds: once per target, and only for smtps or STARTTLS)."""
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
 
     def send(self, message: EmailMessage) -> None:
         """Hands one letter over, or raises SendFailure."""
@@ -138,7 +146,6 @@ class SmtpTarget:
     def _connect(self) -> smtplib.SMTP:
         server, stage = self.server, "connect"
         conn: smtplib.SMTP | None = None
-        context = self.tls or ssl.create_default_context()
         try:
             if server.security == "tls":
                 conn = smtplib.SMTP_SSL(
@@ -146,7 +153,7 @@ class SmtpTarget:
                     server.port,
                     local_hostname=self.helo,
                     timeout=self.timeout,
-                    context=context,
+                    context=self.tls,
                 )
             else:
                 conn = smtplib.SMTP(
@@ -154,7 +161,7 @@ class SmtpTarget:
                 )
             conn.ehlo()
             if server.security == "starttls":
-                conn.starttls(context=context)
+                conn.starttls(context=self.tls)
                 conn.ehlo()
             if server.user is not None and server.password is not None:
                 stage = "auth"
