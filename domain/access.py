@@ -34,6 +34,7 @@ class Command(StrEnum):
     RATE = "rate"
     LINK = "link"
     ATTACH = "attach"
+    RECEIVE_LETTER = "receive_letter"  # a letter threaded into the request: the mail intake's
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ def may(actor: Actor, command: Command, ticket: TicketScope | None = None) -> bo
         return anonymous or actor.has(Role.REQUESTER, *WORKERS)
     if ticket is None or not may_see(actor, ticket):
         return False
+    if command is Command.RECEIVE_LETTER:  # the system's alone: no person sends a letter's command
+        return actor.id is None and actor.visitor_ticket_id is None and actor.has(Role.ADMIN)
     if may_work(actor, command):
         return True
     if command is Command.NOTE:
@@ -192,6 +195,8 @@ class Setup(StrEnum):
     MANAGE_INCIDENTS = "manage_incidents"  # open, dismiss, update, resolve a mass incident
     LINK_TO_INCIDENT = "link_to_incident"  # each request is then checked as a link on it
     RUN_INCIDENTS = "run_incidents"  # the incident process's: fire, auto-link, deliver
+    SET_NOTIFICATION_PREFERENCES = "set_notification_preferences"  # his own only
+    MARK_NOTIFICATIONS_READ = "mark_notifications_read"  # his own only
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,7 @@ class Allowed:
     refused: Forbidden | None = None  # written as Forbidden("..."), so scripts/i18n finds it
     signed_in: bool = False  # an account's own act: never the system's or a visitor's
     own_account: bool = False  # the account the command is about may also send it
+    only_own: bool = False  # only the account the command is about may send it, nobody else
 
     @property
     def refusal(self) -> str:
@@ -231,6 +237,7 @@ _REVIEW = Forbidden("Only a quality reviewer may review requests.")
 INCIDENT_MANAGERS = (Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN)
 _INCIDENTS = Forbidden("Only developers, operations and administrators manage mass incidents.")
 _SIGN_IN = Forbidden("Sign in to do this.")
+_OWN_NOTIFICATIONS = Forbidden("You may only change your own notifications.")
 
 SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.REGISTER_ORGANISATION: ADMINS,
@@ -266,6 +273,8 @@ SETUP_POLICY: dict[Setup, Allowed] = {
     # whoever may link the request (its handler checks Command.LINK on each)
     Setup.LINK_TO_INCIDENT: Allowed(frozenset(), _SIGN_IN, signed_in=True),
     Setup.RUN_INCIDENTS: Allowed(_ADMIN, UNLISTED),  # the incident process's (the system's)
+    Setup.SET_NOTIFICATION_PREFERENCES: Allowed(frozenset(), _OWN_NOTIFICATIONS, only_own=True),
+    Setup.MARK_NOTIFICATIONS_READ: Allowed(frozenset(), _OWN_NOTIFICATIONS, only_own=True),
 }
 
 
@@ -277,6 +286,8 @@ def may_set_up(actor: Actor, command: Setup, account_id: UUID | None = None) -> 
         return False
     if line.signed_in and actor.id is None:
         return False
+    if line.only_own:
+        return actor.id is not None and actor.id == account_id
     if line.own_account and actor.id is not None and actor.id == account_id:
         return True
     return not line.roles or actor.has(*line.roles)

@@ -18,7 +18,14 @@ from domain.calls import RegisterCall, register_call
 from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate, KeyedMapper, keyed_mapper
 from domain.claim import Claim, claim_id
-from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
+from domain.errors import (
+    AlreadyReceived,
+    Conflict,
+    DeskError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+)
 from domain.group_commit import install as install_group_commit
 from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
@@ -37,6 +44,7 @@ from domain.setup.documents import SetRoutingRules
 from domain.sla_commands import SlaCommands
 from domain.stored_write import positions_if_stored
 from domain.ticket import (
+    Attachment,
     Channel,
     Contact,
     Priority,
@@ -197,6 +205,19 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
             raise NotFound("No such account.")
         return self._get(Account, account_id, "account")
 
+    def letter_owner(self, message_id: str) -> UUID | None:
+        """The request a letter (by its Message-ID) was taken into, if it was."""
+        try:
+            claim: Claim = self.repository.get(claim_id(f"letter:{message_id}"))
+        except AggregateNotFoundError:
+            return None
+        return claim.owner_id
+
+    def _check_new_letter(self, message_id: str) -> None:
+        owner = self.letter_owner(message_id)
+        if owner is not None:
+            raise AlreadyReceived(owner)
+
     def account_by_login(self, login: str) -> Account | None:
         try:
             claim: Claim = self.repository.get(claim_id(f"login:{login.strip().lower()}"))
@@ -228,7 +249,12 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         contact: Contact | None = None,
         priority: Priority | None = None,
         urgency: Urgency = Urgency.NORMAL,
+        letter: str | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> FiledTicket:
+        """Files a request. `letter`: the Message-ID of the letter that files it (the mail
+        intake's): recorded with it, so the letter files once (`AlreadyReceived` after); the
+        category's required data it lacks is asked of the requester at once."""
         check(actor, Command.FILE)
         if priority is not None and not actor.has(*WORKERS):
             raise InvalidInput("Only the support staff set the priority; say how urgent it is "
@@ -236,7 +262,10 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         category = self._get(Category, category_id, "category")
         if category.archived:
             raise InvalidInput("This category is no longer in use; pick another.", ["category"])
-        values = parse_fields(category.form, fields)
+        values = parse_fields(category.form, fields) if letter is None else {}
+        asked = tuple(f.key for f in category.form if f.required) if letter is not None else ()
+        if letter is not None:
+            self._check_new_letter(letter)
         if actor.id is None and contact is None:
             raise InvalidInput("Leave your name and e-mail so we can answer you.", ["contact"])
         if contact is not None:
@@ -274,9 +303,18 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
                 raise
             if group_id is not None:
                 ticket.assign(None, group_id, None, rule)
+            for attachment in attachments:  # a letter's files, saved with it
+                ticket.attach(None, attachment)
+            if asked:  # a letter does not fill the category's form: the requester is asked
+                ticket.request_information(None, asked, (), "")
+            claims = [Claim.take(f"ticket:{number}", ticket.id)]
+            if letter is not None:
+                claims.append(Claim.take(f"letter:{letter}", ticket.id))
             try:
-                recordings = self.save(Claim.take(f"ticket:{number}", ticket.id), ticket)
+                recordings = self.save(*claims, ticket)
             except IntegrityError:
+                if letter is not None:
+                    self._check_new_letter(letter)  # another intake took this letter in
                 self._numbers.conflicted()  # another process took it: read its claim
                 continue
             position = recordings[-1].notification.id

@@ -60,3 +60,13 @@ class Conflict(DeskError):
         self.aggregate_id = aggregate_id
         self.expected = expected
         self.current = current
+
+
+class AlreadyReceived(DeskError):
+    """Raised when a letter (by its Message-ID) was taken in before: a re-delivery, not news."""
+
+    code = "already_received"
+
+    def __init__(self, ticket_id: UUID) -> None:
+        super().__init__(f"This letter was taken in before, into request {ticket_id}.")
+        self.ticket_id = ticket_id

@@ -54,6 +54,15 @@ class Settings:
     # SUZ_MAIL_FROM: the From of every letter and its envelope sender, "suz@localhost" or
     # "Support <support@desk.ru>"; its domain (`mail_domain`) ends our Message-IDs
     mail_from: str = "suz@localhost"
+    # SUZ_IMAP_URL: the mailbox the desk reads letters from (mail/imap.py `Mailbox.from_url`):
+    # imap://user:pass@host:port/FOLDER, imaps://..., imap+starttls://...; None: no polling
+    # (an MTA may still pipe letters to `suz mail-in`). Never shown in the repr (a password)
+    imap_url: str | None = field(default=None, repr=False)
+    imap_interval: float = 30.0  # SUZ_IMAP_INTERVAL: seconds between polls of the mailbox
+    # SUZ_MAIL_CATEGORY: the category (an id, or its Russian or English name) of requests filed
+    # by letter; None: the first category in use
+    mail_category: str | None = None
+    mail_rate: int = 20  # SUZ_MAIL_RATE: letters a minute one address may send; more are refused
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +91,10 @@ class Settings:
             admin_password=os.environ.get("SUZ_ADMIN_PASSWORD") or None,
             smtp_url=_checked_smtp_url(os.environ.get("SUZ_SMTP_URL", "").strip() or None),
             mail_from=_checked_mail_from(os.environ.get("SUZ_MAIL_FROM", "").strip()),
+            imap_url=os.environ.get("SUZ_IMAP_URL", "").strip() or None,
+            imap_interval=float(os.environ.get("SUZ_IMAP_INTERVAL", "") or 30),
+            mail_category=os.environ.get("SUZ_MAIL_CATEGORY", "").strip() or None,
+            mail_rate=int(os.environ.get("SUZ_MAIL_RATE", "") or 20),
         )
 
     def publish(self) -> None:

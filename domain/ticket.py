@@ -394,6 +394,8 @@ class Ticket(ChainedAggregate):
         by: UUID | None
         body: str
         attachments: tuple[Attachment, ...]
+        sender: str = ""  # the address a letter came from (channel e-mail; absent before)
+        quoted: str = ""  # the letter's quoted history and signature, trimmed from `body`
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
@@ -403,11 +405,17 @@ class Ticket(ChainedAggregate):
                 t.requested_fields, t.requested_questions = (), ()
 
     def write_as_requester(
-        self, by: UUID | None, body: str, attachments: tuple[Attachment, ...] = ()
+        self,
+        by: UUID | None,
+        body: str,
+        attachments: tuple[Attachment, ...] = (),
+        sender: str = "",
+        quoted: str = "",
     ) -> None:
         self.check_active()
+        extra = {"sender": sender, "quoted": quoted.strip()[:MAX_BODY]} if sender else {}
         self.trigger_event(
-            self.RequesterWrote, by=by, body=clean_body(body), attachments=attachments
+            self.RequesterWrote, by=by, body=clean_body(body), attachments=attachments, **extra
         )
 
     class NoteAdded(ChainedAggregate.Event):
@@ -456,7 +464,7 @@ class Ticket(ChainedAggregate):
 
     # -- information requests -----------------------------------------------------------------
     class InformationRequested(ChainedAggregate.Event):
-        by: UUID
+        by: UUID | None  # None: the desk itself (a letter lacked the category's fields)
         fields: tuple[str, ...]
         questions: tuple[str, ...]
         message: str
@@ -469,7 +477,7 @@ class Ticket(ChainedAggregate):
 
     def request_information(
         self,
-        by: UUID,
+        by: UUID | None,
         fields: tuple[str, ...],
         questions: tuple[str, ...],
         message: str,

@@ -9,7 +9,7 @@ What each outcome tells the MTA:
 - STORED, DUPLICATE: 0, delivered (a duplicate is the MTA retrying one we already took in);
 - RETRY, or the intake raising: 75 EX_TEMPFAIL, the MTA keeps the letter in its queue and
   tries again later (the store is down: nothing is lost);
-- REFUSED: 77 EX_NOPERM, the MTA returns the letter to its sender, with our reason (written to
+- REFUSED: 65 EX_DATAERR, the MTA returns the letter to its sender, with our reason (written to
   standard error, which Postfix and Exim quote in the bounce). Unlike the IMAP poller, which
   sets refused letters aside in a folder, a pipe has nowhere to keep them: a bounce is the only
   way the sender learns of it. (The letter was already accepted over SMTP, so a forged sender
@@ -33,7 +33,6 @@ log = logging.getLogger("suz.mail")
 EX_OK = 0
 EX_DATAERR = 65  # the input was not a letter we can take: bounce
 EX_TEMPFAIL = 75  # try again later: the MTA keeps the letter queued
-EX_NOPERM = 77  # the desk will not take this letter: bounce
 
 DEFAULT_LIMIT = 50 * 1024 * 1024  # bytes: above what mail servers commonly accept (25-50 MB)
 _CHUNK = 1024 * 1024
@@ -42,13 +41,15 @@ EXIT = {
     Outcome.STORED: EX_OK,
     Outcome.DUPLICATE: EX_OK,
     Outcome.RETRY: EX_TEMPFAIL,
-    Outcome.REFUSED: EX_NOPERM,
+    Outcome.REFUSED: EX_DATAERR,
 }
+# What the intake answers: the outcome, or the outcome and why (said to the MTA when refused).
+Handled = Outcome | tuple[Outcome, str]
 
 
 def deliver(
     stream: BinaryIO,
-    handle: Callable[[bytes], Outcome],
+    handle: Callable[[bytes], Handled],
     *,
     limit: int = DEFAULT_LIMIT,
     errors: TextIO | None = None,
@@ -65,14 +66,15 @@ def deliver(
     if not raw.strip():
         return _say(errors, EX_DATAERR, "the letter is empty")
     try:
-        outcome = Outcome(handle(raw))
+        answer = handle(raw)
+        outcome, why = answer if isinstance(answer, tuple) else (Outcome(answer), "")
     except Exception:
         log.exception("mail in: the intake failed; the mail server will try again")
         return _say(errors, EX_TEMPFAIL, "the help desk cannot take letters now; try again")
     if outcome is Outcome.RETRY:
         return _say(errors, EX_TEMPFAIL, "the help desk cannot take letters now; try again")
     if outcome is Outcome.REFUSED:
-        return _say(errors, EX_NOPERM, "the help desk does not accept this letter")
+        return _say(errors, EX_DATAERR, why or "the help desk does not accept this letter")
     return EXIT[outcome]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from domain.category import Category
+from domain.mentions import group_handle
 from domain.people import Account, Group, Organisation
 from projections.base import View, on
 from projections.db import Tx
@@ -29,7 +30,7 @@ def _s(value: object) -> str | None:
 class CatalogView(View):
     name = "catalog"
     tables = ("v_categories", "v_groups", "v_accounts", "v_organisations")
-    shape = 2  # 2: groups' leads
+    shape = 3  # 2: groups' leads; 3: accounts' e-mail addresses (the mail intake's senders)
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -40,7 +41,8 @@ class CatalogView(View):
             " kind TEXT NOT NULL, lead_id TEXT)",
             "CREATE TABLE IF NOT EXISTS v_accounts (id TEXT PRIMARY KEY, login TEXT NOT NULL,"
             " display_name TEXT NOT NULL, roles TEXT NOT NULL, organisation_id TEXT,"
-            " group_ids TEXT NOT NULL, disabled INTEGER NOT NULL)",
+            " group_ids TEXT NOT NULL, disabled INTEGER NOT NULL, email TEXT NOT NULL DEFAULT '')",
+            "CREATE INDEX IF NOT EXISTS v_accounts_email ON v_accounts (email)",
             "CREATE TABLE IF NOT EXISTS v_organisations (id TEXT PRIMARY KEY,"
             " name TEXT NOT NULL, inn TEXT NOT NULL)",
         ]
@@ -87,9 +89,10 @@ class CatalogView(View):
     def account_registered(self, tx: Tx, e: Account.Registered, position: int) -> None:
         tx.execute(
             "INSERT INTO v_accounts (id, login, display_name, roles, organisation_id, group_ids,"
-            " disabled) VALUES (%s, %s, %s, %s, %s, '[]', 0)",
+            " disabled, email) VALUES (%s, %s, %s, %s, %s, '[]', 0, %s)",
             (str(e.originator_id), e.login, e.display_name,
-             orjson.dumps([r.value for r in e.roles]).decode(), _s(e.organisation_id)),
+             orjson.dumps([r.value for r in e.roles]).decode(), _s(e.organisation_id),
+             e.email.strip().lower()),
         )  # fmt: skip
 
     @on(Account.JoinedGroup, Account.LeftGroup)
@@ -200,3 +203,36 @@ def names_for(tx: Tx, rows: Iterable[Any]) -> dict[str, dict[str, Any]]:
         "organisations": organisation_names(tx, [r.organisation_id for r in rows]),
         "categories": category_names(tx),
     }
+
+
+def account_by_email(tx: Tx, email: str) -> tuple[str, str | None] | None:
+    """The enabled account with this e-mail address (the first by login, if several share
+    it): its id and organisation; None when nobody has it."""
+    row = tx.one(
+        "SELECT id, organisation_id FROM v_accounts WHERE email = %s AND disabled = 0"
+        " ORDER BY login LIMIT 1",
+        (email.strip().lower(),),
+    )
+    return (row[0], row[1]) if row else None
+
+
+def mention_handles(tx: Tx, typed: str, limit: int = 8) -> list[dict[str, str]]:
+    """What an `@` in a note may name, for the composer's autocomplete (issue 16): active staff
+    whose login or name starts with `typed` (or holds it), then groups whose handle does; each as
+    {handle, label, kind}. The handles are domain/mentions.py's, so a pick resolves as shown."""
+    typed = typed.strip().lower().lstrip("@")[:64]
+    like = "%" + typed.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+    rows = tx.all(
+        "SELECT login, display_name FROM v_accounts WHERE disabled = 0 AND roles <> %s"
+        " AND (LOWER(login) LIKE %s ESCAPE '\\' OR LOWER(display_name) LIKE %s ESCAPE '\\')"
+        " ORDER BY login LIMIT 200",
+        ('["requester"]', like, like),
+    )
+    people = sorted(rows, key=lambda r: (not str(r[0]).startswith(typed), str(r[0])))
+    found = [{"handle": str(r[0]), "label": str(r[1]), "kind": "person"} for r in people]
+    logins = {f["handle"] for f in found}
+    handles = {group_handle(str(r[0])): str(r[0]) for r in tx.all("SELECT name FROM v_groups")}
+    found += [{"handle": h, "label": name, "kind": "group"} for h, name in sorted(handles.items())
+              if typed in h or typed in name.lower()
+              if h and h not in logins]  # fmt: skip  # a login wins over a group's handle
+    return found[:limit]

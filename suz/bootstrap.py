@@ -14,6 +14,7 @@ from domain.desk import Desk
 from domain.keys import require_keys
 from domain.settings import Settings
 from processes.system import read_side
+from suz.mail_in import with_mailbox
 from web.app import create_app
 from web.csrf import AllowedOrigins
 from web.migrations import migrate
@@ -30,7 +31,7 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
     require_keys(settings)  # production: refuse to start without both keys, kept apart
     migrate(settings)  # every table, before anything reads one
     desk = Desk(settings.store_env())
-    projections = read_side(desk, settings)
+    projections = with_mailbox(read_side(desk, settings), settings)
     return Services(
         settings=settings,
         desk=desk,

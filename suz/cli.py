@@ -140,6 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="read the password from stdin (else SUZ_ADMIN_PASSWORD, else ask)",
     )
     sub.add_parser("views", help="run the views and background processes only, until SIGTERM")
+    sub.add_parser(
+        "mail-in",
+        help="take in one letter from standard input (for an MTA's pipe): exit 0 stored, "
+        "75 try later, 65 refused",
+    )
     demo = sub.add_parser("demo", help="load demo data (demo mode only)")
     demo.add_argument("--if-empty", action="store_true", help="only when the store is empty")
     sub.add_parser("verify", help="recompute every hash chain and report tampering")
@@ -207,6 +212,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return run_create_admin(settings, args.login, args.name, args.email, args.password_stdin)
     if args.command == "views":
         return run_views(settings)
+    if args.command == "mail-in":
+        from suz.mail_in import run_mail_in
+
+        return run_mail_in(settings)
     if args.command == "demo":
         if not settings.demo:  # its passwords are published in the README
             print("suz demo: refused: the demo is loaded in demo mode only (SUZ_MODE=demo); "

@@ -24,6 +24,7 @@ def run_views(settings: Settings, stop: threading.Event | None = None) -> int:
     """Runs until `stop` is set (by SIGTERM or SIGINT when run from the command line)."""
     from audit.seals import Sealer
     from processes.system import read_side
+    from suz.mail_in import with_mailbox
 
     if not logging.getLogger().handlers:  # the command line: INFO lines on stderr
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
@@ -32,7 +33,7 @@ def run_views(settings: Settings, stop: threading.Event | None = None) -> int:
     migrate(settings)
     stop = stop or _stop_on_signals()
     desk = Desk(settings.store_env())
-    projections = read_side(desk, settings)
+    projections = with_mailbox(read_side(desk, settings), settings)
     sealer = Sealer(settings, desk, projections.db) if settings.seal_interval > 0 else None
     store = "PostgreSQL" if settings.uses_postgres else str(settings.data_dir)
     projections.start(run_views=True)

@@ -20,6 +20,7 @@ from domain.access import Actor, Command
 from domain.article import Article
 from domain.category import Category, parse_fields
 from domain.chain import ChainedAggregate
+from domain.claim import Claim
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.mentions import directory
 from domain.people import Account, Group, Role
@@ -50,6 +51,7 @@ class Ports(Protocol):
         self, actor: Actor, template_id: UUID, ticket_id: UUID, language: str = "ru"
     ) -> tuple[str, TemplateUse, Article]: ...
     def ticket_for(self, actor: Actor, command: Command, ticket_id: UUID) -> Ticket: ...
+    def _check_new_letter(self, message_id: str) -> None: ...
 
 
 C = TypeVar("C", bound=TicketCommand)
@@ -450,6 +452,38 @@ def close_unanswered(desk: Ports, actor: Actor, t: Ticket, c: CloseUnanswered
         raise Unchanged
     t.close(actor.id, c.reason)
     return NOTHING
+
+
+# -- letters (the mail intake's, as the system) -------------------------------------------------
+LETTER_REOPENS = "Reopened by a letter from the requester's side."
+
+
+@dataclass(frozen=True)
+class ReceiveLetter(TicketCommand):
+    """A letter that threads into the request: the requester's message, by whoever of his side
+    sent it (`sender_id` when the address is an account's). Recorded once per Message-ID: its
+    claim is saved with it. A resolved request is reopened by it; a closed one takes nothing
+    (the intake files a new request, related to it)."""
+
+    letter_id: str  # the Message-ID
+    sender: str  # the From address
+    sender_id: UUID | None
+    body: str
+    quoted: str = ""
+    attachments: tuple[Attachment, ...] = ()
+
+    policy = Command.RECEIVE_LETTER
+    versioned = False
+
+
+@handles(ReceiveLetter)
+def receive_letter(desk: Ports, actor: Actor, t: Ticket, c: ReceiveLetter
+                   ) -> tuple[ChainedAggregate, ...]:  # fmt: skip
+    desk._check_new_letter(c.letter_id)
+    if t.status is Status.RESOLVED:
+        t.reopen(c.sender_id, LETTER_REOPENS)
+    t.write_as_requester(c.sender_id, c.body, c.attachments, sender=c.sender, quoted=c.quoted)
+    return (Claim.take(f"letter:{c.letter_id}", t.id),)
 
 
 # -- the registry: every command by its API segment and by its form's name --------------------

@@ -14,6 +14,7 @@ from domain.access import visible_data as seen_by
 from domain.errors import Forbidden, NotFound
 from domain.people import Role
 from domain.ticket import Attachment, Priority
+from domain.tickets.commands import SYSTEM
 from tests.domain.support import history, refused
 from tests.world import World
 
@@ -42,6 +43,7 @@ ACTORS: dict[str, Actor] = {
     "curator": staff(Role.CURATOR),
     "auditor": staff(Role.AUDITOR),
     "admin": staff(Role.ADMIN),
+    "the system": SYSTEM,  # what processes and the mail intake act as
 }
 
 COLUMNS = (
@@ -62,27 +64,30 @@ COLUMNS = (
     Command.RATE,
     Command.LINK,
     Command.ATTACH,
+    Command.RECEIVE_LETTER,
 )
 # Columns, in COLUMNS order: file, reply, write (as requester), note, request info, provide
-# info, assign, transfer, escalate, priority, category, resolve, reopen, close, rate, link, attach.
+# info, assign, transfer, escalate, priority, category, resolve, reopen, close, rate, link, attach,
+# a letter threaded in (the mail intake's: the system's alone).
 # fmt: off
 MATRIX = {
-    #                       fil rep wri not ask ans asg trn esc pri cat res reo clo rat lnk att
-    "requester (own)":      "  Y   .   Y   .   .   Y   .   .   .   .   .   .   Y   .   Y   .   Y",
-    "colleague (same org)": "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "other organisation":   "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "visitor with link":    "  .   .   Y   .   .   Y   .   .   .   .   .   .   Y   .   .   .   Y",
-    "visitor, other link":  "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "visitor, no link":     "  Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "agent":                "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "methodologist":        "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "analyst":              "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "developer":            "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "operations":           "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
-    "quality":              "  .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "curator":              "  .   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "auditor":              "  .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
-    "admin":                "  Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y",
+    #                     fil rep wri not ask ans asg trn esc pri cat res reo clo rat lnk att mail
+    "requester (own)":      "Y   .   Y   .   .   Y   .   .   .   .   .   .   Y   .   Y   .   Y   .",
+    "colleague (same org)": "Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "other organisation":   "Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "visitor with link":    ".   .   Y   .   .   Y   .   .   .   .   .   .   Y   .   .   .   Y   .",
+    "visitor, other link":  ".   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "visitor, no link":     "Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "agent":                "Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   .",
+    "methodologist":        "Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   .",
+    "analyst":              "Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   .",
+    "developer":            "Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   .",
+    "operations":           "Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   .",
+    "quality":              ".   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "curator":              ".   .   .   Y   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "auditor":              ".   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .   .",
+    "admin":                "Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   .",
+    "the system":           "Y   Y   .   Y   Y   .   Y   Y   Y   Y   Y   Y   Y   Y   .   Y   Y   Y",
 }
 # fmt: on
 CELLS = [

@@ -18,7 +18,14 @@ import pytest
 from domain import incident_commands as ic
 from domain.access import SETUP_POLICY, Actor, Setup
 from domain.desk import Desk
-from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, InvalidTransition
+from domain.errors import (
+    AlreadyReceived,
+    Conflict,
+    DeskError,
+    Forbidden,
+    InvalidInput,
+    InvalidTransition,
+)
 from domain.incidents import Criteria, TriggerRule
 from domain.ticket import Attachment, LinkKind, Priority
 from domain.tickets import commands as c
@@ -161,6 +168,17 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("the SLA timer closes a request left resolved", [resolved],
      lambda s: (c.SYSTEM, c.CloseUnanswered(s.ticket, None, "Нет ответа")),
      [("Closed", {"by": None, "reason": "Нет ответа"})]),
+    # the mail intake's: a letter threaded into the request, by whoever of its side wrote it
+    ("a letter from the requester's colleague threads in as the requester's side's message", [],
+     lambda s: (c.SYSTEM, c.ReceiveLetter(s.ticket, None, "m1@org.ru", "boss@org.ru", None,
+                                          "Подтверждаю", "> было")),
+     [("RequesterWrote", {"by": None, "body": "Подтверждаю", "sender": "boss@org.ru",
+                          "quoted": "> было"})]),
+    ("a letter to a resolved request reopens it", [resolved],
+     lambda s: (c.SYSTEM, c.ReceiveLetter(s.ticket, None, "m2@org.ru", "a@org.ru",
+                                          uid(s.world.requester), "Не помогло")),
+     [("Reopened", {"by": "requester", "reason": c.LETTER_REOPENS}),
+      ("RequesterWrote", {"by": "requester", "body": "Не помогло", "sender": "a@org.ru"})]),
 ]  # fmt: skip
 
 
@@ -230,6 +248,16 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
     ("a request is not linked to itself", [],
      lambda s: (s.world.agent, c.Link(s.ticket, None, s.ticket)),
      InvalidInput, "A request cannot be linked to itself."),
+    ("a letter is taken in once", [lambda s: s.desk.handle(
+        c.SYSTEM, c.ReceiveLetter(s.ticket, None, "same@org.ru", "a@org.ru", None, "Раз"))],
+     lambda s: (c.SYSTEM, c.ReceiveLetter(s.ticket, None, "same@org.ru", "a@org.ru", None, "Раз")),
+     AlreadyReceived, "This letter was taken in before"),
+    ("nobody but the mail intake threads a letter in", [],
+     lambda s: (s.world.agent, c.ReceiveLetter(s.ticket, None, "m@org.ru", "a@org.ru", None, "Я")),
+     Forbidden, "Your role may not receive letter on this request."),
+    ("a letter to a closed request takes nothing (the intake files a new one)", [closed],
+     lambda s: (c.SYSTEM, c.ReceiveLetter(s.ticket, None, "m3@org.ru", "a@org.ru", None, "Ещё")),
+     InvalidTransition, "is closed; file a new request."),
     ("an information request names fields of its category", [],
      lambda s: (s.world.agent, c.RequestInformation(s.ticket, v(s), ("colour",))),
      InvalidInput, "Not fields of this category: colour."),

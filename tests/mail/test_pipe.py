@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mail.pipe import EX_DATAERR, EX_NOPERM, EX_OK, EX_TEMPFAIL
+from mail.pipe import EX_DATAERR, EX_OK, EX_TEMPFAIL
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,7 +64,7 @@ def run(raw: bytes, answer: str, tmp_path: Path, limit: int = 10**8) -> tuple[in
         ("duplicate", EX_OK, ""),
         ("retry", EX_TEMPFAIL, "try again"),
         ("raise", EX_TEMPFAIL, "try again"),
-        ("refused", EX_NOPERM, "does not accept"),
+        ("refused", EX_DATAERR, "does not accept"),
     ],
 )
 def test_each_outcome_tells_the_mail_server_what_to_do(
