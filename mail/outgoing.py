@@ -7,17 +7,21 @@ becomes an RFC 5322 message ready for mail/smtp.py.
   (пример.рф) is written in its IDNA form (xn--e1afmkfd.xn--p1ai); a non-ASCII local part is
   refused (it would need SMTPUTF8 all the way).
 - Loops: `Auto-Submitted: auto-generated` (RFC 3834: responders must not answer it) and
-  `X-Auto-Response-Suppress: All` (Exchange / Outlook out-of-office rules read only this).
-  No `Precedence`: RFC 3834 does not define it (it names it only as a field some responders
-  look at, and points to Auto-Submitted as the standard signal); its values mean "bulk mail"
-  or "mailing list" to filters, and a requester's answer to his own request is neither.
+  `X-Auto-Response-Suppress: All` (Exchange's and Outlook's own signal for their out-of-office
+  and other automatic answers). No `Precedence`: it is in no standard (RFC 3834 has
+  Auto-Submitted for what responders should look at), and its values say "bulk mail" or
+  "mailing list" to spam filters, while an answer to a requester's own request is neither.
 - Header injection: every field is checked before it is written. Free text (the subject) has
   line breaks and control characters turned into spaces; structured fields (addresses,
   Message-IDs, the unsubscribe URL, the language) with anything unexpected are refused with
   `Unsendable`, a ValueError: the letter cannot be written, retrying will not help.
-- Message-IDs, References and List-Unsubscribe are written as they are (checked printable
-  ASCII), folded only between IDs: the email package would otherwise turn a token longer than
-  a line into encoded-words, which no client reads back as an ID or a URL.
+- List-Unsubscribe with List-Unsubscribe-Post (RFC 8058 one-click) counts only if the relay's
+  DKIM signature covers both fields: signing is the relay's job (SUZ_SMTP_URL's server).
+- Every header is written here once, folded within 78 characters where it can be (encoded-
+  words split by email.header.Header; Message-IDs, References and the unsubscribe URL folded
+  only between IDs, never encoded), and stored as written: the email package's own folder
+  costs ~5 ms a letter and turns a token longer than a line (a long URL or ID) into
+  encoded-words, which no client reads back as a URL or an ID.
 """
 
 from __future__ import annotations

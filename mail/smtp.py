@@ -55,6 +55,9 @@ class SendFailure(Exception):
         self.code = code
         self.stage = stage
 
+    def copy(self) -> SendFailure:
+        return SendFailure(str(self), temporary=self.temporary, code=self.code, stage=self.stage)
+
     def __repr__(self) -> str:
         kind = "temporary" if self.temporary else "permanent"
         return f"SendFailure({kind}, code={self.code}, stage={self.stage}: {self})"
@@ -112,7 +115,8 @@ class SmtpTarget:
         """Hands letters over on one connection, in order: for each, None (accepted) or why
         not. A refused letter does not stop its neighbours; a connection dropped mid-batch is
         opened again once (the letter it dropped is tried again on it); after that, or if the
-        channel cannot be opened, every letter left gets that temporary failure."""
+        channel cannot be opened, every letter left gets that temporary failure. No letters,
+        no connection."""
         results: list[SendFailure | None] = []
         conn: smtplib.SMTP | None = None
         reconnected = False
@@ -121,7 +125,7 @@ class SmtpTarget:
             for message in messages:
                 while True:
                     if broken is not None:
-                        results.append(broken)
+                        results.append(broken.copy())
                         break
                     if conn is None:
                         try:
@@ -194,6 +198,8 @@ class SmtpTarget:
             return _failure(e, "data")
         except smtplib.SMTPNotSupportedError as e:  # the letter needs SMTPUTF8 the server lacks
             return SendFailure(str(e), temporary=False, code=None, stage="mail")
+        except ValueError as e:  # the letter cannot be flattened (before any command is sent)
+            return SendFailure(f"unwritable letter: {e}", temporary=False, code=None, stage="mail")
         except (smtplib.SMTPException, OSError) as e:
             raise _Dropped(_failure(e, "send")) from None
 

@@ -175,7 +175,7 @@ def test_a_display_name_with_quotes_and_commas_stays_one_address() -> None:
     assert msg["To"].addresses[0].display_name == 'Петров, Иван "IT"'
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(subject=st.text(max_size=300), name=st.text(max_size=120))
 def test_any_subject_and_display_name_read_back_cleaned(subject: str, name: str) -> None:
     """Whatever the text, the wire is 7-bit with lines within RFC 5322's limit, there is one

@@ -231,6 +231,25 @@ def test_a_letter_without_one_recipient_is_permanent(smtp_server: RunningServer)
     assert not caught.value.temporary and caught.value.code is None
 
 
+def test_no_letters_no_connection() -> None:
+    down = SmtpTarget.from_url(f"smtp://{HOST}:{free_port()}", timeout=5)
+    assert down.send_many([]) == []
+
+
+def test_an_unwritable_letter_fails_alone(smtp_server: RunningServer) -> None:
+    """A letter smtplib will not send (here: two Resent- blocks, which build never writes) is
+    refused before any command, for good; its neighbours go through."""
+    bad = build(letter(2), SENDER)
+    bad.set_raw("Resent-Date", "Thu, 03 Dec 2026 10:00:00 +0000")
+    bad.set_raw("Resent-Date", "Thu, 03 Dec 2026 11:00:00 +0000")
+    results = target(smtp_server).send_many(
+        [build(letter(1), SENDER), bad, build(letter(3), SENDER)]
+    )
+    assert results[0] is None and results[2] is None
+    assert results[1] is not None and not results[1].temporary
+    assert len(smtp_server.wait_for(2)) == 2
+
+
 # -- the settings
 
 
