@@ -23,12 +23,13 @@ from domain.category import Category, parse_fields
 from domain.claim import Claim
 from domain.errors import Conflict, DeskError, Forbidden, InvalidInput, NotFound
 from domain.people import Account, Group, Organisation, Role
+from domain.phones import checked_phone
 from domain.results import FiledTicket
 from domain.routing import Rule
 from domain.ticket import Channel, Contact, Priority, Ticket
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{2,63}")
-PHONE = re.compile(r"\+?[0-9][0-9 ()\-.]{3,28}")
+
 REFUSED = Forbidden("Only the support staff register calls.")
 
 
@@ -70,18 +71,6 @@ def check_call_taker(actor: Actor) -> None:
     """Only a signed-in worker (line 1 and up) registers calls; requesters never."""
     if actor.id is None or not actor.has(*CALL_TAKERS):
         raise REFUSED
-
-
-def checked_phone(phone: str, field_name: str = "phone") -> str:
-    """A phone number as written (trimmed), or "" when none was given; InvalidInput if it is not
-    one (5 to 15 digits, spaces, brackets, dashes and a leading +)."""
-    phone = phone.strip()
-    if not phone:
-        return ""
-    digits = sum(c.isdigit() for c in phone)
-    if not PHONE.fullmatch(phone) or not 5 <= digits <= 15:
-        raise InvalidInput("Give a phone number like +7 495 123-45-67.", [field_name])
-    return phone
 
 
 def _get(desk: Ports, cls: Any, aggregate_id: UUID, what: str, field_name: str) -> Any:

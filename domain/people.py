@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput, InvalidTransition
+from domain.phones import checked_phone
 
 
 class Role(StrEnum):
@@ -130,6 +131,7 @@ class Account(ChainedAggregate):
         email: str
         roles: tuple[Role, ...]
         organisation_id: UUID | None
+        phone: str = ""  # where line 1 finds a caller (issue 16); the aggregate keeps nothing
 
         def apply(self, aggregate: Any) -> None:
             a = cast(Account, aggregate)
@@ -146,6 +148,7 @@ class Account(ChainedAggregate):
         roles: tuple[Role, ...],
         organisation_id: UUID | None = None,
         email: str = "",
+        phone: str = "",
     ) -> Account:
         login = clean_text(login, "login", max_length=64).lower()
         if not all(c.isalnum() or c in "._-@" for c in login):
@@ -161,6 +164,7 @@ class Account(ChainedAggregate):
             email=email.strip(),
             roles=tuple(dict.fromkeys(roles)),
             organisation_id=organisation_id,
+            phone=checked_phone(phone),  # always given: the chain link covers every field
         )
 
     class JoinedGroup(ChainedAggregate.Event):

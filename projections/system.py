@@ -15,6 +15,7 @@ from domain.settings import Settings
 from projections.analytics import AnalyticsView
 from projections.assign_queue import AssignView
 from projections.base import View
+from projections.caller_search import CallersView
 from projections.catalog import CatalogView
 from projections.db import ViewDB
 from projections.incidents import IncidentsView
@@ -45,6 +46,7 @@ def all_views() -> list[View]:
         TimelineView(),
         SearchView(),
         CatalogView(),
+        CallersView(),
         KnowledgeView(),
         SlaView(),
         AssignView(),

@@ -36,6 +36,7 @@ class RegisterAccount(SetupCommand):
     roles: tuple[Role, ...]
     organisation_id: UUID | None = None
     email: str = ""
+    phone: str = ""  # a requester's, for line 1 to find him when he calls
 
     policy = Setup.REGISTER_ACCOUNT
 
@@ -44,7 +45,8 @@ class RegisterAccount(SetupCommand):
 def register_account(desk: Ports, actor: Actor, c: RegisterAccount) -> Written:
     if c.organisation_id is not None:
         desk._get(Organisation, c.organisation_id, "organisation")
-    account = Account.register(c.login, c.display_name, c.roles, c.organisation_id, c.email)
+    account = Account.register(c.login, c.display_name, c.roles, c.organisation_id, c.email,
+                               c.phone)  # fmt: skip
     claim = Claim.take(f"login:{account.login}", account.id)
     return desk._unique(account, claim, f"Login {account.login!r} is taken.", "login")
 
