@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput, InvalidTransition
+from domain.notifications import check_choices
 from domain.phones import checked_phone
 
 
@@ -227,6 +228,28 @@ class Account(ChainedAggregate):
     def set_away(self, away: bool) -> None:
         if self.away != away:
             self.trigger_event(self.AvailabilityChanged, away=away)
+
+    class NotificationPreferencesSet(ChainedAggregate.Event):
+        """How the person wants each kind of notification (domain/notifications.py): kind ->
+        app, email, both or off (kinds left out keep their default), and his letters' language.
+        The notifications view keeps them; the aggregate keeps nothing."""
+
+        choices: dict[str, str]
+        language: str
+
+    def set_notification_preferences(self, choices: dict[str, str], language: str) -> None:
+        self.trigger_event(self.NotificationPreferencesSet,
+                           choices=check_choices(choices, language), language=language)  # fmt: skip
+
+    class NotificationsRead(ChainedAggregate.Event):
+        """The person read his notifications up to this log position (a watermark)."""
+
+        up_to: int
+
+    def mark_notifications_read(self, up_to: int) -> None:
+        if isinstance(up_to, bool) or not isinstance(up_to, int) or up_to < 0:
+            raise InvalidInput("up_to_position must be a position (0 or more).", ["up_to_position"])
+        self.trigger_event(self.NotificationsRead, up_to=up_to)
 
     class PasswordSet(ChainedAggregate.Event):
         """Old stores only, never written any more: it carried the argon2id hash itself. The

@@ -20,6 +20,7 @@ from projections.catalog import CatalogView
 from projections.db import ViewDB
 from projections.incidents import IncidentsView
 from projections.knowledge import KnowledgeView
+from projections.notifications import NotificationsView
 from projections.pump import Pump
 from projections.quality import QualityView
 from projections.queue_history import QueueHistoryView
@@ -54,6 +55,7 @@ def all_views() -> list[View]:
         IncidentsView(),
         AnalyticsView(),
         QualityView(),
+        NotificationsView(),
     ]
 
 

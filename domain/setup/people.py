@@ -142,8 +142,34 @@ class RecordPasswordChange(AccountChange):
         account.record_password_change(actor.id)
 
 
+@dataclass(frozen=True)
+class SetNotificationPreferences(AccountChange):
+    """How the person wants each kind of notification told (domain/notifications.py: kind ->
+    app, email, both or off) and in which language his letters are written: his own only."""
+
+    choices: dict[str, str]
+    language: str = "ru"
+
+    policy = Setup.SET_NOTIFICATION_PREFERENCES
+
+    def decide(self, account: Account, actor: Actor) -> None:
+        account.set_notification_preferences(dict(self.choices), self.language)
+
+
+@dataclass(frozen=True)
+class MarkNotificationsRead(AccountChange):
+    """The person read his notifications up to a log position: his own only."""
+
+    up_to_position: int
+
+    policy = Setup.MARK_NOTIFICATIONS_READ
+
+    def decide(self, account: Account, actor: Actor) -> None:
+        account.mark_notifications_read(self.up_to_position)
+
+
 for _kind in (ChangeRoles, LeaveGroup, DisableAccount, EnableAccount, SetAway,
-              RecordPasswordChange):  # fmt: skip
+              RecordPasswordChange, SetNotificationPreferences, MarkNotificationsRead):  # fmt: skip
     handles(_kind)(change_account)
 
 

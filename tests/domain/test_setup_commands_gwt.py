@@ -21,7 +21,7 @@ from domain.access import SETUP_POLICY, UNLISTED, Actor, Setup
 from domain.article import Audience, Content, Kind
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
-from domain.errors import DeskError, Forbidden, NotFound
+from domain.errors import DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import HANDLERS as INCIDENT_COMMANDS
 from domain.incidents import Criteria, TriggerRule
 from domain.people import GroupKind, Role
@@ -160,6 +160,13 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("an agent changes his own password", [],
      lambda s: (s.world.agent, sp.RecordPasswordChange(uid(s.world.agent))),
      [("PasswordChanged", {"by": "agent"})]),
+    ("an agent chooses e-mail only for assignments, in English", [],
+     lambda s: (s.world.agent, sp.SetNotificationPreferences(uid(s.world.agent),
+                                                             {"assigned": "email"}, "en")),
+     [("NotificationPreferencesSet", {"choices": {"assigned": "email"}, "language": "en"})]),
+    ("an agent marks his notifications read", [],
+     lambda s: (s.world.agent, sp.MarkNotificationsRead(uid(s.world.agent), 7)),
+     [("NotificationsRead", {"up_to": 7})]),
     ("an administrator forms a group", [],
      lambda s: (s.world.admin, sp.FormGroup("Линия 1 (Казань)", GroupKind.LINE_1)),
      [("Formed", {"name": "Линия 1 (Казань)", "kind": GroupKind.LINE_1})]),
@@ -289,6 +296,16 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
     ("an agent says nothing of a colleague's absence", [],
      lambda s: (s.world.agent, sp.SetAway(uid(s.world.engineer), True)), Forbidden,
      "You may only say whether you yourself are away."),
+    ("an administrator chooses nobody else's notifications", [],
+     lambda s: (s.world.admin, sp.SetNotificationPreferences(uid(s.world.agent), {}, "ru")),
+     Forbidden, "You may only change your own notifications."),
+    ("an agent marks no colleague's notifications read", [],
+     lambda s: (s.world.agent, sp.MarkNotificationsRead(uid(s.world.engineer), 7)), Forbidden,
+     "You may only change your own notifications."),
+    ("an unknown notification kind is refused", [],
+     lambda s: (s.world.agent, sp.SetNotificationPreferences(uid(s.world.agent),
+                                                             {"gossip": "email"}, "ru")),
+     InvalidInput, "Unknown notification kind: 'gossip'."),
     ("an agent sets no colleague's password", [],
      lambda s: (s.world.agent, sp.RecordPasswordChange(uid(s.world.engineer))), Forbidden,
      "Only the account itself or an administrator may set its password."),
