@@ -63,6 +63,9 @@ class Settings:
     # by letter; None: the first category in use
     mail_category: str | None = None
     mail_rate: int = 20  # SUZ_MAIL_RATE: letters a minute one address may send; more are refused
+    # SUZ_PUBLIC_URL: where people reach the desk (no trailing slash): letters' links are
+    # absolute, made from it (processes/mail_sender.py)
+    public_url: str = "http://127.0.0.1:8000"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -95,6 +98,9 @@ class Settings:
             imap_interval=float(os.environ.get("SUZ_IMAP_INTERVAL", "") or 30),
             mail_category=os.environ.get("SUZ_MAIL_CATEGORY", "").strip() or None,
             mail_rate=int(os.environ.get("SUZ_MAIL_RATE", "") or 20),
+            public_url=(
+                os.environ.get("SUZ_PUBLIC_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
+            ),
         )
 
     def publish(self) -> None:
