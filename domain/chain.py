@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import MISSING, fields
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -97,6 +98,18 @@ def keyed_mapper(app: Any) -> KeyedMapper:
     return cast(KeyedMapper, mapper)
 
 
+def with_defaults(event_class: type[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` with every defaulted field of the event given: the link is made over what the
+    event will hold (`suz verify` re-hashes the stored event, defaults and all), so a field
+    added later with a default, and left out by its caller, cannot break the chain."""
+    missing = {
+        f.name: f.default if f.default is not MISSING else f.default_factory()
+        for f in fields(event_class)
+        if f.name not in kwargs and (f.default is not MISSING or f.default_factory is not MISSING)
+    }
+    return {**missing, **kwargs} if missing else kwargs
+
+
 class ChainedAggregate(Aggregate):
     """An aggregate whose events are hash-chained; `chain` is the link of its last event."""
 
@@ -138,6 +151,7 @@ class ChainedAggregate(Aggregate):
         """Creates the aggregate with the first link of its chain."""
         originator_id = id or uuid4()
         timestamp = cast(datetime, event_class.create_timestamp())
+        kwargs = with_defaults(event_class, kwargs)
         state = dict(
             kwargs,
             originator_id=originator_id,
@@ -152,6 +166,7 @@ class ChainedAggregate(Aggregate):
 
     def trigger_event(self, event_class: type[Any], **kwargs: Any) -> None:
         timestamp = kwargs.pop("timestamp", None) or event_class.create_timestamp()
+        kwargs = with_defaults(event_class, kwargs)
         state = dict(
             kwargs,
             originator_id=self.id,

@@ -413,9 +413,13 @@ class Ticket(ChainedAggregate):
         quoted: str = "",
     ) -> None:
         self.check_active()
-        extra = {"sender": sender, "quoted": quoted.strip()[:MAX_BODY]} if sender else {}
         self.trigger_event(
-            self.RequesterWrote, by=by, body=clean_body(body), attachments=attachments, **extra
+            self.RequesterWrote,
+            by=by,
+            body=clean_body(body),
+            attachments=attachments,
+            sender=sender,
+            quoted=quoted.strip()[:MAX_BODY],
         )
 
     class NoteAdded(ChainedAggregate.Event):
