@@ -102,11 +102,14 @@ def with_defaults(event_class: type[Any], kwargs: dict[str, Any]) -> dict[str, A
     """`kwargs` with every defaulted field of the event given: the link is made over what the
     event will hold (`suz verify` re-hashes the stored event, defaults and all), so a field
     added later with a default, and left out by its caller, cannot break the chain."""
-    missing = {
-        f.name: f.default if f.default is not MISSING else f.default_factory()
-        for f in fields(event_class)
-        if f.name not in kwargs and (f.default is not MISSING or f.default_factory is not MISSING)
-    }
+    missing: dict[str, Any] = {}
+    for f in fields(event_class):
+        if f.name in kwargs:
+            continue
+        if f.default is not MISSING:
+            missing[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            missing[f.name] = cast(Callable[[], Any], f.default_factory)()
     return {**missing, **kwargs} if missing else kwargs
 
 
