@@ -109,7 +109,7 @@ def with_defaults(event_class: type[Any], kwargs: dict[str, Any]) -> dict[str, A
         if f.default is not MISSING:
             missing[f.name] = f.default
         elif f.default_factory is not MISSING:
-            missing[f.name] = cast(Callable[[], Any], f.default_factory)()
+            missing[f.name] = f.default_factory()
     return {**missing, **kwargs} if missing else kwargs
 
 
