@@ -83,6 +83,29 @@ def waiting(tx: Tx, group_id: UUID, after: int | None = None, limit: int = 50) -
                  after, limit)  # fmt: skip
 
 
+_MENTIONED = "id IN (SELECT ticket_id FROM v_ticket_mentions WHERE account_id = %s)"
+
+
+def mentioning(tx: Tx, account_id: UUID, after: int | None = None, limit: int = 50) -> Page:
+    """Open requests whose internal notes mentioned the account (issue 16: his "Mentioned me"
+    queue, the requests other lines consult him on), oldest first."""
+    return _page(tx, _open(_MENTIONED), (str(account_id),), after, limit)
+
+
+def mentioning_count(tx: Tx, account_id: UUID) -> int:
+    """How many open requests are in his "Mentioned me" queue."""
+    row = tx.one(f"SELECT COUNT(*) FROM v_tickets WHERE {_open(_MENTIONED)}", (str(account_id),))
+    return int(row[0]) if row else 0
+
+
+def mentioned_on(tx: Tx, ticket_id: str) -> list[str]:
+    """The accounts the request's internal notes have mentioned (staff only; for the
+    notifications and the ticket page)."""
+    rows = tx.all("SELECT account_id FROM v_ticket_mentions WHERE ticket_id = %s"
+                  " ORDER BY position, account_id", (ticket_id,))  # fmt: skip
+    return [str(r[0]) for r in rows]
+
+
 def for_line(tx: Tx, line: int, after: int | None = None, limit: int = 50) -> Page:
     """Open tickets on a support line, oldest first."""
     return _page(tx, _open("line = %s"), (line,), after, limit)

@@ -108,8 +108,8 @@ class TicketsView(View):
     """Buffers a batch's changes and writes each ticket once (see begin/flush)."""
 
     name = "tickets"
-    tables = ("v_tickets", "v_queue_counts", "v_feed")
-    shape = 2  # 2: SLA alarms, follow-ups and reviews are changes too (version, feed)
+    tables = ("v_tickets", "v_queue_counts", "v_feed", "v_ticket_mentions")
+    shape = 3  # 2: SLA alarms, follow-ups and reviews are changes too; 3: who notes mentioned
 
     def __init__(self) -> None:
         self.begin()
@@ -137,6 +137,12 @@ class TicketsView(View):
             " ticket_id TEXT NOT NULL, event TEXT NOT NULL, version INTEGER NOT NULL,"
             " PRIMARY KEY (topic, position))",
             "CREATE INDEX IF NOT EXISTS v_feed_position ON v_feed (position)",
+            # who an internal note mentioned (issue 16): his "Mentioned me" queue; `position`
+            # is the last note that mentioned him there
+            "CREATE TABLE IF NOT EXISTS v_ticket_mentions (ticket_id TEXT NOT NULL,"
+            " account_id TEXT NOT NULL, position BIGINT NOT NULL,"
+            " PRIMARY KEY (account_id, ticket_id))",
+            "CREATE INDEX IF NOT EXISTS v_ticket_mentions_ticket ON v_ticket_mentions (ticket_id)",
         ]
 
     @on(Ticket.Filed)
@@ -164,11 +170,16 @@ class TicketsView(View):
         event.apply(applied)
         applied.into(after)
         self._write(tx, before, after, event, position)
+        for account in getattr(event, "mentions", ()):  # a note's @mentions (issue 16)
+            self._mentions[(str(account), after.id)] = position
+            self._feed.append((f"mentioned:{account}", position, after.id,
+                               type(event).__name__, after.version))  # fmt: skip
 
     def begin(self) -> None:
         self._rows: dict[str, Shadow] = {}  # this batch's tickets, as they now stand
         self._counts: dict[str, int] = {}
         self._feed: list[tuple[str, int, str, str, int]] = []
+        self._mentions: dict[tuple[str, str], int] = {}  # (account, ticket) -> position
 
     def _write(
         self, tx: Tx, before: Shadow | None, after: Shadow, event: Any, position: int
@@ -207,6 +218,13 @@ class TicketsView(View):
                 "INSERT INTO v_feed (topic, position, ticket_id, event, version) "
                 "VALUES (%s, %s, %s, %s, %s)",
                 self._feed,
+            )
+        if self._mentions:
+            tx.executemany(
+                "INSERT INTO v_ticket_mentions (account_id, ticket_id, position) "
+                "VALUES (%s, %s, %s) ON CONFLICT (account_id, ticket_id) "
+                "DO UPDATE SET position = excluded.position",
+                [(a, t, p) for (a, t), p in sorted(self._mentions.items())],
             )
         self.begin()
 

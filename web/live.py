@@ -35,7 +35,7 @@ SESSION_CHECK = 10.0  # seconds between checks that a socket's session still hol
 VIEW_WAIT = 5.0  # seconds of one wait for the timeline view (waits repeat until it has a change)
 _open: Counter[str] = Counter()
 STAFF_TOPICS = ("activity", "queues", "presence", "kb", "article:", "group:", "line:", "assignee:",
-                "incidents")  # fmt: skip
+                "incidents", "mentioned:")  # fmt: skip
 
 
 def allowed_topic(conn_actor: Actor, topic: str, services_: Any) -> bool:

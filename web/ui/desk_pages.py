@@ -20,7 +20,7 @@ from projections.queue_history import queue_at
 from projections.sla import deadlines
 from web.auth import services
 from web.http import number, wait_for_views
-from web.ui import i18n
+from web.ui import i18n, mentions
 from web.ui.guard import Viewer, need, ui
 from web.ui.render import TIMEZONE, page
 
@@ -40,8 +40,12 @@ def _queues(tx: Tx, viewer: Viewer) -> list[tuple[str, list[Queue]]]:
     _ = i18n.gettext
     me = str(viewer.actor.id)
     sections: list[tuple[str, list[Queue]]] = [
-        (_("Personal"), [Queue("mine", _("Assigned to me"), f"assignee:{me}", f"assignee:{me}")])
-    ]
+        (_("Personal"), [
+            Queue("mine", _("Assigned to me"), f"assignee:{me}", f"assignee:{me}"),
+            # the requests other lines consult him on by @mentions in notes (issue 16)
+            Queue("mentioned", _("Mentioned me"), f"mentioned:{me}", f"mentioned:{me}"),
+        ])
+    ]  # fmt: skip
     group_ids = sorted(map(str, viewer.actor.group_ids))
     if not group_ids:  # curators, auditors: every group
         group_ids = [g["id"] for g in catalog.groups(tx)]
@@ -63,6 +67,8 @@ def _rows(tx: Tx, viewer: Viewer, key: str, after: int | None) -> queues.Page:
     kind, _, arg = key.partition(":")
     if kind == "mine":
         return queues.for_assignee(tx, viewer.actor.id, after)  # type: ignore[arg-type]
+    if kind == "mentioned":
+        return queues.mentioning(tx, viewer.actor.id, after)  # type: ignore[arg-type]
     if kind == "line" and arg in ("1", "2", "3"):
         return queues.for_line(tx, int(arg), after)
     query = {"group": queues.for_group, "unassigned": queues.unassigned,
@@ -80,10 +86,15 @@ def _load(request: Request, viewer: Viewer, key: str, after: int | None,
         sections = _queues(tx, viewer)
         flat = [q for _name, qs in sections for q in qs]
         counts = queues.counts(tx, [q.count_key for q in flat])
+        counts[f"mentioned:{viewer.actor.id}"] = queues.mentioning_count(tx, viewer.actor.id)  # type: ignore[arg-type]
         if not key:  # mine when it holds something, else the first group's open requests
-            key = "mine" if counts.get(flat[0].count_key) or len(flat) < 2 else flat[1].key
+            personal = len(sections[0][1])  # then the first group's open requests
+            key = "mine" if counts.get(flat[0].count_key) or len(flat) <= personal else (
+                flat[personal].key)  # fmt: skip
         current = next((q for q in flat if q.key == key), flat[0])
-        if as_of is not None:  # the queue as it stood then (an auditor's look back)
+        if as_of is not None and current.key == "mentioned":  # kept as it is now only
+            rows = queues.Page([], None)
+        elif as_of is not None:  # the queue as it stood then (an auditor's look back)
             kind, _, arg = current.key.partition(":")
             kind, arg = ("assignee", str(viewer.actor.id)) if kind == "mine" else (kind, arg)
             rows = queues.Page(queue_at(tx, kind, arg, as_of), None)
@@ -138,4 +149,5 @@ async def set_away(request: Request, viewer: Viewer) -> Response:
     return RedirectResponse("/desk", 303)
 
 
-routes = [Route("/desk", desk), Route("/desk/away", set_away, methods=["POST"])]
+routes = [Route("/desk", desk), Route("/desk/away", set_away, methods=["POST"]),
+          Route("/desk/mentions", mentions.handles)]  # fmt: skip

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 
 from web.markup import render as render_markdown
 from web.ui import i18n
+from web.ui.mention_markup import highlight
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TIMEZONE = ZoneInfo("Europe/Moscow")
@@ -74,6 +75,7 @@ def _environment() -> Environment:
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(when=_when, ago=_ago, markdown=_markdown, bilingual=_bilingual, size=_size)
+    env.filters["mentions"] = highlight  # a note's @handles marked (issue 16)
     env.globals.update(language=i18n.current, languages=i18n.LANGUAGES)
     return env
 

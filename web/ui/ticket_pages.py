@@ -65,6 +65,7 @@ def _names(tx: Tx, ticket: Ticket, entries: list[Entry]) -> dict[str, dict[str, 
     groups = {str(ticket.group_id)}
     for e in entries:
         people |= {str(e.data[k]) for k in PERSON_KEYS if e.data.get(k)}
+        people |= {str(m) for m in e.data.get("mentions") or ()}  # a note's (issue 16)
         groups |= {str(e.data[k]) for k in GROUP_KEYS if e.data.get(k)}
     return {"accounts": account_names(tx, people), "groups": group_names(tx, groups),
             "organisations": organisation_names(tx, [str(ticket.organisation_id)])}  # fmt: skip
