@@ -23,11 +23,12 @@ from domain.people import Role
 from domain.settings import Settings
 from domain.ticket import Channel, LinkKind, Status
 from domain.tickets.commands import SYSTEM
-from mail.imap import Outcome
+from mail.imap import REFUSED_FOLDER, Mailbox, Outcome, poll_once
 from mail.threads import message_id, reply_address, reply_token
 from processes.system import read_side
 from projections.system import Projections
 from tests.domain.support import position
+from tests.mail.imap_server import ImapServer, dovecot_fixture, imap_server_fixture  # noqa: F401
 from tests.world import World
 from web.attachments import FileBlobStore
 from web.mail_in import Intake
@@ -212,3 +213,23 @@ def test_suz_mail_in_answers_an_mta_in_exit_statuses(
     with projections.db.read() as tx:
         count = tx.one("SELECT count(*) FROM v_tickets WHERE channel = %s", ("email",))
     assert count is not None and count[0] == 1
+
+
+def test_letters_from_a_real_mailbox_file_once_and_noise_is_set_aside(
+    intake: Intake, world: World, projections: Projections, imap_server: ImapServer
+) -> None:
+    """The IMAP way in, end to end: dovecot holds the letters, the poller hands them to the
+    intake; a letter delivered twice files once; an automatic reply goes to the refused folder."""
+    first = letter("Гость <guest@example.org>", "Вопрос по реестру", "Где контракт?")
+    auto = letter("guest@example.org", "Автоответ", "В отпуске", Auto_Submitted="auto-replied")
+    for m in (first, first, auto):  # the same letter twice: a mail server's re-delivery
+        imap_server.append(m.as_bytes())
+    box = Mailbox.from_url(imap_server.url)
+    counts = poll_once(box, intake)
+    assert counts == {Outcome.STORED: 1, Outcome.DUPLICATE: 1, Outcome.REFUSED: 1}
+    assert imap_server.uids("INBOX", "UNSEEN") == []
+    assert len(imap_server.uids(REFUSED_FOLDER)) == 1
+    projections.catch_up()
+    with projections.db.read() as tx:
+        rows = tx.all("SELECT subject, channel FROM v_tickets WHERE channel = %s", ("email",))
+    assert [tuple(r) for r in rows] == [("Вопрос по реестру", "email")]
