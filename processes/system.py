@@ -8,13 +8,15 @@ from domain.settings import Settings
 from processes.assigner import Assigner
 from processes.follow_ups import FollowUpProcess
 from processes.incidents import IncidentProcess
+from processes.mail_sender import MailSender
 from processes.sla_timer import SlaTimer
 from projections.base import View
 from projections.system import Projections
 
 
 def with_processes(projections: Projections) -> Projections:
-    """`projections` with the SLA timer, the incident process, the assigner and the follow-ups."""
+    """`projections` with the SLA timer, the incident process, the assigner, the follow-ups
+    and, when SUZ_SMTP_URL is set, the mail sender."""
     desk, db = projections.desk, projections.db
     projections.followers += [
         SlaTimer(desk, db),
@@ -22,6 +24,11 @@ def with_processes(projections: Projections) -> Projections:
         Assigner(desk, db),
         FollowUpProcess(desk, db),
     ]
+    if projections.settings.smtp_url:  # without a server no letter goes out; the in-app list
+        # still fills, and the outbox keeps the letters for when one is configured
+        projections.followers.append(
+            MailSender(desk, db, projections.settings, projections.positions)
+        )
     return projections
 
 

@@ -106,11 +106,13 @@ def _letter(r: Any) -> Letter:
                   float(r[8]))  # fmt: skip
 
 
-def due(tx: Tx, now: float, limit: int) -> list[Letter]:
-    """Pending letters whose time has come, oldest event first."""
+def due(tx: Tx, now: float, limit: int, *, lock: bool = False) -> list[Letter]:
+    """Pending letters whose time has come, oldest event first; `lock` (PostgreSQL): locked for
+    this transaction, skipping those another sender holds."""
+    locked = " FOR UPDATE SKIP LOCKED" if lock and tx.dialect == "postgres" else ""
     rows = tx.all(
         f"{_LETTER} WHERE state = 'pending' AND next_at <= %s ORDER BY position, recipient, kind"
-        " LIMIT %s",
+        f" LIMIT %s{locked}",
         (now, limit),
     )
     return [_letter(r) for r in rows]

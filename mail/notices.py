@@ -1,0 +1,73 @@
+"""A notification's letter in words: subject, plain text and HTML, in the recipient's language
+(Russian or English), from the jinja templates under mail/templates/ and the same gettext
+catalog as the UI (locale/ru/LC_MESSAGES/messages.po, compiled in memory as web/ui/i18n.py does;
+mail/ may not import the web layer, so it reads the catalog itself).
+
+`notice(payload, language, links)` renders what the notifications view fixed when the event was
+projected (projections/notifications.py `_payload`): a requester's letter carries only what his
+request page shows him (a public reply's text, never a note)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+LANGUAGES = ("ru", "en")
+
+
+@cache
+def _translations(lang: str) -> NullTranslations:
+    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
+    if lang == "en" or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+@cache
+def _env(lang: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.install_gettext_translations(_translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@dataclass(frozen=True)
+class Notice:
+    subject: str
+    text: str
+    html: str
+
+
+def notice(payload: dict[str, Any], language: str, link: str) -> Notice:
+    """The letter for `payload` in `language` (Russian unless "en"), `link` its absolute URL."""
+    lang = language if language in LANGUAGES else "ru"
+    env = _env(lang)
+    values = {**payload, "link": link, "questions": payload.get("questions", ()),
+              "body": payload.get("body", "")}  # fmt: skip
+    subject = env.get_template("subject.txt").render(values).strip()
+    return Notice(
+        " ".join(subject.split()),
+        env.get_template("notice.txt").render(values),
+        env.get_template("notice.html").render(values),
+    )
