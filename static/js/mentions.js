@@ -74,7 +74,11 @@
       fetch("/desk/mentions?q=" + encodeURIComponent(q), { credentials: "same-origin",
                                                            headers: { Accept: "application/json" } })
         .then(function (r) { return r.ok ? r.json() : { handles: [] }; })
-        .then(function (d) { if (mine === asked && typed(area) !== null) { show(area, d.handles || []); } })
+        .then(function (d) {
+          if (mine !== asked || typed(area) === null) { return; }
+          show(area, d.handles || []);
+          area.dataset.mentionsFor = q;  // what the list answers (the tests wait for it)
+        })
         .catch(function () { close(area); });
     }, 120);
   });
