@@ -9,6 +9,7 @@ from web.ui import (
     analytics_kb,
     analytics_pages,
     analytics_report,
+    call_pages,
     desk_pages,
     history_pages,
     incident_pages,
@@ -23,6 +24,7 @@ from web.ui import (
 routes: list[BaseRoute] = [
     *session_pages.routes,
     *desk_pages.routes,
+    *call_pages.routes,
     *incident_pages.routes,
     *history_pages.routes,
     *ticket_pages.routes,
