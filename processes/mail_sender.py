@@ -68,6 +68,7 @@ class MailSender(Process):
         self.desk, self.settings, self.positions = desk, settings, positions
         self.target: Target = target or SmtpTarget.from_url(str(settings.smtp_url))
         self.batch, self.now = batch, now
+        self.spent = {"compose": 0.0, "send": 0.0, "record": 0.0, "ticks": 0.0}  # seconds (bench)
 
     # -- one batch ------------------------------------------------------------------------------
     def tick(self) -> int:
@@ -90,25 +91,31 @@ class MailSender(Process):
     def _deliver(self, letters: list[nq.Letter]) -> list[tuple[nq.Letter, SendFailure | None]]:
         outcomes: list[tuple[nq.Letter, SendFailure | None]] = []
         ready: list[tuple[nq.Letter, EmailMessage]] = []
+        started = time.perf_counter()
         for letter in letters:
             try:
                 ready.append((letter, self.compose(letter)))
             except (Unsendable, ValueError) as e:
                 failure = SendFailure(f"unwritable: {e}", temporary=False, code=None, stage="write")
                 outcomes.append((letter, failure))
+        composed = time.perf_counter()
         if ready:
             results = self.target.send_many([m for _, m in ready])
             outcomes += [(letter, r) for (letter, _), r in zip(ready, results, strict=True)]
+        self.spent["compose"] += composed - started
+        self.spent["send"] += time.perf_counter() - composed
         return outcomes
 
     def _record(self, tx: Tx, outcomes: list[tuple[nq.Letter, SendFailure | None]]) -> None:
-        now = self.now()
+        now, started = self.now(), time.perf_counter()
+        self.spent["ticks"] += 1
         nq.sent(tx, [letter for letter, r in outcomes if r is None], now)
         for letter, failure in outcomes:
             if failure is not None:
                 state = nq.failed(tx, letter, str(failure), failure.temporary, now)
                 log.warning("letter %s to %s %s: %s", letter.kind, letter.address,
                             "dead" if state == "dead" else "retried later", failure)  # fmt: skip
+        self.spent["record"] += time.perf_counter() - started
 
     # -- one letter -----------------------------------------------------------------------------
     def link(self, letter: nq.Letter) -> str:

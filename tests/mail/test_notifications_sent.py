@@ -61,9 +61,10 @@ def requester(world: World) -> Actor:
     return world.desk.actor_for(account)
 
 
-def file(world: World, who: Actor, **kw: object) -> UUID:
+def file(world: World, who: Actor, contact: Contact | None = None) -> UUID:
     return world.desk.file_ticket(who, world.contracts, "Подпись не проходит", "Ошибка подписи.",
-                                  {"contract_number": "1234567890123456789"}, **kw).id  # fmt: skip
+                                  {"contract_number": "1234567890123456789"},
+                                  contact=contact).id  # fmt: skip
 
 
 def texts(msg: EmailMessage) -> tuple[str, str]:

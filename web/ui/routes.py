@@ -14,6 +14,7 @@ from web.ui import (
     history_pages,
     incident_pages,
     kb_pages,
+    notification_pages,
     oversight_pages,
     quality_pages,
     requester_pages,
@@ -36,4 +37,5 @@ routes: list[BaseRoute] = [
     *analytics_kb.routes,
     *analytics_report.routes,
     *quality_pages.routes,
+    *notification_pages.routes,
 ]
