@@ -11,6 +11,14 @@ Only staff are ever named: a requester's login, a disabled account, an unknown h
 text and refuse nothing (what Zendesk and Zammad do: a note is never lost for a typo), and the
 note's author is never among those it names (domain/ticket.py `add_note`).
 
+What a mention gives: the event's `mentions` (notifications tell those people, the tickets view
+puts the request in their "Mentioned me" queue) and nothing in the access policy: every member of
+staff already reads every request and its internal notes (domain/access.py `may_see`,
+docs/security.md), so a consulted colleague of another line reads it and writes notes on it as
+his role allows, and takes no other action his role does not allow. Should staff reading ever be
+narrowed to their lines, the mention is the fact to widen it by (projections/queues.py
+`mentioned_on` reads who was mentioned on a request).
+
 The directory is read from the event log itself, as domain/numbers.py reads the claims: once from
 the start, then only what was stored since, up to the log's head at the moment a note with a `@`
 is decided. So a mention is resolved against the accounts and groups as they are now, in every

@@ -8,6 +8,7 @@ from uuid import UUID
 import pytest
 
 from domain.desk import SYSTEM, Desk
+from domain.errors import Forbidden, NotFound
 from domain.mentions import group_handle, handles_in
 from domain.people import GroupKind, Role
 from domain.setup.people import DisableAccount, LeaveGroup
@@ -110,3 +111,20 @@ def test_an_old_note_without_mentions_loads(world: World) -> None:
     event = desk.mapper.to_domain_event(old)
     assert isinstance(event, Ticket.NoteAdded)
     assert (event.body, event.mentions, event.handles) == ("@engineer2 старая заметка", (), ())
+
+
+def test_a_mention_grants_reading_and_nothing_the_role_does_not(world: World) -> None:
+    """Every member of staff reads every request (docs/security.md), so a consulted colleague
+    reads it and notes on it as his role lets him; a mention gives no right of its own."""
+    desk = world.desk
+    ticket = world.file().id
+    desk.note(world.agent, ticket, "@auditor @quality @engineer2 посмотрите")
+    for consulted in (world.auditor, world.quality, world.engineer):
+        assert desk.ticket(consulted, ticket).id == ticket
+    desk.note(world.quality, ticket, "Проверено качеством")  # a quality reviewer notes
+    with pytest.raises(Forbidden):
+        desk.note(world.auditor, ticket, "Аудитор не пишет")
+    with pytest.raises(Forbidden):
+        desk.reply(world.quality, ticket, "Ответ клиенту")
+    with pytest.raises(NotFound):  # and a requester of another organisation still sees nothing
+        desk.ticket(world.stranger, ticket)
