@@ -156,3 +156,23 @@ def test_migrating_twice_records_the_origin_once(projections: Projections) -> No
     migrate_views(projections.db, projections.views)
     with projections.db.read() as tx:
         assert tx.all("SELECT id FROM mail_outbox_mark") == [(1,)]
+
+
+def test_a_replay_below_the_marks_still_makes_no_second_letter(
+    world: World, projections: Projections
+) -> None:
+    """The key (position, recipient, kind) with ON CONFLICT DO NOTHING is the last guard: even
+    with the marks wiped (what a crash between a letter and its mark cannot do, since both
+    commit with the tracking), replaying every event leaves each letter as it was."""
+    anna = with_email(world, "anna", Role.REQUESTER, "anna@org.ru")
+    ticket = world.desk.file_ticket(anna, world.contracts, "Подпись", "Ошибка подписи.",
+                                    {"contract_number": "1234567890123456789"}).id  # fmt: skip
+    world.desk.reply(world.agent, ticket, "Ответ.")
+    projections.catch_up()
+    with projections.db.tx() as tx:
+        nq.sent(tx, nq.due(tx, 2e9, 1), 1.0)
+    before = outbox(projections)
+    with projections.db.tx() as tx:
+        tx.execute("UPDATE mail_outbox_mark SET origin = 0, reached = 0")
+    projections.runner("notifications").rebuild()
+    assert outbox(projections) == before
