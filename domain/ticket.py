@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
@@ -12,87 +10,39 @@ from domain.category import FieldValue
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput, InvalidTransition
 from domain.people import clean_text
+from domain.tickets.values import (
+    ACTIVE_STATUSES,
+    MAX_BODY,
+    SLA_ALARMS,
+    Attachment,
+    Channel,
+    Contact,
+    LinkKind,
+    Priority,
+    Status,
+    TemplateUse,
+    TicketKind,
+    Urgency,
+    clean_body,
+)
 
-SLA_ALARMS = ("first_response_warning", "first_response_breach", "resolution_warning",
-              "resolution_breach")  # fmt: skip
-
-
-class Status(StrEnum):
-    NEW = "new"
-    OPEN = "open"
-    WAITING = "waiting"  # for the requester: information was requested
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-# Active: someone still has to act on the request, the desk (new, open) or the requester
-# (waiting). Queues, incident links, knowledge gaps and the requester's chat all mean this set.
-ACTIVE_STATUSES = (Status.NEW, Status.OPEN, Status.WAITING)
-
-
-class Channel(StrEnum):
-    CABINET = "cabinet"
-    PUBLIC_FORM = "public_form"
-    API = "api"
-    EMAIL = "email"  # a letter to the desk's mailbox
-    PHONE = "phone"  # line 1 registered a call on the caller's behalf
-
-
-class Priority(StrEnum):
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-
-class Urgency(StrEnum):
-    """How urgent the requester says it is for him; the priority is the staff's to set."""
-
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-
-
-class LinkKind(StrEnum):
-    RELATED = "related"
-    DUPLICATE_OF = "duplicate_of"
-    CAUSED_BY = "caused_by"
-    KNOWLEDGE_GAP = "knowledge_gap"
-
-
-@dataclass(frozen=True)
-class Contact:
-    """Who filed an anonymous request from the public form."""
-
-    name: str
-    email: str
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """An attached file's metadata; the bytes live in content-addressed storage."""
-
-    name: str
-    size: int
-    sha256: str
-    media_type: str
-    internal: bool = False
-
-
-@dataclass(frozen=True)
-class TemplateUse:
-    """Which knowledge-base template (and which of its revisions) a message was written from."""
-
-    article_id: UUID
-    revision: int
-
-
-class TicketKind(StrEnum):
-    REQUEST = "request"
-    KNOWLEDGE_GAP = "knowledge_gap"  # raised by staff: the knowledge base lacks an answer
-
-
-MAX_BODY = 20_000
+# The values are re-exported: callers and the stored topics of older events name them here.
+__all__ = [
+    "ACTIVE_STATUSES",
+    "MAX_BODY",
+    "SLA_ALARMS",
+    "Attachment",
+    "Channel",
+    "Contact",
+    "LinkKind",
+    "Priority",
+    "Status",
+    "TemplateUse",
+    "Ticket",
+    "TicketKind",
+    "Urgency",
+    "clean_body",
+]
 
 # What a ticket holds before the events that set these (links, alarms, follow-ups, a review).
 UNTOUCHED: dict[str, Any] = {"articles": (), "sla_alarms": (), "follow_ups": (),
@@ -103,10 +53,6 @@ UPCAST_V2: dict[str, Any] = {
     "urgency": Urgency.NORMAL, "visitor_key_hash": "", "kind": TicketKind.REQUEST,
     "raised_by": None, **UNTOUCHED,
 }  # fmt: skip
-
-
-def clean_body(body: str, field: str = "body") -> str:
-    return clean_text(body, field, max_length=MAX_BODY)
 
 
 class Ticket(ChainedAggregate):

@@ -122,3 +122,20 @@ def test_account_and_group_snapshots_of_version_one_get_their_later_attributes()
         loaded = snapshot.mutate(None)
         assert getattr(loaded, later) in (False, None)
     assert (account.away, group.lead) == (False, None)
+
+
+def test_values_stored_under_their_old_topic_still_load() -> None:
+    """Events written before the ticket's values moved to domain/tickets/values.py name them
+    `domain.ticket:Status`...; the transcoder still reads them, as the same objects."""
+    from eventsourcing.utils import get_topic
+
+    from domain.ticket import Attachment, Status
+    from domain.transcoder import from_plain
+
+    assert get_topic(Status) == "domain.tickets.values:Status"
+    old = {"_type_": "enum", "_data_": ["domain.ticket:Status", "open"]}
+    assert from_plain(old) is Status.OPEN
+    file = {"_type_": "object", "_data_": ["domain.ticket:Attachment", {
+        "name": "a.pdf", "size": 1, "sha256": "ab" * 32, "media_type": "application/pdf",
+        "internal": False}]}  # fmt: skip
+    assert from_plain(file) == Attachment("a.pdf", 1, "ab" * 32, "application/pdf")
