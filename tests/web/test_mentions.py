@@ -62,6 +62,7 @@ def test_a_mentioned_engineer_of_line_2_reads_the_request_and_finds_it_in_his_qu
     assert re.search(r'class="mentioned small">[^<]*<mark class="mention">Engineer2</mark>',
                      page.text)  # fmt: skip
 
+    assert 'id="side-consulted">Engineer2<' in page.text  # the side panel names whom it consulted
     queue = engineer.get(f"/desk?queue=mentioned&part=list&after={position}")
     assert queue.status_code == 200 and f"/t/{filed['id']}" in queue.text
     counts = engineer.get(f"/desk?part=counts&after={position}").text
@@ -117,5 +118,7 @@ def test_a_name_cannot_inject_markup(site: Site) -> None:
     page = site.sign_in("engineer").get(f"/t/{filed['id']}?after={position}")
     assert page.status_code == 200 and str(evil)
     assert "<img src=x" not in page.text
-    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.text
+    shown = "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;"
+    assert f'<mark class="mention">{shown}</mark>' in page.text  # whom the note consulted
+    assert f'id="side-consulted">{shown}<' in page.text
     assert '<mark class="mention">@evil</mark>' in page.text

@@ -109,6 +109,9 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
             "sla": deadlines(tx, [str(ticket_id)]).get(str(ticket_id)),
             "unseen": [e for e in entries if e.version > since] if since else [],
         }  # fmt: skip
+        mentioned = queues.mentioned_on(tx, str(ticket_id))  # whom its notes consulted
+        named = account_names(tx, mentioned)
+        context["consulted"] = [named[m] for m in mentioned if m in named]
     context["labels"] = {f["key"]: f for f in category["form"]}
     context["position"] = entries[-1].position if entries else 0
     context["rendered"], context["moments"] = rendered(entries), moments(entries)
