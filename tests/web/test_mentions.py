@@ -8,12 +8,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from domain.desk import SYSTEM
 from domain.people import Role
 from domain.settings import Settings
 from tests.web.desk_site import LEAKS, Person, Site, open_site
+from tests.web.test_live import connect, receive, refused_topics, until
 
 pytestmark = LEAKS
 
@@ -122,3 +124,19 @@ def test_a_name_cannot_inject_markup(site: Site) -> None:
     assert f'<mark class="mention">{shown}</mark>' in page.text  # whom the note consulted
     assert f'id="side-consulted">{shown}<' in page.text
     assert '<mark class="mention">@evil</mark>' in page.text
+
+
+def test_the_mention_is_pushed_on_his_topic_which_no_requester_may_follow(site: Site) -> None:
+    w = site.world
+    topic = f"mentioned:{w.engineer.id}"
+    engineer = site.sign_in("engineer")
+    with connect(engineer) as ws:
+        ws.send_text(orjson.dumps({"subscribe": [topic], "after": 0}).decode())
+        assert receive(ws) == {"subscribed": [topic], "after": 0}
+        filed, position = noted(site, "@engineer2 нужен взгляд второй линии")
+        change = until(ws, position)[-1]
+        assert (change["event"], change["ticket"], change["position"]) == (
+            "NoteAdded", filed["id"], position)  # fmt: skip
+    requester = site.sign_in("requester")
+    assert refused_topics(requester, [topic, f"mentioned:{w.requester.id}"]) == [
+        topic, f"mentioned:{w.requester.id}"]  # fmt: skip
