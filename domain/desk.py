@@ -168,10 +168,10 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
 
     def register_account(self, actor: Actor, login: str, display_name: str,
                          roles: tuple[Role, ...], organisation_id: UUID | None = None,
-                         email: str = "") -> Written:  # fmt: skip
+                         email: str = "", phone: str = "") -> Written:  # fmt: skip
         """Builds `RegisterAccount` and hands it to `handle`."""
         return self.handle(actor, sp.RegisterAccount(login, display_name, roles, organisation_id,
-                                                     email))  # fmt: skip
+                                                     email, phone))  # fmt: skip
 
     def form_group(self, actor: Actor, name: str, kind: GroupKind) -> Written:
         """Builds `FormGroup` and hands it to `handle`."""

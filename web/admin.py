@@ -136,7 +136,8 @@ async def register_account(request: Request) -> Response:
     password = body.text("password")
     check_new_password(password, login=body.text("login"))
     command = RegisterAccount(body.text("login"), body.text("display_name"), _roles(body),
-                              body.opt_uuid("organisation"), body.text("email", ""))  # fmt: skip
+                              body.opt_uuid("organisation"), body.text("email", ""),
+                              body.text("phone", ""))  # fmt: skip
     w = await run_in_threadpool(svc.desk.handle, actor, command)
     w = await run_in_threadpool(set_password, svc.desk, svc.sessions, svc.passwords, actor,
                                 w.id, password)  # fmt: skip

@@ -171,3 +171,19 @@ def test_the_api_registers_calls_and_finds_callers_as_described(site: Site) -> N
     anonymous = site.new_client()
     check(anonymous.post("/api/v1/calls", json=body, headers={"Origin": ORIGIN}),
           "post", "/api/v1/calls", 401)  # fmt: skip
+
+
+def test_an_administrator_gives_a_requester_a_phone_line_1_finds_him_by(site: Site) -> None:
+    check, admin, agent = Answers(), person(site, "admin"), person(site, "agent")
+    account = {"login": "zvonkov", "display_name": "Игорь Звонков", "roles": ["requester"],
+               "password": "a long enough passphrase 42", "organisation": str(site.world.org),
+               "email": "igor@zakazchik.ru"}  # fmt: skip
+    bad = check(admin.post("/api/v1/accounts", {**account, "phone": "позвоните мне"}),
+                "post", "/api/v1/accounts", 422)  # fmt: skip
+    assert bad["error"]["fields"] == ["phone"]
+    made = check(admin.post("/api/v1/accounts", {**account, "phone": "8 (812) 700-00-01"}),
+                 "post", "/api/v1/accounts", 201)  # fmt: skip
+    found = check(agent.get(f"/api/v1/callers?q=+7 812 700 00 01&after={made['position']}"),
+                  "get", "/api/v1/callers", 200)  # fmt: skip
+    assert [(c["login"], c["phone"]) for c in found["callers"]] == [
+        ("zvonkov", "8 (812) 700-00-01")]  # fmt: skip

@@ -96,6 +96,7 @@ class RegisterAccount(Sent, kw_only=True):
     password: Annotated[str, SECRET]
     organisation: UUID | None = None
     email: str = ""
+    phone: Annotated[str, Meta(description="A requester's phone: line 1 finds him by it.")] = ""
 
 
 class ChangeRoles(Sent, kw_only=True):
