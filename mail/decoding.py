@@ -19,6 +19,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TEXT_CONTROL = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
 )  # PostgreSQL refuses NUL
+_NOT_CHARSETS = {"unicode-escape", "raw-unicode-escape", "idna", "punycode", "charmap"}
 _ALIASES = {"cp-1251": "cp1251", "win-1251": "cp1251", "x-cp1251": "cp1251", "koi8r": "koi8-r"}
 MAX_NAME = 150  # characters of a file name kept; file systems allow 255 bytes
 
@@ -30,15 +31,16 @@ def codec(charset: str | None) -> str | None:
     name = charset.split("*", 1)[0].strip().strip("\"'").lower()
     name = _ALIASES.get(name, name)
     try:
-        return codecs.lookup(name).name
+        found = codecs.lookup(name).name
     except (LookupError, ValueError):
         return None
+    return None if found in _NOT_CHARSETS else found
 
 
 def cyrillic_guess(data: bytes) -> str:
     """windows-1251 or koi8-r for 8-bit text, by where the (mostly lowercase) letters fall."""
-    upper_half = sum(1 for b in data if b >= 0xE0)  # lowercase in cp1251, capitals in koi8-r
-    lower_half = sum(1 for b in data if 0xC0 <= b < 0xE0)
+    upper_half = sum(data.count(b) for b in range(0xE0, 0x100))  # cp1251 lowercase, koi8 capitals
+    lower_half = sum(data.count(b) for b in range(0xC0, 0xE0))
     return "cp1251" if upper_half >= lower_half else "koi8_r"
 
 

@@ -22,7 +22,11 @@ _QUOTE_CLASSES |= {"moz-signature", "outlookmessageheader"}
 _REST_IS_QUOTE_IDS = {"divrplyfwdmsg", "appendonsend"}  # Outlook: the older letter follows
 _BLOCKS = {"p": 2, "div": 1, "h1": 2, "h2": 2, "h3": 2, "h4": 2, "h5": 2, "h6": 2, "pre": 2}
 _BLOCKS |= {"table": 1, "tr": 1, "ul": 1, "ol": 1, "blockquote": 1, "hr": 1}
-_VOID = {"br", "hr", "img", "meta", "input", "wbr", "col", "area", "base", "link"}
+_VOID = {"br", "hr", "img", "meta", "input", "wbr", "col", "area", "base", "link", "source"}
+_UNNESTED = _VOID | {"p", "li", "td", "th", "tr", "option", "dt", "dd"}  # closed by the next one
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^>]*>")
+MAX_HTML = 1_000_000  # characters of HTML read: far past the text and the quotes a letter keeps
+MAX_NESTING = 100  # deeper tags are dropped (their text kept): nh3's parser is quadratic in depth
 
 
 class _Converter(HTMLParser):
@@ -32,6 +36,8 @@ class _Converter(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.pieces: list[tuple[bool, str]] = []
         self.open: list[tuple[str, bool]] = []  # tag, opens a quote
+        self.quotes_open = 0
+        self.tags_open: dict[str, int] = {}
         self.rest_is_quote = False
         self.links: list[tuple[str, int]] = []  # href, index of the first piece inside
         self.lists: list[list[int]] = []  # [number of the next item] or [] for a bullet list
@@ -39,7 +45,7 @@ class _Converter(HTMLParser):
 
     def quoting(self) -> bool:
         """Whether text here belongs to the quoted history."""
-        return self.rest_is_quote or any(opens for _, opens in self.open)
+        return self.rest_is_quote or self.quotes_open > 0
 
     def emit(self, text: str) -> None:
         """Add a piece of text where it belongs."""
@@ -68,14 +74,21 @@ class _Converter(HTMLParser):
             self.emit(" ")
         self.pre += tag == "pre"
         if tag not in _VOID:
-            self.open.append((tag, tag == "blockquote" or bool(classes & _QUOTE_CLASSES)))
+            opens = tag == "blockquote" or bool(classes & _QUOTE_CLASSES)
+            self.open.append((tag, opens))
+            self.quotes_open += opens
+            self.tags_open[tag] = self.tags_open.get(tag, 0) + 1
 
     def handle_endtag(self, tag: str) -> None:
         """Close the innermost open `tag` (and whatever was left open inside it)."""
-        if tag not in {t for t, _ in self.open}:
+        if not self.tags_open.get(tag):
             return
-        while self.open and self.open.pop()[0] != tag:
-            pass
+        while self.open:
+            closed, opened_quote = self.open.pop()
+            self.quotes_open -= opened_quote
+            self.tags_open[closed] -= 1
+            if closed == tag:
+                break
         if tag in _BLOCKS:
             self.emit("\n" * _BLOCKS[tag])
         if tag in ("ul", "ol") and self.lists:
@@ -96,6 +109,20 @@ class _Converter(HTMLParser):
         self.emit(data if self.pre else re.sub(r"\s+", " ", data.replace("\xa0", " ")))
 
 
+def _shallow(html: str) -> str:
+    """`html` without the tags nested deeper than MAX_NESTING; their text stays."""
+    depth, kept, last = 0, [], 0
+    for tag in _TAG.finditer(html):
+        if tag[2].lower() in _UNNESTED or tag[0].endswith("/>"):
+            continue
+        depth = max(depth - 1, 0) if tag[1] else depth + 1
+        if depth > MAX_NESTING or (tag[1] and depth >= MAX_NESTING):
+            kept.append(html[last : tag.start()])
+            last = tag.end()
+    kept.append(html[last:])
+    return "".join(kept)
+
+
 def _text(pieces: list[str]) -> str:
     """Pieces joined into lines: no spaces around line breaks, at most one blank line."""
     text = "".join(pieces)
@@ -106,7 +133,7 @@ def _text(pieces: list[str]) -> str:
 def split(html: str) -> tuple[str, str]:
     """(new text, quoted history and signature) of an HTML letter."""
     clean = nh3.clean(
-        html,
+        _shallow(html[:MAX_HTML]),
         tags=_KEPT_TAGS,
         attributes=_ATTRIBUTES,
         clean_content_tags={"script", "style", "title", "head"},

@@ -3,7 +3,9 @@
 Answering any of these would start a loop (an auto-reply to an auto-reply) or file a request
 nobody asked for. X-Auto-Response-Suppress alone is no sign: it asks others not to auto-reply to
 this letter, and Outlook and Exchange set it on letters people write; only with an
-out-of-office subject does it mark an auto-reply."""
+out-of-office subject does it mark an auto-reply. Our own letters are known by our X-Suz-*
+headers and by the ids mail.threads.message_id makes, not by any id on our domain: colleagues
+writing to the desk from our domain (Thunderbird makes ids on the From domain) are people."""
 
 from __future__ import annotations
 
@@ -28,14 +30,17 @@ def _first(headers: Headers, name: str) -> str:
 
 
 def is_own(headers: Headers, message_id: str, own_domain: str) -> bool:
-    """Whether we sent this letter: its id is on our domain, or it has our X-Suz-* headers."""
-    on_our_domain = bool(own_domain) and message_id.lower().endswith("@" + own_domain.lower())
+    """Whether we sent this letter: it has our X-Suz-* headers or an id we make on our domain."""
+    ours = re.fullmatch(r"suz\.[0-9a-f]{32}\.\d+@(.+)", message_id.lower())
+    on_our_domain = bool(own_domain and ours and ours[1] == own_domain.lower())
     return on_our_domain or any(name.startswith("x-suz-") for name in headers)
 
 
 def is_bounce(headers: Headers, content_type: str, sender: str) -> bool:
     """Whether this is a delivery report (DSN, MDN) or comes from a mailer daemon."""
-    return content_type == "multipart/report" or sender.partition("@")[0] in _DAEMONS
+    bare = (_first(headers, "from").split() or [""])[0].strip("<>")  # From: MAILER-DAEMON
+    daemon = sender.partition("@")[0] in _DAEMONS or (not sender and bare in _DAEMONS)
+    return content_type == "multipart/report" or daemon
 
 
 def is_auto_reply(headers: Headers) -> bool:

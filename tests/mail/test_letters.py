@@ -208,6 +208,8 @@ def test_people_are_not_noise_however_their_clients_mark_letters() -> None:
     assert parse(_plain(base + "\r\nAuto-Submitted: no")).noise is None
     assert parse(_plain(base + "\r\nReturn-Path: <a@b.ru>")).noise is None
     assert parse(_plain(base), own_domain="desk.ru").noise is None
+    colleague = "From: boss@desk.ru\r\nTo: support@desk.ru\r\nMessage-ID: <1b2c-3d4e@desk.ru>"
+    assert parse(_plain(colleague), own_domain="desk.ru").noise is None  # Thunderbird's ids
 
 
 def test_weaker_signs_of_noise() -> None:
@@ -218,6 +220,10 @@ def test_weaker_signs_of_noise() -> None:
     assert parse(_plain(base + "\r\nX-Suz-Event: 5")).noise == "own"
     postmaster = "From: postmaster@b.ru\r\nTo: support@desk.ru"
     assert parse(_plain(postmaster)).noise == "bounce"
+    assert parse(_plain("From: MAILER-DAEMON (Mail Delivery System)")).noise == "bounce"
+    ours = "From: a@b.ru\r\nMessage-ID: <suz.4029bde676d34439986dc9d1c5dad4e3.5@Desk.RU>"
+    assert parse(_plain(ours), own_domain="desk.ru").noise == "own"
+    assert parse(_plain(ours), own_domain="other.ru").noise is None
 
 
 def test_a_letter_over_the_size_limit_is_refused() -> None:
@@ -230,6 +236,28 @@ def test_a_letter_over_the_size_limit_is_refused() -> None:
 def test_bytes_that_are_no_letter_are_refused(raw: bytes) -> None:
     with pytest.raises(BadLetter, match="not a letter"):
         parse(raw)
+
+
+def test_letters_built_to_be_slow_are_refused() -> None:
+    with pytest.raises(BadLetter, match="more than the 2000000 allowed"):
+        parse(b"From: a@b.ru\r\n\r\n" + b"\n" * 2_000_001)
+    parts = b"--b\r\nContent-Type: image/png\r\n\r\nx\r\n" * 10_001
+    with pytest.raises(BadLetter, match="more than the 10000 allowed"):
+        parse(b"From: a@b.ru\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + parts)
+    nested = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+                      for i in range(3000))  # fmt: skip
+    with pytest.raises(BadLetter, match="cannot be read"):
+        parse(b"From: a@b.ru\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n" + nested)
+
+
+def test_a_raw_8bit_file_name_is_read_in_its_charset() -> None:
+    raw = (
+        b"From: a@b.ru\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/vnd.ms-excel\r\n"
+        b'Content-Disposition: attachment; filename="' + "Отчёт за ноябрь.xls".encode("cp1251")
+        + b'"\r\n\r\ndata\r\n--b--\r\n'
+    )  # fmt: skip
+    assert files(parse(raw)) == [("Отчёт за ноябрь.xls", "application/vnd.ms-excel", False, "")]
 
 
 def test_a_long_text_is_cut_to_the_desks_limit_and_the_rest_kept_in_quoted() -> None:
@@ -246,6 +274,25 @@ def test_control_characters_never_reach_the_text() -> None:
     found = parse(_plain("From: a@b.ru\r\nSubject: a\x00b", "one\x00two\x1bthree"))
     assert found.text == "onetwothree"
     assert "\x00" not in found.subject
+
+
+def test_reply_to_is_kept_apart_from_the_sender() -> None:
+    found = letter("mailru_html_only.eml")
+    assert (found.sender, found.reply_to) == ("natalia-k@mail.ru", ("natalia-k@mail.ru",))
+    assert letter("gmail_reply.eml").reply_to == ()
+
+
+def test_a_charset_that_is_an_escape_codec_is_not_obeyed() -> None:
+    raw = _plain("From: a@b.ru", "\\ud800 \\x00 Привет").replace(
+        b"text/plain", b"text/plain; charset=unicode_escape"
+    )
+    assert parse(raw).text == "\\ud800 \\x00 Привет"
+
+
+def test_a_very_long_references_keeps_its_root_and_latest_ids() -> None:
+    ids = " ".join(f"<id{i}@b.ru>" for i in range(300))
+    found = parse(_plain(f"From: a@b.ru\r\nReferences: {ids}"))
+    assert found.references == ("id0@b.ru", *(f"id{i}@b.ru" for i in range(201, 300)))
 
 
 def test_a_part_is_plain_data() -> None:

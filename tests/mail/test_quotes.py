@@ -115,6 +115,13 @@ def test_html_letters_become_text_without_their_quotes(html: str, new: str, quot
     assert rest.startswith(quoted)
 
 
+def test_deeply_nested_html_is_flattened_before_sanitising() -> None:
+    html = "<div>" * 5000 + "deep" + "</div>" * 5000
+    assert html_text._shallow(html) == "<div>" * 100 + "deep" + "</div>" * 100
+    assert html_text.split(html) == ("deep", "")
+    assert html_text.split("<blockquote>" * 300 + "q" + "</blockquote>" * 300) == ("q", "")
+
+
 def test_html_quotes_keep_the_outlook_history_after_the_reply_header() -> None:
     assert html_text.split(OUTLOOK_HTML)[1].endswith("Перезагрузите.")
 
