@@ -65,6 +65,12 @@ def test_a_mentioned_engineer_of_line_2_reads_the_request_and_finds_it_in_his_qu
                      page.text)  # fmt: skip
 
     assert 'id="side-consulted">Engineer2<' in page.text  # the side panel names whom it consulted
+    then = engineer.get(f"/t/{filed['id']}/history?version={filed['version'] + 1}")  # time travel
+    assert then.status_code == 200 and '<mark class="mention">@engineer2</mark>' in then.text
+    as_requester = engineer.get(
+        f"/t/{filed['id']}/history?version={filed['version'] + 1}&as=requester"
+    )  # a requester has no such version: the note is not his to see
+    assert as_requester.status_code == 422 and "engineer2" not in as_requester.text
     queue = engineer.get(f"/desk?queue=mentioned&part=list&after={position}")
     assert queue.status_code == 200 and f"/t/{filed['id']}" in queue.text
     counts = engineer.get(f"/desk?part=counts&after={position}").text
