@@ -30,6 +30,7 @@ MAX_LINES = 2_000_000  # the email package reads line by line: ~2.5 s a million 
 MAX_DELIMITERS = 10_000  # lines starting "--" (MIME part delimiters): ~70 µs a part
 MAX_HEADER = 100_000  # characters of a header value read (the stdlib's address parser is slow)
 MAX_IDS = 100  # ids kept of one header
+MAX_ID = 998  # characters of one id (a line's limit); longer ones are ignored
 MAX_DEPTH = 30  # nested multiparts followed; deeper parts are dropped
 _LETTER_HEADERS = {"from", "to", "cc", "subject", "date", "message-id", "sender", "received"}
 _DEFAULT_NAMES = {"message/rfc822": "message.eml", "message/delivery-status": "status.txt"}
@@ -99,11 +100,12 @@ def _ids(values: list[str]) -> tuple[str, ...]:
     """Message ids (without <>) in header values; bare ids with an @ when none is bracketed.
 
     Of a very long References, the first (the thread's root) and the latest are kept."""
-    found: list[str] = []
+    seen: dict[str, None] = {}  # in order, once each
     for value in values:
         text = unfold(value)
         ids = re.findall(r"<([^<>\s]+)>", text) or re.findall(r"[^\s<>,;]+@[^\s<>,;]+", text)
-        found += [i for i in ids if i not in found]
+        seen.update((i, None) for i in ids if len(i) <= MAX_ID)
+    found = list(seen)
     return tuple(found if len(found) <= MAX_IDS else found[:1] + found[-(MAX_IDS - 1) :])
 
 

@@ -17,6 +17,7 @@ _ATTRIBUTION = re.compile(
     r"|^\s*.{0,200}\d.{0,200}<[^<>@\s]+@[^<>\s]+>\s*:\s*$",  # Yandex, Mail.ru, Gmail (ru)
     re.IGNORECASE,
 )
+_WRAPPED_START = re.compile(r"^\s*(on\b|\d|\w{2,12}\.?, \d{1,2}\b).*[^.!?…]\s*$", re.IGNORECASE)
 _SEPARATOR = re.compile(
     r"^\s*-{2,}\s*(original message|исходное сообщение|оригинальное сообщение)\s*-{2,}\s*$",
     re.IGNORECASE,
@@ -29,7 +30,8 @@ _RULE = re.compile(r"^\s*_{10,}\s*$")
 _SIGNATURE = re.compile(r"^-- ?$")
 _FOOTER = re.compile(
     r"^\s*(sent from my \w+|sent from (mail|outlook|yahoo mail)\b.*|get outlook for \w+"
-    r"|отправлено с (моего )?\w+|отправлено из (мобильной|приложения) .{0,40})\s*$",
+    r"|отправлено с (моего )?(iphone|ipad|android|телефона|мобильного|смартфона|samsung)\b.*"
+    r"|отправлено из (мобильной|приложения) .{0,40})\s*$",
     re.IGNORECASE,
 )
 
@@ -46,8 +48,15 @@ def _is_attribution(lines: list[str], i: int) -> bool:
     """Whether line `i` (alone, or wrapped onto the next line) introduces a quote."""
     if _ATTRIBUTION.match(lines[i]):
         return True
-    joined = lines[i].rstrip() + " " + lines[i + 1].strip() if i + 1 < len(lines) else ""
-    return bool(lines[i].strip()) and bool(_ATTRIBUTION.match(joined))
+    if (
+        i + 1 == len(lines)
+        or not _WRAPPED_START.match(lines[i])
+        or _ATTRIBUTION.match(lines[i + 1])
+    ):
+        return False
+    first = lines[i].rstrip()
+    joined = first + ("" if first.endswith("<") else " ") + lines[i + 1].strip()  # Gmail wraps "<"
+    return bool(_ATTRIBUTION.match(joined))
 
 
 def _cut(lines: list[str]) -> int:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import email
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mail import html_text, quotes
+
+SAMPLES = Path(__file__).parent / "samples"
 
 
 @pytest.mark.parametrize(
@@ -44,7 +49,23 @@ from mail import html_text, quotes
             "От: Support\nОтправлено: 1 декабря\nКому: я\nТема: x\n\nстарое",
         ),
         ("Hi\n-- \nAnna\nCEO", "Hi", "--\nAnna\nCEO"),
+        (
+            "Спасибо.\n01.12.2026 10:00, Иван пишет:\n> x",
+            "Спасибо.",
+            "01.12.2026 10:00, Иван пишет:\n> x",
+        ),
+        (
+            "Жду 5 минут\nOn Mon, 1 Dec 2026, Bo wrote:\n> x",
+            "Жду 5 минут",
+            "On Mon, 1 Dec 2026, Bo wrote:\n> x",
+        ),
+        (
+            "Ok\nВт, 1 дек. 2026 г. в 10:00, Support <\ns@desk.ru>:\n> x",
+            "Ok",
+            "Вт, 1 дек. 2026 г. в 10:00, Support <\ns@desk.ru>:\n> x",
+        ),
         ("Готово\n\nОтправлено с iPhone", "Готово", "Отправлено с iPhone"),
+        ("Ок\nОтправлено с опозданием\n-- \nИ.", "Ок\nОтправлено с опозданием", "--\nИ."),
         ("Done\n\nSent from my iPhone\n\n> old", "Done", "Sent from my iPhone\n\n> old"),
     ],
 )
@@ -120,6 +141,31 @@ def test_deeply_nested_html_is_flattened_before_sanitising() -> None:
     assert html_text._shallow(html) == "<div>" * 100 + "deep" + "</div>" * 100
     assert html_text.split(html) == ("deep", "")
     assert html_text.split("<blockquote>" * 300 + "q" + "</blockquote>" * 300) == ("q", "")
+
+
+def _html_of(sample: str) -> str:
+    letter = email.message_from_bytes((SAMPLES / sample).read_bytes())
+    part = next(p for p in letter.walk() if p.get_content_type() == "text/html")
+    data = part.get_payload(decode=True)
+    assert isinstance(data, bytes)
+    return data.decode(part.get_content_charset() or "ascii")
+
+
+def test_the_html_of_outlook_letters_gives_the_same_new_text_as_their_plain_part() -> None:
+    assert html_text.split(_html_of("outlook_en_attachment.eml")) == (
+        "Hi team,\n\nThe invoice for November is attached. Could you check the VAT line?\n\n"
+        "Thanks,\nJohn",
+        "From: Support <support@desk.ru>\nSent: Monday, November 30, 2026 4:12 PM\n"
+        "To: John Carter <john.carter@contoso.com>\nSubject: [#977] Invoice question\n\n"
+        "Please send us the invoice.",
+    )
+    text, quoted = html_text.split(_html_of("outlook_ru_reply.eml"))
+    assert text == (
+        "Добрый день!\n\nПринтер в бухгалтерии снова не печатает, горит оранжевая лампочка.\n"
+        "Перезагружали дважды.\n\nС уважением,\nОльга Смирнова"
+    )
+    assert quoted.startswith("От: Служба поддержки <support@desk.ru>\nОтправлено: 1 декабря")
+    assert quoted.endswith("Здравствуйте! Попробуйте перезагрузить принтер.")
 
 
 def test_html_quotes_keep_the_outlook_history_after_the_reply_header() -> None:
