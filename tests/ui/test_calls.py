@@ -147,6 +147,7 @@ def test_the_api_registers_calls_and_finds_callers_as_described(site: Site) -> N
         "category": str(site.world.contracts), "subject": "Вопрос по звонку",
         "description": "Как подписать?", "fields": {"contract_number": CONTRACT},
         "caller": str(site.world.requester.id), "resolution": "Объяснили.",
+        "phone": "+7 495 000-00-01",
     }  # fmt: skip
     filed = check(agent.post("/api/v1/calls", body), "post", "/api/v1/calls", 201)
     found = check(agent.get(f"/api/v1/callers?q=ivanova&after={filed['position']}"),
@@ -155,8 +156,15 @@ def test_the_api_registers_calls_and_finds_callers_as_described(site: Site) -> N
     people = check(agent.get(f"/api/v1/callers?organisation={site.world.org}"),
                    "get", "/api/v1/callers", 200)  # fmt: skip
     assert {c["name"] for c in people["callers"]} >= {"Анна Звонова", "Ivanova"}
-    mine = person(site, "requester").ticket(filed["id"], after=filed["position"])["ticket"]
-    assert (mine["status"], mine["channel"]) == ("resolved", "phone")  # in his cabinet
+    theirs = person(site, "requester").ticket(filed["id"], after=filed["position"])
+    assert (theirs["ticket"]["status"], theirs["ticket"]["channel"]) == ("resolved", "phone")
+    # who took the call and from which number is the staff's to see
+    filing = next(e["data"] for e in theirs["timeline"] if e["event"] == "Filed")
+    assert "raised_by" not in filing and "caller_phone" not in filing
+    staff = agent.ticket(filed["id"])["timeline"]
+    filing = next(e["data"] for e in staff if e["event"] == "Filed")
+    assert (filing["raised_by"], filing["caller_phone"]) == (
+        str(site.world.agent.id), "+7 495 000-00-01")  # fmt: skip
 
     bad = check(agent.post("/api/v1/calls", {**body, "resolution": None, "caller": None}),
                 "post", "/api/v1/calls", 422)  # fmt: skip
