@@ -94,6 +94,8 @@ def test_a_call_escalated_or_left_open_and_bad_input_shown_in_place(site: Site) 
         escalate_to=str(site.world.line2), reason="Логи подписи."))  # fmt: skip
     assert r.status_code == 303, r.text
     ticket_id = r.headers["location"].split("/t/")[1].split("?")[0]
+    page = get(agent, r.headers["location"])
+    assert f"by phone, taken by Agent1 · {PHONE}" in page.text  # the staff's timeline says so
     data = agent.ticket(ticket_id, after=int(r.headers["x-suz-position"]))["ticket"]
     assert (data["status"], data["line"], data["group_id"]) == (
         "open", 2, str(site.world.line2))  # fmt: skip

@@ -50,7 +50,7 @@ from web.ui.requester_forms import Posted, keep, posted, store
 from web.ui.timeline_window import PAGE, cursor, moments, rendered
 
 GROUP_KEYS = ("group_id", "from_group_id", "to_group_id")
-PERSON_KEYS = ("by", "assignee_id", "to_assignee_id")
+PERSON_KEYS = ("by", "assignee_id", "to_assignee_id", "raised_by")  # raised_by: a gap, a call
 
 
 def _ticket_id(request: Request) -> UUID:
