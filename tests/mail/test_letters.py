@@ -19,11 +19,49 @@ MSK = timezone(timedelta(hours=3))
 
 
 def letter(name: str) -> Letter:
+    """The sample letter `name`, read for the desk on desk.ru."""
     return parse((SAMPLES / name).read_bytes(), own_domain="desk.ru")
 
 
 def files(found: Letter) -> list[tuple[str, str, bool, str]]:
+    """What a letter's files are, without their bytes."""
     return [(p.name, p.media_type, p.inline, p.content_id) for p in found.attachments]
+
+
+@pytest.mark.parametrize(
+    ("sample", "message_id", "sender", "date"),
+    [
+        ("auto_submitted.eml", "ack-221@helpdesk.romashka.ru", "helpdesk@romashka.ru",
+         datetime(2026, 12, 1, 13, 45, tzinfo=MSK)),
+        ("bounce_dsn.eml", "20261201104002.3F2A1B0C9D@mx.desk.ru", "mailer-daemon@mx.desk.ru",
+         datetime(2026, 12, 1, 13, 40, 2, tzinfo=MSK)),
+        ("exchange_out_of_office.eml",
+         "BN6PR11MB1250OOF0001@BN6PR11MB1250.namprd11.prod.outlook.com", "john.carter@contoso.com",
+         datetime(2026, 12, 1, 14, 0, 5, tzinfo=UTC)),
+        ("gmail_reply.eml", "CAJx7=dKzQ9rR5v0N+Lp2w_3cUQ8ZP@mail.gmail.com", "anna.lee@example.com",
+         datetime(2026, 12, 1, 13, 5, 33, tzinfo=UTC)),
+        ("gmail_ru_inline_image.eml", "CAH4kPq0VbZ=Yd8w@mail.gmail.com", "petrov.ivan@gmail.com",
+         datetime(2026, 12, 1, 11, 15, 40, tzinfo=MSK)),
+        ("mailing_list.eml", "a1b2c3d4e5f6.news@mail123.suw11.mcdlv.net", "news@contoso.com",
+         datetime(2026, 12, 1, 15, 0, tzinfo=UTC)),
+        ("mailru_html_only.eml", "1764584444.171820365@f431.i.mail.ru", "natalia-k@mail.ru",
+         datetime(2026, 12, 1, 13, 20, 44, tzinfo=MSK)),
+        ("own_message.eml", OUR_ID, "support@desk.ru", datetime(2026, 12, 1, 13, 40, tzinfo=MSK)),
+        ("thunderbird_koi8r.eml", "8f1c2a6e-3b4d-4e7a-9c1f-0d2e3f4a5b6c@vektor.spb.ru",
+         "kuznetsov@vektor.spb.ru", datetime(2026, 12, 1, 12, 40, 18, tzinfo=MSK)),
+        ("wrong_charset.eml", "20261201160000.4411@romashka.ru", "buh@romashka.ru",
+         datetime(2026, 12, 1, 16, 0, tzinfo=MSK)),
+        ("yandex_out_of_office.eml", "1764586200.q1w2e3@mail.yandex.ru", "m.volkova@yandex.ru",
+         datetime(2026, 12, 1, 13, 50, tzinfo=MSK)),
+        ("yandex_utf8.eml", "1764583330.a1b2c3@mail.yandex.ru", "m.volkova@yandex.ru",
+         datetime(2026, 12, 1, 13, 2, 10, tzinfo=MSK)),
+    ],
+)  # fmt: skip
+def test_every_sample_says_who_sent_it_when_and_under_which_id(
+    sample: str, message_id: str, sender: str, date: datetime
+) -> None:
+    found = letter(sample)
+    assert (found.message_id, found.sender, found.date) == (message_id, sender, date)
 
 
 def test_an_outlook_reply_in_windows_1251_keeps_the_signature_text_but_not_the_old_letter() -> None:
@@ -198,6 +236,7 @@ def test_a_bounce_keeps_its_report_and_the_returned_letter_as_files() -> None:
 
 
 def _plain(headers: str, body: str = "Hello") -> bytes:
+    """A plain-text letter with these headers."""
     return (headers.strip() + "\r\nContent-Type: text/plain\r\n\r\n" + body).encode()
 
 
@@ -295,6 +334,28 @@ def test_a_very_long_references_keeps_its_root_and_latest_ids() -> None:
     assert found.references == ("id0@b.ru", *(f"id{i}@b.ru" for i in range(201, 300)))
 
 
+def test_an_empty_plain_part_gives_way_to_the_html_one() -> None:
+    raw = (
+        b"From: a@b.ru\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\n \r\n"
+        b"--b\r\nContent-Type: text/html\r\n\r\n<p>From <b>HTML</b></p>\r\n--b--\r\n"
+    )
+    assert parse(raw).text == "From HTML"
+
+
+def test_text_split_around_an_inline_picture_is_joined() -> None:
+    raw = (
+        b"From: a@b.ru\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nLook:\r\n"
+        b"--b\r\nContent-Type: image/png\r\nContent-Disposition: inline; filename=a.png\r\n"
+        b"Content-ID: <p1>\r\n\r\nPNG\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nthat is the error.\r\n--b--\r\n"
+    )
+    found = parse(raw)
+    assert found.text == "Look:\nthat is the error."
+    assert files(found) == [("a.png", "image/png", True, "p1")]
+
+
 def test_a_part_is_plain_data() -> None:
     part = Part("a.txt", "text/plain", b"x", False, "")
     assert (part.name, part.inline) == ("a.txt", False)
@@ -314,6 +375,7 @@ SAMPLE_BYTES = [p.read_bytes() for p in sorted(SAMPLES.glob("*.eml"))]
 
 
 def _sane(found: Letter) -> None:
+    """Check what every letter read must keep to, however broken its bytes."""
     assert found.message_id and len(found.text) <= MAX_TEXT and found.noise in NOISE
     assert found.date is None or found.date.tzinfo is not None
     assert found.sender == found.sender.lower()
@@ -326,6 +388,7 @@ def _sane(found: Letter) -> None:
 
 
 def _read_or_refuse(raw: bytes) -> None:
+    """Read `raw`: a BadLetter or a sane Letter, nothing else."""
     try:
         found = parse(raw, own_domain="desk.ru")
     except BadLetter:

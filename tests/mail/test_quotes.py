@@ -144,6 +144,7 @@ def test_deeply_nested_html_is_flattened_before_sanitising() -> None:
 
 
 def _html_of(sample: str) -> str:
+    """The HTML part of a sample letter, decoded."""
     letter = email.message_from_bytes((SAMPLES / sample).read_bytes())
     part = next(p for p in letter.walk() if p.get_content_type() == "text/html")
     data = part.get_payload(decode=True)
