@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from domain.access import Actor
 from domain.article import Audience, Content, Kind, Reference
 from domain.calendar import russian_holidays
+from domain.calls import RegisterCall
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.incidents import Criteria, TriggerRule
@@ -17,6 +18,7 @@ from domain.people import GroupKind, Role
 from domain.routing import Rule
 from domain.sla_setup import CalendarSpec, Policy
 from domain.ticket import Channel, Contact, Priority, Urgency
+from domain.tickets.commands import ReceiveLetter
 
 F = FieldType
 CATEGORIES: list[tuple[str, str, GroupKind, tuple[FieldSpec, ...]]] = [
@@ -325,6 +327,38 @@ def _more_stories(
                      "Мы новая организация, с чего начать регистрацию?",
                      {"inn": "7707083893", "role": "Заказчик"}, Channel.PUBLIC_FORM,
                      Contact("Анна Сергеевна", "anna@example.org"))  # fmt: skip
+    _letters_and_calls(desk, p, cats, groups)
+
+
+def _letters_and_calls(
+    desk: Desk, p: dict[str, Actor], cats: list[UUID], groups: dict[GroupKind, UUID]
+) -> None:
+    """Requests that came by e-mail and by phone (issue 16), as the intake and line 1 file them."""
+    # a letter from ivanova's address; her colleague answers the data request by letter too
+    m = desk.file_ticket(p["ivanova"], cats[3], "Не подписывается контракт",
+                         "Добрый день! При подписании контракта выходит ошибка 0x8010006E.",
+                         {}, channel=Channel.EMAIL, letter="demo-1@example.org")  # fmt: skip
+    desk.handle(SYSTEM, ReceiveLetter(
+        m.id, None, "demo-2@example.org", "petrov@example.org", p["petrov"].id,
+        "Номер контракта 2770708389323000042, ошибка повторяется у всех.",
+        "> Добрый день! При подписании контракта выходит ошибка 0x8010006E."))  # fmt: skip
+    # a letter from someone the desk does not know: a contact, acknowledged with the link
+    vetrov = Contact("Олег Ветров", "o.vetrov@zakupki-region.ru")
+    n = desk.file_ticket(Actor.visitor(), cats[0], "Регистрация обособленного подразделения",
+                         "Как зарегистрировать обособленное подразделение в ЕИС?", {},
+                         channel=Channel.EMAIL, contact=vetrov,
+                         letter="demo-3@zakupki-region.ru")  # fmt: skip
+    desk.reply(p["agent2"], n.id, "Подразделение регистрирует руководитель головной "
+               "организации в личном кабинете, раздел «Организация».")  # fmt: skip
+    # calls line 1 took: answered on the call, and one passed to line 2
+    desk.register_call(p["agent1"], RegisterCall(
+        cats[1], "Как продлить сертификат", "Звонок: спрашивает, где продлить сертификат.",
+        {"certificate_serial": "0B22C3D4"}, caller_id=p["ivanova"].id, phone="+7 495 555-01-00",
+        resolution="Подсказал порядок продления в удостоверяющем центре."))  # fmt: skip
+    desk.register_call(p["agent2"], RegisterCall(
+        cats[2], "Не открывается извещение по звонку", "Звонок: страница извещения не грузится.",
+        {"notice_number": "0373200041526000777", "law": "44-ФЗ"}, caller_id=p["smirnov"].id,
+        escalate_to=groups[GroupKind.LINE_2], reason="Нужен анализ логов портала"))  # fmt: skip
 
 
 ARTICLES: list[tuple[Kind, int, Content]] = [
