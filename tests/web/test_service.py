@@ -37,6 +37,7 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "queue_history",
         "analytics",
         "quality",
+        "notifications",
     }
     client.get("/api/v1/me")
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
