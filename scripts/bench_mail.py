@@ -10,6 +10,7 @@ pump, the sender, PostgreSQL and the SMTP server share the CPUs: the writers are
 so the delay includes the queue the sender finds behind a burst.
 
     .venv/bin/python -m scripts.bench_mail [--replies 10000] [--requesters 50] [--writers 4]
+        [--rate R]   (R replies a second: the delay at a steady rate rather than after a burst)
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=10_000)
     parser.add_argument("--requesters", type=int, default=50)
     parser.add_argument("--writers", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="replies a second in all (0: as fast as the writers go)")  # fmt: skip
     parser.add_argument("--url", default=os.environ.get("SUZ_BENCH_PG_URL", DEFAULT_PG_URL))
     args = parser.parse_args()
     print_machine(args.url)
@@ -73,21 +76,23 @@ def run(b: object, smtp_url: str, args: argparse.Namespace) -> None:
         tickets.append(desk.file_ticket(who, category, f"Заявка {n}", "Ошибка подписи.", {}).id)
     projections.start()
     sender = MailSender(desk, projections.db, settings, projections.positions)
-    with projections.db.read() as tx:  # the acknowledgements go first, outside the figure
-        before = nq.counts(tx)["pending"]
-    sender.start()
+    sender.start()  # the acknowledgements (one per requester) go first, outside the figure
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         with projections.db.read() as tx:
-            if nq.counts(tx)["sent"] >= before:
+            if nq.counts(tx)["sent"] >= args.requesters:
                 break
         time.sleep(0.2)
-    with projections.db.read() as tx:
-        base = nq.counts(tx)["sent"]
-    print(f"{args.replies:,} replies on {len(tickets)} requests, {args.writers} writers")
+    base = args.requesters
+    pace = f", paced at {args.rate:,.0f}/s" if args.rate else ""
+    print(f"{args.replies:,} replies on {len(tickets)} requests, {args.writers} writers{pace}")
     started = time.time()
 
     def write(i: int) -> None:
+        if args.rate:  # paced: reply i is due at i / rate seconds
+            delay = started + i / args.rate - time.time()
+            if delay > 0:
+                time.sleep(delay)
         desk.reply(agent, tickets[i % len(tickets)], f"Ответ {i}: переподпишите контракт.")
 
     with ThreadPoolExecutor(args.writers) as pool:
