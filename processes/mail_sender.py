@@ -37,11 +37,17 @@ from projections import notification_queries as nq
 from projections.db import Tx, ViewDB
 from projections.failures import failed as process_failed
 from projections.failures import recovered
+from projections.notifications import MAIL_MAX_AGE
 from projections.signals import Positions
 
 log = logging.getLogger("suz.mail")
 VIEW = "notifications"
 BATCH = 100
+# A letter never tried whose event is older than this is not sent but set aside as dead (the
+# outbox fills while no SMTP server is configured: configuring one must not mail the desk's
+# past weeks to everyone); an administrator may still send it again.
+STALE = MAIL_MAX_AGE.total_seconds()
+STALE_REASON = "not sent: its event is over two days old (was mail configured then?)"
 
 
 class Target(Protocol):
@@ -92,7 +98,12 @@ class MailSender(Process):
         outcomes: list[tuple[nq.Letter, SendFailure | None]] = []
         ready: list[tuple[nq.Letter, EmailMessage]] = []
         started = time.perf_counter()
+        now = self.now()
         for letter in letters:
+            if letter.attempts == 0 and not letter.error and now - letter.committed_at > STALE:
+                outcomes.append((letter, SendFailure(STALE_REASON, temporary=False, code=None,
+                                                     stage="write")))  # fmt: skip
+                continue
             try:
                 ready.append((letter, self.compose(letter)))
             except (Unsendable, ValueError) as e:

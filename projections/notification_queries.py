@@ -90,7 +90,8 @@ class Letter:
     language: str
     payload: dict[str, Any]
     attempts: int
-    committed_at: float
+    committed_at: float  # the event's time
+    error: str = ""  # the last attempt's error ("" before the first, or after a re-send: kept)
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -98,12 +99,12 @@ class Letter:
 
 
 _LETTER = ("SELECT position, recipient, kind, ticket_id, address, language, payload, attempts,"
-           " committed_at FROM mail_outbox")  # fmt: skip
+           " committed_at, last_error FROM mail_outbox")  # fmt: skip
 
 
 def _letter(r: Any) -> Letter:
     return Letter(int(r[0]), r[1], r[2], r[3], r[4], r[5], orjson.loads(r[6]), int(r[7]),
-                  float(r[8]))  # fmt: skip
+                  float(r[8]), r[9])  # fmt: skip
 
 
 def due(tx: Tx, now: float, limit: int, *, lock: bool = False) -> list[Letter]:

@@ -6,6 +6,7 @@ tried again after its backoff; a 550 makes a dead letter that an administrator s
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from uuid import UUID
@@ -31,7 +32,7 @@ DOMAIN = "desk.test"
 
 class Clock:
     def __init__(self) -> None:
-        self.t = 2_000_000_000.0
+        self.t = time.time() + 1  # a moment after the events the test writes
 
     def __call__(self) -> float:
         return self.t
@@ -181,3 +182,23 @@ def test_without_smtp_no_sender_runs(desk: Desk, settings: Settings) -> None:
     p = read_side(desk, dataclasses.replace(settings, smtp_url=None))
     assert not any(isinstance(f, MailSender) for f in p.followers)
     p.db.close()
+
+
+def test_a_letter_never_tried_whose_event_is_old_is_set_aside_not_sent(
+    world: World, mailing: tuple[Projections, MailSender, Clock],
+    smtp_server: RunningServer,  # noqa: F811
+) -> None:  # fmt: skip
+    """The outbox fills while no server is configured; configuring one later must not mail
+    weeks-old news: such a letter is dead at once, and an administrator may send it again."""
+    p, sender, clock = mailing
+    file(world, requester(world))
+    p.catch_up()
+    clock.t += 3 * 86400
+    assert sender.tick() == 1
+    with p.db.read() as tx:
+        (old,) = nq.dead(tx)
+    assert "over two days old" in old.error and smtp_server.received == []
+    with p.db.tx() as tx:
+        assert nq.resend(tx, old.position, old.recipient, old.kind, clock())
+    assert sender.tick() == 1
+    smtp_server.wait_for(1)
