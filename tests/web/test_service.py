@@ -38,6 +38,7 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "analytics",
         "quality",
         "notifications",
+        "callers",
     }
     client.get("/api/v1/me")
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
