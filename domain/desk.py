@@ -205,13 +205,21 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
             raise NotFound("No such account.")
         return self._get(Account, account_id, "account")
 
-    def letter_owner(self, message_id: str) -> UUID | None:
-        """The request a letter (by its Message-ID) was taken into, if it was."""
+    def _claim_owner(self, key: str) -> UUID | None:
         try:
-            claim: Claim = self.repository.get(claim_id(f"letter:{message_id}"))
+            claim: Claim = self.repository.get(claim_id(key))
         except AggregateNotFoundError:
             return None
         return claim.owner_id
+
+    def letter_owner(self, message_id: str) -> UUID | None:
+        """The request a letter (by its Message-ID) was taken into, if it was."""
+        return self._claim_owner(f"letter:{message_id}")
+
+    def ticket_by_number(self, number: int) -> UUID | None:
+        """The request with this number, from its claim: current the moment it is filed (a
+        view could lag behind)."""
+        return self._claim_owner(f"ticket:{number}")
 
     def _check_new_letter(self, message_id: str) -> None:
         owner = self.letter_owner(message_id)

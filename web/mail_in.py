@@ -43,7 +43,7 @@ from domain.tickets.commands import SYSTEM, Link, ReceiveLetter
 from mail.imap import Outcome
 from mail.letters import BadLetter, Letter, Part, parse
 from mail.threads import number_in_subject, tickets_in, token_ticket, tokens_in
-from projections import catalog, queues
+from projections import catalog
 from projections.db import ViewDB
 from web.attachments import FileBlobStore, TooLarge
 from web.media import clean_filename
@@ -154,9 +154,8 @@ class Intake:
                 return ticket
         number = number_in_subject(letter.subject)
         if number is not None:
-            with self.views.read() as tx:
-                found = queues.ticket_id_by_number(tx, number)
-            ticket = self._ticket(UUID(found)) if found else None
+            found = self.desk.ticket_by_number(number)
+            ticket = self._ticket(found) if found else None
             if ticket is not None and self._of_its_side(ticket, sender):
                 return ticket
         return None
