@@ -1,7 +1,6 @@
 """A notification's letter in words: subject, plain text and HTML, in the recipient's language
 (Russian or English), from the jinja templates under mail/templates/ and the same gettext
-catalog as the UI (locale/ru/LC_MESSAGES/messages.po, compiled in memory as web/ui/i18n.py does;
-mail/ may not import the web layer, so it reads the catalog itself).
+catalog as the UI (domain/translations.py).
 
 `notice(payload, language, links)` renders what the notifications view fixed when the event was
 projected (projections/notifications.py `_payload`): a requester's letter carries only what his
@@ -9,33 +8,17 @@ request page shows him (a public reply's text, never a note)."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from domain.translations import translations as _translations
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 LANGUAGES = ("ru", "en")
-
-
-@cache
-def _translations(lang: str) -> NullTranslations:
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == "en" or not po.exists():
-        return NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return Translations(buffer)
 
 
 @cache

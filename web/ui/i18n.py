@@ -8,38 +8,21 @@ that states no preference, since the desk's users are Russian-speaking.
 
 from __future__ import annotations
 
-import io
 from contextvars import ContextVar
-from functools import cache
-from pathlib import Path
 
 from babel import Locale, negotiate_locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from domain.translations import LOCALE_DIR as LOCALE_DIR
+from domain.translations import translations as translations
+
 LANGUAGES = ("ru", "en")
 DEFAULT = "ru"
 COOKIE = "suz_lang"
-LOCALE_DIR = Path(__file__).resolve().parents[2] / "locale"
 
 _current: ContextVar[str] = ContextVar("suz_language", default=DEFAULT)
-
-
-@cache
-def translations(lang: str) -> NullTranslations:
-    po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-    if lang == "en" or not po.exists():
-        return NullTranslations()
-    with po.open("rb") as f:
-        catalog = read_po(f, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog, use_fuzzy=False)
-    buffer.seek(0)
-    return Translations(buffer)
 
 
 def choose(cookie: str | None, accept_language: str | None) -> str:
