@@ -1,10 +1,10 @@
 """The packages show the architecture, and the code keeps to it: domain/ imports nothing from
 projections/, processes/, mail/, audit/, web/ or the composition root (suz/); projections/
 nothing from processes/ (the process managers follow the views, not the other way round) nor
-from mail/; mail/ (letters and their transport) only from domain/; processes/ and audit/ nothing
-from web/ or suz/; nothing imports suz/; no two modules import each other, however far round; and the
-environment is read in domain/settings.py only. Every import counts, also one inside a function
-or under TYPE_CHECKING: each still ties the modules together."""
+from mail/; mail/ (letters and their transport) only from domain/; processes/ and audit/
+nothing from web/ or suz/; nothing imports suz/; no two modules import each other, however far
+round; and the environment is read in domain/settings.py only. Every import counts, also one
+inside a function or under TYPE_CHECKING: each still ties the modules together."""
 
 from __future__ import annotations
 
