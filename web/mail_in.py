@@ -110,6 +110,10 @@ class Intake:
         except OUTAGES as e:  # the store or the views cannot be reached: keep it for later
             log.warning("letter %s kept for later: %s", letter.message_id, e)
             return Receipt(Outcome.RETRY, None, "the desk's store is unavailable; try later")
+        except Exception:  # a letter our code cannot take must not stall every letter after it
+            log.exception("letter %s could not be taken in; set aside", letter.message_id)
+            return Receipt(Outcome.REFUSED, None, "the desk could not take this letter in (an "
+                           "error of ours, logged); it is set aside")  # fmt: skip
 
     # -- the steps ------------------------------------------------------------------------------
     def _take(self, letter: Letter) -> Receipt:
