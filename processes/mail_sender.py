@@ -14,7 +14,8 @@ Every letter threads under its request: Message-ID `message_id(ticket, position,
 In-Reply-To and References the request's root `message_id(ticket, 0, domain)`; a requester's
 letter has the request's reply-token address as Reply-To (an answer by mail lands in the
 request) and an absolute link: his cabinet's request page, or the private link (`?key=`) for
-an anonymous contact.
+an anonymous contact. A staff member's letter carries a one-click List-Unsubscribe for its kind
+(mail/unsubscribe.py).
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from typing import Protocol
 from uuid import UUID
 
 from domain.desk import Desk
+from domain.notifications import STAFF_KINDS, Kind
 from domain.settings import Settings
 from mail.notices import notice
 from mail.outgoing import Outgoing, Unsendable, build
 from mail.smtp import SendFailure, SmtpTarget
 from mail.threads import message_id, reply_address, reply_token
+from mail.unsubscribe import unsubscribe_token
 from processes.process import Process
 from projections import notification_queries as nq
 from projections.db import Tx, ViewDB
@@ -144,10 +147,15 @@ class MailSender(Process):
         if thread is None:  # a mass-incident proposal threads under the incident
             thread = UUID(str(p["link"]).rsplit("/", 1)[-1])
         root = message_id(thread, 0, domain)
-        reply_to = None
+        reply_to = unsubscribe = None
         if p.get("requester") and letter.ticket_id:
             token = reply_token(self.desk.mail_secret, UUID(letter.ticket_id))
             reply_to = reply_address(self.settings.mail_from, token)
+        elif letter.kind in STAFF_KINDS and self.settings.public_url.startswith("https://"):
+            # one click turns this kind's e-mail off (RFC 8058 allows only an https address)
+            token = unsubscribe_token(self.desk.mail_secret, UUID(letter.recipient),
+                                      Kind(letter.kind))  # fmt: skip
+            unsubscribe = f"{self.settings.public_url}/unsubscribe/{token}"
         return build(
             Outgoing(
                 to=letter.address,
@@ -158,6 +166,7 @@ class MailSender(Process):
                 in_reply_to=root,
                 references=(root,),
                 reply_to=reply_to,
+                list_unsubscribe=unsubscribe,
                 language=letter.language if letter.language in ("ru", "en") else "ru",
             ),
             self.settings.mail_from,

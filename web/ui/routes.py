@@ -20,6 +20,7 @@ from web.ui import (
     requester_pages,
     session_pages,
     ticket_pages,
+    unsubscribe_pages,
 )
 
 routes: list[BaseRoute] = [
@@ -38,4 +39,5 @@ routes: list[BaseRoute] = [
     *analytics_report.routes,
     *quality_pages.routes,
     *notification_pages.routes,
+    *unsubscribe_pages.routes,
 ]
