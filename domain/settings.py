@@ -19,7 +19,7 @@ DEFAULT_MAX_UPLOAD_BYTES = 25 * 1024 * 1024  # 25 MiB, as web/attachments.py's s
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
-    database_url: str | None
+    database_url: str | None = field(repr=False)  # may hold a password: not in the repr
     seal_interval: float = 300.0  # seconds between seals of the log's head; 0: none
     upload_limit: int = 100  # SUZ_UPLOAD_LIMIT: files one caller may upload per hour
     # "demo" (./scripts/run, the tests: keys generated into the data folder) or "production"
@@ -27,8 +27,10 @@ class Settings:
     mode: str = "demo"
     chain_key: Path | None = None  # SUZ_CHAIN_KEY: the HMAC key of the events' chain
     signing_key: Path | None = None  # SUZ_SIGNING_KEY: the Ed25519 PEM that signs seals, exports
-    seal_to: str | None = None  # SUZ_SEAL_TO: a file or URL every new seal is shipped to
-    metrics_token: str | None = None  # SUZ_METRICS_TOKEN: /metrics wants it as a bearer token
+    # SUZ_SEAL_TO: a file or URL every new seal is shipped to (a URL may hold a password);
+    # SUZ_METRICS_TOKEN: /metrics wants it as a bearer token. Neither is shown in the repr
+    seal_to: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
     # PostgreSQL connections of one process (README "Connections"): the view side's pool (view
     # reads and batches, background processes, sessions), and the event store's pool + overflow
     db_pool_size: int = 10  # SUZ_DB_POOL_SIZE
@@ -73,16 +75,22 @@ class Settings:
             value = os.environ.get(name, "").strip()
             return Path(value) if value else None
 
+        def key_path(name: str) -> Path | None:  # a key is a file already: SUZ_X or SUZ_X_FILE
+            given, named = path(name), path(f"{name}_FILE")
+            if given is not None and named is not None:
+                raise ValueError(f"{name} and {name}_FILE are both set: give one")
+            return given or named
+
         return cls(
             data_dir=Path(os.environ.get("SUZ_DATA_DIR", "./data")),
-            database_url=os.environ.get("SUZ_DATABASE_URL") or None,
+            database_url=secret("SUZ_DATABASE_URL") or None,
             seal_interval=float(os.environ.get("SUZ_SEAL_INTERVAL", "300") or 300),
             upload_limit=int(os.environ.get("SUZ_UPLOAD_LIMIT", "100") or 100),
             mode=os.environ.get("SUZ_MODE", "").strip() or "production",
-            chain_key=path("SUZ_CHAIN_KEY"),
-            signing_key=path("SUZ_SIGNING_KEY"),
-            seal_to=os.environ.get("SUZ_SEAL_TO", "").strip() or None,
-            metrics_token=os.environ.get("SUZ_METRICS_TOKEN", "").strip() or None,
+            chain_key=key_path("SUZ_CHAIN_KEY"),
+            signing_key=key_path("SUZ_SIGNING_KEY"),
+            seal_to=(secret("SUZ_SEAL_TO") or "").strip() or None,
+            metrics_token=(secret("SUZ_METRICS_TOKEN") or "").strip() or None,
             db_pool_size=int(os.environ.get("SUZ_DB_POOL_SIZE", "") or 10),
             db_pool_timeout=float(os.environ.get("SUZ_DB_POOL_TIMEOUT", "") or 10),
             store_pool_size=int(os.environ.get("SUZ_STORE_POOL_SIZE", "") or 5),
@@ -91,10 +99,10 @@ class Settings:
             origins=os.environ.get("SUZ_ORIGINS"),
             max_upload_bytes=int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             group_commit_us=int(os.environ.get("SUZ_GROUP_COMMIT_US", "") or 200),
-            admin_password=os.environ.get("SUZ_ADMIN_PASSWORD") or None,
-            smtp_url=_checked_smtp_url(os.environ.get("SUZ_SMTP_URL", "").strip() or None),
+            admin_password=secret("SUZ_ADMIN_PASSWORD") or None,
+            smtp_url=_checked_smtp_url((secret("SUZ_SMTP_URL") or "").strip() or None),
             mail_from=_checked_mail_from(os.environ.get("SUZ_MAIL_FROM", "").strip()),
-            imap_url=os.environ.get("SUZ_IMAP_URL", "").strip() or None,
+            imap_url=(secret("SUZ_IMAP_URL") or "").strip() or None,
             imap_interval=float(os.environ.get("SUZ_IMAP_INTERVAL", "") or 30),
             mail_category=os.environ.get("SUZ_MAIL_CATEGORY", "").strip() or None,
             mail_rate=int(os.environ.get("SUZ_MAIL_RATE", "") or 20),
@@ -183,6 +191,42 @@ class Settings:
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
         return env
+
+
+# -- secrets: from the environment, or from a file the environment names ----------------------
+
+# Each may be given as SUZ_X=value or as SUZ_X_FILE=/run/secrets/x (a file holding the value, as
+# docker and Kubernetes mount secrets: the value then shows in no process's environment); the
+# keys SUZ_CHAIN_KEY and SUZ_SIGNING_KEY are files already, and take SUZ_X_FILE as another name.
+SECRETS = (
+    "SUZ_DATABASE_URL",
+    "SUZ_METRICS_TOKEN",
+    "SUZ_ADMIN_PASSWORD",
+    "SUZ_SMTP_URL",
+    "SUZ_IMAP_URL",
+    "SUZ_SEAL_TO",
+)
+
+
+def secret(name: str) -> str | None:
+    """The secret `name` from the environment (SUZ_X), or read from the file SUZ_X_FILE names
+    (one line end at its end dropped); None when neither is set. ValueError when both are, or
+    when the file cannot be read: it names the variable and the file, never the value."""
+    given = os.environ.get(name) or None
+    named = os.environ.get(f"{name}_FILE", "").strip()
+    if not named:
+        return given
+    if given is not None:
+        raise ValueError(f"{name} and {name}_FILE are both set: give one")
+    try:
+        value = Path(named).read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else "not UTF-8 text"
+        raise ValueError(f"{name}_FILE: cannot read {named}: {reason}") from None
+    value = value.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ValueError(f"{name}_FILE: {named} is empty")
+    return value
 
 
 # -- mail (SUZ_SMTP_URL, SUZ_MAIL_FROM): parsed here so a wrong value stops the start, saying why

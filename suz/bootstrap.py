@@ -14,6 +14,7 @@ from domain.desk import Desk
 from domain.keys import require_keys
 from domain.settings import Settings
 from processes.system import read_side
+from projections.db import ViewDB
 from suz.mail_in import with_mailbox
 from web.app import create_app
 from web.csrf import AllowedOrigins
@@ -21,7 +22,16 @@ from web.migrations import migrate
 from web.passwords import Passwords
 from web.services import Services
 from web.sessions import open_session_store
-from web.throttle import RateLimiter, SignInThrottle
+from web.shared_throttle import SharedRateLimiter, SharedSignInThrottle, SharedSocketLimit
+from web.throttle import (
+    SOCKETS_PER_SESSION,
+    Limiter,
+    LocalSocketLimit,
+    RateLimiter,
+    SignInThrottle,
+    SocketLimit,
+    Throttle,
+)
 
 
 def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
@@ -32,17 +42,33 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
     migrate(settings)  # every table, before anything reads one
     desk = Desk(settings.store_env())
     projections = with_mailbox(read_side(desk, settings), settings)
+    throttle, public_form_limit, socket_limit = brakes(settings, projections.db)
     return Services(
         settings=settings,
         desk=desk,
         projections=projections,
         sessions=open_session_store(settings, views=projections.db),  # one pool for both
         passwords=Passwords(),
-        throttle=SignInThrottle(),
-        public_form_limit=RateLimiter(limit=10, window=3600.0),
+        throttle=throttle,
+        public_form_limit=public_form_limit,
+        socket_limit=socket_limit,
         origins=AllowedOrigins.parse(settings.allowed_origins),
         run_views=settings.run_views if run_views is None else run_views,
     )
+
+
+def brakes(settings: Settings, db: ViewDB) -> tuple[Throttle, Limiter, SocketLimit]:
+    """The sign-in throttle, the public form's limit (per address) and the /live sockets'
+    limit (per session): in PostgreSQL when the store is, so that every host counts together,
+    else in this process's memory."""
+    limit, window = 10, 3600.0  # public requests per address per hour
+    if settings.uses_postgres:
+        return (
+            SharedSignInThrottle(db),
+            SharedRateLimiter(db, "public_form", limit, window),
+            SharedSocketLimit(db, SOCKETS_PER_SESSION),
+        )
+    return SignInThrottle(), RateLimiter(limit, window), LocalSocketLimit(SOCKETS_PER_SESSION)
 
 
 def web_app(settings: Settings | None = None, *, run_views: bool | None = None) -> Starlette:

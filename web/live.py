@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
@@ -28,12 +27,12 @@ from web.auth import Caller, authenticate, services
 from web.csrf import check_websocket
 from web.errors import ApiError
 from web.presence import Presence, State, encode
+from web.throttle import SOCKETS_PER_SESSION
 
-MAX_PER_SESSION = 8
+MAX_PER_SESSION = SOCKETS_PER_SESSION  # across hosts over PostgreSQL (svc.socket_limit)
 MAX_MESSAGE = 16_384
 SESSION_CHECK = 10.0  # seconds between checks that a socket's session still holds
 VIEW_WAIT = 5.0  # seconds of one wait for the timeline view (waits repeat until it has a change)
-_open: Counter[str] = Counter()
 STAFF_TOPICS = ("activity", "queues", "presence", "kb", "article:", "group:", "line:", "assignee:",
                 "incidents", "mentioned:")  # fmt: skip
 
@@ -85,20 +84,19 @@ async def live(ws: WebSocket) -> None:
     except (DeskError, ApiError):
         await ws.close(code=1008)
         return
-    key = who.token or str(who.actor.id)
-    if _open[key] >= MAX_PER_SESSION:
+    place = await svc.socket_limit.acquire(who.token or str(who.actor.id))
+    if place is None:
         await ws.close(code=1008, reason="too many connections")
         return
-    _open[key] += 1
     svc.metrics.live_sockets += 1
-    await ws.accept()
     try:
+        await ws.accept()
         await _serve(ws, who, svc)
     except WebSocketDisconnect:
         pass
     finally:
-        _open[key] -= 1
         svc.metrics.live_sockets -= 1
+        await svc.socket_limit.release(place)
 
 
 async def _serve(ws: WebSocket, who: Caller, svc: Any) -> None:

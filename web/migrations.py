@@ -25,6 +25,7 @@ from projections.db import ViewDB
 from projections.runner import migrate_views
 from projections.system import all_views
 from web.sessions import SessionStore, open_session_store
+from web.shared_throttle import DDL as SHARED_LIMITS
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,17 @@ def _sessions(stores: Stores) -> None:
     stores.sessions.migrate()
 
 
+def _shared_limits(stores: Stores) -> None:
+    """PostgreSQL keeps the sign-in throttle, rate limits and socket counts for every host
+    (web/shared_throttle.py); SQLite's single process keeps them in memory."""
+    if stores.views.dialect == "postgres":
+        with stores.views.tx() as tx:
+            for statement in SHARED_LIMITS:
+                tx.execute(statement)
+
+
 STEPS: list[Callable[[Stores], None]] = [_views, _view_tables, _sessions]
+STEPS.append(_shared_limits)
 
 
 def migrate(settings: Settings) -> None:

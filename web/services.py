@@ -16,7 +16,7 @@ from web.metrics import Metrics
 from web.passwords import Passwords
 from web.presence import Board, decode
 from web.sessions import SessionStore
-from web.throttle import RateLimiter, SignInThrottle
+from web.throttle import SOCKETS_PER_SESSION, Limiter, LocalSocketLimit, SocketLimit, Throttle
 
 
 @dataclass
@@ -26,10 +26,12 @@ class Services:
     projections: Projections
     sessions: SessionStore
     passwords: Passwords
-    throttle: SignInThrottle
-    public_form_limit: RateLimiter
+    throttle: Throttle  # sign-in back-off (shared by every host over PostgreSQL)
+    public_form_limit: Limiter
     origins: AllowedOrigins
     run_views: bool
+    # /live sockets per session (web/live.py; shared by every host over PostgreSQL)
+    socket_limit: SocketLimit = field(default_factory=lambda: LocalSocketLimit(SOCKETS_PER_SESSION))
     metrics: Metrics = field(default_factory=Metrics)
     presence: Board = field(default_factory=Board)
     hub: FeedHub | None = None  # set when started: it lives on the server's event loop

@@ -7,11 +7,12 @@ address; a login under attack from many addresses is only slowed, gently, and ne
 addresses it signed in from before. A quiet period forgets the failures. `RateLimiter` allows
 `limit` hits per key in each fixed window (e.g. the public request form, per address).
 
-State is kept in this process's memory, which is right for one process. Several processes
-(`uvicorn --workers N`, several hosts) would each keep their own counts, so limits would multiply
-by the number of processes and a lock could be dodged by reaching another worker: a multi-process
-deployment needs the counters in shared storage behind the same methods (a PostgreSQL table
-updated with `INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, or Redis `INCR` + `EXPIRE`).
+The classes here keep their state in this process's memory, which is right for one process
+(the SQLite store). Several processes (`uvicorn --workers N`, several hosts) would each keep
+their own counts, so limits would multiply by the number of processes and a lock could be
+dodged by reaching another worker: over PostgreSQL the composition root (suz/bootstrap.py)
+builds web/shared_throttle.py's versions instead, the same rules and methods (`Throttle`,
+`Limiter`, `SocketLimit` below) with the counters in shared tables.
 Behind a reverse proxy the client address must come from its `X-Forwarded-For` only when the
 proxy is trusted (`uvicorn --proxy-headers --forwarded-allow-ips=...`), or all clients would
 share the proxy's address.
@@ -23,10 +24,37 @@ import ipaddress
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 Clock = Callable[[], float]
+SOCKETS_PER_SESSION = 8  # /live sockets one session may hold open (web/live.py)
+
+
+class Throttle(Protocol):
+    """Sign-in back-off (`SignInThrottle`, or shared: web/shared_throttle.py)."""
+
+    def retry_after(self, login: str, address: str) -> float: ...
+    def failed(self, login: str, address: str) -> None: ...
+    def succeeded(self, login: str, address: str) -> None: ...
+
+
+class Limiter(Protocol):
+    """A fixed-window rate limit (`RateLimiter`, or shared: web/shared_throttle.py)."""
+
+    def hit(self, key: str) -> float: ...
+
+
+class SocketLimit(Protocol):
+    """At most so many /live sockets per owner (`LocalSocketLimit`, or shared)."""
+
+    async def acquire(self, owner: str) -> str | None:
+        """A place for one more socket of `owner` (to release when it closes), or None."""
+        ...
+
+    async def release(self, place: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -149,7 +177,7 @@ class SignInThrottle:
         """Seconds to wait before this login may be tried from this address; 0.0 when now."""
         with self._lock:
             now = self._clock()
-            pair = _pair(login, address)
+            pair = pair_key(login, address)
             own = max(
                 self._pairs.retry_after(pair, now),
                 self._addresses.retry_after(address_key(address), now),
@@ -174,7 +202,7 @@ class SignInThrottle:
 
     def failed(self, login: str, address: str) -> None:
         with self._lock:
-            now, pair = self._clock(), _pair(login, address)
+            now, pair = self._clock(), pair_key(login, address)
             self._promised.pop(pair, None)  # the promised attempt is used
             self._pairs.fail(pair, now)
             self._addresses.fail(address_key(address), now)
@@ -182,7 +210,7 @@ class SignInThrottle:
 
     def succeeded(self, login: str, address: str) -> None:
         with self._lock:
-            pair = _pair(login, address)
+            pair = pair_key(login, address)
             self._promised.pop(pair, None)
             self._pairs.clear(pair)
             self._trusted.pop(pair, None)
@@ -190,7 +218,8 @@ class SignInThrottle:
             _bound(self._trusted, self.max_keys)
 
 
-def _pair(login: str, address: str) -> str:
+def pair_key(login: str, address: str) -> str:
+    """The key of a (login, address) pair."""
     return f"{login_key(login)}\n{address_key(address)}"
 
 
@@ -237,3 +266,22 @@ class RateLimiter:
         self._counts = {k: v for k, v in self._counts.items() if v[0] == current}
         while len(self._counts) > self.max_keys:
             del self._counts[next(iter(self._counts))]
+
+
+class LocalSocketLimit:
+    """At most `limit` sockets per owner in this process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: Counter[str] = Counter()
+
+    async def acquire(self, owner: str) -> str | None:
+        if self._open[owner] >= self.limit:
+            return None
+        self._open[owner] += 1
+        return owner
+
+    async def release(self, place: str) -> None:
+        self._open[place] -= 1
+        if self._open[place] <= 0:
+            del self._open[place]

@@ -10,9 +10,12 @@ import httpx
 import pytest
 
 from domain.settings import Settings
+from projections.db import ViewDB
+from tests.web.brakes import brakes_db  # noqa: F401 (a fixture)
 from tests.web.desk_site import LEAKS, PASSWORD, Site, TestClient, open_site
 from tests.web.support import FakeClock
-from web.throttle import Backoff, SignInThrottle
+from web.shared_throttle import SharedSignInThrottle
+from web.throttle import Backoff, SignInThrottle, Throttle
 
 pytestmark = LEAKS
 
@@ -70,12 +73,18 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def throttle(clock: FakeClock) -> SignInThrottle:
-    return SignInThrottle(PAIR, ADDRESS, LOGIN, clock=clock)
+def throttle(
+    clock: FakeClock,
+    brakes_db: ViewDB | None,  # noqa: F811
+) -> Throttle:
+    """The throttle in memory, and (a second run) shared in PostgreSQL."""
+    if brakes_db is None:
+        return SignInThrottle(PAIR, ADDRESS, LOGIN, clock=clock)
+    return SharedSignInThrottle(brakes_db, PAIR, ADDRESS, LOGIN, clock=clock)
 
 
 def test_a_guess_spread_over_many_addresses_slows_the_login_gently(
-    throttle: SignInThrottle, clock: FakeClock
+    throttle: Throttle, clock: FakeClock
 ) -> None:
     throttle.succeeded("admin", "10.0.0.1")  # the administrator's usual address
     for i in range(25):
@@ -89,7 +98,7 @@ def test_a_guess_spread_over_many_addresses_slows_the_login_gently(
 
 
 def test_a_wait_told_is_kept_however_much_others_guess_meanwhile(
-    throttle: SignInThrottle, clock: FakeClock
+    throttle: Throttle, clock: FakeClock
 ) -> None:
     for i in range(25):
         throttle.failed("admin", f"203.0.113.{i}")
@@ -104,7 +113,7 @@ def test_a_wait_told_is_kept_however_much_others_guess_meanwhile(
 
 
 def test_a_used_promise_does_not_give_a_second_free_guess(
-    throttle: SignInThrottle, clock: FakeClock
+    throttle: Throttle, clock: FakeClock
 ) -> None:
     for i in range(25):
         throttle.failed("admin", f"203.0.113.{i}")

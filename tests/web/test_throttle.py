@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 import pytest
 
+from projections.db import ViewDB
+from tests.web.brakes import brakes_db, shared_db  # noqa: F401 (fixtures)
 from tests.web.support import FakeClock
-from web.throttle import Backoff, RateLimiter, SignInThrottle, address_key
+from web.shared_throttle import SharedRateLimiter, SharedSignInThrottle, SharedSocketLimit
+from web.throttle import (
+    Backoff,
+    Limiter,
+    LocalSocketLimit,
+    RateLimiter,
+    SignInThrottle,
+    SocketLimit,
+    Throttle,
+    address_key,
+)
 
 LOGIN = Backoff(free_failures=3, base_delay=1.0, max_delay=8.0, forget_after=3600.0)
 ADDRESS = Backoff(free_failures=10, base_delay=2.0, max_delay=60.0, forget_after=3600.0)
@@ -17,8 +32,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def throttle(clock: FakeClock) -> SignInThrottle:
-    return SignInThrottle(LOGIN, ADDRESS, clock=clock)
+def throttle(
+    clock: FakeClock,
+    brakes_db: ViewDB | None,  # noqa: F811
+) -> Throttle:
+    """The throttle in memory, and (a second run) shared in PostgreSQL."""
+    if brakes_db is None:
+        return SignInThrottle(LOGIN, ADDRESS, clock=clock)
+    return SharedSignInThrottle(brakes_db, LOGIN, ADDRESS, clock=clock)
 
 
 def test_backoff_delay_doubles_after_the_free_failures_up_to_the_cap() -> None:
@@ -26,9 +47,7 @@ def test_backoff_delay_doubles_after_the_free_failures_up_to_the_cap() -> None:
     assert LOGIN.delay(10**6) == 8.0
 
 
-def test_a_login_waits_longer_after_each_failure(
-    throttle: SignInThrottle, clock: FakeClock
-) -> None:
+def test_a_login_waits_longer_after_each_failure(throttle: Throttle, clock: FakeClock) -> None:
     waits = []
     for _ in range(7):
         throttle.failed("ivanova", "10.0.0.1")
@@ -37,7 +56,7 @@ def test_a_login_waits_longer_after_each_failure(
     assert waits == [0.0, 0.0, 0.0, 1.0, 2.0, 4.0, 8.0]
 
 
-def test_the_wait_runs_down_with_time(throttle: SignInThrottle, clock: FakeClock) -> None:
+def test_the_wait_runs_down_with_time(throttle: Throttle, clock: FakeClock) -> None:
     for _ in range(5):
         throttle.failed("ivanova", "10.0.0.1")
     assert throttle.retry_after("ivanova", "10.0.0.1") == 2.0
@@ -48,7 +67,7 @@ def test_the_wait_runs_down_with_time(throttle: SignInThrottle, clock: FakeClock
 
 
 def test_the_lock_follows_the_login_case_insensitively_at_its_address_only(
-    throttle: SignInThrottle,
+    throttle: Throttle,
 ) -> None:
     for _ in range(4):
         throttle.failed(" Ivanova", "10.0.0.1")
@@ -57,7 +76,7 @@ def test_the_lock_follows_the_login_case_insensitively_at_its_address_only(
     assert throttle.retry_after("petrov", "10.0.0.1") == 0.0
 
 
-def test_an_address_failing_with_many_logins_is_slowed(throttle: SignInThrottle) -> None:
+def test_an_address_failing_with_many_logins_is_slowed(throttle: Throttle) -> None:
     for i in range(11):
         throttle.failed(f"user{i}", "10.0.0.9")
     assert throttle.retry_after("somebody-new", "10.0.0.9") == 2.0
@@ -65,7 +84,7 @@ def test_an_address_failing_with_many_logins_is_slowed(throttle: SignInThrottle)
 
 
 def test_success_forgets_the_logins_failures_but_not_the_addresss(
-    throttle: SignInThrottle,
+    throttle: Throttle,
 ) -> None:
     for _ in range(11):
         throttle.failed("ivanova", "10.0.0.9")
@@ -74,9 +93,7 @@ def test_success_forgets_the_logins_failures_but_not_the_addresss(
     assert throttle.retry_after("ivanova", "10.0.0.9") == 2.0
 
 
-def test_failures_are_forgotten_after_a_quiet_period(
-    throttle: SignInThrottle, clock: FakeClock
-) -> None:
+def test_failures_are_forgotten_after_a_quiet_period(throttle: Throttle, clock: FakeClock) -> None:
     for _ in range(6):
         throttle.failed("ivanova", "10.0.0.1")
     clock.advance(3600)
@@ -103,8 +120,22 @@ def test_ipv6_clients_are_keyed_by_their_64_network() -> None:
     assert address_key("testclient") == "testclient"
 
 
-def test_the_rate_limiter_allows_limit_hits_per_window(clock: FakeClock) -> None:
-    limiter = RateLimiter(3, 60.0, clock=clock)  # 1000 s is 40 s into the window [960, 1020)
+@pytest.fixture
+def rate_limiter(
+    clock: FakeClock,
+    brakes_db: ViewDB | None,  # noqa: F811
+) -> Callable[[int, float], Limiter]:
+    """Makes a rate limiter in memory, and (a second run) shared in PostgreSQL."""
+    if brakes_db is None:
+        return lambda limit, window: RateLimiter(limit, window, clock=clock)
+    db = brakes_db
+    return lambda limit, window: SharedRateLimiter(db, "test", limit, window, clock=clock)
+
+
+def test_the_rate_limiter_allows_limit_hits_per_window(
+    clock: FakeClock, rate_limiter: Callable[[int, float], Limiter]
+) -> None:
+    limiter = rate_limiter(3, 60.0)  # 1000 s is 40 s into the window [960, 1020)
     assert [limiter.hit("10.0.0.1") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert limiter.hit("10.0.0.1") == 20.0
     clock.advance(15)
@@ -114,8 +145,10 @@ def test_the_rate_limiter_allows_limit_hits_per_window(clock: FakeClock) -> None
     assert [limiter.hit("10.0.0.1") for _ in range(4)] == [0.0, 0.0, 0.0, 60.0]
 
 
-def test_refused_hits_do_not_extend_the_window(clock: FakeClock) -> None:
-    limiter = RateLimiter(1, 10.0, clock=clock)
+def test_refused_hits_do_not_extend_the_window(
+    clock: FakeClock, rate_limiter: Callable[[int, float], Limiter]
+) -> None:
+    limiter = rate_limiter(1, 10.0)
     assert limiter.hit("k") == 0.0
     for _ in range(5):
         clock.advance(1)
@@ -139,3 +172,69 @@ def test_the_rate_limiter_drops_old_windows_beyond_max_keys(clock: FakeClock) ->
 def test_a_nonsensical_rate_limit_is_refused(limit: int, window: float) -> None:
     with pytest.raises(ValueError, match="limit >= 1"):
         RateLimiter(limit, window)
+
+
+# -- /live sockets per session, and the shared tables' upkeep ------------------------------------
+def test_a_session_holds_at_most_its_sockets_across_processes(
+    brakes_db: ViewDB | None,  # noqa: F811
+) -> None:
+    async def run() -> None:
+        a: SocketLimit
+        b: SocketLimit
+        if brakes_db is None:  # one process: one limit
+            a = b = LocalSocketLimit(3)
+        else:  # two hosts over one database
+            a, b = SharedSocketLimit(brakes_db, 3), SharedSocketLimit(brakes_db, 3)
+        places = [
+            await a.acquire("token-1"),
+            await b.acquire("token-1"),
+            await a.acquire("token-1"),
+        ]
+        assert None not in places
+        assert await b.acquire("token-1") is None  # the fourth, on either host
+        assert await a.acquire("token-1") is None
+        assert await b.acquire("token-2") is not None  # another session counts apart
+        place = places[0]
+        assert place is not None
+        await a.release(place)
+        assert await b.acquire("token-1") is not None  # a closed socket frees its place
+
+    asyncio.run(run())
+
+
+@pytest.mark.postgres
+def test_a_killed_hosts_sockets_stop_counting_when_their_leases_run_out(
+    clock: FakeClock,
+    shared_db: ViewDB,  # noqa: F811
+) -> None:
+    db = shared_db
+
+    async def run() -> None:
+        killed, alive = SharedSocketLimit(db, 2, clock=clock), SharedSocketLimit(db, 2, clock=clock)
+        assert await killed.acquire("token") is not None
+        assert await alive.acquire("token") is not None
+        clock.advance(SharedSocketLimit.LEASE * 0.9)
+        alive._extend(list(alive._held))  # the renewal (every LEASE / 3) of the host still up
+        assert await alive.acquire("token") is None
+        clock.advance(SharedSocketLimit.LEASE * 0.2)  # the killed host's lease runs out
+        assert await alive.acquire("token") is not None  # its place is free again...
+        assert await alive.acquire("token") is None  # ...but not the renewed one's
+
+    asyncio.run(run())
+    with db.read() as tx:
+        assert tx.one("SELECT COUNT(*) FROM web_live_sockets WHERE owner = %s", ("token",)) == (0,)
+
+
+@pytest.mark.postgres
+def test_expired_rows_are_deleted_now_and_then(
+    clock: FakeClock,
+    shared_db: ViewDB,  # noqa: F811
+) -> None:
+    limiter = SharedRateLimiter(shared_db, "test", 1, 60.0, clock=clock)
+    for key in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        limiter.hit(key)  # the first call purges (nothing yet); the next purge is due in a minute
+    clock.advance(120.0)  # their window is over
+    limiter.hit("10.0.0.4")
+    with shared_db.read() as tx:
+        left = tx.all("SELECT key FROM web_limits ORDER BY key")
+    assert left == [("10.0.0.4",)]
