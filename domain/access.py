@@ -167,6 +167,7 @@ class Setup(StrEnum):
     REGISTER_ORGANISATION = "register_organisation"
     REGISTER_ACCOUNT = "register_account"
     CHANGE_ROLES = "change_roles"
+    EDIT_ACCOUNT = "edit_account"  # roles and groups as a whole, against a version
     JOIN_GROUP = "join_group"
     LEAVE_GROUP = "leave_group"
     DISABLE_ACCOUNT = "disable_account"
@@ -243,6 +244,7 @@ SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.REGISTER_ORGANISATION: ADMINS,
     Setup.REGISTER_ACCOUNT: ADMINS,
     Setup.CHANGE_ROLES: ADMINS,
+    Setup.EDIT_ACCOUNT: ADMINS,
     Setup.JOIN_GROUP: ADMINS,
     Setup.LEAVE_GROUP: ADMINS,
     Setup.DISABLE_ACCOUNT: ADMINS,

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from domain.access import Actor, Setup
 from domain.category import Category, FieldSpec
+from domain.chain import check_seen
 from domain.people import Group
 from domain.results import Written
-from domain.setup.base import Ports, SetupCommand, changed, handles
+from domain.setup.base import Ports, SetupCommand, handles
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,14 @@ class ChangeCategoryForm(SetupCommand):
 
     category_id: UUID
     form: tuple[FieldSpec, ...]
+    expected_version: int | None = None  # the version the editor saw (None: any)
 
     policy = Setup.CHANGE_CATEGORY_FORM
 
 
 @handles(ChangeCategoryForm)
 def change_category_form(desk: Ports, actor: Actor, c: ChangeCategoryForm) -> Written:
-    return changed(desk, Category, c.category_id, "category", lambda g: g.change_form(c.form))
+    category = desk._get(Category, c.category_id, "category")
+    check_seen(category, c.expected_version)
+    category.change_form(c.form)
+    return desk._written(category)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.access import Actor, Setup
+from domain.chain import check_seen
 from domain.claim import Claim
 from domain.errors import InvalidInput, NotFound
 from domain.people import Account, Group, GroupKind, Organisation, Role
@@ -101,6 +102,45 @@ class LeaveGroup(AccountChange):
 
 
 @dataclass(frozen=True)
+class EditAccount(SetupCommand):
+    """An administrator's account form: its roles and groups as a whole, decided on the version
+    the form showed (another version: `Conflict`). Records `RolesChanged`, `JoinedGroup` and
+    `LeftGroup` as the separate commands do, in one save; what is unchanged records nothing."""
+
+    account_id: UUID
+    roles: tuple[Role, ...]
+    group_ids: tuple[UUID, ...]
+    expected_version: int | None = None
+
+    policy = Setup.EDIT_ACCOUNT
+
+    @property
+    def about_account(self) -> UUID | None:
+        return self.account_id
+
+
+@handles(EditAccount)
+def edit_account(desk: Ports, actor: Actor, c: EditAccount) -> Written:
+    account = desk._get(Account, c.account_id, "account")
+    check_seen(account, c.expected_version)
+    wanted = tuple(dict.fromkeys(c.group_ids))
+    for group_id in wanted:
+        if group_id not in account.group_ids:
+            try:
+                desk._get(Group, group_id, "group")
+            except NotFound:
+                raise InvalidInput("No such group.", ["groups"]) from None
+    if set(c.roles) != set(account.roles) or not c.roles:
+        account.change_roles(c.roles)
+    for group_id in account.group_ids:
+        if group_id not in wanted:
+            account.leave(group_id)
+    for group_id in wanted:
+        account.join(group_id)
+    return desk._written(account)
+
+
+@dataclass(frozen=True)
 class DisableAccount(AccountChange):
     """The account may do nothing more; its sessions and tokens end (the web edge ends them)."""
 
@@ -192,6 +232,7 @@ class AppointGroupLead(SetupCommand):
 
     group_id: UUID
     lead_id: UUID | None
+    expected_version: int | None = None  # the group's version the sender saw (None: any)
 
     policy = Setup.APPOINT_GROUP_LEAD
 
@@ -199,6 +240,7 @@ class AppointGroupLead(SetupCommand):
 @handles(AppointGroupLead)
 def appoint_group_lead(desk: Ports, actor: Actor, c: AppointGroupLead) -> Written:
     group = desk._get(Group, c.group_id, "group")
+    check_seen(group, c.expected_version)
     if c.lead_id is not None:
         try:
             lead = desk._get(Account, c.lead_id, "account")

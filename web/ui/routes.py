@@ -5,6 +5,9 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from web.ui import (
+    admin_accounts,
+    admin_categories,
+    admin_groups,
     admin_pages,
     analytics_kb,
     analytics_pages,
@@ -34,6 +37,9 @@ routes: list[BaseRoute] = [
     *kb_pages.routes,
     *oversight_pages.routes,
     *admin_pages.routes,
+    *admin_accounts.routes,
+    *admin_groups.routes,
+    *admin_categories.routes,
     *analytics_pages.routes,
     *analytics_kb.routes,
     *analytics_report.routes,
