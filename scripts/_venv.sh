@@ -22,7 +22,7 @@ stamp=.venv/.suz-installed-$deps
 if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "Installing $lock into .venv..." >&2
     .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
-    .venv/bin/python -m pip install --quiet --no-deps -e .
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps -e .  # no setuptools notes
     if [ "${SUZ_DEPS_CHECK:-y}" != n ]; then
         if ! problems=$(.venv/bin/python -m pip check 2>&1); then
             echo "$problems" >&2
