@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import orjson
@@ -38,6 +38,9 @@ from domain.desk import Desk
 from domain.keys import read_chain_key
 from domain.seals import Seal, check_seals
 from domain.settings import Settings
+
+if TYPE_CHECKING:
+    from web.attachments import BlobStore
 
 FORMAT = "suz-backup/1"
 BATCH = 1000
@@ -108,7 +111,7 @@ def backup(settings: Settings, path: Path, *, include_private_key: bool = False)
     from audit.keys import pem, signing_key
     from audit.seals import all_seals
     from projections.db import ViewDB
-    from web.attachments import FileBlobStore
+    from web.blobs import open_blob_store
     from web.sessions import open_session_store
 
     desk, db, sessions = Desk(settings.store_env()), ViewDB(settings), open_session_store(settings)
@@ -128,7 +131,7 @@ def backup(settings: Settings, path: Path, *, include_private_key: bool = False)
             members["seals"] = _write(zf, "seals", seals)
             with tqdm(total=head, unit="event", desc="events", file=sys.stderr) as bar:
                 members["events"] = _write(zf, "events", _event_rows(desk, head, bar))
-            members["attachments"] = _write_attachments(zf, FileBlobStore.from_settings(settings))
+            members["attachments"] = _write_attachments(zf, open_blob_store(settings, db))
             zf.writestr(PUBLIC_KEY, pem(key))
             if include_private_key:
                 zf.writestr(CHAIN_KEY, chain_key.hex() + "\n")
@@ -247,15 +250,18 @@ def _table_rows(sessions: Any, table: str) -> Iterator[dict[str, Any]]:
         yield dict(zip(columns, row, strict=True))
 
 
-def _write_attachments(zf: zipfile.ZipFile, store: Any) -> dict[str, Any]:
-    files = sorted(p for p in store.root.glob("??/*") if p.is_file())
+def _write_attachments(zf: zipfile.ZipFile, store: BlobStore) -> dict[str, Any]:
+    """Every blob, read through the store in chunks (disk or PostgreSQL), as `attachments/SHA`."""
+    digests = list(store.digests())
     size = 0
-    with tqdm(total=len(files), unit="file", desc="attachments", file=sys.stderr) as bar:
-        for file in files:
-            zf.write(file, f"attachments/{file.parent.name}{file.name}")  # streamed from disk
-            size += file.stat().st_size
+    with tqdm(total=len(digests), unit="file", desc="attachments", file=sys.stderr) as bar:
+        for sha256 in digests:
+            with zf.open(f"attachments/{sha256}", "w", force_zip64=True) as out:
+                for chunk in store.chunks(sha256):
+                    out.write(chunk)
+                    size += len(chunk)
             bar.update(1)
-    return {"count": len(files), "bytes": size}
+    return {"count": len(digests), "bytes": size}
 
 
 # -- restore -------------------------------------------------------------------------------------
@@ -405,13 +411,17 @@ def _write_secret(path: Path, content: bytes) -> None:
 def _restore_beside_the_log(settings: Settings, archive: Archive) -> None:
     """Attachments, password and token hashes, seals: each insert is skipped when present."""
     from projections.db import ViewDB
-    from web.attachments import FileBlobStore
+    from web.blobs import open_blob_store
     from web.sessions import open_session_store
 
-    blobs = FileBlobStore.from_settings(settings)
-    for name in archive.attachments:
-        with archive.zf.open(name) as f:
-            blobs.put(f, max_bytes=sys.maxsize)
+    db = ViewDB(settings)
+    try:
+        blobs = open_blob_store(settings, db)
+        for name in archive.attachments:
+            with archive.zf.open(name) as f:
+                blobs.put(f, max_bytes=sys.maxsize)
+    finally:
+        db.close_all()
     sessions = open_session_store(settings)
     try:
         for table, member in (("c", "credentials"), ("t", "api_tokens")):

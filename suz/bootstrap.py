@@ -17,6 +17,7 @@ from processes.system import read_side
 from projections.db import ViewDB
 from suz.mail_in import with_mailbox
 from web.app import create_app
+from web.blobs import open_blob_store
 from web.csrf import AllowedOrigins
 from web.migrations import migrate
 from web.passwords import Passwords
@@ -32,6 +33,8 @@ from web.throttle import (
     SocketLimit,
     Throttle,
 )
+
+LEFTOVERS = 24 * 3600.0  # seconds after which a staged upload is a crash's leftover
 
 
 def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
@@ -54,6 +57,7 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
         socket_limit=socket_limit,
         origins=AllowedOrigins.parse(settings.allowed_origins),
         run_views=settings.run_views if run_views is None else run_views,
+        blobs=blobs,
     )
 
 

@@ -14,12 +14,12 @@ from mail.pipe import deliver
 from processes.imap_poller import ImapPoller
 from projections.system import Projections
 from suz.migrate import migrate
-from web.attachments import FileBlobStore
+from web.blobs import open_blob_store
 from web.mail_in import Intake
 
 
 def intake(desk: Desk, projections: Projections, settings: Settings) -> Intake:
-    return Intake(desk, projections.db, FileBlobStore.from_settings(settings), settings)
+    return Intake(desk, projections.db, open_blob_store(settings, projections.db), settings)
 
 
 def with_mailbox(projections: Projections, settings: Settings) -> Projections:

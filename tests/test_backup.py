@@ -29,7 +29,7 @@ from projections.timeline import Entry, timeline
 from suz import backup
 from tests.conftest import PG_URL
 from tests.world import World
-from web.attachments import FileBlobStore
+from web.blobs import open_blob_store
 from web.credentials import check_password, set_password
 from web.migrations import migrate
 from web.passwords import Passwords
@@ -65,7 +65,7 @@ def a_working_desk(settings: Settings) -> Source:
         w = World.build(desk)
         admin = w.admin.id
         assert admin is not None
-        sha256, size = FileBlobStore.from_settings(settings).put(io.BytesIO(FILE))
+        sha256, size = open_blob_store(settings, db).put(io.BytesIO(FILE))
         first, second = w.file().id, w.file("Не открывается реестр").id
         desk.reply(w.agent, first, "Пришлите, пожалуйста, номер контракта.")
         desk.write(w.requester, first, "Номер 1234567890123456789.")
@@ -167,11 +167,10 @@ def test_a_desk_restored_elsewhere_has_the_same_history_and_verifies(
     assert len(after[0]) == manifest["members"]["events"]["count"] > 20
     assert set(after[1]) == {str(t) for t in source.tickets}
     assert after[1] == before[1]
-    blob = FileBlobStore.from_settings(target).open(source.sha256)
-    with blob:
-        assert blob.read() == FILE
     desk, sessions, db = Desk(target.store_env()), open_session_store(target), ViewDB(target)
     try:
+        with open_blob_store(target, db).open(source.sha256) as blob:
+            assert blob.read() == FILE
         admin = desk.repository.get(source.admin)
         assert check_password(sessions, Passwords(), admin, PASSWORD)
         assert not check_password(sessions, Passwords(), admin, PASSWORD + "!")

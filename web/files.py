@@ -9,7 +9,7 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Message
 
@@ -17,7 +17,7 @@ from domain.access import Command, TicketScope, may_see
 from domain.errors import NotFound
 from projections import queues
 from projections.timeline import timeline
-from web.attachments import FileBlobStore, is_sha256
+from web.attachments import is_sha256
 from web.auth import authenticate, services
 from web.body import path_id
 from web.errors import ApiError
@@ -100,13 +100,17 @@ async def download(request: Request) -> Response:
     found = next((a for e in entries for a in _attachments(e.data) if a["sha256"] == sha), None)
     if found is None or not is_sha256(sha):
         raise NotFound("No such attachment on this request.")
-    store = FileBlobStore.from_settings(svc.settings)
-    media = store.media_type(sha)
-    inline = request.query_params.get("inline") == "1" and may_show_inline(media)
-    return FileResponse(
-        store.path(sha), media_type=content_type(media),
-        headers={"Content-Disposition": content_disposition(found["name"], inline=inline)},
-    )  # fmt: skip
+    store = svc.blobs
+    blob = await run_in_threadpool(store.info, sha)  # NoSuchBlob (404) when lost
+    inline = request.query_params.get("inline") == "1" and may_show_inline(blob.media_type)
+    headers = {"Content-Disposition": content_disposition(found["name"], inline=inline)}
+    media_type = content_type(blob.media_type)
+    path = store.local_path(sha)
+    if path is not None:  # a file on this host's disk: sent as one (ranges, sendfile)
+        return FileResponse(path, media_type=media_type, headers=headers)
+    chunks = await run_in_threadpool(store.chunks, sha)  # read as the client takes them
+    headers["Content-Length"] = str(blob.size)
+    return StreamingResponse(chunks, media_type=media_type, headers=headers)
 
 
 def _attachments(data: dict[str, Any]) -> list[dict[str, Any]]:

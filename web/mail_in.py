@@ -45,7 +45,7 @@ from mail.letters import BadLetter, Letter, Part, parse
 from mail.threads import number_in_subject, tickets_in, token_ticket, tokens_in
 from projections import catalog
 from projections.db import ViewDB
-from web.attachments import FileBlobStore, TooLarge
+from web.attachments import BlobStore, TooLarge
 from web.media import clean_filename
 from web.throttle import RateLimiter
 
@@ -87,7 +87,7 @@ class Sender:
 class Intake:
     """Takes letters in; call it with a letter's bytes (the poller's and the pipe's `handle`)."""
 
-    def __init__(self, desk: Desk, views: ViewDB, blobs: FileBlobStore, settings: Settings) -> None:
+    def __init__(self, desk: Desk, views: ViewDB, blobs: BlobStore, settings: Settings) -> None:
         self.desk, self.views, self.blobs, self.settings = desk, views, blobs, settings
         self.flood = RateLimiter(limit=settings.mail_rate, window=60.0)
 

@@ -24,6 +24,8 @@ from domain.settings import Settings
 from projections.db import ViewDB
 from projections.runner import migrate_views
 from projections.system import all_views
+from web import pg_blobs
+from web.attachments import FileBlobStore
 from web.sessions import SessionStore, open_session_store
 from web.shared_throttle import DDL as SHARED_LIMITS
 
@@ -68,7 +70,14 @@ def _shared_limits(stores: Stores) -> None:
                 tx.execute(statement)
 
 
-STEPS: list[Callable[[Stores], None]] = [_views, _view_tables, _sessions]
+def _attachments(stores: Stores) -> None:
+    """PostgreSQL keeps the attachments (web/pg_blobs.py): its tables, and the files an earlier
+    suz kept in this host's data folder copied in (once: those already stored are skipped)."""
+    if stores.views.dialect == "postgres":
+        pg_blobs.migrate(stores.views, FileBlobStore.from_settings(stores.settings))
+
+
+STEPS: list[Callable[[Stores], None]] = [_views, _view_tables, _sessions, _attachments]
 STEPS.append(_shared_limits)
 
 

@@ -11,6 +11,7 @@ from domain.desk import Desk
 from domain.settings import Settings
 from projections.feed import FEED_VIEWS, FeedHub
 from projections.system import Projections
+from web.attachments import BlobStore
 from web.csrf import AllowedOrigins
 from web.metrics import Metrics
 from web.passwords import Passwords
@@ -30,6 +31,7 @@ class Services:
     public_form_limit: Limiter
     origins: AllowedOrigins
     run_views: bool
+    blobs: BlobStore  # the attachments' store (web/blobs.py)
     # /live sockets per session (web/live.py; shared by every host over PostgreSQL)
     socket_limit: SocketLimit = field(default_factory=lambda: LocalSocketLimit(SOCKETS_PER_SESSION))
     metrics: Metrics = field(default_factory=Metrics)

@@ -3,9 +3,9 @@ files a caller may upload per hour, and the files of one request staged until th
 references them is recorded.
 
 A handler authorises (`authorise`), reads the form inside `staging(request)`, stages each file
-(`Uploads.stage`: streamed into the store's temporary folder, hashed and sniffed), runs its
+(`Uploads.stage`: streamed into the store's temporary place, hashed and sniffed), runs its
 command and then keeps the files the recorded event references (`Uploads.keep`). Whatever was not
-kept when `staging` ends is deleted: a refused, stale or failed command leaves nothing on disk.
+kept when `staging` ends is deleted: a refused, stale or failed command leaves nothing stored.
 
 The limit counts files per caller (the account, else the client's address) in fixed windows of
 an hour (`Settings.upload_limit`, SUZ_UPLOAD_LIMIT), in this process's memory like the other
@@ -24,7 +24,7 @@ from starlette.requests import Request
 
 from domain.access import Actor, Command, TicketScope, check
 from domain.ticket import Attachment
-from web.attachments import FileBlobStore, Readable, Staged
+from web.attachments import BlobStore, Readable, Staged
 from web.auth import services
 from web.errors import ApiError
 from web.media import clean_filename
@@ -52,7 +52,7 @@ class TooManyUploads(ApiError):
 class Uploads:
     """The files one request staged, and which of them a recorded command has kept."""
 
-    def __init__(self, store: FileBlobStore) -> None:
+    def __init__(self, store: BlobStore) -> None:
         self.store = store
         self._staged: list[Staged] = []
         self._kept: set[int] = set()
@@ -60,7 +60,7 @@ class Uploads:
     def stage(
         self, stream: Readable, filename: str, max_bytes: int, *, internal: bool = False
     ) -> Attachment:
-        """Streams one file into the temporary folder; the Attachment a command may record."""
+        """Streams one file into the store's temporary place; the Attachment to record."""
         staged = self.store.stage(stream, max_bytes)
         self._staged.append(staged)
         name = clean_filename(filename)
@@ -85,7 +85,7 @@ class Uploads:
 @asynccontextmanager
 async def staging(request: Request) -> AsyncIterator[Uploads]:
     """The request's staged uploads; those not kept are deleted when the block ends."""
-    uploads = Uploads(FileBlobStore.from_settings(services(request).settings))
+    uploads = Uploads(services(request).blobs)
     request.scope[SCOPE_KEY] = uploads
     try:
         yield uploads

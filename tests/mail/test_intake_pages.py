@@ -16,7 +16,6 @@ from domain.settings import Settings
 from mail.imap import Outcome
 from mail.threads import reply_address, reply_token
 from tests.web.desk_site import LEAKS, Site, open_site
-from web.attachments import FileBlobStore
 from web.mail_in import Intake
 
 pytestmark = LEAKS
@@ -33,7 +32,7 @@ def test_a_letter_shows_its_sender_and_hides_its_quote(site: Site, settings: Set
     ticket = site.file(requester)["id"]
     services = site.services
     mail = replace(settings, mail_from="support@desk.example.ru")
-    intake = Intake(services.desk, services.projections.db, FileBlobStore.from_settings(mail), mail)
+    intake = Intake(services.desk, services.projections.db, services.blobs, mail)
     token = reply_token(services.desk.mail_secret, UUID(ticket))
     m = EmailMessage()
     m["From"], m["To"] = "Иванова <Ivanova@Org.ru>", reply_address(mail.mail_from, token)

@@ -1,23 +1,31 @@
-"""Tests of web.attachments on real files: layout, size limit, nothing left behind."""
+"""Tests of the attachment stores, each on both (files with SQLite, chunked rows with
+PostgreSQL): naming by SHA-256, size limit, nothing left behind, streamed reads."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from domain.errors import InvalidInput, NotFound
 from domain.settings import Settings
+from projections.db import ViewDB
 from tests.web.support import HTML, png
+from web import pg_blobs
 from web.attachments import (
+    CHUNK,
     DEFAULT_MAX_BYTES,
+    BlobStore,
     FileBlobStore,
     NoSuchBlob,
     TooLarge,
     may_show_inline,
 )
+from web.blobs import open_blob_store
+from web.pg_blobs import PgBlobStore
 
 
 class Zeros:
@@ -50,39 +58,67 @@ def files_under(root: Path) -> list[Path]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> FileBlobStore:
-    return FileBlobStore.from_settings(Settings(data_dir=tmp_path / "data", database_url=None))
+def store(settings: Settings) -> Iterator[BlobStore]:
+    """The store the settings choose (bootstrap's choice): files, or PostgreSQL's rows."""
+    views = ViewDB(settings)
+    if views.dialect == "postgres":
+        pg_blobs.migrate(views)
+    found = open_blob_store(settings, views)
+    assert isinstance(found, PgBlobStore if settings.uses_postgres else FileBlobStore)
+    yield found
+    views.close_all()
 
 
-def test_a_blob_is_kept_under_its_sha256(store: FileBlobStore, tmp_path: Path) -> None:
+def kept(store: BlobStore) -> tuple[list[str], int]:
+    """The blobs stored and the uploads staged but neither kept nor discarded; with files, the
+    folder holds exactly those."""
+    found = list(store.digests()), store.pending()
+    if isinstance(store, FileBlobStore):
+        assert len(files_under(store.root)) == len(found[0]) + found[1]
+    return found
+
+
+def test_a_blob_is_kept_under_its_sha256(store: BlobStore, tmp_path: Path) -> None:
     content = "Скриншот ошибки".encode()
     sha = hashlib.sha256(content).hexdigest()
     assert store.put(io.BytesIO(content)) == (sha, len(content))
-    assert files_under(tmp_path) == [tmp_path / "data" / "attachments" / sha[:2] / sha[2:]]
+    if isinstance(store, FileBlobStore):
+        assert files_under(tmp_path) == [tmp_path / "data" / "attachments" / sha[:2] / sha[2:]]
+    else:
+        assert files_under(tmp_path) == []  # nothing on this host's disk
+    assert kept(store) == ([sha], 0)
     assert store.exists(sha) is True
     with store.open(sha) as f:
         assert f.read() == content
+    assert b"".join(store.chunks(sha)) == content
+    assert (store.info(sha).size, store.info(sha).media_type) == (len(content), "text/plain")
 
 
-def test_the_same_content_is_stored_once(store: FileBlobStore) -> None:
+def test_the_same_content_is_stored_once(store: BlobStore) -> None:
     first = store.put(io.BytesIO(b"same bytes"))
     second = store.put(io.BytesIO(b"same bytes"))
     assert first == second
-    assert len(files_under(store.root)) == 1
+    assert kept(store) == ([first[0]], 0)
 
 
-def test_an_empty_file_is_a_blob_too(store: FileBlobStore) -> None:
-    assert store.put(io.BytesIO(b"")) == (hashlib.sha256(b"").hexdigest(), 0)
+def test_an_empty_file_is_a_blob_too(store: BlobStore) -> None:
+    empty = hashlib.sha256(b"").hexdigest()
+    assert store.put(io.BytesIO(b"")) == (empty, 0)
+    assert list(store.chunks(empty)) == []
+    with store.open(empty) as f:
+        assert f.read() == b""
 
 
-def test_exactly_the_limit_is_accepted(store: FileBlobStore) -> None:
+def test_exactly_the_limit_is_accepted(store: BlobStore) -> None:
     assert DEFAULT_MAX_BYTES == 25 * 1024 * 1024
     sha, size = store.put(Zeros(DEFAULT_MAX_BYTES))
     assert (sha, size) == (hashlib.sha256(bytes(DEFAULT_MAX_BYTES)).hexdigest(), DEFAULT_MAX_BYTES)
-    assert store.path(sha).stat().st_size == DEFAULT_MAX_BYTES
+    assert store.info(sha).size == DEFAULT_MAX_BYTES
+    sizes = [len(c) for c in store.chunks(sha)]
+    assert sum(sizes) == DEFAULT_MAX_BYTES and max(sizes) <= CHUNK
 
 
-def test_one_byte_over_the_limit_is_refused_and_leaves_nothing(store: FileBlobStore) -> None:
+def test_one_byte_over_the_limit_is_refused_and_leaves_nothing(store: BlobStore) -> None:
     stream = Zeros(DEFAULT_MAX_BYTES + 1)
     with pytest.raises(TooLarge) as refused:
         store.put(stream)
@@ -91,46 +127,59 @@ def test_one_byte_over_the_limit_is_refused_and_leaves_nothing(store: FileBlobSt
         "Compress it, split it, or share a link to it instead."
     )
     assert isinstance(refused.value, InvalidInput) and refused.value.code == "too_large"
-    assert files_under(store.root) == []
+    assert kept(store) == ([], 0)
     assert stream.left == 0  # it read one byte past the limit, no more
 
 
-def test_a_smaller_limit_is_honoured(store: FileBlobStore) -> None:
+def test_a_smaller_limit_is_honoured(store: BlobStore) -> None:
     with pytest.raises(TooLarge, match="larger than 10 bytes"):
         store.put(io.BytesIO(b"01234567890"), max_bytes=10)
     assert store.put(io.BytesIO(b"0123456789"), max_bytes=10)[1] == 10
-    assert len(files_under(store.root)) == 1
+    assert len(kept(store)[0]) == 1
 
 
-def test_a_broken_upload_leaves_nothing(store: FileBlobStore) -> None:
+def test_a_broken_upload_leaves_nothing(store: BlobStore) -> None:
     with pytest.raises(ConnectionResetError):
         store.put(Breaks())
-    assert files_under(store.root) == []
+    assert kept(store) == ([], 0)
+
+
+def test_a_staged_upload_is_stored_only_when_kept(store: BlobStore) -> None:
+    staged = store.stage(io.BytesIO(b"a screenshot"))
+    assert kept(store) == ([], 1) and not store.exists(staged.sha256)
+    staged.discard()
+    assert kept(store) == ([], 0)
+    again = store.stage(io.BytesIO(b"a screenshot"))
+    again.keep()
+    again.discard()  # harmless once kept
+    assert kept(store) == ([again.sha256], 0)
 
 
 @pytest.mark.parametrize("name", ["0" * 64, "../../etc/passwd", "A" * 64, "abc", ""])
-def test_unknown_or_malformed_names_are_not_found(store: FileBlobStore, name: str) -> None:
+def test_unknown_or_malformed_names_are_not_found(store: BlobStore, name: str) -> None:
     store.put(io.BytesIO(b"something"))
     assert store.exists(name) is False
-    with pytest.raises(NoSuchBlob) as missing:
-        store.open(name)
-    assert isinstance(missing.value, NotFound)
+    for read in (store.open, store.chunks, store.info):
+        with pytest.raises(NoSuchBlob) as missing:
+            read(name)
+        assert isinstance(missing.value, NotFound)
 
 
-def test_an_html_file_sent_as_an_image_is_sniffed_as_text(store: FileBlobStore) -> None:
+def test_an_html_file_sent_as_an_image_is_sniffed_as_text(store: BlobStore) -> None:
     sha, _ = store.put(io.BytesIO(HTML))  # whatever Content-Type the client claimed
     assert store.media_type(sha) == "text/plain"
     assert may_show_inline(store.media_type(sha)) is False
 
 
-def test_a_real_png_may_be_shown_inline(store: FileBlobStore) -> None:
+def test_a_real_png_may_be_shown_inline(store: BlobStore) -> None:
     sha, _ = store.put(io.BytesIO(png()))
     assert store.media_type(sha) == "image/png"
     assert may_show_inline(store.media_type(sha)) is True
 
 
-def test_leftovers_of_a_crash_are_cleared(store: FileBlobStore) -> None:
+def test_leftovers_of_a_crash_are_cleared(store: BlobStore) -> None:
     sha, _ = store.put(io.BytesIO(b"kept"))
-    (store.root / "tmp" / "upload-abc123").write_bytes(b"half an upload")
+    store.stage(io.BytesIO(b"half an upload"))  # never kept nor discarded: the process died
+    assert store.clear_leftovers(older_than=3600) == 0  # it may be another process's, staging
     assert store.clear_leftovers() == 1
-    assert files_under(store.root) == [store.path(sha)]
+    assert kept(store) == ([sha], 0)

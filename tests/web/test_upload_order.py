@@ -1,7 +1,7 @@
-"""Uploads are authorised before their body is read, and a file stays on disk only when a
-recorded event references it: a request nobody may write to, another organisation's request, a
-stale version or a caller over his upload limit leave nothing behind, through the API, the
-requester's form and the public form."""
+"""Uploads are authorised before their body is read, and a file stays stored (on disk with
+SQLite, in PostgreSQL with PostgreSQL) only when a recorded event references it: a request
+nobody may write to, another organisation's request, a stale version or a caller over his
+upload limit leave nothing behind, through the API, the requester's form and the public form."""
 
 from __future__ import annotations
 
@@ -32,15 +32,26 @@ def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
         yield s
 
 
-def on_disk(site: Site) -> list[str]:
-    """Every file under the attachments folder (blobs and temporary files), by relative path."""
+def stored(site: Site) -> list[str]:
+    """Every blob the store keeps (`ab/cdef...`) and every upload staged but neither kept nor
+    discarded (`staged`); with SQLite, also any other file under the attachments folder."""
+    store = site.services.blobs
+    found = [blob_name(d) for d in store.digests()] + ["staged"] * store.pending()
     root: Path = site.services.settings.data_dir / "attachments"
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    on_disk = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
+    if site.services.settings.uses_postgres:
+        assert on_disk == [], "nothing is written to the host's disk"
+    else:
+        assert len(on_disk) == len(found), on_disk
+    return sorted(found)
+
+
+def blob_name(sha: str) -> str:
+    return f"{sha[:2]}/{sha[2:]}"
 
 
 def blob(content: bytes) -> str:
-    sha = hashlib.sha256(content).hexdigest()
-    return f"{sha[:2]}/{sha[2:]}"
+    return blob_name(hashlib.sha256(content).hexdigest())
 
 
 def api_upload(p: Person, ticket: str, version: int, content: bytes = PNG) -> httpx.Response:
@@ -81,7 +92,7 @@ def test_an_upload_to_a_request_that_does_not_exist_is_refused_and_leaves_nothin
         headers={"Origin": ORIGIN},
     )
     assert anonymous.status_code == 404
-    assert on_disk(site) == []
+    assert stored(site) == []
 
 
 def test_an_upload_by_another_organisation_is_refused_and_leaves_nothing(site: Site) -> None:
@@ -89,7 +100,7 @@ def test_an_upload_by_another_organisation_is_refused_and_leaves_nothing(site: S
     stranger = site.sign_in("stranger")
     r = api_upload(stranger, filed["id"], filed["version"])
     assert r.status_code == 404, r.text
-    assert on_disk(site) == []
+    assert stored(site) == []
 
 
 def test_an_upload_against_a_stale_version_is_refused_and_leaves_nothing(site: Site) -> None:
@@ -97,10 +108,10 @@ def test_an_upload_against_a_stale_version_is_refused_and_leaves_nothing(site: S
     filed = site.file(requester)
     stale = api_upload(requester, filed["id"], filed["version"] + 5)
     assert stale.status_code == 409, stale.text
-    assert on_disk(site) == []
+    assert stored(site) == []
     kept = api_upload(requester, filed["id"], filed["version"])
     assert kept.status_code == 201, kept.text
-    assert on_disk(site) == [blob(PNG)]  # the recorded one, and no temporary file
+    assert stored(site) == [blob(PNG)]  # the recorded one, and no temporary file
 
 
 def test_an_internal_file_from_a_requester_is_refused_and_leaves_nothing(site: Site) -> None:
@@ -113,7 +124,7 @@ def test_an_internal_file_from_a_requester_is_refused_and_leaves_nothing(site: S
         headers=requester.headers(),
     )
     assert r.status_code == 403, r.text
-    assert on_disk(site) == []
+    assert stored(site) == []
 
 
 def test_uploads_are_limited_per_caller_with_retry_after(site: Site) -> None:
@@ -129,7 +140,7 @@ def test_uploads_are_limited_per_caller_with_retry_after(site: Site) -> None:
     assert refused.json()["error"]["code"] == "too_many_uploads"
     assert "try again in" in refused.json()["error"]["message"]
     assert 0 < int(refused.headers["retry-after"]) <= 3600
-    assert on_disk(site) == sorted(blob(PNG + bytes([i])) for i in range(LIMIT))
+    assert stored(site) == sorted(blob(PNG + bytes([i])) for i in range(LIMIT))
     agent = site.sign_in("agent")  # another caller has his own count
     assert api_upload(agent, filed["id"], version, b"mine").status_code == 201
 
@@ -143,14 +154,14 @@ def test_the_requesters_form_refuses_before_storing(site: Site) -> None:
     assert other.status_code == 404
     missing = form_post(requester, f"/r/{uuid.uuid4()}/message", {"body": "x", "version": "1"})
     assert missing.status_code == 404
-    assert on_disk(site) == []
+    assert stored(site) == []
 
     agent = site.sign_in("agent")  # the team answers meanwhile: the requester's page is stale
     reply = agent.command(ticket, "replies", filed["version"], body="Смотрим")
     assert reply.status_code == 200, reply.text
     stale = form_post(requester, f"/r/{ticket}/message", {"body": "Дополняю", "version": version})
     assert stale.status_code == 409, stale.text
-    assert on_disk(site) == []
+    assert stored(site) == []
 
     sent = form_post(
         requester,
@@ -158,7 +169,7 @@ def test_the_requesters_form_refuses_before_storing(site: Site) -> None:
         {"body": "Дополняю", "version": str(reply.json()["version"])},
     )
     assert sent.status_code == 200, sent.text
-    assert on_disk(site) == [blob(DOC[1])]
+    assert stored(site) == [blob(DOC[1])]
 
 
 def test_the_requesters_form_answers_429_over_the_limit(site: Site) -> None:
@@ -174,7 +185,7 @@ def test_the_requesters_form_answers_429_over_the_limit(site: Site) -> None:
     assert refused.status_code == 429
     assert "Too many files uploaded; try again in" in refused.text
     assert int(refused.headers["retry-after"]) > 0
-    assert blob(DOC[1]) not in on_disk(site)
+    assert blob(DOC[1]) not in stored(site)
 
 
 def public_form(site: Site) -> dict[str, str]:
@@ -192,11 +203,11 @@ def test_the_public_form_keeps_only_the_files_of_a_filed_request(site: Site) -> 
     visitor = site.new_client()
     sent_back = form_post(visitor, "/new", {**public_form(site), "contact_email": "nope"})
     assert sent_back.status_code == 422
-    assert on_disk(site) == []
+    assert stored(site) == []
     filed = form_post(visitor, "/new", public_form(site))
     assert filed.status_code == 201, filed.text
     assert re.search(r'href="/r/[0-9a-f-]{36}\?key=', filed.text)
-    assert on_disk(site) == [blob(DOC[1])]
+    assert stored(site) == [blob(DOC[1])]
 
 
 def test_the_public_form_answers_429_over_the_upload_limit(site: Site) -> None:
@@ -204,12 +215,12 @@ def test_the_public_form_answers_429_over_the_upload_limit(site: Site) -> None:
     for i in range(LIMIT):
         r = form_post(visitor, "/new", public_form(site), DOC[1] + bytes([48 + i]))
         assert r.status_code == 201, r.text
-    before = on_disk(site)
+    before = stored(site)
     refused = form_post(visitor, "/new", public_form(site), b"one too many")
     assert refused.status_code == 429, refused.text
     assert "Too many files uploaded; try again in" in refused.text
     assert int(refused.headers["retry-after"]) > 0
-    assert on_disk(site) == before
+    assert stored(site) == before
 
 
 def test_the_staff_page_keeps_a_file_only_with_its_recorded_note(site: Site) -> None:
@@ -227,6 +238,6 @@ def test_the_staff_page_keeps_a_file_only_with_its_recorded_note(site: Site) -> 
         return r
 
     assert note(filed["version"] + 5).status_code == 409
-    assert on_disk(site) == []
+    assert stored(site) == []
     assert note(filed["version"]).status_code == 200
-    assert on_disk(site) == [blob(b"trace")]
+    assert stored(site) == [blob(b"trace")]

@@ -1,0 +1,191 @@
+"""Attachments in PostgreSQL: any web host on the same database serves any file.
+
+A blob is a row of `attachment_blobs` (its SHA-256, size, sniffed media type, number of chunks)
+and its content `attachment_chunks` rows of at most 256 KiB (`bytea`, stored uncompressed: most
+attachments are compressed already). An upload is staged as chunks under an upload id of its own
+(`upload:<hex>`, listed in `attachment_uploads`), written as it is read in one transaction, so a
+broken upload leaves nothing. Keeping it claims the SHA-256 in `attachment_blobs` (`ON CONFLICT
+DO NOTHING`) and, in the same transaction, renames its chunks to the digest, or deletes them when
+the digest was stored already: two hosts keeping the same bytes at once both succeed, one copy is
+stored (the second waits on the first's row, then finds it). A download reads one chunk per
+query, borrowing a pooled connection only for that query, so a slow client holds no connection.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from projections.db import ViewDB, returned_fresh
+from web.attachments import (
+    DEFAULT_MAX_BYTES,
+    Blob,
+    BlobStore,
+    FileBlobStore,
+    NoSuchBlob,
+    Readable,
+    Staged,
+    Summary,
+    is_sha256,
+    read_limited,
+)
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS attachment_blobs (
+        digest TEXT PRIMARY KEY,
+        size BIGINT NOT NULL,
+        media_type TEXT NOT NULL,
+        chunks INTEGER NOT NULL,
+        stored TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS attachment_chunks (
+        blob TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        data BYTEA NOT NULL,
+        PRIMARY KEY (blob, seq))""",
+    """CREATE TABLE IF NOT EXISTS attachment_uploads (
+        id TEXT PRIMARY KEY,
+        started TIMESTAMPTZ NOT NULL DEFAULT now())""",
+)
+PAGE = 1000  # digests listed per query
+
+Pool = ConnectionPool[psycopg.Connection[Any]]
+
+
+def migrate(views: ViewDB, disk: FileBlobStore | None = None) -> int:
+    """Makes the tables (run by web/migrations.py under its lock); then copies in the blobs a
+    store that kept them on this host's disk had (`disk`), those not stored yet. How many."""
+    with views.tx() as tx:
+        new = tx.one("SELECT to_regclass('attachment_chunks')") == (None,)
+        for statement in TABLES:
+            tx.execute(statement)
+        if new:  # no compression attempts on what is compressed already (PostgreSQL < 16 has
+            # no STORAGE in CREATE TABLE; ALTER only once: it locks the table)
+            tx.execute("ALTER TABLE attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
+    if disk is None or not disk.root.is_dir():
+        return 0
+    store, copied = PgBlobStore(views.pool), 0
+    stored = set(store.digests())
+    for sha256 in disk.digests():
+        if sha256 not in stored:
+            with disk.open(sha256) as f:
+                store.put(f, max_bytes=disk.path(sha256).stat().st_size)
+            copied += 1
+    return copied
+
+
+class PgBlobStore(BlobStore):
+    """Blobs in the PostgreSQL schema the pool's connections use (the views' pool)."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._pool.connection() as conn, returned_fresh(conn):
+            cursor = conn.execute(sql, params, binary=True)
+            return cursor.fetchall() if cursor.description else []
+
+    def stage(self, stream: Readable, max_bytes: int = DEFAULT_MAX_BYTES) -> PgStaged:
+        upload, seen, seq = f"upload:{uuid.uuid4().hex}", Summary(), 0
+        with self._pool.connection() as conn, returned_fresh(conn), conn.transaction():
+            conn.execute("INSERT INTO attachment_uploads (id) VALUES (%s)", (upload,))
+            for chunk in read_limited(stream, max_bytes):
+                seen.add(chunk)
+                conn.execute("INSERT INTO attachment_chunks (blob, seq, data) VALUES (%s, %s, %b)",
+                             (upload, seq, chunk))  # fmt: skip
+                seq += 1
+        return PgStaged(self._pool, upload, seq, seen.digest.hexdigest(), seen.size,
+                        seen.media_type)  # fmt: skip
+
+    def info(self, sha256: str) -> Blob:
+        return self._blob(sha256)[0]
+
+    def _blob(self, sha256: str) -> tuple[Blob, int]:
+        rows = [] if not is_sha256(sha256) else self._query(
+            "SELECT size, media_type, chunks FROM attachment_blobs WHERE digest = %s", (sha256,)
+        )  # fmt: skip
+        if not rows:
+            raise NoSuchBlob("No such attachment.")
+        size, media_type, chunks = rows[0]
+        return Blob(sha256, size, media_type), chunks
+
+    def chunks(self, sha256: str) -> Iterator[bytes]:
+        _, count = self._blob(sha256)
+
+        def read() -> Iterator[bytes]:
+            for seq in range(count):
+                rows = self._query(
+                    "SELECT data FROM attachment_chunks WHERE blob = %s AND seq = %s", (sha256, seq)
+                )
+                if not rows:
+                    raise NoSuchBlob(f"Chunk {seq} of an attachment is missing.")
+                yield bytes(rows[0][0])
+
+        return read()
+
+    def exists(self, sha256: str) -> bool:
+        return is_sha256(sha256) and bool(
+            self._query("SELECT 1 FROM attachment_blobs WHERE digest = %s", (sha256,))
+        )
+
+    def digests(self) -> Iterator[str]:
+        after = ""
+        while True:
+            rows = self._query("SELECT digest FROM attachment_blobs WHERE digest > %s "
+                               f"ORDER BY digest LIMIT {PAGE}", (after,))  # fmt: skip
+            yield from (r[0] for r in rows)
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
+
+    def pending(self) -> int:
+        return int(self._query("SELECT count(*) FROM attachment_uploads")[0][0])
+
+    def clear_leftovers(self, older_than: float = 0.0) -> int:
+        with self._pool.connection() as conn, returned_fresh(conn), conn.transaction():
+            gone = conn.execute(
+                "DELETE FROM attachment_uploads WHERE started <= now() - make_interval(secs => %s)"
+                " RETURNING id", (older_than,),
+            ).fetchall()  # fmt: skip
+            ids = [r[0] for r in gone]
+            conn.execute("DELETE FROM attachment_chunks WHERE blob = ANY(%s)", (ids,))
+        return len(ids)
+
+
+class PgStaged(Staged):
+    """An upload's chunks under its upload id."""
+
+    def __init__(
+        self, pool: Pool, upload: str, chunks: int, sha256: str, size: int, media_type: str
+    ) -> None:
+        self._pool, self.upload, self.chunks = pool, upload, chunks
+        self.sha256, self.size, self.media_type = sha256, size, media_type
+        self._done = False
+
+    def keep(self) -> None:
+        if self._done:
+            return
+        with self._pool.connection() as conn, returned_fresh(conn), conn.transaction():
+            claimed = conn.execute(
+                "INSERT INTO attachment_blobs (digest, size, media_type, chunks) VALUES "
+                "(%s, %s, %s, %s) ON CONFLICT (digest) DO NOTHING",
+                (self.sha256, self.size, self.media_type, self.chunks),
+            ).rowcount
+            if claimed:
+                conn.execute("UPDATE attachment_chunks SET blob = %s WHERE blob = %s",
+                             (self.sha256, self.upload))  # fmt: skip
+            else:  # stored before, or by a concurrent upload that committed first
+                conn.execute("DELETE FROM attachment_chunks WHERE blob = %s", (self.upload,))
+            conn.execute("DELETE FROM attachment_uploads WHERE id = %s", (self.upload,))
+        self._done = True
+
+    def discard(self) -> None:
+        if self._done:
+            return
+        with self._pool.connection() as conn, returned_fresh(conn), conn.transaction():
+            conn.execute("DELETE FROM attachment_chunks WHERE blob = %s", (self.upload,))
+            conn.execute("DELETE FROM attachment_uploads WHERE id = %s", (self.upload,))
+        self._done = True
