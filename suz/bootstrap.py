@@ -45,6 +45,8 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
     migrate(settings)  # every table, before anything reads one
     desk = Desk(settings.store_env())
     projections = with_mailbox(read_side(desk, settings), settings)
+    blobs = open_blob_store(settings, projections.db)  # PostgreSQL's on PostgreSQL
+    blobs.clear_leftovers(older_than=LEFTOVERS)
     throttle, public_form_limit, socket_limit = brakes(settings, projections.db)
     return Services(
         settings=settings,
