@@ -53,7 +53,8 @@ def test_the_set_up_pages_are_for_administrators_only(site: Site) -> None:
     for who in (agent, requester):
         for path in ("/admin/accounts", "/admin/accounts/new", f"/admin/accounts/{someone}",
                      "/admin/groups", f"/admin/groups/{site.world.line1}", "/admin/categories",
-                     f"/admin/categories/{site.world.contracts}"):  # fmt: skip
+                     f"/admin/categories/{site.world.contracts}", "/admin/organisations",
+                     f"/admin/organisations/{site.world.org}"):  # fmt: skip
             assert who.get(path).status_code == 403, path
     before = head(site)
     line1 = f"/admin/groups/{site.world.line1}"
@@ -66,6 +67,7 @@ def test_the_set_up_pages_are_for_administrators_only(site: Site) -> None:
         (f"{line1}/lead", {"lead": someone, "version": "1"}),
         (f"{line1}/members", {"account": someone}),
         (f"{line1}/members/{someone}/remove", {}),
+        ("/admin/organisations", {"name": "ООО Ромашка", "inn": "7707083808"}),
     ):
         assert post(agent, path, form).status_code == 403, path
     assert head(site) == before, "nothing written"
@@ -207,3 +209,21 @@ def test_an_administrator_forms_a_group_fills_it_and_appoints_its_lead(site: Sit
     assert stale.status_code == 409
     assert post(admin, f"{group_path}/members/{agent.id}/remove", {}).status_code == 303
     assert group_id not in account(site, "agent1").group_ids
+
+
+def test_an_administrator_registers_an_organisation_and_sees_its_members(site: Site) -> None:
+    admin = Browser(site, "admin", lang="ru")
+    assert "Организации" in admin.get("/admin/organisations").text
+    wrong = post(admin, "/admin/organisations", {"name": "ООО Ромашка", "inn": "7707083809"})
+    assert wrong.status_code == 422 and 'id="e-inn"' in wrong.text
+    assert "контрольными цифрами" in wrong.text and 'value="ООО Ромашка"' in wrong.text
+    assert post(admin, "/admin/organisations", {"name": "", "inn": "7707083808"}).status_code == 422
+    r = post(admin, "/admin/organisations", {"name": "ООО Ромашка", "inn": "7707083808"})
+    assert r.status_code == 303
+    assert "7707083808" in admin.get("/admin/organisations").text
+    twice = post(admin, "/admin/organisations", {"name": "ООО Другая", "inn": "7707083808"})
+    assert twice.status_code == 422 and "уже зарегистрирована" in twice.text
+    members = admin.get(f"/admin/organisations/{site.world.org}").text
+    assert "ivanova" in members and "agent1" not in members
+    form = admin.get(f"/admin/accounts/new?organisation={site.world.org}").text
+    assert f'<option value="{site.world.org}" selected' in form

@@ -133,7 +133,11 @@ def _typed(form: FormData) -> dict[str, Any]:
 async def new_account(request: Request, viewer: Viewer) -> Response:
     allowed(viewer, Setup.REGISTER_ACCOUNT)
     lists = await run_in_threadpool(_lists, request)
-    typed = {"roles": [Role.AGENT.value], "groups": []}
+    organisation = uuid_or_none(request.query_params.get("organisation", ""))
+    if organisation is not None:  # from an organisation's page: one of its requesters
+        typed = {"roles": [Role.REQUESTER.value], "groups": [], "organisation": str(organisation)}
+    else:
+        typed = {"roles": [Role.AGENT.value], "groups": []}
     return page(request, "admin/account_new.html", nav="admin", typed=typed, errors={},
                 error=None, **lists)  # fmt: skip
 
