@@ -1,7 +1,8 @@
 """Where suz keeps its events and how a process runs: read from the environment here and nowhere
 else (SUZ_DATA_DIR, SUZ_DATABASE_URL, SUZ_DATABASE_SCHEMA, SUZ_SEAL_INTERVAL, SUZ_MODE,
 SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO, SUZ_ORIGINS, SUZ_RUN_VIEWS, SUZ_MAX_UPLOAD_BYTES,
-SUZ_ADMIN_PASSWORD, SUZ_SMTP_URL, SUZ_MAIL_FROM...);
+SUZ_ADMIN_PASSWORD, SUZ_SMTP_URL, SUZ_MAIL_FROM, SUZ_LOG_FORMAT, SUZ_READY_MAX_LAG,
+PROMETHEUS_MULTIPROC_DIR...);
 every other module reads the fields of a `Settings`."""
 
 from __future__ import annotations
@@ -68,6 +69,15 @@ class Settings:
     # SUZ_PUBLIC_URL: where people reach the desk (no trailing slash): letters' links are
     # absolute, made from it (processes/mail_sender.py)
     public_url: str = "http://127.0.0.1:8000"
+    # SUZ_LOG_FORMAT: "json" (one JSON object a line) or "text"; None: JSON in production, text
+    # in the demo (suz/logs.py). SUZ_LOG_LEVEL: the level of suz's own loggers
+    log_format: str | None = None
+    log_level: str = "INFO"
+    # PROMETHEUS_MULTIPROC_DIR: where the worker processes of one `suz serve` keep their metrics
+    # (prometheus-client's multiprocess mode); None: `suz serve` makes a fresh one (web/metrics.py)
+    metrics_dir: Path | None = None
+    # SUZ_READY_MAX_LAG: /ready answers 503 while a view is more events behind the log than this
+    ready_max_lag: int = 1000
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,6 +119,10 @@ class Settings:
             public_url=(
                 os.environ.get("SUZ_PUBLIC_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
             ),
+            log_format=_checked_log_format(os.environ.get("SUZ_LOG_FORMAT", "").strip()),
+            log_level=os.environ.get("SUZ_LOG_LEVEL", "").strip().upper() or "INFO",
+            metrics_dir=path("PROMETHEUS_MULTIPROC_DIR"),
+            ready_max_lag=int(os.environ.get("SUZ_READY_MAX_LAG", "") or 1000),
         )
 
     def publish(self) -> None:
@@ -118,6 +132,8 @@ class Settings:
         os.environ["SUZ_RUN_VIEWS"] = "y" if self.run_views else "n"
         if self.origins is not None:
             os.environ["SUZ_ORIGINS"] = self.origins
+        if self.metrics_dir is not None:  # prometheus-client reads it before its first metric
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
 
     @property
     def allowed_origins(self) -> str:
@@ -135,6 +151,11 @@ class Settings:
     @property
     def demo(self) -> bool:
         return self.mode == "demo"
+
+    @property
+    def log_json(self) -> bool:
+        """Log lines as JSON objects (SUZ_LOG_FORMAT, else: in production)."""
+        return self.log_format == "json" if self.log_format else not self.demo
 
     @property
     def chain_key_file(self) -> Path:
@@ -312,3 +333,9 @@ def _checked_mail_from(value: str) -> str:
     except (ValueError, UnicodeError) as e:
         raise ValueError(f"SUZ_MAIL_FROM: {e} (e.g. Support <support@desk.ru>)") from None
     return value
+
+
+def _checked_log_format(value: str) -> str | None:
+    if value and value.lower() not in ("json", "text"):
+        raise ValueError(f"SUZ_LOG_FORMAT: {value!r}: use json or text")
+    return value.lower() or None

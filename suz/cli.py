@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +26,7 @@ from domain.seals import Seal, check_seals
 from domain.settings import Settings
 from suz import backup
 from suz.init import run_create_admin, run_init
+from suz.logs import configure as configure_logging
 from suz.migrate import migrate
 from suz.setup_command import SETUP_COMMANDS, run_setup
 from suz.views_process import run_views
@@ -211,6 +214,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "create-admin":
         return run_create_admin(settings, args.login, args.name, args.email, args.password_stdin)
     if args.command == "views":
+        configure_logging(settings)  # before anything logs: one set-up for the process
         return run_views(settings)
     if args.command == "mail-in":
         from suz.mail_in import run_mail_in
@@ -251,18 +255,32 @@ def serve_web(settings: Settings, host: str, port: int, workers: int, run_views:
     import uvicorn
 
     require_keys(settings)  # production without its keys: refused before the "open" line
+    log_config = configure_logging(settings)  # here, and again in each worker (uvicorn)
+    if "prometheus_client" in sys.modules:  # it chose single-process metrics already
+        raise RuntimeError("prometheus_client was imported before suz serve set its metrics dir")
+    made = None
+    if settings.metrics_dir is None:  # every worker's metrics in a fresh folder of this server
+        made = Path(tempfile.mkdtemp(prefix="suz-metrics-"))
+    else:  # the operator's: what an earlier server left there would add to today's counts
+        settings.metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in settings.metrics_dir.glob("*.db"):
+            stale.unlink()
 
     # the pages this server serves are the origin cookie calls and websockets may come from
     origins = settings.origins
     if origins is None:
         origins = f"http://{host}:{port} http://localhost:{port}"
     # --no-views wins; else SUZ_RUN_VIEWS says (the workers read both back: Settings.publish)
-    replace(settings, run_views=settings.run_views and run_views, origins=origins).publish()
+    replace(settings, run_views=settings.run_views and run_views, origins=origins,
+            metrics_dir=made or settings.metrics_dir).publish()  # fmt: skip
     print(f"suz: open http://{host}:{port}/ in a browser (API under /api/v1, health at /health)")
-    from web.log_redaction import log_config  # private-link keys never reach the log
-
-    uvicorn.run("suz.bootstrap:web_app", factory=True, host=host, port=port, workers=workers,
-                ws_max_size=65_536, log_level="info", log_config=log_config())  # fmt: skip
+    try:  # uvicorn's access line is off: web/access.py writes one without the query (suz/logs.py)
+        uvicorn.run("suz.bootstrap:web_app", factory=True, host=host, port=port, workers=workers,
+                    ws_max_size=65_536, log_level="info", log_config=log_config,
+                    access_log=False)  # fmt: skip
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
 
 

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from projections.failures import Failing, failing
 from web import (
+    access,
     admin,
     api,
     audit_export,
@@ -35,9 +36,11 @@ from web import (
     routing_api,
     sla_api,
 )
+from web.errors import environment_fault
 from web.handlers import HANDLERS
 from web.http import json
 from web.idempotency import Idempotency
+from web.readiness import ready
 from web.services import Services
 from web.ui import i18n
 from web.ui import routes as ui_routes
@@ -86,9 +89,11 @@ class SecurityHeaders:
 
 
 async def health(request: Request) -> Response:
-    """`status` is "ok", or "degraded" while a view or background process keeps failing (listed
-    in `failing`: which, since when, how many times in a row, the last error's class). Still 200:
-    the service answers; what stalls is said in the body and in /metrics."""
+    """Liveness: `status` is "ok", or "degraded" while a view or background process keeps failing
+    (listed in `failing`: which, since when, how many times in a row, the last error's class) or
+    the store cannot be read (`store`). Still 200: the process answers, and restarting it would
+    mend nothing; what stalls is said in the body and in /metrics. Whether to send it traffic
+    is /ready's answer (web/readiness.py)."""
     svc: Services = request.app.state.services
 
     def probe() -> tuple[int, list[Failing]]:
@@ -96,7 +101,12 @@ async def health(request: Request) -> Response:
             down = failing(tx)  # the view store answers, and says what keeps failing
         return svc.desk.recorder.max_notification_id() or 0, down
 
-    head, down = await run_in_threadpool(probe)
+    try:
+        head, down = await run_in_threadpool(probe)
+    except Exception as e:
+        if not environment_fault(e):
+            raise
+        return json({"status": "degraded", "store": f"unreachable ({type(e).__name__})"})
     lag = {v.name: head - svc.projections.positions.reached(v.name) for v in svc.projections.views}
     return json({
         "status": "degraded" if down else "ok", "log_position": head, "view_lag": lag,
@@ -119,7 +129,9 @@ def create_app(services: Services) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        metrics.count_commands(services.desk, services.metrics)  # by kind and outcome
         services.start()
+        metrics.watch_pools(services)
         gc.collect()  # what start-up made lives as long as the process: the collector stops
         gc.freeze()  # re-walking it on every full collection (pauses that grew with the heap)
         try:
@@ -127,10 +139,12 @@ def create_app(services: Services) -> Starlette:
         finally:
             gc.unfreeze()  # an app stopped inside a longer process (tests) can be collected
             services.stop()
+            metrics.process_ended(services.settings.metrics_dir)
 
     app = Starlette(
         routes=[
             Route("/health", health),
+            Route("/ready", ready),
             *metrics.routes,
             *openapi.routes,
             *files.routes,
@@ -149,8 +163,8 @@ def create_app(services: Services) -> Starlette:
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],
         middleware=[
+            Middleware(access.Access),  # request id, access line, request metrics
             Middleware(i18n.Language),
-            Middleware(metrics.Measure),
             Middleware(SecurityHeaders),
             Middleware(Idempotency),
         ],

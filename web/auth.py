@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 
 from domain.access import Actor
 from domain.errors import DeskError, Forbidden
+from web.access import note_actor
 from web.csrf import check_request
 from web.errors import ApiError
 from web.services import Services
@@ -34,7 +35,9 @@ def services(conn: HTTPConnection) -> Services:
 async def authenticate(conn: HTTPConnection, form_token: str | None = None) -> Caller:
     """`caller`, run in the thread pool: its lookups touch the database and must not stall
     the event loop that every other request and socket shares."""
-    return await run_in_threadpool(caller, conn, conn.scope.get("method", "GET"), form_token)
+    known = await run_in_threadpool(caller, conn, conn.scope.get("method", "GET"), form_token)
+    note_actor(conn.scope, known.actor.id)  # the access line's actor (web/access.py)
+    return known
 
 
 def caller(conn: HTTPConnection, method: str = "GET", form_token: str | None = None) -> Caller:

@@ -1,20 +1,17 @@
 """Private-link keys never reach the logs.
 
 A visitor's private link carries the ticket's key in its query (`/r/{id}?key=...`, and the
-websocket `/live?ticket=...&key=...` its page opens); uvicorn writes the path with its query in
-the access line (HTTP, logger `uvicorn.access`) and in the handshake line (websockets, logger
-`uvicorn.error`). `RedactKeys` rewrites every `key=` value (the parameter's name decoded, so
-`k%65y=` too) to `key=[redacted]` in a record's message and arguments, and `log_config` is
-uvicorn's own logging set-up with that filter on both of its handlers, so every line they write
-passes it (whichever logger it came from). `suz serve` starts uvicorn with it.
+websocket `/live?ticket=...&key=...` its page opens). The access line (web/access.py) names the
+route's template, never the path or query; but uvicorn still writes the websocket handshake line
+with the path and its query (logger `uvicorn.error`). `RedactKeys` rewrites every `key=` value
+(the parameter's name decoded, so `k%65y=` too) to `key=[redacted]` in a record's message and
+arguments; the one handler of suz's logging set-up (suz/logs.py) applies it to every line.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
-from typing import Any
 from urllib.parse import unquote
 
 REDACTED = "[redacted]"
@@ -48,13 +45,3 @@ class RedactKeys(logging.Filter):
                            for k, v in record.args.items()}  # fmt: skip
         return True
 
-
-def log_config() -> dict[str, Any]:
-    """uvicorn's logging configuration with RedactKeys on every handler it writes through."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["redact_keys"] = {"()": f"{__name__}.RedactKeys"}
-    for handler in config["handlers"].values():
-        handler["filters"] = [*handler.get("filters", []), "redact_keys"]
-    return config

@@ -42,8 +42,8 @@ def test_health_metrics_and_docs(site: Site) -> None:
     }
     client.get("/api/v1/me")
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
-    assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1' in text
-    assert 'suz_http_request_seconds_count{route="/api/v1/me"} 1' in text
+    assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1.0' in text
+    assert 'suz_http_request_seconds_count{route="/api/v1/me"} 1.0' in text
     assert 'suz_view_lag_events{view="tickets"}' in text
     spec = client.get("/api/openapi.json").json()
     assert spec["openapi"] == "3.1.0" and "/api/v1/tickets/{ticket_id}/replies" in spec["paths"]

@@ -80,6 +80,6 @@ def _epoch(iso: str) -> float:
 
 
 def _gauge(metrics: str, view: str) -> int:
-    found = re.search(rf'^suz_view_failures{{view="{view}"}} (\d+)$', metrics, re.MULTILINE)
+    found = re.search(rf'^suz_view_failures{{view="{view}"}} (\d+)\.0$', metrics, re.MULTILINE)
     assert found, metrics
     return int(found.group(1))
