@@ -42,6 +42,10 @@ class Settings:
     # SUZ_ORIGINS: origins allowed for cookie calls and websockets; None: not given (`suz serve`
     # then allows its own address, anything else DEFAULT_ORIGINS: see allowed_origins)
     origins: str | None = None
+    # SUZ_FORWARDED_ALLOW_IPS (or `suz serve --forwarded-allow-ips`): the reverse proxies whose
+    # X-Forwarded-For/-Proto uvicorn believes, addresses or networks, comma-separated; None:
+    # uvicorn's default, 127.0.0.1 and ::1 (docs/deployment.md, "Container")
+    forwarded_allow_ips: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES  # SUZ_MAX_UPLOAD_BYTES: one attachment's cap
     # SUZ_GROUP_COMMIT_US: commands saved together are written in one transaction, a batch's
     # leader waiting up to this many microseconds for more (domain/group_commit.py); 0: off
@@ -107,6 +111,7 @@ class Settings:
             store_max_overflow=int(os.environ.get("SUZ_STORE_MAX_OVERFLOW", "") or 5),
             run_views=os.environ.get("SUZ_RUN_VIEWS", "y") != "n",
             origins=os.environ.get("SUZ_ORIGINS"),
+            forwarded_allow_ips=os.environ.get("SUZ_FORWARDED_ALLOW_IPS", "").strip() or None,
             max_upload_bytes=int(os.environ.get("SUZ_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)),
             group_commit_us=int(os.environ.get("SUZ_GROUP_COMMIT_US", "") or 200),
             admin_password=secret("SUZ_ADMIN_PASSWORD") or None,
@@ -132,6 +137,8 @@ class Settings:
         os.environ["SUZ_RUN_VIEWS"] = "y" if self.run_views else "n"
         if self.origins is not None:
             os.environ["SUZ_ORIGINS"] = self.origins
+        if self.forwarded_allow_ips is not None:  # read by uvicorn's Config (proxy headers)
+            os.environ["FORWARDED_ALLOW_IPS"] = self.forwarded_allow_ips
         if self.metrics_dir is not None:  # prometheus-client reads it before its first metric
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir)
 

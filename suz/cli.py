@@ -165,6 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="do not run view runners here (another worker process runs them)",
     )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="LIST",
+        help="the reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed (default: SUZ_FORWARDED_ALLOW_IPS, else 127.0.0.1)",
+    )
     setup = sub.add_parser(
         "setup",
         help="send a set-up command (as the system, or --as LOGIN)",
@@ -227,6 +233,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                   file=sys.stderr)  # fmt: skip
             return 2
         return load_demo_with_passwords(settings, only_if_empty=args.if_empty)
+    if args.forwarded_allow_ips is not None:  # the flag wins over SUZ_FORWARDED_ALLOW_IPS
+        settings = replace(settings, forwarded_allow_ips=args.forwarded_allow_ips.strip() or None)
     return serve_web(settings, args.host, args.port, args.workers, not args.no_views)
 
 
