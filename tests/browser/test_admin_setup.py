@@ -45,7 +45,14 @@ def test_an_administrator_sets_up_a_group_a_category_with_a_required_field_and_a
     preview = admin.locator("#form-preview")
     expect(preview.locator("#f-guarantee")).to_have_attribute("required", "")
     expect(preview).to_contain_text(LABEL)
-    admin.locator("#form-editor button[type=submit]").click()
+    admin.get_by_role("button", name="Добавить поле").click()  # nothing saved yet
+    row = admin.locator("#form-editor tbody tr").last
+    expect(row.locator("input[name^='key-']")).to_have_value("")
+    row.locator("input[name^='key-']").fill("issued_on")
+    row.locator("input[name^='label_ru-']").fill("Дата выдачи")
+    row.locator("select[name^='type-']").select_option("date")
+    expect(preview.locator("#f-issued_on")).to_have_attribute("type", "date")
+    admin.get_by_role("button", name="Сохранить форму").click()
     expect(admin.locator("#done")).to_contain_text("Форма сохранена")
     expect(admin.locator("#form-editor input[value='guarantee']")).to_be_visible()
 
@@ -74,6 +81,7 @@ def test_an_administrator_sets_up_a_group_a_category_with_a_required_field_and_a
     expect(field).to_be_visible()
     expect(field).to_have_attribute("required", "")
     expect(requester.locator("label[for='f-guarantee']")).to_have_text(LABEL)
+    expect(requester.locator("#f-issued_on")).not_to_have_attribute("required", "")
 
     newcomer = people.context().new_page()
     newcomer.goto("/login")

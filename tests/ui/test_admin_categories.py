@@ -62,6 +62,10 @@ def test_an_administrator_defines_a_category_and_its_form(site: Site) -> None:
     assert r.status_code == 303
     path = r.headers["location"].split("?")[0]
     made = category(site, path)
+    third = {"key-2": "amount", "label_ru-2": "Сумма", "type-2": "number"}
+    more = post(admin, path, {**FIELDS, **third, "add": "1", "version": str(made.version)})
+    assert more.status_code == 200 and 'name="key-3"' in more.text, "another empty row"
+    assert 'value="ИНН заказчика"' in more.text and category(site, path).version == made.version
     assert made.name_en == "Payments" and made.form == ()
     assert "Оплата" in admin.get("/admin/categories").text
 

@@ -227,3 +227,12 @@ def test_an_administrator_registers_an_organisation_and_sees_its_members(site: S
     assert "ivanova" in members and "agent1" not in members
     form = admin.get(f"/admin/accounts/new?organisation={site.world.org}").text
     assert f'<option value="{site.world.org}" selected' in form
+
+
+def test_a_requester_role_needs_an_organisation(site: Site) -> None:
+    admin = Browser(site, "admin")
+    agent = site.services.desk.account_by_login("agent1")
+    assert agent is not None
+    form = {"roles": ["requester"], "version": str(agent.version)}
+    r = post(admin, f"/admin/accounts/{agent.id}", form)
+    assert r.status_code == 422 and 'id="e-roles"' in r.text

@@ -237,6 +237,9 @@ async def edit_account(request: Request, viewer: Viewer) -> Response:
         roles, groups = _roles(form), _groups(form, lists["groups"])
         if not roles:
             raise InvalidInput(i18n.gettext("Choose at least one role."), ["roles"])
+        if Role.REQUESTER in roles and account.organisation_id is None:
+            raise InvalidInput(i18n.gettext("A requester must belong to an organisation."),
+                               ["roles"])  # fmt: skip
         if account.id == viewer.actor.id and Role.ADMIN not in roles:
             raise InvalidInput(i18n.gettext("You may not take away your own administrator "
                                             "role."), ["roles"])  # fmt: skip

@@ -213,6 +213,8 @@ async def save_form(request: Request, viewer: Viewer) -> Response:
     category = await load(request, Category, _category_id(request), NO_CATEGORY)
     form = await request.form()
     rows = rows_from(form)
+    if form.get("add"):  # another empty row for the next field; nothing saved yet
+        return await _editor(request, category, rows, text(form, "version"))
     try:
         command = ChangeCategoryForm(category.id, _form_of(rows), version(form))
         w = await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
