@@ -73,6 +73,13 @@ class Settings:
     # SUZ_PUBLIC_URL: where people reach the desk (no trailing slash): letters' links are
     # absolute, made from it (processes/mail_sender.py)
     public_url: str = "http://127.0.0.1:8000"
+    # SUZ_AUTH_CACHE_TTL: seconds a process remembers who a session or API token is (web/
+    # caller_cache.py): a revocation elsewhere holds here within it (docs/security.md); 0: off
+    auth_cache_ttl: float = 2.0
+    auth_cache_size: int = 10_000  # SUZ_AUTH_CACHE_SIZE: sessions and tokens remembered at most
+    # SUZ_SESSION_PURGE_INTERVAL: seconds between deletions of expired sessions by the process
+    # that runs the views (processes/session_purge.py); 0: never
+    session_purge_interval: float = 600.0
     # SUZ_LOG_FORMAT: "json" (one JSON object a line) or "text"; None: JSON in production, text
     # in the demo (suz/logs.py). SUZ_LOG_LEVEL: the level of suz's own loggers
     log_format: str | None = None
@@ -124,6 +131,9 @@ class Settings:
             public_url=(
                 os.environ.get("SUZ_PUBLIC_URL", "").strip().rstrip("/") or "http://127.0.0.1:8000"
             ),
+            auth_cache_ttl=float(os.environ.get("SUZ_AUTH_CACHE_TTL", "") or 2.0),
+            auth_cache_size=int(os.environ.get("SUZ_AUTH_CACHE_SIZE", "") or 10_000),
+            session_purge_interval=float(os.environ.get("SUZ_SESSION_PURGE_INTERVAL", "") or 600),
             log_format=_checked_log_format(os.environ.get("SUZ_LOG_FORMAT", "").strip()),
             log_level=os.environ.get("SUZ_LOG_LEVEL", "").strip().upper() or "INFO",
             metrics_dir=path("PROMETHEUS_MULTIPROC_DIR"),
