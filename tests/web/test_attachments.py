@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+import random
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
+import psycopg
 import pytest
 
 from domain.errors import InvalidInput, NotFound
 from domain.settings import Settings
 from projections.db import ViewDB
+from tests.conftest import PG_URL
 from tests.web.support import HTML, png
 from web import pg_blobs
 from web.attachments import (
@@ -21,11 +29,15 @@ from web.attachments import (
     BlobStore,
     FileBlobStore,
     NoSuchBlob,
+    Staged,
     TooLarge,
     may_show_inline,
 )
 from web.blobs import open_blob_store
 from web.pg_blobs import PgBlobStore
+
+MB = 1024 * 1024
+T = TypeVar("T")
 
 
 class Zeros:
@@ -183,3 +195,110 @@ def test_leftovers_of_a_crash_are_cleared(store: BlobStore) -> None:
     assert store.clear_leftovers(older_than=3600) == 0  # it may be another process's, staging
     assert store.clear_leftovers() == 1
     assert kept(store) == ([sha], 0)
+
+
+class Noise:
+    """`size` bytes of pseudo-random content (nothing compresses it), made as they are read, and
+    their SHA-256: a large upload that never exists whole in memory."""
+
+    def __init__(self, size: int, seed: int = 17) -> None:
+        self.left, self.rng, self.sha = size, random.Random(seed), hashlib.sha256()
+
+    def read(self, size: int = -1, /) -> bytes:
+        n = self.left if size < 0 else min(size, self.left)
+        data = self.rng.randbytes(n)
+        self.left -= n
+        self.sha.update(data)
+        return data
+
+
+def peak_while(work: Callable[[], T]) -> tuple[T, int]:
+    """What `work` returns and the most memory Python held meanwhile above what it held before."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        done = work()
+        return done, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_large_file_is_stored_and_read_back_exactly_without_being_held_whole(
+    store: BlobStore,
+) -> None:
+    size = 20 * MB
+    upload = Noise(size)
+    (sha, stored), writing = peak_while(lambda: store.put(upload, max_bytes=size))
+    assert (sha, stored) == (upload.sha.hexdigest(), size)
+
+    def read_back() -> tuple[str, int]:
+        digest, count = hashlib.sha256(), 0
+        for chunk in store.chunks(sha):
+            digest.update(chunk)
+            count += len(chunk)
+        return digest.hexdigest(), count
+
+    (read_sha, read_size), reading = peak_while(read_back)
+    assert (read_sha, read_size) == (sha, size)  # byte for byte
+    assert writing < 2 * MB and reading < 2 * MB, (writing, reading)  # a few chunks, not 20 MB
+
+
+def test_two_concurrent_uploads_of_the_same_bytes_both_succeed_and_one_copy_is_stored(
+    store: BlobStore, settings: Settings
+) -> None:
+    content = random.Random(5).randbytes(3 * CHUNK + 5)
+    first, second = store.stage(io.BytesIO(content)), store.stage(io.BytesIO(content))
+    assert kept(store) == ([], 2)
+    failures: list[BaseException] = []
+
+    def keep(staged: Staged) -> None:
+        try:
+            staged.keep()
+        except BaseException as e:  # reported by the assertion below
+            failures.append(e)
+
+    threads = [threading.Thread(target=keep, args=(s,)) for s in (first, second)]
+    with held_back(settings):  # on PostgreSQL both wait at the same INSERT, then race
+        for t in threads:
+            t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    sha = hashlib.sha256(content).hexdigest()
+    assert kept(store) == ([sha], 0)
+    assert b"".join(store.chunks(sha)) == content
+    if settings.uses_postgres:
+        assert chunk_rows(settings) == 4  # one copy's chunks, the other's deleted
+
+
+@contextmanager
+def held_back(settings: Settings) -> Iterator[None]:
+    """PostgreSQL: blobs cannot be claimed inside the block, and it ends only once two keepers
+    wait for the claim, so they race the moment it ends. Files: nothing to hold."""
+    if not settings.uses_postgres:
+        yield
+        return
+    with psycopg.connect(PG_URL) as conn:
+        conn.execute(f'SET search_path TO "{settings.schema}"')
+        conn.execute("LOCK TABLE attachment_blobs IN SHARE ROW EXCLUSIVE MODE")
+        yield
+        waiting, deadline = 0, time.monotonic() + 60  # a bound on a hang, not a timing
+        while waiting < 2 and time.monotonic() < deadline:
+            with psycopg.connect(PG_URL, autocommit=True) as probe:
+                probe.execute(f'SET search_path TO "{settings.schema}"')
+                row = probe.execute(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                    " AND relation = 'attachment_blobs'::regclass"
+                ).fetchone()
+                waiting = row[0] if row else 0
+            time.sleep(0.05)
+        assert waiting == 2, "both keepers wait for the claim"
+    # the lock ends with the transaction, as the connection's block ends
+
+
+def chunk_rows(settings: Settings) -> int:
+    with psycopg.connect(PG_URL) as conn:
+        conn.execute(f'SET search_path TO "{settings.schema}"')
+        row = conn.execute("SELECT count(*) FROM attachment_chunks").fetchone()
+        return int(row[0]) if row else -1
