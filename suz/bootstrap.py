@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from domain.desk import Desk
 from domain.keys import require_keys
 from domain.settings import Settings
+from processes.session_purge import with_session_purge
 from processes.system import read_side
 from projections.db import ViewDB
 from suz.mail_in import with_mailbox
@@ -45,6 +46,9 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
     migrate(settings)  # every table, before anything reads one
     desk = Desk(settings.store_env())
     projections = with_mailbox(read_side(desk, settings), settings)
+    sessions = open_session_store(settings, views=projections.db)  # one pool for both
+    # expired sessions deleted where the views run (processes/session_purge.py)
+    with_session_purge(projections, sessions.purge_expired, settings.session_purge_interval)
     blobs = open_blob_store(settings, projections.db)  # PostgreSQL's on PostgreSQL
     blobs.clear_leftovers(older_than=LEFTOVERS)
     throttle, public_form_limit, socket_limit = brakes(settings, projections.db)
@@ -52,7 +56,7 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
         settings=settings,
         desk=desk,
         projections=projections,
-        sessions=open_session_store(settings, views=projections.db),  # one pool for both
+        sessions=sessions,
         passwords=Passwords(),
         throttle=throttle,
         public_form_limit=public_form_limit,

@@ -14,18 +14,20 @@ from starlette.routing import Route
 
 from domain.access import Actor, TicketScope, may_see, visible_state
 from domain.errors import NotFound
+from domain.results import FiledTicket, Written
 from domain.ticket import Channel, Contact, Priority, Status, TemplateUse, Urgency
 from domain.tickets.commands import BY_API
 from projections import catalog, queues
 from projections.feed import activity
 from projections.search import search
 from projections.timeline import timeline
-from web.auth import COOKIE, authenticate, services, signed_in
+from web.auth import COOKIE, Caller, authenticate, in_one_hop, services, signed_in
 from web.body import Body, expected_version, path_id
 from web.command_input import build
 from web.credentials import check_password
 from web.errors import ApiError
 from web.http import json, number, wait_for_views, written
+from web.sessions import Session, SessionStore
 
 
 # -- session ----------------------------------------------------------------------------------
@@ -44,19 +46,24 @@ async def sign_in(request: Request) -> Response:
         svc.throttle.failed(login, address)
         raise ApiError(401, "bad_credentials", "Wrong login or password.")
     svc.throttle.succeeded(login, address)
-    token = svc.sessions.create(account.id)
-    session = svc.sessions.lookup(token)
-    assert session is not None
+    token, session = await run_in_threadpool(_new_session, svc.sessions, account.id)
     response = json({"account": str(account.id), "csrf_token": session.csrf_token})
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", path="/")  # fmt: skip
     return response
 
 
+def _new_session(sessions: SessionStore, account_id: UUID) -> tuple[str, Session]:
+    token = sessions.create(account_id)
+    session = sessions.lookup(token)
+    assert session is not None
+    return token, session
+
+
 async def sign_out(request: Request) -> Response:
     c = await authenticate(request)
     if c.token:
-        services(request).sessions.revoke(c.token)
+        await run_in_threadpool(services(request).sessions.revoke, c.token)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -71,8 +78,19 @@ async def me(request: Request) -> Response:
 
 # -- filing -----------------------------------------------------------------------------------
 async def file_ticket(request: Request) -> Response:
-    c = await authenticate(request)
-    body = await Body.read(request)
+    raw = await Body.receive(request)
+    # the caller (when not remembered), the body, the public form's limit and the filing: one hop
+    filed = await in_one_hop(request, lambda c: _file(request, c, raw))
+    answer = {"id": str(filed.id), "number": filed.number, "position": filed.position,
+              "version": filed.version}  # fmt: skip
+    if filed.visitor_key:
+        answer["private_link"] = f"/api/v1/tickets/{filed.id}?key={filed.visitor_key}"
+        answer["key"] = filed.visitor_key
+    return json(answer, 201)
+
+
+def _file(request: Request, c: Caller, raw: bytes) -> FiledTicket:
+    body = Body.parse(request, raw)
     body.forbid("status", "organisation", "requester", "number", "group", "assignee")
     svc = services(request)
     contact = None
@@ -83,19 +101,13 @@ async def file_ticket(request: Request) -> Response:
             raise ApiError(429, "rate_limited", "Too many requests from your address; try later.",
                            headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
         contact = Contact(body.text("contact_name").strip(), body.text("contact_email").strip())
-    filed = await run_in_threadpool(
-        svc.desk.file_ticket, c.actor, body.uuid("category"), body.text("subject"),
+    return svc.desk.file_ticket(
+        c.actor, body.uuid("category"), body.text("subject"),
         body.text("description"), body.obj("fields"),
         Channel.API if request.headers.get("authorization") else (
             Channel.CABINET if c.actor.id else Channel.PUBLIC_FORM),
         contact, _priority(body) if "priority" in body.data else None, _urgency(body),
     )  # fmt: skip
-    answer = {"id": str(filed.id), "number": filed.number, "position": filed.position,
-              "version": filed.version}  # fmt: skip
-    if filed.visitor_key:
-        answer["private_link"] = f"/api/v1/tickets/{filed.id}?key={filed.visitor_key}"
-        answer["key"] = filed.visitor_key
-    return json(answer, 201)
 
 
 def _priority(body: Body) -> Priority:
@@ -160,15 +172,20 @@ class JsonReader:
 
 
 async def ticket_command(request: Request) -> Response:
-    c = await authenticate(request)
+    raw = await Body.receive(request)
+    # the caller (when not remembered), the body and the command: one thread-pool hop
+    return written(await in_one_hop(request, lambda c: _command(request, c, raw)))
+
+
+def _command(request: Request, c: Caller, raw: bytes) -> Written:
     kind = BY_API.get(request.path_params["command"])
     if kind is None:
         raise ApiError(404, "not_found", "No such command on a request.")
     ticket_id = path_id(request, "ticket_id", "request")
-    body = await Body.read(request)
+    body = Body.parse(request, raw)
     version = expected_version(request, body)
     command = build(kind, ticket_id, version, JsonReader(body))
-    return written(await run_in_threadpool(services(request).desk.handle, c.actor, command))
+    return services(request).desk.handle(c.actor, command)
 
 
 # -- queries ----------------------------------------------------------------------------------

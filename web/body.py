@@ -25,11 +25,24 @@ class Body:
     async def read(cls, request: Request) -> Body:
         if media_type(request.headers.get("content-type", "")) != "application/json":
             raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
+        return cls.parse(request, await cls.receive(request))
+
+    @staticmethod
+    async def receive(request: Request) -> bytes:
+        """The body's bytes, unread and unchecked but for their size (`parse` reads them: a
+        handler may authenticate between the two, in the thread pool)."""
         raw = b""
         async for chunk in request.stream():
             raw += chunk
             if len(raw) > MAX_JSON:
                 raise ApiError(413, "too_large", f"The body is larger than {MAX_JSON} bytes.")
+        return raw
+
+    @classmethod
+    def parse(cls, request: Request, raw: bytes) -> Body:
+        """The JSON object in `raw` (`receive`'s), the request's media type checked."""
+        if media_type(request.headers.get("content-type", "")) != "application/json":
+            raise ApiError(415, "unsupported_media_type", "Send the body as application/json.")
         try:
             data = orjson.loads(raw or b"{}")
         except orjson.JSONDecodeError as e:

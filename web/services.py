@@ -16,6 +16,7 @@ from web.csrf import AllowedOrigins
 from web.metrics import Metrics
 from web.passwords import Passwords
 from web.presence import Board, decode
+from web.sessions import CHANNEL as SESSIONS_CHANNEL
 from web.sessions import SessionStore
 from web.throttle import SOCKETS_PER_SESSION, Limiter, LocalSocketLimit, SocketLimit, Throttle
 
@@ -49,6 +50,8 @@ class Services:
                 loop.call_soon_threadsafe(self.presence.apply, decode(payload[len(schema) :]))
 
         self.projections.channels["suz_presence"] = heard
+        # revocations made by other processes: forgotten here too (web/caller_cache.py)
+        self.projections.channels[SESSIONS_CHANNEL] = self.sessions.heard
         self.projections.start(run_views=self.run_views)
         if self.run_views and self.settings.seal_interval > 0:
             self.sealer = Sealer(self.settings, self.desk, self.projections.db)

@@ -3,7 +3,12 @@
 Only the SHA-256 of a session token or API token is stored: a copy of the table lets nobody sign
 in. Sessions end after `SessionPolicy.idle` without use and `SessionPolicy.absolute` after
 sign-in, whichever comes first; an expired session is deleted when it is next looked up, and
-`purge_expired()` deletes the rest (call it now and then). Tables are created by `migrate()`.
+`purge_expired()` deletes the rest (the views process calls it every SUZ_SESSION_PURGE_INTERVAL:
+processes/session_purge.py). Tables are created by `migrate()`.
+
+Who a session or token is may be remembered for SUZ_AUTH_CACHE_TTL seconds (`cache`,
+web/caller_cache.py; web/auth.py reads and fills it). Every revocation here forgets it in this
+process at once and, on PostgreSQL, tells the others (NOTIFY suz_sessions, heard by `heard`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,11 +33,13 @@ from psycopg_pool import ConnectionPool
 from domain.errors import InvalidInput
 from domain.settings import Settings
 from projections.db import ViewDB, returned_fresh
+from web.caller_cache import CallerCache
 from web.csrf import new_token
 
 Clock = Callable[[], float]
 Row = tuple[Any, ...]
 API_TOKEN_PREFIX = "suz_"
+CHANNEL = "suz_sessions"  # PostgreSQL NOTIFY: "<schema>|token:<hash>" or "<schema>|account:<id>"
 _MAX_TOKEN_LENGTH = 128
 
 
@@ -117,6 +124,35 @@ class SessionStore(ABC):
     def __init__(self, policy: SessionPolicy | None = None, clock: Clock = time.time) -> None:
         self.policy = policy or SessionPolicy()
         self._clock = clock
+        self.cache: CallerCache[Session] = CallerCache()  # off unless open_session_store sets it
+
+    def _announce(self, payload: str) -> None:  # noqa: B027 (only PostgreSQL's says anything)
+        """Tells the other processes what was revoked (PostgreSQL: NOTIFY); here: nothing."""
+
+    def _scope(self) -> str:
+        return "public"
+
+    def heard(self, payload: str) -> None:
+        """Another process revoked something (a NOTIFY on CHANNEL): forget it here too."""
+        scope, _, what = payload.partition("|")
+        if scope != self._scope():
+            return
+        kind, _, value = what.partition(":")
+        if kind == "token":
+            self.cache.forget_key("s:" + value)
+            self.cache.forget_key("t:" + value)
+        elif kind == "account":
+            self.cache.forget_account(value)
+        else:
+            self.cache.clear()
+
+    def _revoked_token(self, key: str) -> None:
+        self.cache.forget_key("s:" + key)
+        self._announce(f"token:{key}")
+
+    def _revoked_account(self, account_id: UUID) -> None:
+        self.cache.forget_account(account_id)
+        self._announce(f"account:{account_id}")
 
     @abstractmethod
     def _tables(self) -> dict[str, str]:
@@ -171,7 +207,11 @@ class SessionStore(ABC):
         """Ends one session (sign-out); whether there was one."""
         if not _plausible(token):
             return False
-        return self._run("DELETE FROM {s} WHERE token_hash = ?", token_hash(token))[1] > 0
+        key = token_hash(token)
+        try:
+            return self._run("DELETE FROM {s} WHERE token_hash = ?", key)[1] > 0
+        finally:
+            self._revoked_token(key)
 
     def revoke_all(
         self, account_id: UUID, *, include_api_tokens: bool = False, keep: str | None = None
@@ -184,10 +224,13 @@ class SessionStore(ABC):
         sql, params = "DELETE FROM {s} WHERE account_id = ?", [str(account_id)]
         if keep is not None:
             sql, params = sql + " AND token_hash <> ?", [*params, token_hash(keep)]
-        count = self._run(sql, *params)[1]
-        if include_api_tokens:
-            count += self._run("DELETE FROM {t} WHERE account_id = ?", str(account_id))[1]
-        return count
+        try:
+            count = self._run(sql, *params)[1]
+            if include_api_tokens:
+                count += self._run("DELETE FROM {t} WHERE account_id = ?", str(account_id))[1]
+            return count
+        finally:
+            self._revoked_account(account_id)
 
     def purge_expired(self) -> int:
         """Deletes the sessions that have expired; how many."""
@@ -240,7 +283,10 @@ class SessionStore(ABC):
     def revoke_api_token(self, account_id: UUID, token_id: UUID) -> bool:
         """Revokes an account's token by id; False when the account has no such token."""
         sql = "DELETE FROM {t} WHERE id = ? AND account_id = ?"
-        return self._run(sql, str(token_id), str(account_id))[1] > 0
+        try:
+            return self._run(sql, str(token_id), str(account_id))[1] > 0
+        finally:
+            self._revoked_account(account_id)  # its secret's hash is not at hand: all of them
 
     def lookup_api_token(self, secret: str) -> ApiToken | None:
         """The token a request presents (its use noted), or None when unknown or revoked."""
@@ -308,6 +354,7 @@ class PostgresSessionStore(SessionStore):
         pool: ConnectionPool[psycopg.Connection[Any]] | None = None,
     ) -> None:
         super().__init__(policy, clock)
+        self._schema = schema or "public"
         if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]{0,62}", schema):
             raise ValueError(f"SUZ_DATABASE_SCHEMA {schema!r} is not a plain schema name")
         prefix = f'"{schema}".' if schema else ""
@@ -331,6 +378,14 @@ class PostgresSessionStore(SessionStore):
             rows = cursor.fetchall() if cursor.description else []
             return rows, cursor.rowcount
 
+    def _scope(self) -> str:
+        return self._schema
+
+    def _announce(self, payload: str) -> None:
+        # autocommit: sent at once; a failure (the database gone) leaves the TTL as the bound
+        with suppress(psycopg.Error):
+            self._execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{self._schema}|{payload}"))
+
     def close(self) -> None:
         if self._owned:
             self._pool.close()
@@ -345,7 +400,12 @@ def open_session_store(
 ) -> SessionStore:
     """The store matching where the events live: PostgreSQL when SUZ_DATABASE_URL is set; with
     `views` (PostgreSQL), it borrows from their pool: a process's connections stay bounded."""
+    store: SessionStore
     if settings.database_url is None:
-        return SqliteSessionStore(settings.data_dir / "web.sqlite", policy, clock)
-    pool = views.pool if views is not None and views.dialect == "postgres" else None
-    return PostgresSessionStore(settings.database_url, settings.schema, policy, clock, pool=pool)
+        store = SqliteSessionStore(settings.data_dir / "web.sqlite", policy, clock)
+    else:
+        pool = views.pool if views is not None and views.dialect == "postgres" else None
+        store = PostgresSessionStore(settings.database_url, settings.schema, policy, clock,
+                                     pool=pool)  # fmt: skip
+    store.cache = CallerCache(settings.auth_cache_ttl, settings.auth_cache_size)
+    return store

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import quote
+from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -126,8 +127,20 @@ async def _viewer(request: Request) -> Viewer:
         key = request.query_params.get("key") or request.headers.get("x-ticket-key")
         csrf = c.session.csrf_token if c.session else None  # signed in, holding a link
         return Viewer(c.actor, "", csrf, key if c.actor.visitor_ticket_id else None)
-    account = await run_in_threadpool(services(request).desk.account_by_id, c.actor.id)
-    return Viewer(c.actor, account.display_name, c.session.csrf_token if c.session else None)
+    name = await _display_name(request, c.actor.id)
+    return Viewer(c.actor, name, c.session.csrf_token if c.session else None)
+
+
+async def _display_name(request: Request, account_id: UUID) -> str:
+    """The header's name: remembered with the caller (web/caller_cache.py), else read."""
+    cache = services(request).sessions.cache
+    name = cache.display_name(account_id)
+    if name is None:
+        generation = cache.generation
+        account = await run_in_threadpool(services(request).desk.account_by_id, account_id)
+        name = account.display_name
+        cache.remember_name(account_id, name, generation)
+    return name
 
 
 async def _plain_form(request: Request) -> None:

@@ -68,7 +68,7 @@ async def sign_in(request: Request, viewer: Viewer) -> Response:
         return page(request, "login.html", 401, error=i18n.gettext("Wrong login or password."),
                     login=login, next=target)  # fmt: skip
     svc.throttle.succeeded(login, address)
-    token = svc.sessions.create(account.id)
+    token = await run_in_threadpool(svc.sessions.create, account.id)
     actor = await run_in_threadpool(svc.desk.actor_for, account.id)
     home = home_of(Viewer(actor, account.display_name, None))
     response = RedirectResponse(_safe_next(target, home), 303)
@@ -81,7 +81,7 @@ async def sign_in(request: Request, viewer: Viewer) -> Response:
 async def sign_out(request: Request, viewer: Viewer) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
-        services(request).sessions.revoke(token)
+        await run_in_threadpool(services(request).sessions.revoke, token)
     response = RedirectResponse("/login", 303)
     response.delete_cookie(COOKIE, path="/")
     return response
