@@ -7,6 +7,11 @@ known addresses skip the per-login wait) with its counters in one table, `web_li
 the /live sockets of a session across hosts in `web_live_sockets`. The tables are made by
 web/migrations.py (DDL below).
 
+Both tables are UNLOGGED: a count is not worth a WAL flush (with `synchronous_commit=on` each
+write would wait for one, ~10 ms on a busy disk: docs/performance.md). The price: PostgreSQL
+empties them after a crash, and a standby does not have them (after a failover every count
+starts afresh), which forgives failures and frees sockets early, never locks anyone out.
+
 Every write is one atomic statement (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`), so two
 hosts counting the same key at once both count. A row's `expires` says when it stops counting
 (a failure forgotten, a window over, a trust lapsed, a socket's lease run out): reads ignore
@@ -34,7 +39,7 @@ from web.throttle import Backoff, Clock, address_key, login_key, pair_key
 log = logging.getLogger("suz.throttle")
 
 DDL = (
-    """CREATE TABLE IF NOT EXISTS web_limits (
+    """CREATE UNLOGGED TABLE IF NOT EXISTS web_limits (
         kind TEXT NOT NULL,
         key TEXT NOT NULL,
         count INTEGER NOT NULL,
@@ -42,7 +47,7 @@ DDL = (
         expires DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (kind, key))""",
     "CREATE INDEX IF NOT EXISTS web_limits_expires ON web_limits (expires)",
-    """CREATE TABLE IF NOT EXISTS web_live_sockets (
+    """CREATE UNLOGGED TABLE IF NOT EXISTS web_live_sockets (
         id TEXT PRIMARY KEY,
         owner TEXT NOT NULL,
         expires DOUBLE PRECISION NOT NULL)""",
