@@ -21,8 +21,8 @@ fi
 stamp=.venv/.suz-installed-$deps
 if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "Installing $lock into .venv..." >&2
-    .venv/bin/python -m pip install --quiet --require-hashes -r "$lock"
-    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps -e .  # no setuptools notes
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
+    PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .  # no setuptools notes
     if [ "${SUZ_DEPS_CHECK:-y}" != n ]; then
         if ! problems=$(.venv/bin/python -m pip check 2>&1); then
             echo "$problems" >&2
