@@ -205,6 +205,7 @@ def test_an_administrator_forms_a_group_fills_it_and_appoints_its_lead(site: Sit
     assert post(admin, f"{group_path}/lead", lead).status_code == 303
     group = site.services.desk.repository.get(group_id)
     assert isinstance(group, Group) and group.lead_id == agent.id
+    assert "Lead appointed: Agent1" in admin.get(group_path).text, "the group's history"
     stale = post(admin, f"{group_path}/lead", {**lead, "lead": ""})
     assert stale.status_code == 409
     assert post(admin, f"{group_path}/members/{agent.id}/remove", {}).status_code == 303

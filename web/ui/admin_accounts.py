@@ -10,8 +10,6 @@ the form again with what was typed and the message at the field, and changes not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +35,17 @@ from web.auth import services
 from web.credentials import set_password
 from web.passwords import MAX_LENGTH, MIN_LENGTH
 from web.ui import i18n
-from web.ui.admin_forms import allowed, caught_up, load, problem, text, uuid_or_none, version
+from web.ui.admin_forms import (
+    Step,
+    allowed,
+    caught_up,
+    history,
+    load,
+    problem,
+    text,
+    uuid_or_none,
+    version,
+)
 from web.ui.guard import Viewer, ui
 from web.ui.i18n import lazy
 from web.ui.render import is_htmx, page
@@ -57,16 +65,6 @@ HISTORY = {
     "AvailabilityChanged": lazy("Away or back"),
     "NotificationPreferencesSet": lazy("Notification choices changed"),
 }  # fmt: skip
-HISTORY_EVENTS = 200  # the newest events of an account shown on its page
-
-
-@dataclass(frozen=True)
-class Step:
-    """One event of an account, as its page lists it."""
-
-    when: datetime
-    what: str
-    detail: str
 
 
 def _lists(request: Request) -> dict[str, Any]:
@@ -173,23 +171,14 @@ async def register_account(request: Request, viewer: Viewer) -> Response:
 
 # -- one account --------------------------------------------------------------------------------
 def _history(request: Request, account_id: UUID, group_names: dict[str, str]) -> list[Step]:
-    steps = []
-    store = services(request).desk.repository.event_store
-    e: Any
-    for e in store.get(account_id, desc=True, limit=HISTORY_EVENTS):
-        kind = type(e).__name__
-        what = HISTORY.get(kind)
-        if what is None:
-            continue
-        detail = ""
-        if kind == "RolesChanged":
-            detail = ", ".join(i18n.gettext(ROLE_NAMES[r]) for r in e.roles)
-        elif kind in ("JoinedGroup", "LeftGroup"):
-            detail = group_names.get(str(e.group_id), str(e.group_id))
-        elif kind == "Registered":
-            detail = ", ".join(i18n.gettext(ROLE_NAMES[r]) for r in e.roles)
-        steps.append(Step(e.timestamp, i18n.gettext(what), detail))
-    return steps
+    def detail(kind: str, e: Any) -> str:
+        if kind in ("RolesChanged", "Registered"):
+            return ", ".join(i18n.gettext(ROLE_NAMES[r]) for r in e.roles)
+        if kind in ("JoinedGroup", "LeftGroup"):
+            return group_names.get(str(e.group_id), str(e.group_id))
+        return ""
+
+    return history(request, account_id, HISTORY, detail)
 
 
 async def _account(request: Request, account: Account, status: int = 200,
@@ -201,14 +190,14 @@ async def _account(request: Request, account: Account, status: int = 200,
     if account.organisation_id is not None:
         orgs = {str(o["id"]): str(o["name"]) for o in lists["organisations"]}
         organisation = orgs.get(str(account.organisation_id), "")
-    history = await run_in_threadpool(_history, request, account.id, names)
+    steps = await run_in_threadpool(_history, request, account.id, names)
     shown = typed or {"roles": [r.value for r in account.roles],
                       "groups": [str(g) for g in account.group_ids],
                       "version": account.version}  # fmt: skip
     done = request.query_params.get("done", "")
     return page(request, "admin/account.html", status, nav="admin", account=account,
                 organisation=organisation, typed=shown, errors=errors or {}, error=error,
-                history=history, done=done, group_names=names, **lists)  # fmt: skip
+                history=steps, done=done, group_names=names, **lists)  # fmt: skip
 
 
 def _account_id(request: Request) -> UUID | None:

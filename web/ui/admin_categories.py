@@ -29,7 +29,17 @@ from domain.setup.categories import ChangeCategoryForm, DefineCategory
 from projections import catalog
 from web.auth import services
 from web.ui import i18n
-from web.ui.admin_forms import allowed, caught_up, load, problem, text, uuid_or_none, version
+from web.ui.admin_forms import (
+    Step,
+    allowed,
+    caught_up,
+    history,
+    load,
+    problem,
+    text,
+    uuid_or_none,
+    version,
+)
 from web.ui.guard import Viewer, ui
 from web.ui.i18n import lazy
 from web.ui.render import page
@@ -43,6 +53,8 @@ TYPE_NAMES = {
 KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MOST_FIELDS, MOST_CHOICES = 40, 100
 NO_CATEGORY = lazy("No such category.")
+HISTORY = {"Defined": lazy("Defined"), "FormChanged": lazy("Form changed"),
+           "Archived": lazy("Archived")}  # fmt: skip
 
 
 @dataclass
@@ -191,12 +203,23 @@ def _category_id(request: Request) -> UUID | None:
 async def _editor(request: Request, category: Category, rows: list[Row], seen_version: str,
                   status: int = 200, error: str | None = None) -> Response:  # fmt: skip
     specs = [s for s in (r.spec() for r in rows) if s is not None]
+    steps = await run_in_threadpool(_history, request, category.id)
     new = max((r.i for r in rows), default=-1) + 1
     return page(request, "admin/category.html", status, nav="admin", category=category,
                 rows=[*rows, Row(new, order=str(len(rows) + 1))], version=seen_version,
                 types=list(FieldType), type_names=TYPE_NAMES, specs=specs, error=error,
-                values={}, errors={}, chosen="preview", left_out=sum(1 for r in rows if r.errors),
+                values={}, errors={}, chosen="preview", history=steps,
+                left_out=sum(1 for r in rows if r.errors),
                 done=request.query_params.get("done", ""))  # fmt: skip
+
+
+def _history(request: Request, category_id: UUID) -> list[Step]:
+    def detail(kind: str, e: Any) -> str:
+        if kind in ("Defined", "FormChanged"):
+            return ", ".join(f"{f.key}{'*' if f.required else ''}" for f in e.form)
+        return ""
+
+    return history(request, category_id, HISTORY, detail)
 
 
 @ui

@@ -4,7 +4,10 @@ refusal turned into a message at the field it names."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -99,3 +102,31 @@ async def load(request: Request, cls: type[A], aggregate_id: UUID | None, missin
     if not isinstance(found, cls):
         raise NotFound(missing)
     return found
+
+
+HISTORY_EVENTS = 200  # the newest events of an aggregate its page lists
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event of an account, group or category, as its page lists it."""
+
+    when: datetime
+    what: str
+    detail: str
+    kind: str = ""  # the event's class name
+
+
+def history(request: Request, aggregate_id: UUID, names: dict[str, str],
+            detail: Callable[[str, Any], str]) -> list[Step]:  # fmt: skip
+    """The aggregate's newest events that `names` names (event class -> what the page says),
+    newest first, read from the log (called in a worker thread)."""
+    steps = []
+    e: Any
+    for e in services(request).desk.repository.event_store.get(
+        aggregate_id, desc=True, limit=HISTORY_EVENTS
+    ):
+        kind = type(e).__name__
+        if kind in names:
+            steps.append(Step(e.timestamp, i18n.gettext(names[kind]), detail(kind, e), kind))
+    return steps

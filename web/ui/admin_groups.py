@@ -9,6 +9,7 @@ is read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +25,17 @@ from domain.setup.people import AppointGroupLead, FormGroup, JoinGroup, LeaveGro
 from projections import admin_queries, catalog
 from web.auth import services
 from web.ui import i18n
-from web.ui.admin_forms import allowed, caught_up, load, problem, text, uuid_or_none, version
+from web.ui.admin_forms import (
+    Step,
+    allowed,
+    caught_up,
+    history,
+    load,
+    problem,
+    text,
+    uuid_or_none,
+    version,
+)
 from web.ui.guard import Viewer, ui
 from web.ui.i18n import lazy
 from web.ui.render import page
@@ -36,6 +47,7 @@ KIND_NAMES = {
     GroupKind.OPERATIONS: lazy("Operations"), GroupKind.QUALITY: lazy("Quality"),
 }  # fmt: skip
 NO_GROUP = lazy("No such group.")
+HISTORY = {"Formed": lazy("Formed"), "LeadAppointed": lazy("Lead appointed")}
 
 
 def _overview(request: Request) -> dict[str, Any]:
@@ -97,9 +109,25 @@ async def _group(request: Request, group: Group, status: int = 200,
                  errors: dict[str, str] | None = None, error: str | None = None
                  ) -> Response:  # fmt: skip
     people = await run_in_threadpool(_people, request, group.id)
-    return page(request, "admin/group.html", status, nav="admin", group=group,
+    steps = await run_in_threadpool(_history, request, group.id)
+    return page(request, "admin/group.html", status, nav="admin", group=group, history=steps,
                 kind_names=KIND_NAMES, errors=errors or {}, error=error,
                 done=request.query_params.get("done", ""), **people)  # fmt: skip
+
+
+def _history(request: Request, group_id: UUID) -> list[Step]:
+    def detail(kind: str, e: Any) -> str:
+        if kind == "LeadAppointed":
+            return str(e.lead_id or "")  # an id, named below
+        return i18n.gettext(KIND_NAMES[e.kind])
+
+    steps = history(request, group_id, HISTORY, detail)
+    leads = [s.detail for s in steps if s.kind == "LeadAppointed" and s.detail]
+    with services(request).projections.db.read() as tx:
+        names = catalog.account_names(tx, leads)
+    nobody = i18n.gettext("no lead")
+    return [replace(s, detail=names.get(s.detail, s.detail) if s.detail else nobody)
+            if s.kind == "LeadAppointed" else s for s in steps]  # fmt: skip
 
 
 def _group_id(request: Request) -> UUID | None:
