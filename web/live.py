@@ -27,7 +27,7 @@ from web.auth import Caller, authenticate, services
 from web.csrf import check_websocket
 from web.errors import ApiError
 from web.presence import Presence, State, encode
-from web.throttle import SOCKETS_PER_SESSION
+from web.throttle import SOCKETS_PER_SESSION, address_key
 
 MAX_PER_SESSION = SOCKETS_PER_SESSION  # across hosts over PostgreSQL (svc.socket_limit)
 MAX_MESSAGE = 16_384
@@ -84,7 +84,7 @@ async def live(ws: WebSocket) -> None:
     except (DeskError, ApiError):
         await ws.close(code=1008)
         return
-    place = await svc.socket_limit.acquire(who.token or str(who.actor.id))
+    place = await svc.socket_limit.acquire(_owner(who, ws))
     if place is None:
         await ws.close(code=1008, reason="too many connections")
         return
@@ -97,6 +97,18 @@ async def live(ws: WebSocket) -> None:
     finally:
         svc.metrics.live_sockets -= 1
         await svc.socket_limit.release(place)
+
+
+def _owner(who: Caller, ws: WebSocket) -> str:
+    """Whose sockets this one counts among (MAX_PER_SESSION each): its session's, else its API
+    token's account's, else its private link's request's, else its address's."""
+    if who.token:
+        return who.token
+    if who.actor.id is not None:
+        return f"account:{who.actor.id}"
+    if who.actor.visitor_ticket_id is not None:
+        return f"link:{who.actor.visitor_ticket_id}"
+    return f"address:{address_key(ws.client.host if ws.client else 'unknown')}"
 
 
 async def _serve(ws: WebSocket, who: Caller, svc: Any) -> None:

@@ -13,7 +13,7 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from domain.settings import Settings
-from tests.web.desk_site import LEAKS, ORIGIN, Person, Site, open_site
+from tests.web.desk_site import LEAKS, ORIGIN, Person, Site, TestClient, open_site
 from web.live import MAX_PER_SESSION
 
 pytestmark = LEAKS
@@ -48,3 +48,26 @@ def test_a_session_opens_at_most_its_sockets_and_a_closed_one_frees_its_place(si
                 subscribed(colleague, theirs)
         with ExitStack() as again:  # the others closed: their places are free again
             subscribed(agent, again)
+
+
+def test_visitors_without_a_session_are_counted_per_address(site: Site) -> None:
+    """Not all together: one address's sockets do not shut every other visitor out."""
+
+    def visitor(address: str) -> TestClient:
+        return TestClient(site.client.app, client=(address, 50000))
+
+    with ExitStack() as held:
+        for _ in range(MAX_PER_SESSION):
+            held.enter_context(
+                visitor("203.0.113.5").websocket_connect("/live", headers={"origin": ORIGIN})
+            )
+        socket = visitor("203.0.113.5").websocket_connect("/live", headers={"origin": ORIGIN})
+        with pytest.raises(WebSocketDisconnect) as refused, socket:
+            pass
+        assert refused.value.code == 1008
+        with visitor("198.51.100.5").websocket_connect("/live", headers={"origin": ORIGIN}) as ws:
+            ws.send_text(orjson.dumps({"subscribe": ["activity"], "after": 0}).decode())
+            assert orjson.loads(ws.receive_bytes()) == {
+                "error": "not allowed",
+                "topics": ["activity"],
+            }
