@@ -4,8 +4,9 @@
 #   SUZ_DEPS=runtime   requirements/runtime.txt (./scripts/run: no test, lint or browser tools)
 #   SUZ_DEPS=dev       requirements/dev.txt (the default: ./scripts/test, bench, i18n, lock)
 # Re-installs only when that lock file or pyproject.toml changed since its last install; then
-# `pip check` makes sure the lock still gives everything pyproject.toml asks for (else: run
-# ./scripts/lock). docs/deployment.md, "Install".
+# `pip check` makes sure the lock still gives every [project] dependency pyproject.toml asks for
+# (else: run ./scripts/lock; tests/deploy/test_lock.py checks the [dev] ones too).
+# docs/deployment.md, "Install".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY=${PYTHON:-python3}
