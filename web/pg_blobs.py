@@ -51,6 +51,7 @@ TABLES = (
         started TIMESTAMPTZ NOT NULL DEFAULT now())""",
 )
 PAGE = 1000  # digests listed per query
+COPIED = "COPIED-INTO-POSTGRESQL.txt"  # left in a disk store's folder once copied in
 READ_AHEAD = 4  # chunks read per query (1 MiB): fewer round trips, memory still bounded
 
 Pool = ConnectionPool[psycopg.Connection[Any]]
@@ -58,7 +59,8 @@ Pool = ConnectionPool[psycopg.Connection[Any]]
 
 def migrate(views: ViewDB, disk: FileBlobStore | None = None) -> int:
     """Makes the tables (run by web/migrations.py under its lock); then copies in the blobs a
-    store that kept them on this host's disk had (`disk`), those not stored yet. How many."""
+    store that kept them on this host's disk had (`disk`), those not stored yet, once (a note
+    left in the folder says it was done). How many."""
     with views.tx() as tx:
         new = tx.one("SELECT to_regclass('attachment_chunks')") == (None,)
         for statement in TABLES:
@@ -66,15 +68,18 @@ def migrate(views: ViewDB, disk: FileBlobStore | None = None) -> int:
         if new:  # no compression attempts on what is compressed already (PostgreSQL < 16 has
             # no STORAGE in CREATE TABLE; ALTER only once: it locks the table)
             tx.execute("ALTER TABLE attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
-    if disk is None or not disk.root.is_dir():
+    if disk is None or not disk.root.is_dir() or (disk.root / COPIED).exists():
         return 0
     store, copied = PgBlobStore(views.pool), 0
-    stored = set(store.digests())
     for sha256 in disk.digests():
-        if sha256 not in stored:
+        if not store.exists(sha256):
             with disk.open(sha256) as f:
                 store.put(f, max_bytes=disk.path(sha256).stat().st_size)
             copied += 1
+    (disk.root / COPIED).write_text(
+        "Every file in this folder was copied into PostgreSQL (web/pg_blobs.py), which suz reads\n"
+        "them from now on; delete this note to have `suz migrate` look again.\n"
+    )
     return copied
 
 

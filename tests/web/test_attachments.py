@@ -314,11 +314,13 @@ def test_the_migration_copies_into_postgresql_the_files_an_earlier_suz_kept_on_d
     disk = FileBlobStore.from_settings(settings)
     old = [disk.put(io.BytesIO(png())), disk.put(io.BytesIO(HTML))]
     migrate(settings)
-    migrate(settings)  # again: nothing copied twice
+    disk.put(io.BytesIO(b"written on disk by an older process after the copy"))
+    migrate(settings)  # again: nothing copied twice, the folder is not looked at again
     views = ViewDB(settings)
     try:
         store = open_blob_store(settings, views)
         assert kept(store) == (sorted(sha for sha, _ in old), 0)
+        assert (disk.root / pg_blobs.COPIED).exists()
         assert b"".join(store.chunks(old[0][0])) == png()
         assert store.media_type(old[1][0]) == "text/plain"
     finally:
