@@ -8,8 +8,9 @@ command and then keeps the files the recorded event references (`Uploads.keep`).
 kept when `staging` ends is deleted: a refused, stale or failed command leaves nothing stored.
 
 The limit counts files per caller (the account, else the client's address) in fixed windows of
-an hour (`Settings.upload_limit`, SUZ_UPLOAD_LIMIT), in this process's memory like the other
-limits (web/throttle.py says what several processes would need).
+an hour (`Settings.upload_limit`, SUZ_UPLOAD_LIMIT): in PostgreSQL when the store is, so that
+every host counts together (web/shared_throttle.py `SharedRateLimiter`), else in this process's
+memory.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from web.attachments import BlobStore, Readable, Staged
 from web.auth import services
 from web.errors import ApiError
 from web.media import clean_filename
-from web.throttle import RateLimiter, address_key
+from web.shared_throttle import SharedRateLimiter
+from web.throttle import Limiter, RateLimiter, address_key
 
 WINDOW = 3600.0
 SCOPE_KEY = "suz_uploads"
@@ -122,11 +124,15 @@ def count(request: Request, actor: Actor, files: int = 1) -> None:
             raise TooManyUploads(wait)
 
 
-def _limiter(request: Request) -> RateLimiter:
-    """One limiter per app (the app's state lives as long as its services)."""
+def _limiter(request: Request) -> Limiter:
+    """One limiter per app (the app's state lives as long as its services), shared by every
+    host through PostgreSQL when the store is PostgreSQL."""
     state = request.app.state
     found = getattr(state, "upload_limiter", None)
     if found is None:
-        found = RateLimiter(services(request).settings.upload_limit, WINDOW)
+        svc = services(request)
+        limit, db = svc.settings.upload_limit, svc.projections.db
+        found = (SharedRateLimiter(db, "uploads", limit, WINDOW) if db.dialect == "postgres"
+                 else RateLimiter(limit, WINDOW))  # fmt: skip
         state.upload_limiter = found
-    return cast(RateLimiter, found)
+    return cast(Limiter, found)
