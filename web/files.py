@@ -57,7 +57,7 @@ async def upload(request: Request) -> Response:
     if declared.isascii() and declared.isdigit() and int(declared) > limit + 65_536:
         raise ApiError(413, "too_large", f"Files are limited to {limit // 1_000_000} MB.")
     await authorise(request, c.actor, ticket_id, Command.ATTACH)
-    count(request, c.actor)
+    await run_in_threadpool(count, request, c.actor)  # PostgreSQL: a round trip
     svc = services(request)
     async with (
         staging(request) as uploads,
