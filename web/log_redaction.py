@@ -44,4 +44,3 @@ class RedactKeys(logging.Filter):
             record.args = {k: redact(v) if isinstance(v, str) else v
                            for k, v in record.args.items()}  # fmt: skip
         return True
-

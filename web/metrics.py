@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.errors import DeskError
+from projections import health_queries
 from projections.failures import failures
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -187,13 +188,11 @@ class StoreCollector(Collector):
 def read_store(svc: Any) -> StoreReading:
     head = svc.desk.recorder.max_notification_id() or 0
     with svc.projections.db.read() as tx:
-        reached = {str(v): int(p) for v, p in tx.all("SELECT view, position FROM v_tracking")}
+        reached = health_queries.positions(tx)
         failed = failures(tx)
-        outbox = {str(s): int(n) for s, n in tx.all(
-            "SELECT state, COUNT(*) FROM mail_outbox WHERE state IN ('pending', 'dead')"
-            " GROUP BY state")}  # fmt: skip
+        outbox = health_queries.outbox_backlog(tx)
     views = [v.name for v in svc.projections.views]
-    return StoreReading(head, reached, views, failed, {"pending": 0, "dead": 0, **outbox})
+    return StoreReading(head, reached, views, failed, outbox)
 
 
 def _allowed(request: Request, token: str | None) -> Response | None:

@@ -77,8 +77,13 @@ def _attachments(stores: Stores) -> None:
         pg_blobs.migrate(stores.views, FileBlobStore.from_settings(stores.settings))
 
 
-STEPS: list[Callable[[Stores], None]] = [_views, _view_tables, _sessions, _attachments]
-STEPS.append(_shared_limits)
+STEPS: list[Callable[[Stores], None]] = [
+    _views,
+    _view_tables,
+    _sessions,
+    _attachments,
+    _shared_limits,
+]
 
 
 def migrate(settings: Settings) -> None:

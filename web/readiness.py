@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from projections import health_queries
 from web.errors import environment_fault
 from web.http import json
 from web.services import Services
@@ -35,8 +36,8 @@ def check(svc: Services) -> tuple[list[str], dict[str, Any]]:
     facts["log_position"] = head
     try:
         with svc.projections.db.read() as tx:
-            shapes = {str(v): int(s) for v, s in tx.all("SELECT view, shape FROM v_shapes")}
-            reached = {str(v): int(p) for v, p in tx.all("SELECT view, position FROM v_tracking")}
+            shapes = health_queries.shapes(tx)
+            reached = health_queries.positions(tx)
     except Exception as e:
         return [_fault("view store", e)], facts
     lag: dict[str, int] = {}
