@@ -21,13 +21,13 @@ from projections import catalog, queues
 from projections.feed import activity
 from projections.search import search
 from projections.timeline import timeline
+from web.access import note_actor
 from web.auth import COOKIE, Caller, authenticate, in_one_hop, services, signed_in
 from web.body import Body, expected_version, path_id
 from web.command_input import build
-from web.credentials import check_password
 from web.errors import ApiError
 from web.http import json, number, wait_for_views, written
-from web.sessions import Session, SessionStore
+from web.sign_in import attempt
 
 
 # -- session ----------------------------------------------------------------------------------
@@ -36,28 +36,18 @@ async def sign_in(request: Request) -> Response:
     login, password = body.text("login").strip().lower(), body.text("password")
     svc = services(request)
     address = request.client.host if request.client else "unknown"
-    wait = svc.throttle.retry_after(login, address)
-    if wait > 0:
+    tried = await run_in_threadpool(attempt, svc, login, password, address)
+    if (wait := tried.wait) > 0:
         raise ApiError(429, "too_many_attempts", f"Too many failed sign-ins; wait {wait:.0f} s.",
                        headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
-    account = await run_in_threadpool(svc.desk.account_by_login, login)
-    ok = await run_in_threadpool(check_password, svc.sessions, svc.passwords, account, password)
-    if not ok or account is None:
-        svc.throttle.failed(login, address)
+    account, token = tried.account, tried.token
+    if account is None:
         raise ApiError(401, "bad_credentials", "Wrong login or password.")
-    svc.throttle.succeeded(login, address)
-    token, session = await run_in_threadpool(_new_session, svc.sessions, account.id)
-    response = json({"account": str(account.id), "csrf_token": session.csrf_token})
+    note_actor(request.scope, account.id)  # the access line's actor (web/access.py)
+    response = json({"account": str(account.id), "csrf_token": tried.csrf_token})
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", path="/")  # fmt: skip
     return response
-
-
-def _new_session(sessions: SessionStore, account_id: UUID) -> tuple[str, Session]:
-    token = sessions.create(account_id)
-    session = sessions.lookup(token)
-    assert session is not None
-    return token, session
 
 
 async def sign_out(request: Request) -> Response:

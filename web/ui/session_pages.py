@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from web.access import note_actor
 from web.auth import COOKIE, services
-from web.credentials import check_password
+from web.sign_in import attempt
 from web.ui import i18n
 from web.ui.guard import Viewer, refusal, ui
 from web.ui.render import page
@@ -55,20 +56,17 @@ async def sign_in(request: Request, viewer: Viewer) -> Response:
     password = str(form.get("password", ""))[:1000]
     target = str(form.get("next", ""))
     address = request.client.host if request.client else "unknown"
-    wait = svc.throttle.retry_after(login, address)
-    if wait > 0:
+    tried = await run_in_threadpool(attempt, svc, login, password, address)
+    if tried.wait > 0:
         message = i18n.gettext("Too many failed sign-ins; wait {seconds} s.").format(
-            seconds=int(wait) + 1
+            seconds=int(tried.wait) + 1
         )
         return page(request, "login.html", 429, error=message, login=login, next=target)
-    account = await run_in_threadpool(svc.desk.account_by_login, login)
-    ok = await run_in_threadpool(check_password, svc.sessions, svc.passwords, account, password)
-    if not ok or account is None:
-        svc.throttle.failed(login, address)
+    account, token = tried.account, tried.token
+    if account is None:
         return page(request, "login.html", 401, error=i18n.gettext("Wrong login or password."),
                     login=login, next=target)  # fmt: skip
-    svc.throttle.succeeded(login, address)
-    token = await run_in_threadpool(svc.sessions.create, account.id)
+    note_actor(request.scope, account.id)  # the access line's actor (web/access.py)
     actor = await run_in_threadpool(svc.desk.actor_for, account.id)
     home = home_of(Viewer(actor, account.display_name, None))
     response = RedirectResponse(_safe_next(target, home), 303)
