@@ -234,7 +234,7 @@ async def store(request: Request, uploads: list[UploadFile]) -> list[Attachment]
         viewer = request.scope.get("suz_viewer")
         actor = viewer.actor if viewer is not None else Actor.visitor()
         try:
-            count(request, actor, len(uploads))
+            await run_in_threadpool(count, request, actor, len(uploads))  # PostgreSQL: a round trip
         except TooManyUploads as e:
             message = i18n.gettext("Too many files uploaded; try again in {minutes} min.").format(
                 minutes=int(e.wait // 60) + 1
