@@ -47,6 +47,7 @@ from projections import catalog
 from projections.db import ViewDB
 from web.attachments import BlobStore, TooLarge
 from web.media import clean_filename
+from web.shared_throttle import SharedRateLimiter
 from web.throttle import RateLimiter
 
 log = logging.getLogger("suz.mail")
@@ -89,7 +90,13 @@ class Intake:
 
     def __init__(self, desk: Desk, views: ViewDB, blobs: BlobStore, settings: Settings) -> None:
         self.desk, self.views, self.blobs, self.settings = desk, views, blobs, settings
-        self.flood = RateLimiter(limit=settings.mail_rate, window=60.0)
+        # Counted in PostgreSQL when the store is (every poller, every `suz mail-in` process
+        # of the MTA's, every host: one count); in this process's memory with SQLite.
+        self.flood: RateLimiter | SharedRateLimiter = (
+            SharedRateLimiter(views, "mail", settings.mail_rate, 60.0)
+            if views.dialect == "postgres"
+            else RateLimiter(limit=settings.mail_rate, window=60.0)
+        )
 
     def __call__(self, raw: bytes) -> Outcome:
         receipt = self.receive(raw)

@@ -28,6 +28,7 @@ from tests.mail.smtp_server import RunningServer, smtp_server  # noqa: F401
 from tests.world import World
 from web.attachments import FileBlobStore
 from web.mail_in import Intake
+from web.migrations import migrate
 
 FROM = "Поддержка <support@desk.test>"
 
@@ -40,8 +41,8 @@ def desk_by_mail(
 ) -> Iterator[tuple[Projections, MailSender, Intake]]:
     s = dataclasses.replace(settings, smtp_url=smtp_server.url, mail_from=FROM,
                             public_url="https://desk.test")  # fmt: skip
+    migrate(s)  # every table, as `suz migrate` makes them
     p = read_side(desk, s)
-    p.migrate()
     sender = MailSender(desk, p.db, s, p.positions, now=lambda: time.time() + 1)
     yield p, sender, Intake(desk, p.db, FileBlobStore.from_settings(s), s)
     p.stop()
