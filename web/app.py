@@ -22,6 +22,7 @@ from projections.failures import Failing, failing
 from web import (
     access,
     admin,
+    analytics_api,
     api,
     audit_export,
     audit_seals,
@@ -154,6 +155,7 @@ def create_app(services: Services) -> Starlette:
             *incidents_api.routes,
             *kb.routes,
             *history_api.routes,
+            *analytics_api.routes,
             *audit_export.routes,
             *audit_seals.routes,
             *api.routes,

@@ -16,7 +16,17 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from web.api_schema import audit, calls, incidents, knowledge, live, people, setup, tickets
+from web.api_schema import (
+    analytics,
+    audit,
+    calls,
+    incidents,
+    knowledge,
+    live,
+    people,
+    setup,
+    tickets,
+)
 from web.api_schema.common import Description, Operation, Param, Problem, Raw
 from web.api_schema.examples import example
 from web.errors import PROBLEM_JSON
@@ -55,7 +65,7 @@ DESCRIPTIONS = [
 ]  # fmt: skip
 SECTIONS = {
     "people": people, "tickets": tickets, "knowledge": knowledge, "set-up": setup,
-    "incidents": incidents, "audit": audit, "calls": calls,
+    "incidents": incidents, "audit": audit, "calls": calls, "analytics": analytics,
 }  # fmt: skip
 IDEMPOTENCY_KEY: S = {
     "name": "Idempotency-Key",

@@ -273,6 +273,10 @@ def audit_story(site: Site, check: Answers, ticket: str) -> None:
           f"{audit}/export", 200)  # fmt: skip
     for path in ("/api/openapi.json", "/api/v1/asyncapi.json", "/api/docs"):
         check(auditor.get(path), "get", path, 200)
+    figures = check(auditor.get("/api/v1/analytics?by=category"), "get", "/api/v1/analytics", 200)
+    assert figures["total"]["filed"] >= 1, figures
+    rollups = "/api/v1/analytics/quality"
+    check(site.sign_in("quality").get(rollups), "get", rollups, 200)
 
 
 def refusals_story(site: Site, check: Answers, ticket: str) -> None:
