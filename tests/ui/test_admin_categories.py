@@ -80,7 +80,7 @@ def test_an_administrator_defines_a_category_and_its_form(site: Site) -> None:
     assert form[1].required and not form[0].required
     shown = admin.get(path).text
     assert 'value="ИНН заказчика"' in shown and "44-ФЗ\n223-ФЗ</textarea>" in shown
-    assert "Изменена форма: law, inn*" in shown, "the category's history"
+    assert "Изменена форма: Закон, ИНН заказчика*" in shown, "the history names fields by label"
 
     stale = post(admin, path, {**FIELDS, "version": str(made.version)})
     assert stale.status_code == 409 and "изменил кто-то другой" in stale.text

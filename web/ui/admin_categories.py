@@ -213,10 +213,16 @@ async def _editor(request: Request, category: Category, rows: list[Row], seen_ve
                 done=request.query_params.get("done", ""))  # fmt: skip
 
 
+def _label(spec: Any) -> str:
+    """A field as the history names it: its label in the viewer's language, not its key."""
+    ru, en = getattr(spec, "label_ru", ""), getattr(spec, "label_en", "")
+    return str((ru or en) if i18n.current() == "ru" else (en or ru)) or str(spec.key)
+
+
 def _history(request: Request, category_id: UUID) -> list[Step]:
     def detail(kind: str, e: Any) -> str:
         if kind in ("Defined", "FormChanged"):
-            return ", ".join(f"{f.key}{'*' if f.required else ''}" for f in e.form)
+            return ", ".join(f"{_label(f)}{'*' if f.required else ''}" for f in e.form)
         return ""
 
     return history(request, category_id, HISTORY, detail)

@@ -23,6 +23,7 @@ from web.auth import services
 from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, need
 from web.ui.i18n import lazy
+from web.ui.refusals import translated
 
 A = TypeVar("A", bound=ChainedAggregate)
 
@@ -65,7 +66,7 @@ def uuid_or_none(value: str) -> UUID | None:
 def problem(e: DeskError) -> tuple[int, dict[str, str], str]:
     """A refusal as the page shows it: its status (409 for a stale form, 404, else 422), the
     message by field (for the field it names) and the message for the top of the form."""
-    message = i18n.gettext(e.message)
+    message = translated(e.message)
     for (field, start), said in _NAMED.items():
         if field in e.fields and e.message.startswith(start):
             message = i18n.gettext(said)

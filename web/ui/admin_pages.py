@@ -33,6 +33,7 @@ from web.auth import services
 from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, need, ui
 from web.ui.i18n import lazy
+from web.ui.refusals import translated
 from web.ui.render import page
 
 WEEKDAYS = (lazy("Monday"), lazy("Tuesday"), lazy("Wednesday"), lazy("Thursday"),
@@ -141,7 +142,7 @@ async def save_routing(request: Request, viewer: Viewer) -> Response:
                   "assignment")} for i in _rows(form) if _text(form, f"name-{i}")]  # fmt: skip
         choices = await run_in_threadpool(_choices, request)
         return page(request, "admin/routing.html", 409 if e.code == "conflict" else 422,
-                    nav="admin", rules=typed, version=version, error=i18n.gettext(e.message),
+                    nav="admin", rules=typed, version=version, error=translated(e.message),
                     **choices)  # fmt: skip
     return await _routing(request)
 
@@ -248,7 +249,7 @@ async def save_sla(request: Request, viewer: Viewer) -> Response:
         choices = await run_in_threadpool(_choices, request)
         return page(request, "admin/sla.html", 409 if e.code == "conflict" else 422, nav="admin",
                     setup=setup, weekdays=WEEKDAYS, version=version,
-                    error=i18n.gettext(e.message), **choices)  # fmt: skip
+                    error=translated(e.message), **choices)  # fmt: skip
     return await _sla(request)
 
 

@@ -27,6 +27,7 @@ from web.errors import ApiError
 from web.http import wait_for_views
 from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, staff_only, ui
+from web.ui.refusals import translated
 from web.ui.render import is_htmx, page
 from web.ui.requester_forms import errors_from, posted, spec_of, typed_values
 
@@ -144,11 +145,11 @@ def _errors(
     e: InvalidInput | ApiError, specs: list[FieldSpec], raw: dict[str, str]
 ) -> dict[str, str]:
     if isinstance(e, ApiError):
-        return {f: i18n.gettext(e.message) for f in e.fields} or {"": i18n.gettext(e.message)}
+        return {f: translated(e.message) for f in e.fields} or {"": translated(e.message)}
     found = errors_from(e, specs, raw)
     for key in e.fields:
         if key in OWN_MESSAGES:
-            found[key] = i18n.gettext(e.message)
+            found[key] = translated(e.message)
     return found
 
 

@@ -26,6 +26,7 @@ from web.csrf import FORM_FIELD, SAFE_METHODS
 from web.errors import STATUS, ApiError
 from web.text_input import plain_text
 from web.ui import i18n
+from web.ui.refusals import translated
 from web.ui.render import is_htmx, page
 
 
@@ -166,7 +167,7 @@ def _to_sign_in(request: Request) -> Response:
 
 def refusal(request: Request, status: int, message: str) -> Response:
     """A refusal in the viewer's language: a notice for htmx, an error page otherwise."""
-    text = i18n.gettext(message)
+    text = translated(message)
     if is_htmx(request):
         return page(request, "notice.html", status, {"HX-Retarget": "#notice",
                     "HX-Reswap": "innerHTML"}, message=text, level="error")  # fmt: skip

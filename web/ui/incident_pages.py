@@ -37,6 +37,7 @@ from web.incident_input import build
 from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import Viewer, need, ui
+from web.ui.refusals import translated
 from web.ui.render import page
 
 
@@ -274,7 +275,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
             k: _text(form, k)
             for k in ("title", "description", "reason", "body", "answer", "number")
         }
-        return await _show(request, viewer, incident_id, status, i18n.gettext(e.message), typed)
+        return await _show(request, viewer, incident_id, status, translated(e.message), typed)
     return RedirectResponse(f"/incidents/{shown}?after={at}", 303)
 
 
@@ -299,7 +300,7 @@ async def open_new(request: Request, viewer: Viewer) -> Response:
             position=position,
             may_manage=_may_manage(viewer),
             typed=typed,
-            error=i18n.gettext(e.message),
+            error=translated(e.message),
             **data,
         )
     return RedirectResponse(f"/incidents/{shown}?after={at}", 303)

@@ -39,7 +39,6 @@ from web import kb
 from web.auth import services
 from web.body import Body
 from web.http import number, wait_for_views
-from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import NotAllowed, Viewer, need, ui
 from web.ui.kb_data import (
@@ -55,6 +54,7 @@ from web.ui.kb_data import (
     values_of,
 )
 from web.ui.lookups import account_names, category_names
+from web.ui.refusals import translated
 from web.ui.render import is_htmx, page
 
 # the editor's buttons: every article command a button sends but a reader's "this helped"
@@ -138,7 +138,7 @@ FORM_FIELDS = frozenset(blank()) - {"note"}
 
 def _errors(e: InvalidInput) -> dict[str, str]:
     """The refusal's message by the form field it names (above the form when it names none)."""
-    message = i18n.gettext(e.message)
+    message = translated(e.message)
     errors = {f: message for f in e.fields if f in FORM_FIELDS}
     return errors if errors else {"_": message}
 

@@ -56,6 +56,9 @@ def phrases() -> dict[str, str]:
         "InformationProvided": _("information provided"), "Resolved": _("resolved"),
         "Reopened": _("reopened"), "Closed": _("closed"), "Rated": _("rated"),
         "Linked": _("linked to another request"), "ArticleLinked": _("article linked"),
+        "CategoryChanged": _("category changed"), "SlaAlarmed": _("SLA alarm"),
+        "FollowUpRaised": _("low rating to follow up"), "FollowUpDone": _("followed up"),
+        "QualityReviewed": _("quality reviewed"),
     }  # fmt: skip
 
 

@@ -24,10 +24,10 @@ from domain.quality import ChecklistItem
 from domain.results import Written
 from projections import catalog, quality
 from web.auth import services
-from web.ui import i18n
 from web.ui.guard import Viewer, need, ui
 from web.ui.i18n import lazy
 from web.ui.lookups import account_names, group_names
+from web.ui.refusals import translated
 from web.ui.render import page
 
 # the default checklist's names, for extraction (the page shows `_(name)`)
@@ -141,7 +141,7 @@ async def review(request: Request, viewer: Viewer) -> Response:
             desk.review_quality, viewer.actor, ticket, scores, _text(form, "comment")
         )
     except InvalidInput as e:
-        return await _page(request, 422, error=i18n.gettext(e.message))
+        return await _page(request, 422, error=translated(e.message))
     await _caught_up(request, written)
     return await _page(request)
 
@@ -186,7 +186,7 @@ async def save_checklist(request: Request, viewer: Viewer) -> Response:
         )
     except DeskError as e:
         status = 409 if e.code == "conflict" else 422
-        return await _page(request, status, form_error=i18n.gettext(e.message))
+        return await _page(request, status, form_error=translated(e.message))
     await _caught_up(request, written)
     return await _page(request)
 
@@ -239,8 +239,8 @@ async def finish_follow_up(request: Request, viewer: Viewer) -> Response:
         )
     except InvalidInput as e:
         if back == "quality":
-            return await _page(request, 422, error=i18n.gettext(e.message))
-        return await _mine_page(request, viewer, 422, i18n.gettext(e.message))
+            return await _page(request, 422, error=translated(e.message))
+        return await _mine_page(request, viewer, 422, translated(e.message))
     await _caught_up(request, written)
     return await (_page(request) if back == "quality" else _mine_page(request, viewer))
 

@@ -45,6 +45,7 @@ from web.text_input import plain_text
 from web.ui import i18n
 from web.ui.guard import Viewer, refusal, staff_only, ui
 from web.ui.lookups import account_names, group_names, organisation_names
+from web.ui.refusals import translated
 from web.ui.render import page
 from web.ui.requester_forms import Posted, keep, posted, store
 from web.ui.timeline_window import PAGE, cursor, moments, rendered
@@ -346,7 +347,7 @@ async def act(request: Request, viewer: Viewer) -> Response:
             if e.code == "forbidden" or isinstance(e, NotFound):
                 return refusal(request, STATUS.get(type(e), 403), e.message)
             return await _show(request, viewer, "ticket/main.html", 422, draft=draft,
-                               error={"form": name, "message": i18n.gettext(e.message),
+                               error={"form": name, "message": translated(e.message),
                                       "fields": list(e.fields)})  # fmt: skip
     await _caught_up(request, w.position)
     if name == "gap":
