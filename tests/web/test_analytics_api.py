@@ -4,6 +4,7 @@ at fault (after the caller is authorised), and answers that fit the OpenAPI docu
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -16,6 +17,7 @@ from projections import analytics_queries as aq
 from projections import quality
 from tests.web.api_description import Answers, call
 from tests.web.desk_site import LEAKS, Site, open_site
+from web.api_schema import analytics as schema
 from web.ui.analytics_pages import labels
 
 pytestmark = LEAKS
@@ -179,3 +181,9 @@ def test_the_quality_rollups_are_the_quality_pages(site: Site) -> None:
     for who in ("agent", "auditor", "methodologist", "requester"):
         check(call(site.sign_in(who), "GET", QUALITY), "get", QUALITY, 403)
     check(call(site.new_client(), "GET", QUALITY), "get", QUALITY, 401)
+
+
+def test_the_documented_dimensions_and_ages_are_the_queries() -> None:
+    assert typing.get_args(schema.Dimension) == aq.DIMENSIONS
+    age = typing.get_type_hints(schema.BacklogBucket)["age"]
+    assert typing.get_args(age) == tuple(a for a, _ in aq.AGE_BUCKETS)
