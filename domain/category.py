@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+from domain import eis_fields
 from domain.chain import ChainedAggregate
 from domain.errors import InvalidInput, MissingFields
 from domain.people import clean_text
@@ -22,6 +23,14 @@ class FieldType(StrEnum):
     CHOICE = "choice"
     REGISTRY_NUMBER = "registry_number"
     FILE = "file"
+    # checked identifiers and contacts (issue 18; the checks are domain/eis_fields.py)
+    INN = "inn"
+    KPP = "kpp"
+    OGRN = "ogrn"
+    OGRNIP = "ogrnip"
+    NOTICE_NUMBER = "notice_number"
+    EMAIL = "email"
+    PHONE = "phone"
 
 
 # Registry numbers of the procurement system: 11 to 23 digits (notices 19, contracts 19 or 23).
@@ -45,6 +54,13 @@ class FieldSpec:
         text = str(raw).strip() if raw is not None else ""
         if not text:
             raise MissingFields(f"{self.label_en} is required.", [self.key])
+        if self.type.value in eis_fields.CHECKS:
+            try:
+                return eis_fields.clean(self.type.value, text)
+            except eis_fields.Refused as e:
+                raise InvalidInput(
+                    e.template.format(label=self.label_en or self.key), [self.key]
+                ) from None
         if self.type is FieldType.NUMBER:
             try:
                 number = Decimal(text.replace(",", "."))

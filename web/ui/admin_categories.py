@@ -49,6 +49,12 @@ TYPE_NAMES = {
     FieldType.CHOICE: lazy("Choice from a list"),
     FieldType.REGISTRY_NUMBER: lazy("Registry number (11 to 23 digits)"),
     FieldType.FILE: lazy("File"),
+    FieldType.INN: lazy("INN (10 or 12 digits, check digits verified)"),
+    FieldType.KPP: lazy("KPP (9 characters)"),
+    FieldType.OGRN: lazy("OGRN (13 digits, check digit verified)"),
+    FieldType.OGRNIP: lazy("OGRNIP (15 digits, check digit verified)"),
+    FieldType.NOTICE_NUMBER: lazy("Notice number (19 digits under 44-FZ, 11 under 223-FZ)"),
+    FieldType.EMAIL: lazy("E-mail"), FieldType.PHONE: lazy("Phone"),
 }  # fmt: skip
 KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MOST_FIELDS, MOST_CHOICES = 40, 100

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 
+from domain import eis_fields
 from domain.access import Actor
 from domain.category import FieldSpec, FieldType
 from domain.errors import DeskError, InvalidInput, MissingFields
@@ -102,6 +103,10 @@ def field_message(spec: FieldSpec, raw: Any) -> str:
         return _("{label} is required.").format(label=name)
     except InvalidInput:
         text = str(raw).strip()
+        kind = spec.type.value
+        wrong = eis_fields.problem(kind, text) if kind in eis_fields.CHECKS else ""
+        if wrong:  # its templates are msgids (eis_fields.MESSAGES)
+            return _(wrong).format(label=name)
         if spec.type is FieldType.NUMBER:
             return _("{label} must be a number.").format(label=name)
         if spec.type is FieldType.DATE:
