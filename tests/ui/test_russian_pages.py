@@ -133,12 +133,19 @@ def worked_request(site: Site) -> str:
         (agent, "link", {"other": str(other["number"]), "kind": "duplicate_of"}),
         (agent, "note", {"body": "Проверим подпись"}),
         (agent, "escalate", {"group": str(w.line2), "reason": "нужна вторая линия"}),
+        (agent, "gap", {"subject": "Нет статьи о сертификатах", "description": "Частый вопрос"}),
         (engineer, "resolve", {"resolution": "Сертификат обновлён"}),
     ]
     for person, action, form in steps:
         r = act(site, person, first, action, **form)
         assert r.status_code == 200 and 'role="alert"' not in r.text, (action, r.text[:2000])
     return str(first)
+
+
+def gap(site: Site, ticket: str) -> str:
+    """The knowledge gap raised from `ticket`."""
+    links = site.services.desk.ticket(site.world.admin, UUID(ticket)).links
+    return next(str(other) for other, kind in links if str(kind) == "knowledge_gap")
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
@@ -149,7 +156,8 @@ def test_no_raw_keys_on_any_role_s_pages(site: Site, lang: str) -> None:
         "agent": ["/", f"/t/{ticket}", f"/t/{ticket}/history", f"/t/{anonymous}", "/kb",
                   "/notifications", "/activity", "/incidents", "/quality/mine"],
         "engineer": [f"/t/{ticket}", "/notifications"],
-        "methodologist": ["/kb", "/kb/gaps", "/kb/new"],
+        "methodologist": ["/kb", "/kb/gaps", "/kb/new", "/notifications", "/",
+                          f"/t/{gap(site, ticket)}"],
         "curator": ["/analytics", "/analytics/kb", "/analytics/report", "/activity", "/quality",
                     f"/t/{ticket}"],
         "quality": ["/quality", f"/t/{ticket}/history"],
