@@ -229,21 +229,22 @@ def incident_story(site: Site, check: Answers, ticket: str) -> None:
                    "post", incidents, 201)  # fmt: skip
     i = f"{incidents}/{opened['id']}"
     check(call(dev, "POST", f"{i}/links", {"tickets": [ticket]}), "post", f"{one}/links", 200)
-    check(call(dev, "POST", f"{i}/updates", {"body": "Чиним."}), "post", f"{one}/updates", 200)
-    told = check(dev.get(f"{incidents}?after=0"), "get", incidents, 200)
+    update = check(call(dev, "POST", f"{i}/updates", {"body": "Чиним."}), "post",
+                   f"{one}/updates", 200)  # fmt: skip
+    told = check(dev.get(f"{incidents}?after={update['position']}"), "get", incidents, 200)
     assert told["open"]
     check(dev.get(i), "get", one, 200)
     check(call(dev, "DELETE", f"{i}/links/{ticket}"), "delete", f"{one}/links/{{ticket_id}}", 200)
-    check(call(dev, "POST", f"{i}/resolution", {"answer": "Починили.",
-                                                "resolve_requests": False}),
-          "post", f"{one}/resolution", 200)  # fmt: skip
+    resolved = check(call(dev, "POST", f"{i}/resolution", {"answer": "Починили.",
+                                                           "resolve_requests": False}),
+                     "post", f"{one}/resolution", 200)  # fmt: skip
     other = check(call(dev, "POST", incidents, {"title": "Ложная", "description": "—"}), "post",
                   incidents, 201)  # fmt: skip
     dismissed = call(dev, "POST", f"{incidents}/{other['id']}/dismissal", {"reason": "Не сбой"})
     assert check(dismissed, "post", f"{one}/dismissal", 409)["error"]["code"] == (
         "invalid_transition"
     )  # only a trigger's proposal is dismissed
-    done = check(dev.get(f"{i}?after=0"), "get", one, 200)
+    done = check(dev.get(f"{i}?after={resolved['position']}"), "get", one, 200)  # its views
     assert done["incident"]["status"] == "resolved"
 
 
