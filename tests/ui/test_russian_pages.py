@@ -9,15 +9,18 @@ import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 
+from domain.errors import Conflict
 from domain.settings import Settings
 from domain.ticket import Ticket
 from domain.tickets.values import Channel, LinkKind, Priority, Status, TicketKind
 from tests.web.desk_site import LEAKS, ORIGIN, Person, Site, open_site
+from web.ui import i18n
+from web.ui.refusals import translated
 
 pytestmark = LEAKS
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000") + b"\0" * 64
@@ -234,3 +237,30 @@ def test_history_lines_do_not_decline_names(site: Site) -> None:
     assert "в группу «line1»" in routed, routed
     priority = re.search(r'<li[^>]*data-event="PriorityChanged".*?</li>', html, re.S)
     assert priority and "Высокий" in " ".join(visible(priority.group(0)))
+
+
+def test_refusals_with_values_are_said_from_translated_templates() -> None:
+    stale = Conflict(uuid4(), 3, 5).message
+    i18n.use("ru")
+    try:
+        said = translated(stale)
+        assert said.startswith("Пока вы работали") and "версию 3" in said and "версия 5" in said
+        assert translated("Request 42 is closed; file a new request.").startswith(
+            "Обращение № 42 закрыто"
+        )
+        assert translated("Name a group or an agent to assign to.").startswith("Укажите группу")
+        assert translated("Something no one wrote down.") == "Something no one wrote down."
+        i18n.use("en")
+        assert translated(stale) == stale
+    finally:
+        i18n.use("ru")
+
+
+def test_a_closed_request_refuses_in_russian(site: Site) -> None:
+    ticket = str(site.file(site.sign_in("requester"))["id"])
+    agent = russian(site, "agent")
+    assert act(site, agent, ticket, "resolve", resolution="Готово").status_code == 200
+    assert act(site, agent, ticket, "close", reason="").status_code == 200
+    refused = act(site, agent, ticket, "priority", priority="high", reason="")
+    assert refused.status_code in (409, 422), refused.text
+    assert "закрыто; подайте новое обращение" in refused.text, refused.text[-3000:]
