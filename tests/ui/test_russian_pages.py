@@ -73,8 +73,9 @@ def raw_keys(html: str, lang: str = "ru") -> list[str]:
         english = lang == "ru" and ENGLISH.search(node)
         # in English "Resolved" is a word; an event's name of two words is still a key
         events = EVENTS if lang == "ru" else {e for e in EVENTS if re.search(r"[a-z][A-Z]", e)}
-        if (SNAKE.search(node) or words & events or english
-                or (lang == "ru" and cyrillic and words & ENUM_WORDS)):  # fmt: skip
+        # in Russian an enum's value among Cyrillic words, or alone (an option's text)
+        enum = lang == "ru" and (cyrillic or node in ENUM_WORDS) and words & ENUM_WORDS
+        if SNAKE.search(node) or words & events or english or enum:
             found.append(node)
     return found
 
