@@ -4,45 +4,21 @@ by itself, without a restart. The outage is a TCP proxy the test cuts, not the s
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from domain.settings import Settings
-from tests.conftest import PG_URL
+from tests.e2e.outage_site import proxy, site  # noqa: F401
 from tests.e2e.tcp_proxy import Proxy
-from tests.web.desk_site import LEAKS, Site, migrate, started_site
+from tests.web.desk_site import LEAKS, Site
 
 pytestmark = [LEAKS, pytest.mark.postgres]
 MESSAGE_RU = "Сервис ненадолго недоступен (хранилище). Повторите попытку чуть позже."
 
 
-@pytest.fixture
-def proxy() -> Iterator[Proxy]:
-    p = Proxy()
-    yield p
-    p.close()
-
-
-@pytest.fixture
-def site(
-    pg_schema: str, tmp_path: Path, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Site]:
-    monkeypatch.setenv("SUZ_DATABASE_SCHEMA", pg_schema)
-    assert PG_URL.endswith("@127.0.0.1:5432/test"), "the proxy forwards to the local server"
-    settings = Settings(data_dir=tmp_path / "data", database_url=PG_URL, db_pool_timeout=2.0)
-    world = migrate(settings)  # directly; the desk itself goes through the proxy
-    with started_site(replace(settings, database_url=proxy.url()), monkeypatch, world) as s:
-        yield s
-    os.environ.pop("SUZ_DATABASE_SCHEMA", None)
-
-
 def test_an_outage_answers_503_with_retry_after_and_the_desk_recovers_by_itself(
-    site: Site, proxy: Proxy
+    site: Site,  # noqa: F811
+    proxy: Proxy,  # noqa: F811
 ) -> None:
     requester = site.sign_in("requester")
     filed = site.file(requester)

@@ -5,43 +5,18 @@ The outage is a TCP proxy the test cuts (tests/e2e/tcp_proxy.py), not the shared
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
-from domain.settings import Settings
-from tests.conftest import PG_URL
+from tests.e2e.outage_site import proxy, site  # noqa: F401
 from tests.e2e.tcp_proxy import Proxy
-from tests.web.desk_site import LEAKS, Site, migrate, started_site
+from tests.web.desk_site import LEAKS, Site
 
 pytestmark = [LEAKS, pytest.mark.postgres]
 
 
-@pytest.fixture
-def proxy() -> Iterator[Proxy]:
-    p = Proxy()
-    yield p
-    p.close()
-
-
-@pytest.fixture
-def site(
-    pg_schema: str, tmp_path: Path, proxy: Proxy, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Site]:
-    monkeypatch.setenv("SUZ_DATABASE_SCHEMA", pg_schema)
-    assert PG_URL.endswith("@127.0.0.1:5432/test"), "the proxy forwards to the local server"
-    settings = Settings(data_dir=tmp_path / "data", database_url=PG_URL, db_pool_timeout=2.0)
-    world = migrate(settings)  # directly; the desk itself goes through the proxy
-    with started_site(replace(settings, database_url=proxy.url()), monkeypatch, world) as s:
-        yield s
-    os.environ.pop("SUZ_DATABASE_SCHEMA", None)
-
-
-def ready(site: Site, timeout: float = 60.0) -> int:
+def ready(site: Site, timeout: float = 60.0) -> int:  # noqa: F811
     """/ready's status once it is 200, or its last."""
     client = site.new_client()
     deadline = time.monotonic() + timeout
@@ -52,7 +27,10 @@ def ready(site: Site, timeout: float = 60.0) -> int:
         time.sleep(0.2)
 
 
-def test_ready_says_the_store_is_away_and_health_stays_up(site: Site, proxy: Proxy) -> None:
+def test_ready_says_the_store_is_away_and_health_stays_up(
+    site: Site,  # noqa: F811
+    proxy: Proxy,  # noqa: F811
+) -> None:
     assert ready(site) == 200
     proxy.cut()  # every pooled connection dies; new ones are refused
     client = site.new_client()
