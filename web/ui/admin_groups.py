@@ -165,39 +165,36 @@ async def appoint_lead(request: Request, viewer: Viewer) -> Response:
 
 @ui
 async def add_member(request: Request, viewer: Viewer) -> Response:
-    allowed(viewer, Setup.JOIN_GROUP)
-    group = await load(request, Group, _group_id(request), NO_GROUP)
-    form = await request.form()
-    account = uuid_or_none(text(form, "account"))
-    try:
-        if account is None:
-            raise InvalidInput(i18n.gettext("Choose from the list."), ["account"])
-        w = await run_in_threadpool(services(request).desk.handle, viewer.actor,
-                                    JoinGroup(account, group.id))  # fmt: skip
-    except DeskError as e:
-        status, errors, message = problem(e)
-        if status == 404:  # an account that is not there is a wrong choice in this form
-            status, errors = 422, {"account": message}
-        return await _group(request, group, status, errors, message)
-    await caught_up(request, w)
-    return RedirectResponse(f"/admin/groups/{group.id}?done=joined", 303)
+    allowed(viewer, JoinGroup.policy)  # before the form is read
+    account = text(await request.form(), "account")
+    return await _membership(request, viewer, JoinGroup, account, "joined")
 
 
 @ui
 async def remove_member(request: Request, viewer: Viewer) -> Response:
-    allowed(viewer, Setup.LEAVE_GROUP)
+    return await _membership(request, viewer, LeaveGroup, str(request.path_params["account_id"]),
+                             "left")  # fmt: skip
+
+
+async def _membership(request: Request, viewer: Viewer, change: type[JoinGroup | LeaveGroup],
+                      account_text: str, done: str) -> Response:  # fmt: skip
+    """Adds an account to the group or takes it out: the group's page again, with what was wrong
+    at the account field, or back to it saying what was done."""
+    allowed(viewer, change.policy)
     group = await load(request, Group, _group_id(request), NO_GROUP)
-    account = uuid_or_none(str(request.path_params["account_id"]))
+    account = uuid_or_none(account_text)
     try:
         if account is None:
             raise InvalidInput(i18n.gettext("Choose from the list."), ["account"])
         w = await run_in_threadpool(services(request).desk.handle, viewer.actor,
-                                    LeaveGroup(account, group.id))  # fmt: skip
+                                    change(account, group.id))  # fmt: skip
     except DeskError as e:
         status, errors, message = problem(e)
+        if status == 404 and change is JoinGroup:  # an account not there: a wrong choice here
+            status, errors = 422, {"account": message}
         return await _group(request, group, status, errors, message)
     await caught_up(request, w)
-    return RedirectResponse(f"/admin/groups/{group.id}?done=left", 303)
+    return RedirectResponse(f"/admin/groups/{group.id}?done={done}", 303)
 
 
 routes = [
