@@ -1,7 +1,10 @@
 """The knowledge-base view: articles and their revisions, search and suggestions, usage.
 
 Searching reads only published revisions; requesters get public articles (not templates).
-PostgreSQL ranks with tsvectors (russian configuration); SQLite with FTS5 over Snowball stems.
+PostgreSQL ranks with tsvectors (russian configuration: Russian words by the Russian Snowball
+stemmer, Latin ones by the English); SQLite with FTS5 over the same Snowball stems. Titles weigh
+more than texts on both. Suggestions rank across every category: the chosen category multiplies
+an article's score by `BOOST`, it does not filter (docs/performance.md: the relevance figures).
 """
 
 from __future__ import annotations
@@ -23,14 +26,23 @@ def _content(c: Content) -> str:
     return orjson.dumps(asdict(c), default=str).decode()
 
 
-def _text(c: Content) -> str:
-    refs = " ".join(f"{r.name} {r.clause}" for r in c.references)
-    return "\n".join([c.title_ru, c.title_en, c.body_ru, c.body_en, " ".join(c.tags), refs])
+def _title(data: dict[str, Any]) -> str:
+    return "\n".join([data.get("title_ru", ""), data.get("title_en", "")])
+
+
+def _body(data: dict[str, Any]) -> str:
+    """The texts, tags and references of a revision (its stored JSON)."""
+    refs = " ".join(
+        f"{r.get('name', '')} {r.get('clause', '')}" for r in data.get("references", [])
+    )
+    return "\n".join([data.get("body_ru", ""), data.get("body_en", ""),
+                      " ".join(data.get("tags", [])), refs])  # fmt: skip
 
 
 class KnowledgeView(View):
     name = "knowledge"
     tables = ("v_articles", "v_article_revisions", "v_article_categories", "v_articles_fts")
+    shape = 2  # 2: titles weigh more (tsvector weight A; an FTS5 column of their own)
 
     def ddl(self, dialect: str) -> list[str]:
         doc = ", doc TSVECTOR" if dialect == "postgres" else ""
@@ -60,7 +72,7 @@ class KnowledgeView(View):
         return [
             *statements,
             "CREATE VIRTUAL TABLE IF NOT EXISTS v_articles_fts USING fts5"
-            " (body, tokenize = 'unicode61 remove_diacritics 0')",
+            " (title, body, tokenize = 'unicode61 remove_diacritics 0')",
         ]
 
     @on(Article.Drafted)
@@ -124,15 +136,8 @@ class KnowledgeView(View):
         )
         n = tx.one("SELECT n FROM v_articles WHERE id = %s", (article_id,))
         assert row is not None and n is not None
-        content = Content(
-            **{
-                k: v
-                for k, v in orjson.loads(row[0]).items()
-                if k in ("title_ru", "title_en", "body_ru", "body_en")
-            }
-        )
         data = orjson.loads(row[0])
-        text = _text(content) + "\n" + " ".join(data.get("tags", []))
+        title, body = _title(data), _body(data)
         tx.execute(
             "UPDATE v_articles SET stage = 'published', published_revision = %s,"
             " audience = %s, published = %s, updated_at = %s WHERE id = %s",
@@ -145,13 +150,15 @@ class KnowledgeView(View):
         )
         if tx.dialect == "postgres":
             tx.execute(
-                "UPDATE v_articles SET doc = to_tsvector('russian', %s) WHERE id = %s",
-                (text, article_id),
+                "UPDATE v_articles SET doc = setweight(to_tsvector('russian', %s), 'A')"
+                " || to_tsvector('russian', %s) WHERE id = %s",
+                (title, body, article_id),
             )
         else:
             tx.execute("DELETE FROM v_articles_fts WHERE rowid = %s", (n[0],))
             tx.execute(
-                "INSERT INTO v_articles_fts (rowid, body) VALUES (%s, %s)", (n[0], stemmed(text))
+                "INSERT INTO v_articles_fts (rowid, title, body) VALUES (%s, %s, %s)",
+                (n[0], stemmed(title), stemmed(body)),
             )
 
     @on(Article.Helped)
@@ -171,6 +178,18 @@ class KnowledgeView(View):
         )
 
 
+BOOST = 2  # an article of the chosen category: its score times this (it is not a filter)
+CANDIDATES = 2000  # matches ranked per query: the newest ones, so cost stays bounded
+TITLE_WEIGHT = 4.0  # SQLite's bm25 weight of a title word against a text word (PostgreSQL: A/D)
+ALIAS_A = re.compile(r"\ba\.")
+
+
+def query_words(text: str) -> list[str]:
+    """The words a suggestion searches for: lower-cased, no stop words, each once, at most 40."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1]
+    return list(dict.fromkeys(words))[:40]
+
+
 def suggest(
     tx: Tx,
     text: str,
@@ -180,8 +199,10 @@ def suggest(
     kinds: tuple[Kind, ...] = (Kind.ARTICLE,),
     limit: int = 5,
 ) -> list[dict[str, Any]]:
-    """Published articles (or templates) matching any of the words of `text`, best first."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1][:40]
+    """Published articles (or templates) matching any of the words of `text`, best first, from
+    every category; those of `category_id` rank `BOOST` times higher. Requesters (`staff`
+    False) are offered public articles only."""
+    words = query_words(text)
     if not words:
         return []
     where = [f"a.kind IN ({', '.join(['%s'] * len(kinds))})", "a.stage = 'published'"]
@@ -189,32 +210,20 @@ def suggest(
     if not staff:
         where.append("a.audience = %s")
         params.append(Audience.PUBLIC.value)
-    if category_id:
-        where.append(
-            "EXISTS (SELECT 1 FROM v_article_categories ac WHERE ac.article_id = a.id"
-            " AND ac.category_id = %s)"
-        )
-        params.append(category_id)
-    unique = list(dict.fromkeys(words))
+    category = category_id or None
     # SQLite: articles with all the words first. PostgreSQL cannot bound an AND search whose
     # words are common (its GIN index hands back every match), so it ranks the OR candidates.
-    rows = _ranked(tx, unique, "all", where, params, limit) if tx.dialect == "sqlite" else []
+    rows = (
+        _ranked(tx, words, "all", where, params, limit, category) if tx.dialect == "sqlite" else []
+    )
     if len(rows) < limit:  # then articles sharing some of the words
         seen = {r[0] for r in rows}
-        if category_id and tx.dialect == "postgres":  # the category filter is the query's own
-            pg_where, pg_params = where[:-1], params[:-1]
-            more = _ranked(tx, unique, "any", pg_where, pg_params, limit, category=category_id)
-        else:
-            more = _ranked(tx, unique, "any", where, params, limit)
+        more = _ranked(tx, words, "any", where, params, limit, category)
         rows += [r for r in more if r[0] not in seen][: limit - len(rows)]
     return [
         {"id": r[0], "kind": r[1], "title": r[2], "revision": r[3], "content": orjson.loads(r[4])}
         for r in rows
     ]
-
-
-ALIAS_A = re.compile(r"\ba\.")
-CANDIDATES = 2000  # matches ranked per query: the newest ones, so cost stays bounded
 
 
 def _ranked(
@@ -224,41 +233,55 @@ def _ranked(
     where: list[str],
     params: list[Any],
     limit: int,
-    cap: int = CANDIDATES,
-    category: str | None = None,
+    category: str | None,
 ) -> list[tuple[Any, ...]]:
-    """Published articles matching all (or any) of `words`: of the newest CANDIDATES matches,
-    the best ranked. Ranking every match of common words would cost O(articles)."""
+    """Published articles matching all (or any) of `words`, best first: the newest CANDIDATES
+    matches (on PostgreSQL also the chosen category's newest CANDIDATES matches, so an old
+    article of the category is not crowded out), each scored by its words and boosted when it
+    is in the category. Ranking every match of common words would cost O(articles). SQLite
+    keeps the bound it had when the category filtered (FTS5 cannot start from the category's
+    rows: it would rank every match first)."""
     columns = "c.id, c.kind, c.title, c.published_revision, c.published"
-    if tx.dialect == "postgres" and category is not None:  # the category's newest articles
-        query = (" & " if mode == "all" else " | ").join(words)
-        return tx.all(
-            f"WITH recent AS MATERIALIZED (SELECT article_id FROM v_article_categories"
-            f" WHERE category_id = %s ORDER BY n DESC LIMIT {cap})"
-            f" SELECT {columns} FROM recent r JOIN v_articles c ON c.id = r.article_id,"
-            f" to_tsquery('russian', %s) q WHERE c.doc @@ q"
-            f" AND {ALIAS_A.sub('c.', ' AND '.join(where))}"
-            " ORDER BY ts_rank(c.doc, q) DESC, c.n DESC LIMIT %s",
-            (category, query, *params, limit),
-        )
+    boost = (
+        f"CASE WHEN EXISTS (SELECT 1 FROM v_article_categories ac WHERE ac.category_id = %s"
+        f" AND ac.article_id = c.id) THEN {BOOST} ELSE 1 END"
+    )
     if tx.dialect == "postgres":
         query = (" & " if mode == "all" else " | ").join(words)
+        filters = " AND ".join(where)
+        newest = (
+            f"(SELECT a.id FROM v_articles a WHERE a.doc @@ to_tsquery('russian', %s)"
+            f" AND {filters} ORDER BY a.n DESC LIMIT {CANDIDATES})"
+        )
+        args: list[Any] = [query, *params]
+        if category is not None:
+            newest += (
+                f" UNION (SELECT a.id FROM (SELECT article_id FROM v_article_categories"
+                f" WHERE category_id = %s ORDER BY n DESC LIMIT {CANDIDATES}) r"
+                f" JOIN v_articles a ON a.id = r.article_id"
+                f" WHERE a.doc @@ to_tsquery('russian', %s) AND {filters})"
+            )
+            args += [category, query, *params]
+        score = "ts_rank(c.doc, q)" + (f" * {boost}" if category is not None else "")
         return tx.all(
-            f"SELECT {columns} FROM (SELECT a.*, q FROM v_articles a,"
-            f" to_tsquery('russian', %s) q WHERE a.doc @@ q AND {' AND '.join(where)}"
-            f" ORDER BY a.n DESC LIMIT {cap}) c"
-            " ORDER BY ts_rank(c.doc, c.q) DESC, c.n DESC LIMIT %s",
-            (query, *params, limit),
+            f"WITH cand AS MATERIALIZED ({newest}) SELECT {columns} FROM cand"
+            " JOIN v_articles c ON c.id = cand.id, to_tsquery('russian', %s) q"
+            f" ORDER BY {score} DESC, c.n DESC LIMIT %s",
+            (*args, query, *([category] if category is not None else []), limit),
         )
     match = (" AND " if mode == "all" else " OR ").join(f'"{stem(w)}"' for w in words)
     filters = ALIAS_A.sub("c.", " AND ".join(where))
+    bm25 = f"bm25(v_articles_fts, {TITLE_WEIGHT}, 1.0)"
+    newest = (
+        f"SELECT rowid AS n, {bm25} AS score FROM v_articles_fts WHERE v_articles_fts MATCH %s"
+        f" ORDER BY rowid DESC LIMIT {CANDIDATES}"
+    )
+    args = [match]
+    score = "f.score" + (f" * {boost}" if category is not None else "")
     return tx.all(
-        f"SELECT {columns} FROM (SELECT rowid AS n, bm25(v_articles_fts) AS score"
-        " FROM v_articles_fts WHERE v_articles_fts MATCH %s ORDER BY rowid DESC"
-        f" LIMIT {CANDIDATES}) f JOIN v_articles c ON c.n = f.n"
-        f" WHERE {filters} ORDER BY f.score, c.n DESC"
-        " LIMIT %s",
-        (match, *params, limit),
+        f"SELECT {columns} FROM ({newest}) f JOIN v_articles c ON c.n = f.n"
+        f" WHERE {filters} ORDER BY {score}, c.n DESC LIMIT %s",
+        (*args, *params, *([category] if category is not None else []), limit),
     )
 
 

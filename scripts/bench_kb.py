@@ -114,7 +114,8 @@ SELECT id, i, kind, 'published', 1, 1, audience, title_ru, json_build_object('ti
   title_ru, 'title_en', title_en, 'body_ru', body_ru, 'body_en', body_en, 'audience', audience,
   'tags', json_build_array(tag), 'references', json_build_array(), 'category_ids', cats)::text,
   NULL, 0, 0, 0, '2026-01-01T00:00:00+00:00',
-  to_tsvector('russian', concat_ws(E'\\n', title_ru, title_en, body_ru, body_en, tag, '', tag))
+  setweight(to_tsvector('russian', concat_ws(E'\\n', title_ru, title_en)), 'A')
+  || to_tsvector('russian', concat_ws(E'\\n', body_ru, body_en, tag, ''))
 FROM (SELECT i, md5('kb' || i)::uuid::text AS id,
         CASE WHEN r < 0.85 THEN 'article' WHEN r < 0.95 THEN 'answer_template'
           ELSE 'info_request_template' END AS kind,
@@ -152,7 +153,7 @@ def _text(rnd: random.Random, vocab: Sequence[str], count: int) -> str:
 def populate_sqlite(db: ViewDB, rows: int) -> None:
     rnd = random.Random(7)
     articles: list[tuple[Any, ...]] = []
-    fts: list[tuple[int, str]] = []
+    fts: list[tuple[int, str, str]] = []
     categories: list[tuple[str, str, int]] = []
     for i in tqdm(range(1, rows + 1), unit="article", desc="sqlite rows", file=sys.stderr):
         r = rnd.random()
@@ -166,7 +167,7 @@ def populate_sqlite(db: ViewDB, rows: int) -> None:
                    "category_ids": cats}  # fmt: skip
         article_id = f"kb-{i:08d}"
         articles.append((article_id, i, kind, audience, t_ru, orjson.dumps(content).decode()))
-        fts.append((i, stemmed("\n".join([t_ru, t_en, b_ru, b_en, tag, "", tag]))))
+        fts.append((i, stemmed(f"{t_ru}\n{t_en}"), stemmed("\n".join([b_ru, b_en, tag, ""]))))
         categories += [(article_id, c, i) for c in dict.fromkeys(cats)]
     started = time.perf_counter()
     with db.tx() as tx:
@@ -177,7 +178,7 @@ def populate_sqlite(db: ViewDB, rows: int) -> None:
             " '2026-01-01T00:00:00+00:00')",
             articles,
         )
-        tx.executemany("INSERT INTO v_articles_fts (rowid, body) VALUES (%s, %s)", fts)
+        tx.executemany("INSERT INTO v_articles_fts (rowid, title, body) VALUES (%s, %s, %s)", fts)
         tx.executemany(
             "INSERT INTO v_article_categories (article_id, category_id, n) VALUES (%s, %s, %s)",
             categories,

@@ -183,7 +183,8 @@ async def suggestions(request: Request) -> Response:
 
 
 async def for_ticket(request: Request) -> Response:
-    """Staff: articles and templates that fit this request's category and text."""
+    """Staff: articles and templates that fit this request's text, from every category; its
+    own category's rank higher (knowledge.BOOST)."""
     actor = signed_in(await authenticate(request))
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Suggestions inside a request are for the staff.")
@@ -192,12 +193,10 @@ async def for_ticket(request: Request) -> Response:
     ticket = await run_in_threadpool(svc.desk.ticket, actor, ticket_id)
     text = f"{ticket.subject} {ticket.description}"
     with svc.projections.db.read() as tx:
-        same_category = knowledge.suggest(
-            tx, text, staff=True, kinds=tuple(Kind), limit=8, category_id=str(ticket.category_id)
+        found = knowledge.suggest(
+            tx, text, staff=True, kinds=tuple(Kind), limit=16, category_id=str(ticket.category_id)
         )
-        anywhere = knowledge.suggest(tx, text, staff=True, kinds=tuple(Kind), limit=8)
-    seen = {a["id"] for a in same_category}
-    return json(same_category + [a for a in anywhere if a["id"] not in seen][:8])
+    return json(found)
 
 
 async def usage(request: Request) -> Response:
