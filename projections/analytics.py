@@ -4,8 +4,9 @@ Each row says when the request was filed (the UTC day, its ISO week's Monday and
 its category, channel and organisation, where it is (line, group, agent: for a resolved request
 the line, group and agent that resolved it), when staff first answered it, when it was
 resolved, how long agents held it (assigned to a person and not waiting for the requester), how
-often it was transferred, escalated, asked for information and reopened, its rating, whether
-line 1 resolved it without transfer or escalation, and the SLA breaches it got.
+often it was transferred, escalated, asked for information and reopened, its rating (and the
+earlier ratings a reopening withdrew), whether line 1 resolved it (`resolved_on_line1`, the one
+definition), and the SLA breaches it got.
 
 The same batch keeps the per-day table (projections/analytics_days.py): each request counted once
 per dimension on its filing day, so the dashboard reads days, not requests.
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 
 import projections.analytics_days as analytics_days
+from domain.incidents import MassIncident
 from domain.sla import FIRST_RESPONSE_BREACH, FIRST_RESPONSES, RESOLUTION_BREACH
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
@@ -50,7 +52,7 @@ class Fact:
     info_requests: int = 0
     reopens: int = 0
     rating: int | None = None
-    line1: int = 0  # resolved on line 1 without transfer or escalation
+    line1: int = 0  # resolved on line 1: `resolved_on_line1`, set when it is resolved
     fr_breach: int = 0
     res_breach: int = 0
     version: int = 0
@@ -61,12 +63,24 @@ class Fact:
     held_since: str | None = None  # the open span's start, while an agent holds it
     held_by: str = "{}"  # JSON: each agent who held it -> microseconds (closed spans)
     waiting: int = 0  # waiting for the requester's information
+    incident: int = 0  # linked to a mass incident now (developers' or operations' work)
+    earlier_ratings: int = 0  # ratings a reopening withdrew (the CSI history)
+    earlier_sum: int = 0  # their sum
 
 
 COLUMNS = tuple(f.name for f in fields(Fact))
 # The changes that end the holder's span: the request moves, waits for the requester or is done.
 RELEASES = (Ticket.Assigned, Ticket.Transferred, Ticket.Escalated, Ticket.InformationRequested,
             Ticket.Resolved)  # fmt: skip
+
+
+def resolved_on_line1(fact: Fact) -> int:
+    """The one definition of a first-line resolution (docs/metrics.md), asked when a request is
+    resolved: it is still on line 1 (never escalated to line 2 or 3), was never transferred,
+    and is not linked to a mass incident (resolved by the incident's answer, or by the work of
+    developers and operations behind it)."""
+    return int(fact.line == 1 and not fact.transfers and not fact.escalations
+               and not fact.incident)  # fmt: skip
 
 
 def stamp(moment: datetime) -> str:
@@ -109,7 +123,9 @@ class AnalyticsView(View):
 
     name = "analytics"
     tables = ("v_analytics", "v_analytics_days")
-    shape = 5  # 2: handling time, the per-day table; 3: open counts; 4: month rows; 5: holders
+    # 2: handling time, the per-day table; 3: open counts; 4: month rows; 5: holders;
+    # 6: mass incidents are not line 1, earlier ratings
+    shape = 6
 
     def __init__(self) -> None:
         self.begin()
@@ -132,7 +148,8 @@ class AnalyticsView(View):
             " line1 INTEGER NOT NULL, fr_breach INTEGER NOT NULL, res_breach INTEGER NOT NULL,"
             " version INTEGER NOT NULL, fr_us BIGINT, res_us BIGINT, handle_us BIGINT,"
             " held_us BIGINT NOT NULL, held_since TEXT, waiting INTEGER NOT NULL,"
-            " held_by TEXT NOT NULL)",
+            " held_by TEXT NOT NULL, incident INTEGER NOT NULL,"
+            " earlier_ratings INTEGER NOT NULL, earlier_sum INTEGER NOT NULL)",
             "CREATE INDEX IF NOT EXISTS v_analytics_filed ON v_analytics (filed_day)",
             "CREATE INDEX IF NOT EXISTS v_analytics_status ON v_analytics (status, filed_day)",
             *analytics_days.ddl(dialect),
@@ -238,13 +255,16 @@ class AnalyticsView(View):
             fact.status, fact.resolved_at, fact.agent_id = "resolved", at, str(event.by)
             fact.res_us, fact.handle_us = micros(fact.filed_at, at), fact.held_us
             fact.resolutions += 1
-            fact.line1 = int(fact.line == 1 and not fact.transfers and not fact.escalations)
+            fact.line1 = resolved_on_line1(fact)
             _settled(fact, at)
 
     @on(Ticket.Reopened)
     def reopened(self, tx: Tx, event: Ticket.Reopened, position: int) -> None:
         if step := self._step(tx, event):
             fact, at = step
+            if fact.rating is not None:  # withdrawn, kept in the history (not in CSI)
+                fact.earlier_ratings += 1
+                fact.earlier_sum += fact.rating
             fact.status, fact.resolved_at, fact.rating, fact.line1 = "open", None, None, 0
             fact.res_us = fact.handle_us = None
             fact.waiting = 0
@@ -274,6 +294,17 @@ class AnalyticsView(View):
             elif event.alarm == RESOLUTION_BREACH:
                 fact.res_breach = 1
             _settled(fact, at)
+
+    @on(MassIncident.Linked)
+    def incident_linked(self, tx: Tx, event: MassIncident.Linked, position: int) -> None:
+        for ticket_id in event.ticket_ids:
+            if fact := self._fact(tx, str(ticket_id)):
+                fact.incident = 1
+
+    @on(MassIncident.Unlinked)
+    def incident_unlinked(self, tx: Tx, event: MassIncident.Unlinked, position: int) -> None:
+        if fact := self._fact(tx, str(event.ticket_id)):
+            fact.incident = 0
 
     def flush(self, tx: Tx) -> None:
         inserts, updates = [], []

@@ -53,6 +53,8 @@ class Fact(Protocol):
     res_us: int | None
     handle_us: int | None
     held_by: str
+    earlier_ratings: int
+    earlier_sum: int
 
 
 def holders_of(f: Fact) -> dict[str, int]:
@@ -66,7 +68,8 @@ MONTHLY = ("agent", "organisation")  # also rolled up per month: their day rows 
 COLUMN = {"line": "line", "group": "group_id", "agent": "agent_id", "category": "category_id",
           "channel": "channel", "organisation": "organisation_id"}  # fmt: skip
 COUNTS = ("filed", "open", "info", "ever_resolved", "reopened", "resolved", "line1", "within_sla",
-          "rated", "rating_sum", "r1", "r2", "r3", "r4", "r5")  # fmt: skip
+          "rated", "rating_sum", "r1", "r2", "r3", "r4", "r5", "earlier", "earlier_sum",
+          "replaced")  # fmt: skip
 MEASURES = ("fr", "res", "handle")
 SUMS = tuple(f"{m}_sum" for m in MEASURES)
 NUMBERS = COUNTS + SUMS
@@ -140,6 +143,9 @@ def part(f: Fact) -> Part:
             int(rating is not None),
             rating or 0,
             *(int(rating == s) for s in range(1, 6)),
+            f.earlier_ratings,
+            f.earlier_sum,
+            f.earlier_ratings if rating is not None else 0,  # replaced by the standing rating
         ),
         durations=(f.fr_us, f.res_us if resolved else None, f.handle_us if resolved else None),
     )

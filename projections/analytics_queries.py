@@ -74,6 +74,9 @@ class Figures:
     csi: Fraction | None
     ratings: dict[int, int]
     response_rate: Fraction | None
+    earlier_ratings: int  # ratings a reopening withdrew: the CSI history, not in CSI
+    earlier_csi: Fraction | None  # their mean
+    replaced_ratings: int  # those of them the request's standing rating replaced
 
 
 @dataclass
@@ -150,6 +153,8 @@ def figures(key: str, rows: list[Fact]) -> Figures:
     line1 = sum(f.line1 for f in resolved)
     within = sum(1 for f in resolved if not f.fr_breach and not f.res_breach)
     info = sum(f.info_requests for f in rows)
+    earlier = sum(f.earlier_ratings for f in rows)
+    earlier_sum = sum(f.earlier_sum for f in rows)
     return Figures(
         key=key,
         filed=len(rows),
@@ -170,6 +175,9 @@ def figures(key: str, rows: list[Fact]) -> Figures:
         csi=Fraction(sum(rated), len(rated)) if rated else None,
         ratings={s: rated.count(s) for s in range(1, 6)},
         response_rate=_share(len(rated), len(resolved)),
+        earlier_ratings=earlier,
+        earlier_csi=_share(earlier_sum, earlier),
+        replaced_ratings=sum(f.earlier_ratings for f in resolved if f.rating is not None),
     )
 
 
@@ -224,6 +232,9 @@ class _Sum:
             csi=Fraction(c["rating_sum"], rated) if rated else None,
             ratings={s: c[f"r{s}"] for s in range(1, 6)},
             response_rate=_share(rated, resolved),
+            earlier_ratings=c["earlier"],
+            earlier_csi=_share(c["earlier_sum"], c["earlier"]),
+            replaced_ratings=c["replaced"],
         )
 
 

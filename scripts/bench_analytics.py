@@ -109,7 +109,7 @@ def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
             "info_requests": rnd.choices((0, 1, 2), (70, 25, 5))[0],
             "reopens": int(rnd.random() < 0.04),
             "rating": rnd.randint(1, 5) if resolved and rnd.random() < 0.6 else None,
-            "line1": int(resolved and line == 1 and not transfers),
+            "line1": int(resolved and line == 1 and not transfers and i % 50),
             "fr_breach": int(rnd.random() < 0.03),
             "res_breach": int(rnd.random() < 0.05),
             "version": rnd.randint(4, 30),
@@ -120,6 +120,9 @@ def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
             "held_since": None,
             "waiting": 0,
             "held_by": orjson.dumps({agent: handle_us} if handle_us else {}).decode(),
+            "incident": int(i % 50 == 0),  # one in 50 linked to a mass incident
+            "earlier_ratings": (earlier := int(i % 40 == 0)),  # rated, reopened
+            "earlier_sum": 2 * earlier,
         }
         yield tuple(values[c] for c in COLUMNS)
 

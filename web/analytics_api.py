@@ -82,6 +82,9 @@ def figures(f: aq.Figures, label: str) -> schema.Figures:
         csi=_float(f.csi),
         ratings=[f.ratings[s] for s in range(1, 6)],
         response_rate=_float(f.response_rate),
+        earlier_ratings=f.earlier_ratings,
+        earlier_csi=_float(f.earlier_csi),
+        replaced_ratings=f.replaced_ratings,
     )
 
 

@@ -332,3 +332,51 @@ def test_the_per_day_table_gives_the_figures_of_the_requests_themselves(
     before = table()
     projections.runner("analytics").rebuild()
     assert table() == before
+
+
+def test_line_1_is_neither_escalated_nor_a_mass_incident_and_earlier_ratings_are_kept(
+    world: World, projections: Projections
+) -> None:
+    """Resolved on line 1 (the one definition, `resolved_on_line1`): not a request escalated
+    to line 2, not one resolved by a mass incident's answer, not one an agent resolved while it
+    was linked to an incident; one taken out of the incident and resolved by line 1 is. A
+    reopening keeps the earlier rating in the history: the standing one counts in CSI."""
+    d, agent, eng, req = world.desk, world.agent, world.engineer, world.requester
+
+    def file(subject: str) -> UUID:
+        return d.file_ticket(req, world.contracts, subject, "Ошибка подписи.",
+                             {"contract_number": "1234567890123456789"}).id  # fmt: skip
+
+    own = file("Сами решили")
+    d.resolve(agent, own, "Готово")
+    up = file("Эскалация")
+    d.escalate(agent, up, world.line2, "Нужен инженер")
+    d.resolve(eng, up, "Исправлено")
+    by_incident, by_agent, taken_out = file("Сбой 1"), file("Сбой 2"), file("Сбой 3")
+    incident = d.open_incident(world.developer, "Сбой ЭЦП", "Знаем, чиним.").id
+    d.link_to_incident(world.agent, incident, (by_incident, by_agent, taken_out))
+    d.resolve(agent, by_agent, "Решено обходным путём")  # while linked: the incident's work
+    d.unlink_from_incident(world.agent, incident, taken_out)
+    d.resolve(agent, taken_out, "Не связано со сбоем")
+    d.resolve_incident(world.developer, incident, "Сбой устранён.")  # resolves `by_incident`
+    d.rate(req, own, 2)
+    d.reopen(req, own, "Не помогло")
+    d.resolve(agent, own, "Теперь готово")
+    d.rate(req, own, 5)
+    reopened_unrated = file("Переоткрыт без новой оценки")
+    d.resolve(agent, reopened_unrated, "Готово")
+    d.rate(req, reopened_unrated, 3)
+    d.reopen(req, reopened_unrated, "Снова не работает")
+    projections.catch_up()
+    today = datetime.now(UTC).date()
+    with projections.db.read() as tx:
+        facts = {f.ticket_id: f for f in aq.requests(tx, today, today, "day", None)}
+        report = aq.report(tx, today, today, "line")
+    line1 = {t for t, f in facts.items() if f.line1}
+    assert line1 == {str(own), str(taken_out)}
+    assert all(facts[str(t)].resolved_at for t in (own, up, by_incident, by_agent, taken_out))
+    total = report.total
+    assert (total.resolved, total.line1, total.line1_share) == (5, 2, F(2, 5))
+    assert total == aq.figures("", list(facts.values()))  # the per-day table agrees
+    assert (total.rated, total.csi, total.ratings[5]) == (1, F(5), 1)
+    assert (total.earlier_ratings, total.earlier_csi, total.replaced_ratings) == (2, F(5, 2), 1)

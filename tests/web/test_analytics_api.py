@@ -4,6 +4,7 @@ at fault (after the caller is authorised), and answers that fit the OpenAPI docu
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -78,11 +79,14 @@ def same_figures(got: dict[str, Any], want: aq.Figures, label: str) -> None:
         "info_requests": want.info_requests,
         "within_sla": want.within_sla,
         "rated": want.rated,
+        "earlier_ratings": want.earlier_ratings,
+        "replaced_ratings": want.replaced_ratings,
     }
     shares = {"line1_share": want.line1_share, "reopen_rate": want.reopen_rate,
               "info_per_request": want.info_per_request,
               "sla_compliance": want.sla_compliance, "csi": want.csi,
-              "response_rate": want.response_rate}  # fmt: skip
+              "response_rate": want.response_rate,
+              "earlier_csi": want.earlier_csi}  # fmt: skip
     assert {k: got[k] for k in counts} == counts
     assert {k: got[k] for k in shares} == {k: number(v) for k, v in shares.items()}
     assert got["ratings"] == [want.ratings[s] for s in range(1, 6)]
@@ -112,6 +116,67 @@ def test_the_api_answers_the_pages_figures_for_every_dimension(site: Site) -> No
     assert total["reopened"] == 1 and total["ever_resolved"] == 2 and total["reopen_rate"] == 0.5
     assert total["first_response"]["count"] == 3 and total["response_rate"] == 1.0
     assert sum(b["count"] for b in got["backlog"]) == 1
+    earlier = (total["earlier_ratings"], total["earlier_csi"], total["replaced_ratings"])
+    assert earlier == (0, None, 0)
+
+
+def _page_cells(html: str) -> dict[str, list[str]]:
+    """The analytics page's figures table: each row's label and its cells' text."""
+    table = html.split('<table class="list figures">', 1)[1].split("</table>", 1)[0]
+    rows = {}
+    for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        label = re.search(r'<th scope="row">(.*?)</th>', tr, re.S)
+        if label:
+            cells = re.findall(r'<td class="num">(.*?)</td>', tr, re.S)
+            rows[label.group(1).strip()] = [re.sub(r"<[^>]+>", "", c).strip() for c in cells]
+    return rows
+
+
+def test_line_1_leaves_out_escalations_and_mass_incidents_alike_in_the_api_and_on_the_page(
+    site: Site,
+) -> None:
+    """Four resolved requests: one by line 1 alone, one escalated to line 2 and resolved by an
+    engineer, one resolved by a mass incident's answer, one rated, reopened and rated again.
+    The API and the page both say line 1 resolved 2 of 4 (50%), per line and in total, and
+    both report the earlier rating the reopening withdrew."""
+    w = site.world
+    own = w.file(subject="Линия 1")
+    w.desk.resolve(w.agent, own.id, "Готово")
+    up = w.file(subject="Инженерам")
+    w.desk.escalate(w.agent, up.id, w.line2, "Нужен инженер")
+    w.desk.resolve(w.engineer, up.id, "Исправлено")
+    mass = w.file(subject="Сбой")
+    incident = w.desk.open_incident(w.developer, "Сбой ЭЦП", "Знаем, чиним.").id
+    w.desk.link_to_incident(w.agent, incident, (mass.id,))
+    w.desk.resolve_incident(w.developer, incident, "Сбой устранён.")
+    again = w.file(subject="Переоткрыт")
+    w.desk.resolve(w.agent, again.id, "Готово")
+    w.desk.rate(w.requester, again.id, 2)
+    w.desk.reopen(w.requester, again.id, "Не помогло")
+    w.desk.resolve(w.agent, again.id, "Теперь готово")
+    position = w.desk.rate(w.requester, again.id, 4).position
+    today = datetime.now(UTC).date()
+    query = f"from={today}&to={today}&by=line&after={position}"
+    curator = site.sign_in("curator")
+    got = Answers()(call(curator, "GET", f"{PATH}?{query}"), "get", PATH, 200)
+    by_line = {r["key"]: r for r in got["rows"]}
+    assert (got["total"]["resolved"], got["total"]["line1_resolved"]) == (4, 2)
+    assert got["total"]["line1_share"] == 0.5
+    assert (by_line["1"]["resolved"], by_line["1"]["line1_resolved"]) == (3, 2)
+    assert (by_line["2"]["resolved"], by_line["2"]["line1_resolved"]) == (1, 0)
+    total = got["total"]
+    assert (total["csi"], total["earlier_ratings"], total["earlier_csi"]) == (4.0, 1, 2.0)
+    assert total["replaced_ratings"] == 1
+    page = curator.client.get(f"/analytics?{query}", headers={"Accept-Language": "en"})
+    assert page.status_code == 200, page.text
+    cells = _page_cells(page.text)
+    line1_column = 11  # filed, 9 durations, resolved, then line 1 %
+    assert cells["All"][line1_column] == "50.0" == f"{got['total']['line1_share'] * 100:.1f}"
+    assert cells["Line 1"][line1_column] == "66.7"
+    assert cells["Line 2"][line1_column] == "0.0"
+    assert [cells[k][10] for k in ("Line 1", "Line 2", "All")] == ["3", "1", "4"]
+    assert "Earlier ratings withdrawn by a reopening (not in CSI): 1." in page.text
+    assert "Their mean: 2.00; replaced by a later rating: 1." in page.text
 
 
 def test_the_defaults_are_the_pages_this_month_by_day(site: Site) -> None:

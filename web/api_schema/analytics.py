@@ -55,6 +55,14 @@ class Figures(Answer, kw_only=True):
     csi: Annotated[float, Meta(ge=1, le=5)] | None
     ratings: Annotated[list[int], Meta(min_length=5, max_length=5, description=RATINGS)]
     response_rate: Share | None
+    earlier_ratings: Annotated[
+        int,
+        Meta(description="Ratings a reopening withdrew (kept in the history, not counted in csi)."),
+    ]
+    earlier_csi: Annotated[float, Meta(ge=1, le=5)] | None
+    replaced_ratings: Annotated[
+        int, Meta(description="Those earlier ratings whose request was rated again.")
+    ]
 
 
 class BacklogBucket(Answer, kw_only=True):

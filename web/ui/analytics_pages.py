@@ -90,8 +90,9 @@ DEFINITIONS = (
     (
         lazy("Resolved on line 1"),
         lazy(
-            "Share of resolved requests resolved on line 1 that were never transferred or "
-            "escalated."
+            "Share of resolved requests resolved on line 1: never transferred, never escalated "
+            "to line 2 or 3, and not linked to a mass incident (resolved by developers' or "
+            "operations' work)."
         ),
     ),
     (
@@ -111,6 +112,13 @@ DEFINITIONS = (
         lazy(
             "Mean of the standing ratings (1-5) of resolved requests; a reopening withdraws the "
             "rating; the distribution counts each score."
+        ),
+    ),
+    (
+        lazy("Earlier ratings"),
+        lazy(
+            "Ratings a reopening withdrew: kept in the history and reported with their mean, not "
+            "counted in CSI; replaced: those of them whose request was rated again."
         ),
     ),
     (lazy("Rating response rate"), lazy("Rated requests divided by resolved requests.")),
@@ -323,7 +331,7 @@ CSV_HEADER = (
     "handling_p90_h", "line1_resolved", "line1_share",
     "reopened", "reopen_rate", "info_requests", "info_per_request", "within_sla",
     "sla_compliance", "rated", "csi", "rating_1", "rating_2", "rating_3", "rating_4",
-    "rating_5", "response_rate",
+    "rating_5", "response_rate", "earlier_ratings", "earlier_csi", "replaced_ratings",
 )  # fmt: skip
 
 
@@ -340,7 +348,8 @@ def csv_row(dim: str, label: str, r: aq.Figures) -> list[str]:
             n(r.line1_share), str(r.reopened), n(r.reopen_rate), str(r.info_requests),
             n(r.info_per_request), str(r.within_sla), n(r.sla_compliance), str(r.rated),
             n(r.csi), *(str(r.ratings[s]) for s in range(1, 6)),
-            n(r.response_rate)]  # fmt: skip
+            n(r.response_rate), str(r.earlier_ratings), n(r.earlier_csi),
+            str(r.replaced_ratings)]  # fmt: skip
 
 
 def table(request: Request, f: Filters) -> list[list[str]]:
