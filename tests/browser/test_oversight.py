@@ -446,3 +446,32 @@ def test_the_auditor_checks_the_whole_store_and_the_seals_of_the_log(
     assert int(found.group(1)) >= number
     expect(ok.locator(".muted")).to_have_text(re.compile(r"^Finished \S"))
     expect(auditor.locator("#seal-problems")).to_have_count(0)
+
+
+def test_the_analytics_table_fits_a_1366_pixel_screen(people: People, desk_site: DeskSite) -> None:
+    """At 1366x768 the page never scrolls sideways: the wide figures table scrolls inside its own
+    box, its row labels staying in view, in both languages."""
+    desk_site.file("Аналитика: ширина экрана")
+    for locale in (EN, "ru-RU"):
+        curator = people.sign_in("curator", "/analytics?by=category", locale=locale)
+        curator.set_viewport_size({"width": 1366, "height": 768})
+        table = curator.locator("#figures table.figures")
+        expect(table).to_be_visible()
+        widths = curator.evaluate(
+            """() => ({page: document.documentElement.scrollWidth,
+                       view: document.documentElement.clientWidth,
+                       body: document.body.scrollWidth,
+                       box: document.querySelector('.table-scroll').clientWidth,
+                       table: document.querySelector('table.figures').scrollWidth})"""
+        )
+        assert widths["page"] <= widths["view"], widths
+        assert widths["body"] <= widths["view"], widths
+        assert widths["box"] <= widths["view"], widths
+        # the row's label stays visible when the table is scrolled to its last column
+        label = figures_row(curator, CATEGORY if locale == EN else "Реестр контрактов")
+        label.scroll_into_view_if_needed()
+        curator.evaluate("() => { const b = document.querySelector('.table-scroll');"
+                         " b.scrollLeft = b.scrollWidth; }")  # fmt: skip
+        expect(label.locator("th")).to_be_in_viewport()
+        expect(label.locator("td").last).to_be_in_viewport()
+        assert curator.evaluate("() => document.documentElement.scrollWidth") <= widths["view"]
