@@ -14,6 +14,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Recording, S
 
 from domain.access import WORKERS, Actor, Command, TicketScope, check, may_see
 from domain.article import Article
+from domain.cached_copy import CachedCopies
 from domain.calls import RegisterCall, register_call
 from domain.category import Category, FieldSpec, parse_fields
 from domain.chain import ChainedAggregate, KeyedMapper, keyed_mapper
@@ -85,6 +86,7 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(dict(env) if env is not None else Settings.from_env().store_env())
         self.group_commit = install_group_commit(self)  # None when SUZ_GROUP_COMMIT_US=0
+        self.copies = CachedCopies(self.repository)  # ticket commands' loads (cached_copy.py)
         self._numbers = TicketNumbers(self)
         key = getattr(self.mapper, "key", None)
         self.link_secret = derive(key, "visitor-links")  # private links' keys (domain/links.py)
@@ -162,9 +164,11 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
 
     # -- organisations, accounts, groups, categories: set-up commands (domain/setup/) by method,
     # for callers that hold plain values; each only builds the command and calls `handle` -----
-    def register_organisation(self, actor: Actor, name: str, inn: str) -> Written:
+    def register_organisation(self, actor: Actor, name: str, inn: str, kpp: str = "",
+                              legal_address: str = "", postal_address: str = "") -> Written:  # fmt: skip
         """Builds `RegisterOrganisation` and hands it to `handle`."""
-        return self.handle(actor, sp.RegisterOrganisation(name, inn))
+        return self.handle(actor, sp.RegisterOrganisation(name, inn, kpp, legal_address,
+                                                          postal_address))  # fmt: skip
 
     def register_account(self, actor: Actor, login: str, display_name: str,
                          roles: tuple[Role, ...], organisation_id: UUID | None = None,

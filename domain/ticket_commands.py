@@ -16,8 +16,9 @@ from eventsourcing.persistence import EventStore
 
 from domain.access import Actor, Command, TicketScope, check
 from domain.article import Article
+from domain.cached_copy import CachedCopies
 from domain.chain import ChainedAggregate
-from domain.errors import Conflict
+from domain.errors import Conflict, DeskError
 from domain.incident_commands import IncidentCommand
 from domain.results import Written
 from domain.setup.base import SetupCommand
@@ -41,6 +42,8 @@ class TicketCommands:
         def handle_incident(self, actor: Actor, command: IncidentCommand) -> Written: ...
         def handle_setup(self, actor: Actor, command: SetupCommand) -> Written: ...
 
+        copies: CachedCopies
+
         events: EventStore[UUID]
 
         def render_template(
@@ -57,26 +60,61 @@ class TicketCommands:
                ) -> Written:  # fmt: skip
         """Carries out one ticket command: policy, load, version, decision, save. An incident
         or set-up command goes to its own registry (domain/incident_commands.py,
-        domain/setup/dispatch.py)."""
+        domain/setup/dispatch.py).
+
+        The first attempt decides on this process's cached copy of the ticket without reading
+        the store (domain/cached_copy.py): a stale copy's insert is refused by the store's
+        unique version key, and a refusal, an `Unchanged` or a decision that inserts nothing
+        for the ticket is decided again on a fresh load, so a stale copy is never answered
+        from."""
         if isinstance(command, IncidentCommand):
             return self.handle_incident(actor, command)
         if isinstance(command, SetupCommand):
             return self.handle_setup(actor, command)
         handler = HANDLERS[type(command)]
         expected = command.expected_version if command.versioned else None
+        fresh = False  # whether the ticket decided on was read from the store
         for attempt in range(RETRIES):
-            ticket = self.ticket_for(actor, command.policy, command.ticket_id)
-            if expected is not None and expected != ticket.version:
-                self._check_current(command, ticket, expected)
-            others = handler(self, actor, ticket, command)  # type: ignore[arg-type]
+            ticket, fresh = self._to_decide(command.ticket_id, expected, fresh)
+            try:
+                scope = TicketScope(ticket.id, ticket.requester_id, ticket.organisation_id)
+                check(actor, command.policy, scope)
+                if expected is not None and expected != ticket.version:
+                    self._check_current(command, ticket, expected)
+                others = handler(self, actor, ticket, command)  # type: ignore[arg-type]
+            except (DeskError, Unchanged):
+                if fresh:
+                    raise
+                fresh = True  # said on the cached copy alone: decided again on what is stored
+                continue
+            if not fresh and not ticket.pending_events:
+                fresh = True  # no insert of the ticket's would prove the copy current
+                continue
             try:
                 return Written(ticket.id, self._save(ticket, *others), ticket.version)
             except Conflict:
                 # Changed meanwhile: decided again on the new version (a versioned command
                 # only if what came between leaves its sender's view current: rebase.py).
+                if not fresh:
+                    self.copies.suspect(ticket.id)
+                fresh = True
                 if attempt == RETRIES - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def _to_decide(self, ticket_id: UUID, expected: int | None, fresh: bool) -> tuple[Ticket, bool]:
+        """The ticket to decide on, and whether it was read from the store: a copy of the cached
+        one unless `fresh` is asked for, the ticket is not cached or suspect, or the sender saw a
+        later version than the copy's (which proves it stale)."""
+        if fresh:
+            return self._get(Ticket, ticket_id, "request"), True
+        copy = self.copies.copy(ticket_id)
+        if isinstance(copy, Ticket):
+            if expected is None or expected <= copy.version:
+                return copy, False
+            self.copies.suspect(ticket_id)
+            return self._get(Ticket, ticket_id, "request"), True
+        return self.copies.read(ticket_id, lambda: self._get(Ticket, ticket_id, "request")), True
 
     def _check_current(self, command: TicketCommand, ticket: Ticket, expected: int) -> None:
         """Conflict unless the events since `expected` leave the sender's view current."""
