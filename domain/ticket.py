@@ -13,6 +13,7 @@ from domain.people import clean_text
 from domain.tickets.values import (
     ACTIVE_STATUSES,
     MAX_BODY,
+    MAX_TAGS,
     SLA_ALARMS,
     Attachment,
     Channel,
@@ -24,6 +25,7 @@ from domain.tickets.values import (
     TicketKind,
     Urgency,
     clean_body,
+    clean_tag,
 )
 
 # The values are re-exported: callers and the stored topics of older events name them here.
@@ -46,7 +48,8 @@ __all__ = [
 
 # What a ticket holds before the events that set these (links, alarms, follow-ups, a review).
 UNTOUCHED: dict[str, Any] = {"articles": (), "sla_alarms": (), "follow_ups": (),
-                             "follow_ups_done": (), "quality_reviewed": False}  # fmt: skip
+                             "follow_ups_done": (), "quality_reviewed": False,
+                             "tags": ()}  # fmt: skip
 # Version 2 of a ticket's state has every attribute from filing on; a version 1 snapshot (taken
 # before some existed) gets the values its ticket had then: these, as filed before they were.
 UPCAST_V2: dict[str, Any] = {
@@ -88,13 +91,18 @@ class Ticket(ChainedAggregate):
         follow_ups: tuple[int, ...]  # rated versions that raised a follow-up
         follow_ups_done: tuple[int, ...]
         quality_reviewed: bool
+        tags: tuple[str, ...]  # the staff's labels (issue 18); never the requester's to see
 
-    class_version = 2  # snapshots of version 1 are upcast when loaded (see UPCAST_V2)
+    class_version = 3  # snapshots of versions 1 and 2 are upcast when loaded
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         for name, value in UPCAST_V2.items():
             state.setdefault(name, value)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state.setdefault("tags", ())  # tags came with issue 18: none before
 
     # -- filing -------------------------------------------------------------------------------
     class Filed(ChainedAggregate.Created):
@@ -304,6 +312,39 @@ class Ticket(ChainedAggregate):
                            category_id=category_id,
                            reason=clean_body(reason, "reason"))  # fmt: skip
 
+    # -- tags (staff only: not in the requester's timeline) -----------------------------------
+    class TagAdded(ChainedAggregate.Event):
+        by: UUID
+        tag: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.tags = (*t.tags, self.tag)
+
+    def add_tag(self, by: UUID, tag: str) -> None:
+        self.check_not_closed()
+        tag = clean_tag(tag)
+        if tag in self.tags:
+            raise InvalidTransition("The request already has this tag.")
+        if len(self.tags) >= MAX_TAGS:
+            raise InvalidInput("A request has at most 20 tags.", ["tag"])  # MAX_TAGS
+        self.trigger_event(self.TagAdded, by=by, tag=tag)
+
+    class TagRemoved(ChainedAggregate.Event):
+        by: UUID
+        tag: str
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.tags = tuple(x for x in t.tags if x != self.tag)
+
+    def remove_tag(self, by: UUID, tag: str) -> None:
+        self.check_not_closed()
+        tag = clean_tag(tag)
+        if tag not in self.tags:
+            raise InvalidTransition("The request has no such tag.")
+        self.trigger_event(self.TagRemoved, by=by, tag=tag)
+
     # -- conversation -------------------------------------------------------------------------
     class Replied(ChainedAggregate.Event):
         """An agent's public answer to the requester."""
@@ -378,6 +419,9 @@ class Ticket(ChainedAggregate):
         # author; `handles` the @handles as written that named them (absent before issue 16)
         mentions: tuple[UUID, ...] = ()
         handles: tuple[str, ...] = ()
+        # "curator" when a curator wrote it (a curator takes part in the discussion, internally
+        # only; absent before issue 18)
+        by_role: str = ""
 
         def apply(self, aggregate: Any) -> None:
             t = cast(Ticket, aggregate)
@@ -390,6 +434,7 @@ class Ticket(ChainedAggregate):
         attachments: tuple[Attachment, ...] = (),
         mentions: tuple[UUID, ...] = (),
         handles: tuple[str, ...] = (),
+        by_role: str = "",
     ) -> None:
         self.check_not_closed()
         internal = tuple(
@@ -398,6 +443,7 @@ class Ticket(ChainedAggregate):
         self.trigger_event(
             self.NoteAdded, by=by, body=clean_body(body), attachments=internal,
             mentions=tuple(dict.fromkeys(m for m in mentions if m != by)), handles=handles,
+            by_role=by_role,  # always passed: the chain link covers it
         )  # fmt: skip
 
     class AttachmentAdded(ChainedAggregate.Event):

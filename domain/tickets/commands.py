@@ -132,7 +132,8 @@ def note(desk: Ports, actor: Actor, t: Ticket, c: AddNote) -> tuple[ChainedAggre
     """`@login` and `@group-handle` in the note name staff to consult (domain/mentions.py):
     the event records them; unknown handles, requesters and the author are left out."""
     named = directory(desk).resolve(c.body, actor.id)
-    t.add_note(who(actor), c.body, c.attachments, named.accounts, named.handles)
+    role = "curator" if actor.has(Role.CURATOR) else ""  # marked as the curator's (issue 18)
+    t.add_note(who(actor), c.body, c.attachments, named.accounts, named.handles, role)
     return NOTHING
 
 
@@ -293,6 +294,40 @@ def change_category(desk: Ports, actor: Actor, t: Ticket, c: ChangeCategory
     if category.archived:
         raise InvalidInput("This category is no longer in use; pick another.", ["category"])
     t.change_category(who(actor), c.category_id, c.reason)
+    return NOTHING
+
+
+# -- tags (staff only) -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AddTag(TicketCommand):
+    """A staff label on the request (trimmed, lower-cased: domain/tickets/values.py
+    `clean_tag`); unversioned: a tag is added to the request as it stands."""
+
+    tag: str
+
+    policy = Command.TAG
+    api, actions = "tags", ("tag",)
+    versioned = False
+
+
+@handles(AddTag)
+def add_tag(desk: Ports, actor: Actor, t: Ticket, c: AddTag) -> tuple[ChainedAggregate, ...]:
+    t.add_tag(who(actor), c.tag)
+    return NOTHING
+
+
+@dataclass(frozen=True)
+class RemoveTag(TicketCommand):
+    tag: str
+
+    policy = Command.TAG
+    api, actions = "tag-removal", ("untag",)
+    versioned = False
+
+
+@handles(RemoveTag)
+def remove_tag(desk: Ports, actor: Actor, t: Ticket, c: RemoveTag) -> tuple[ChainedAggregate, ...]:
+    t.remove_tag(who(actor), c.tag)
     return NOTHING
 
 

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from domain.access import WORKERS, Actor
+from domain.access import WORKERS, Actor, Command, may_work
 from domain.errors import DeskError
 from domain.people import Role
 from web.auth import COOKIE, Caller, authenticate, services
@@ -52,6 +52,12 @@ class Viewer:
     def works_tickets(self) -> bool:
         """Who answers requests; curators, auditors and quality reviewers only read them."""
         return bool(self.actor.roles & WORKERS)
+
+    @property
+    def writes_notes(self) -> bool:
+        """Who adds internal notes: those who work requests, and curators and quality reviewers
+        (they take part in the discussion, never in the public reply): the access policy's."""
+        return may_work(self.actor, Command.NOTE)
 
 
 Handler = Callable[[Request, Viewer], Awaitable[Response]]
