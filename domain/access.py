@@ -187,6 +187,7 @@ class Setup(StrEnum):
     SUBMIT_ARTICLE = "submit_article"
     REVIEW_ARTICLE = "review_article"
     PUBLISH_ARTICLE = "publish_article"
+    KB_REVIEW_RULE = "kb_review_rule"  # a second reviewer, or self-publication allowed
     ARCHIVE_ARTICLE = "archive_article"
     MARK_HELPFUL = "mark_helpful"
     RAISE_KNOWLEDGE_GAP = "raise_knowledge_gap"
@@ -264,6 +265,7 @@ SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.SUBMIT_ARTICLE: KB_EDITORS,
     Setup.REVIEW_ARTICLE: KB_EDITORS,
     Setup.PUBLISH_ARTICLE: KB_EDITORS,
+    Setup.KB_REVIEW_RULE: ADMINS,
     Setup.ARCHIVE_ARTICLE: KB_EDITORS,
     Setup.MARK_HELPFUL: ANYBODY,  # whoever may read the article (its handler reads it as him)
     Setup.RAISE_KNOWLEDGE_GAP: Allowed(STAFF - {Role.AUDITOR}, _GAPS, signed_in=True),

@@ -183,7 +183,7 @@ TICKET_RULES: dict[type, Rule] = {
 QUIET: frozenset[type] = frozenset({
     Ticket.Escalated, Ticket.PriorityChanged, Ticket.CategoryChanged, Ticket.AttachmentAdded,
     Ticket.Closed, Ticket.Rated, Ticket.Linked, Ticket.ArticleLinked, Ticket.FollowUpRaised,
-    Ticket.FollowUpDone, Ticket.QualityReviewed,
+    Ticket.FollowUpDone, Ticket.QualityReviewed, Ticket.TagAdded, Ticket.TagRemoved,
     MassIncident.Opened, MassIncident.Accepted, MassIncident.Dismissed, MassIncident.Linked,
     MassIncident.Unlinked, MassIncident.UpdatePublished, MassIncident.Resolved,
     MassIncident.Delivered,  # requesters are told by the Replied/Resolved it records on each

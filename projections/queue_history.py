@@ -68,6 +68,7 @@ class QueueHistoryView(View):
             "CREATE INDEX IF NOT EXISTS v_ticket_states_assignee"
             " ON v_ticket_states (assignee_id, valid_from)",
             "CREATE INDEX IF NOT EXISTS v_ticket_states_line ON v_ticket_states (line, valid_from)",
+            "CREATE INDEX IF NOT EXISTS v_ticket_states_kind ON v_ticket_states (kind, valid_from)",
         ]
 
     @on(Ticket.Filed)
@@ -175,7 +176,7 @@ def _row(state: State) -> tuple[Any, ...]:
 
 def queue_at(tx: Tx, kind: str, arg: str, at: datetime, limit: int = 200) -> list[TicketRow]:
     """The open requests of a queue (group:<id>, unassigned:<id>, waiting:<id>, mine-like
-    assignee:<id>, line:<n>) exactly as it stood at `at`, oldest first."""
+    assignee:<id>, line:<n>, gaps) exactly as it stood at `at`, oldest first."""
     moment = stamp(at)
     column, value = {
         "group": ("group_id", arg),
@@ -183,6 +184,7 @@ def queue_at(tx: Tx, kind: str, arg: str, at: datetime, limit: int = 200) -> lis
         "waiting": ("group_id", arg),
         "assignee": ("assignee_id", arg),
         "line": ("line", int(arg) if arg.isdigit() else -1),
+        "gaps": ("kind", "knowledge_gap"),  # the methodologists' open knowledge gaps
     }[kind]
     statuses = ("waiting",) if kind == "waiting" else OPEN_STATUSES
     marks = ", ".join(["%s"] * len(statuses))

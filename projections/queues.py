@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.access import Actor
-from domain.ticket import Status
+from domain.ticket import Status, TicketKind
 from projections.db import Tx
 from projections.tickets import COLUMNS, OPEN_STATUSES
 
@@ -107,8 +107,10 @@ def mentioned_on(tx: Tx, ticket_id: str) -> list[str]:
 
 
 def for_line(tx: Tx, line: int, after: int | None = None, limit: int = 50) -> Page:
-    """Open tickets on a support line, oldest first."""
-    return _page(tx, _open("line = %s"), (line,), after, limit)
+    """Open requests on a support line, oldest first (knowledge gaps are the methodologists'
+    own queue, kb_queries.open_gaps)."""
+    return _page(tx, _open("line = %s AND kind = %s"), (line, TicketKind.REQUEST.value), after,
+                 limit)  # fmt: skip
 
 
 def by_line(tx: Tx, line: int, status: Status, after: int | None = None, limit: int = 50) -> Page:

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.article import Article
-from domain.ticket import ACTIVE_STATUSES, UNTOUCHED, Status, Ticket
+from domain.ticket import ACTIVE_STATUSES, UNTOUCHED, Status, Ticket, TicketKind
 from projections.base import View, on
 from projections.db import Tx
 
@@ -61,6 +61,8 @@ class Shadow:
             return {f"status:{self.status}"}
         g = self.group_id or ""
         keys = {"open", f"group:{g}", f"line:{self.line}", f"status:{self.status}"}
+        if self.kind == TicketKind.KNOWLEDGE_GAP.value:  # internal work: its own queue
+            keys = {"gaps", f"group:{g}", f"status:{self.status}"}
         keys.add(f"assignee:{self.assignee_id}" if self.assignee_id else f"unassigned:{g}")
         if self.status == Status.WAITING.value:
             keys.add(f"waiting:{g}")
@@ -109,7 +111,9 @@ class TicketsView(View):
 
     name = "tickets"
     tables = ("v_tickets", "v_queue_counts", "v_feed", "v_ticket_mentions")
-    shape = 3  # 2: SLA alarms, follow-ups and reviews are changes too; 3: who notes mentioned
+    # 2: SLA alarms, follow-ups and reviews are changes too; 3: who notes mentioned; 4: open
+    # knowledge gaps counted apart (their own queue, not a line's nor the open requests')
+    shape = 4
 
     def __init__(self) -> None:
         self.begin()

@@ -57,7 +57,7 @@ EXPRESSIONS = {  # per v_tickets column; the view may grow columns (the DDL is i
     "organisation_id": f"md5('o' || (i %% {REQUESTERS} %% {ORGS}))::uuid::text",
     "category_id": "md5('c')::uuid::text", "channel": "'cabinet'", "contact_name": "''",
     "filed_at": "'2026-01-01T00:00:00+00:00'", "updated_at": "'2026-01-02T00:00:00+00:00'",
-    "version": "5", "kind": "'request'",
+    "version": "5", "kind": "'request'", "tags": "''",
 }  # fmt: skip
 TICKETS_SQL = f"""
 INSERT INTO v_tickets ({", ".join(COLUMNS)}) SELECT {", ".join(EXPRESSIONS[c] for c in COLUMNS)}

@@ -42,7 +42,7 @@ _NAMES = frozenset(c.__name__ for c in TICKET_EVENTS)
 STATE_KEYS = ("id", "version", "number", "kind", "channel", "status", "priority", "line",
               "group_id", "assignee_id", "requester_id", "organisation_id", "category_id",
               "subject", "description", "fields", "rating", "resolution", "links", "articles",
-              "created_on", "modified_on")  # fmt: skip
+              "created_on", "modified_on", "tags")  # fmt: skip
 
 
 @dataclass(frozen=True)

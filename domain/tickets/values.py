@@ -7,10 +7,12 @@ domain/ticket.py re-exports them, so the older `domain.ticket:Status` still reso
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
+from domain.errors import InvalidInput
 from domain.people import clean_text
 
 SLA_ALARMS = ("first_response_warning", "first_response_breach", "resolution_warning",
@@ -97,3 +99,18 @@ MAX_BODY = 20_000
 
 def clean_body(body: str, field: str = "body") -> str:
     return clean_text(body, field, max_length=MAX_BODY)
+
+
+MAX_TAG = 32  # characters of one tag
+MAX_TAGS = 20  # tags on one request
+
+
+def clean_tag(raw: str) -> str:
+    """A tag as stored: trimmed, lower-case, inner spaces as '-'; letters (any script), digits,
+    '-', '_' and '.' only, starting with a letter or digit, at most MAX_TAG characters."""
+    tag = unicodedata.normalize("NFC", "-".join(str(raw).split())).lower().lstrip("#")
+    if (not 0 < len(tag) <= MAX_TAG or not tag[0].isalnum()
+            or not all(ch.isalnum() or ch in "-_." for ch in tag)):  # fmt: skip
+        raise InvalidInput("A tag is 1 to 32 letters or digits, joined by '-', '_' or '.'.",
+                           ["tag"])  # fmt: skip
+    return tag

@@ -86,6 +86,10 @@ def closed(s: Scene) -> None:
     s.desk.close_ticket(s.world.agent, s.ticket)
 
 
+def tagged(s: Scene) -> None:
+    s.desk.handle(s.world.agent, c.AddTag(s.ticket, None, "банк-оплата"))
+
+
 def then(s: Scene, before: int) -> list[tuple[str, dict[str, Any]]]:
     """The events recorded on the ticket since version `before`, with their own values."""
     skip = {"originator_id", "originator_version", "timestamp", "chain", "originator_topic"}
@@ -155,6 +159,12 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("an agent links two requests", [],
      lambda s: (s.world.agent, c.Link(s.ticket, None, s.other, LinkKind.DUPLICATE_OF)),
      [("Linked", {"other_id": "other", "kind": LinkKind.DUPLICATE_OF})]),
+    ("an agent tags the request: trimmed, lower-cased, inner spaces joined", [],
+     lambda s: (s.world.agent, c.AddTag(s.ticket, None, "  Банк Оплата ")),
+     [("TagAdded", {"by": "agent", "tag": "банк-оплата"})]),
+    ("an agent removes a tag, however it is spelled", [tagged],
+     lambda s: (s.world.agent, c.RemoveTag(s.ticket, None, "#БАНК-оплата")),
+     [("TagRemoved", {"by": "agent", "tag": "банк-оплата"})]),
     # what the processes send, as the system actor, through the same dispatcher
     ("the assigner gives a request waiting in its group to an agent", [],
      lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1, uid(s.world.agent))),
@@ -257,6 +267,30 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
      Forbidden, "Your role may not receive letter on this request."),
     ("a letter to a closed request takes nothing (the intake files a new one)", [closed],
      lambda s: (c.SYSTEM, c.ReceiveLetter(s.ticket, None, "m3@org.ru", "a@org.ru", None, "Ещё")),
+     InvalidTransition, "is closed; file a new request."),
+    ("a requester may not tag his request (nor see its tags)", [],
+     lambda s: (s.world.requester, c.AddTag(s.ticket, None, "срочно")),
+     Forbidden, "Your role may not tag on this request."),
+    ("an auditor reads but does not tag", [],
+     lambda s: (s.world.auditor, c.AddTag(s.ticket, None, "срочно")),
+     Forbidden, "Your role may not tag on this request."),
+    ("a tag of other characters is refused, naming the field", [],
+     lambda s: (s.world.agent, c.AddTag(s.ticket, None, "<b>срочно</b>")),
+     InvalidInput, "A tag is 1 to 32 letters or digits"),
+    ("a tag longer than 32 characters is refused", [],
+     lambda s: (s.world.agent, c.AddTag(s.ticket, None, "т" * 33)),
+     InvalidInput, "A tag is 1 to 32 letters or digits"),
+    ("an empty tag is refused", [],
+     lambda s: (s.world.agent, c.AddTag(s.ticket, None, "   ")),
+     InvalidInput, "A tag is 1 to 32 letters or digits"),
+    ("a tag is added once", [tagged],
+     lambda s: (s.world.agent, c.AddTag(s.ticket, None, "Банк-Оплата")),
+     InvalidTransition, "The request already has this tag."),
+    ("a tag the request has not is not removed", [],
+     lambda s: (s.world.agent, c.RemoveTag(s.ticket, None, "срочно")),
+     InvalidTransition, "The request has no such tag."),
+    ("a closed request keeps its tags", [tagged, closed],
+     lambda s: (s.world.agent, c.RemoveTag(s.ticket, None, "банк-оплата")),
      InvalidTransition, "is closed; file a new request."),
     ("an information request names fields of its category", [],
      lambda s: (s.world.agent, c.RequestInformation(s.ticket, v(s), ("colour",))),

@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.access import SETUP_POLICY, UNLISTED, Actor, Setup
-from domain.article import Audience, Content, Kind
+from domain.article import Audience, Content, Kind, ReviewRule
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.errors import DeskError, Forbidden, InvalidInput, NotFound
@@ -97,6 +97,11 @@ def approved(s: Scene) -> None:
 def published(s: Scene) -> None:
     approved(s)
     s.desk.publish_article(s.world.methodologist, s.found["article"])
+
+
+def self_publishing(s: Scene) -> None:
+    """The desk lets a lone methodologist publish without a second reviewer."""
+    s.desk.handle(s.world.admin, sk.SetReviewRule(ReviewRule.SELF_PUBLISH))
 
 
 def resolved(s: Scene) -> None:
@@ -214,6 +219,13 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("a methodologist publishes the approved revision", [approved],
      lambda s: (s.world.methodologist, sk.PublishArticle(a(s, "article"))),
      [("Published", {})]),
+    ("an administrator lets a lone methodologist publish without a second reviewer", [],
+     lambda s: (s.world.admin, sk.SetReviewRule(ReviewRule.SELF_PUBLISH, 0)),
+     [("Started", {}), ("ReviewRuleSet", {"by": "admin", "review": ReviewRule.SELF_PUBLISH})]),
+    ("the lone methodologist publishes his draft himself, recorded as unreviewed",
+     [self_publishing, drafted],
+     lambda s: (s.world.methodologist, sk.SelfPublishArticle(a(s, "article"))),
+     [("SelfPublished", {"by": "methodologist", "revision": 1})]),
     ("a methodologist archives an article", [drafted],
      lambda s: (s.world.methodologist, sk.ArchiveArticle(a(s, "article"), "Устарела")),
      [("Archived", {"reason": "Устарела"})]),
@@ -378,6 +390,18 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
      EDITORS_ONLY),
     ("an agent publishes nothing", [approved],
      lambda s: (s.world.agent, sk.PublishArticle(a(s, "article"))), Forbidden, EDITORS_ONLY),
+    ("a methodologist does not set the review rule", [],
+     lambda s: (s.world.methodologist, sk.SetReviewRule(ReviewRule.SELF_PUBLISH)), Forbidden,
+     ADMINS_ONLY),
+    ("a review rule set on another version conflicts", [self_publishing],
+     lambda s: (s.world.admin, sk.SetReviewRule(ReviewRule.SECOND_REVIEWER, 7)), DeskError,
+     "you saw version 7"),
+    ("while a second reviewer is required, nobody publishes unreviewed", [drafted],
+     lambda s: (s.world.methodologist, sk.SelfPublishArticle(a(s, "article"))), Forbidden,
+     "This desk requires a second methodologist's review"),
+    ("an agent publishes nothing unreviewed either", [self_publishing, drafted],
+     lambda s: (s.world.agent, sk.SelfPublishArticle(a(s, "article"))), Forbidden,
+     EDITORS_ONLY),
     ("an agent archives nothing", [drafted],
      lambda s: (s.world.agent, sk.ArchiveArticle(a(s, "article"))), Forbidden, EDITORS_ONLY),
     ("a requester finds no unpublished article to find helpful", [drafted],

@@ -86,7 +86,7 @@ class Attached(Answer, kw_only=True):
 
 class TicketSummary(Answer, kw_only=True):
     """A request as the queues list it. A requester is not shown who works it, where, nor the
-    priority the staff gave it: those fields are absent from his answers."""
+    priority the staff gave it, nor its tags: those fields are absent from his answers."""
 
     id: UUID
     number: int
@@ -105,6 +105,9 @@ class TicketSummary(Answer, kw_only=True):
     updated_at: Moment
     version: int
     kind: TicketKind
+    tags: Annotated[str, Meta(description="The staff's tags, separated by spaces.")] | UnsetType = (
+        UNSET
+    )
 
 
 class Entry(Answer, kw_only=True):
@@ -182,6 +185,7 @@ class TicketState(Answer, kw_only=True):
     resolution: str
     links: list[tuple[UUID, LinkKind]] | UnsetType = UNSET
     articles: list[UUID] | UnsetType = UNSET
+    tags: list[str] | UnsetType = UNSET
     created_on: Moment
     modified_on: Moment
 

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from domain.errors import InvalidInput
-from projections import catalog, queues
+from projections import catalog, kb_queries, queues
 from projections.catalog import group_names, names_for
 from projections.db import Tx
 from projections.queue_history import queue_at
@@ -44,6 +44,8 @@ def _queues(tx: Tx, viewer: Viewer) -> list[tuple[str, list[Queue]]]:
             Queue("mine", _("Assigned to me"), f"assignee:{me}", f"assignee:{me}"),
             # the requests other lines consult him on by @mentions in notes (issue 16)
             Queue("mentioned", _("Mentioned me"), f"mentioned:{me}", f"mentioned:{me}"),
+            *([Queue("gaps", _("Knowledge gaps"), "gaps", "queues")]
+              if viewer.has("methodologist", "admin") else []),  # kb_queries.open_gaps
         ])
     ]  # fmt: skip
     group_ids = sorted(map(str, viewer.actor.group_ids))
@@ -69,6 +71,8 @@ def _rows(tx: Tx, viewer: Viewer, key: str, after: int | None) -> queues.Page:
         return queues.for_assignee(tx, viewer.actor.id, after)  # type: ignore[arg-type]
     if kind == "mentioned":
         return queues.mentioning(tx, viewer.actor.id, after)  # type: ignore[arg-type]
+    if kind == "gaps":
+        return kb_queries.open_gaps(tx, after)
     if kind == "line" and arg in ("1", "2", "3"):
         return queues.for_line(tx, int(arg), after)
     query = {"group": queues.for_group, "unassigned": queues.unassigned,

@@ -58,7 +58,8 @@ def phrases() -> dict[str, str]:
         "Linked": _("linked to another request"), "ArticleLinked": _("article linked"),
         "CategoryChanged": _("category changed"), "SlaAlarmed": _("SLA alarm"),
         "FollowUpRaised": _("low rating to follow up"), "FollowUpDone": _("followed up"),
-        "QualityReviewed": _("quality reviewed"),
+        "QualityReviewed": _("quality reviewed"), "TagAdded": _("tag added"),
+        "TagRemoved": _("tag removed"),
     }  # fmt: skip
 
 

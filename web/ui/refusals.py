@@ -45,6 +45,9 @@ SHAPES: tuple[tuple[re.Pattern[str], str, dict[str, Callable[[str], str]]], ...]
      lazy("Name from 1 to {n} requests."), {}),
     (re.compile(r"The password must be at most (?P<n>\d+) characters\."),
      lazy("The password must be at most {n} characters."), {}),
+    # the access policy's refusal of a ticket command (domain/access.py `_refusal`)
+    (re.compile(r"Your role may not (?P<what>[a-z ]+) on this request\."),
+     lazy("Your role may not do this on this request."), {}),
 )  # fmt: skip
 
 

@@ -62,7 +62,7 @@ def _ticket_id(request: Request) -> UUID:
 
 
 def _names(tx: Tx, ticket: Ticket, entries: list[Entry]) -> dict[str, dict[str, str]]:
-    people = {str(ticket.requester_id), str(ticket.assignee_id)}
+    people = {str(ticket.requester_id), str(ticket.assignee_id), str(ticket.raised_by)}
     groups = {str(ticket.group_id)}
     for e in entries:
         people |= {str(e.data[k]) for k in PERSON_KEYS if e.data.get(k)}
