@@ -199,6 +199,11 @@ class Setup(StrEnum):
     RUN_INCIDENTS = "run_incidents"  # the incident process's: fire, auto-link, deliver
     SET_NOTIFICATION_PREFERENCES = "set_notification_preferences"  # his own only
     MARK_NOTIFICATIONS_READ = "mark_notifications_read"  # his own only
+    PLAN_RELEASE = "plan_release"  # release readiness (domain/setup/releases.py)
+    EDIT_RELEASE = "edit_release"
+    ADD_RELEASE_QUESTION = "add_release_question"  # line 1 too (its handler checks the line)
+    LINK_RELEASE_QUESTION = "link_release_question"
+    RELEASE_WATCHES = "release_watches"  # trigger rules watched for a release
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,9 @@ INCIDENT_MANAGERS = (Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN)
 _INCIDENTS = Forbidden("Only developers, operations and administrators manage mass incidents.")
 _SIGN_IN = Forbidden("Sign in to do this.")
 _OWN_NOTIFICATIONS = Forbidden("You may only change your own notifications.")
+RELEASE_PLANNERS = frozenset({Role.METHODOLOGIST, Role.ANALYST, Role.CURATOR, Role.ADMIN})
+_RELEASES = Forbidden("Only methodologists, analysts, curators and administrators plan releases.")
+RELEASE_PLANNING = Allowed(RELEASE_PLANNERS, _RELEASES, signed_in=True)
 
 SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.REGISTER_ORGANISATION: ADMINS,
@@ -279,7 +287,20 @@ SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.RUN_INCIDENTS: Allowed(_ADMIN, UNLISTED),  # the incident process's (the system's)
     Setup.SET_NOTIFICATION_PREFERENCES: Allowed(frozenset(), _OWN_NOTIFICATIONS, only_own=True),
     Setup.MARK_NOTIFICATIONS_READ: Allowed(frozenset(), _OWN_NOTIFICATIONS, only_own=True),
+    Setup.PLAN_RELEASE: RELEASE_PLANNING,
+    Setup.EDIT_RELEASE: RELEASE_PLANNING,
+    Setup.LINK_RELEASE_QUESTION: RELEASE_PLANNING,
+    # planners, and line 1's agents (the handler asks whether the agent works on line 1)
+    Setup.ADD_RELEASE_QUESTION: Allowed(RELEASE_PLANNERS | {Role.AGENT}, _RELEASES,
+                                        signed_in=True),
+    # a watched trigger is a trigger rule: the trigger rules' own people
+    Setup.RELEASE_WATCHES: Allowed(frozenset(TRIGGER_EDITORS), _TRIGGERS, signed_in=True),
 }
+
+
+def may_read_releases(actor: Actor) -> bool:
+    """Releases are the staff's (line 1 prepares their questions); requesters never see them."""
+    return actor.id is not None and actor.is_staff
 
 
 def may_set_up(actor: Actor, command: Setup, account_id: UUID | None = None) -> bool:

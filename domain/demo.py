@@ -12,6 +12,7 @@ from domain.article import Audience, Content, Kind, Reference
 from domain.calendar import russian_holidays
 from domain.calls import RegisterCall
 from domain.category import FieldSpec, FieldType
+from domain.demo_release import prepare_release
 from domain.desk import SYSTEM, Desk
 from domain.incidents import Criteria, TriggerRule
 from domain.people import GroupKind, Role
@@ -181,6 +182,7 @@ def load_demo(
     _stories(desk, people, cats, groups)
     _knowledge(desk, people, cats)
     _incidents(desk, people, cats, groups)
+    prepare_release(desk, people, cats, groups)  # domain/demo_release.py
     print_logins("suz: demo data loaded. Sign in as (login / password):")
     return True
 

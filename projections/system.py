@@ -23,6 +23,7 @@ from projections.knowledge import KnowledgeView
 from projections.notifications import NotificationsView
 from projections.pump import Pump
 from projections.quality import QualityView
+from projections.releases import ReleasesView
 from projections.queue_history import QueueHistoryView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
@@ -56,6 +57,7 @@ def all_views() -> list[View]:
         AnalyticsView(),
         QualityView(),
         NotificationsView(),
+        ReleasesView(),
     ]
 
 

@@ -34,6 +34,7 @@ from web import (
     live,
     metrics,
     openapi,
+    releases_api,
     routing_api,
     sla_api,
 )
@@ -156,6 +157,7 @@ def create_app(services: Services) -> Starlette:
             *kb.routes,
             *history_api.routes,
             *analytics_api.routes,
+            *releases_api.routes,
             *audit_export.routes,
             *audit_seals.routes,
             *api.routes,

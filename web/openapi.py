@@ -24,6 +24,7 @@ from web.api_schema import (
     knowledge,
     live,
     people,
+    releases,
     setup,
     tickets,
 )
@@ -66,6 +67,7 @@ DESCRIPTIONS = [
 SECTIONS = {
     "people": people, "tickets": tickets, "knowledge": knowledge, "set-up": setup,
     "incidents": incidents, "audit": audit, "calls": calls, "analytics": analytics,
+    "releases": releases,
 }  # fmt: skip
 IDEMPOTENCY_KEY: S = {
     "name": "Idempotency-Key",

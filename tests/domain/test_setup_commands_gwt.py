@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -25,6 +26,7 @@ from domain.errors import DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import HANDLERS as INCIDENT_COMMANDS
 from domain.incidents import Criteria, TriggerRule
 from domain.people import GroupKind, Role
+from domain.release import Scope
 from domain.quality import ChecklistItem
 from domain.routing import Rule
 from domain.setup import categories as sc
@@ -32,6 +34,7 @@ from domain.setup import documents as sd
 from domain.setup import knowledge as sk
 from domain.setup import people as sp
 from domain.setup import quality as sq
+from domain.setup import releases as sr
 from domain.setup.base import SetupCommand
 from domain.setup.dispatch import COMMANDS
 from domain.sla_setup import CalendarSpec, Policy
@@ -135,6 +138,35 @@ def sla(s: Scene) -> sd.SetSlaSetup:
 
 def a(s: Scene, name: str) -> UUID:
     return s.found[name]
+
+
+RELEASE_DAY = date(2026, 12, 14)
+
+
+def scope(s: Scene, name: str = "ЕИС 14.2") -> Scope:
+    return Scope(name, RELEASE_DAY, ("Контракты",), (s.world.contracts,), ("14.2",))
+
+
+def analyst() -> Actor:
+    return Actor(uuid4(), frozenset({Role.ANALYST}))
+
+
+def planned(s: Scene) -> None:
+    s.found["release"] = s.desk.handle(s.world.methodologist, sr.PlanRelease(scope(s))).id
+
+
+def asked(s: Scene) -> None:
+    planned(s)
+    s.desk.handle(s.world.agent, sr.AddReleaseQuestion(a(s, "release"), "Как подписать?",
+                                                       ("подпис",)))  # fmt: skip
+    s.found["question"] = s.desk.repository.get(a(s, "release")).questions[0].id
+
+
+def watched(s: Scene) -> None:
+    planned(s)
+    s.desk.handle(s.world.admin, sr.AddReleaseWatch(a(s, "release"), "Подпись",
+                                                    Criteria(words=("подпис",)), 5))  # fmt: skip
+    s.found["rule"] = s.desk.repository.get(a(s, "release")).watches[0]
 
 
 # (story, given, when, the events recorded on the aggregate written: name and some values)
@@ -246,6 +278,28 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("an agent of the group (it has no lead) follows up", [followed_up],
      lambda s: (s.world.agent, sq.FinishFollowUp(s.ticket, int(s.found["rated"]), "Позвонил")),
      [("FollowUpDone", {"by": "agent", "note": "Позвонил"})]),
+    ("a methodologist plans a release", [],
+     lambda s: (s.world.methodologist, sr.PlanRelease(scope(s))),
+     [("Planned", {"by": "methodologist"})]),
+    ("a curator renames it against the version he saw", [planned],
+     lambda s: (s.world.curator, sr.EditRelease(a(s, "release"), scope(s, "ЕИС 14.2.1"), 1)),
+     [("Edited", {})]),
+    ("a line-1 agent adds a probable question", [planned],
+     lambda s: (s.world.agent, sr.AddReleaseQuestion(a(s, "release"), "Как подписать контракт?",
+                                                     (" подпис ", "ЭП"))),
+     [("QuestionAdded", {})]),
+    ("a methodologist links the question to its article", [asked, drafted],
+     lambda s: (s.world.methodologist, sr.LinkQuestionArticle(a(s, "release"), a(s, "question"),
+                                                              a(s, "article"))),
+     [("QuestionLinked", {"by": "methodologist"})]),
+    ("an analyst watches a trigger for the release", [planned],
+     lambda s: (analyst(), sr.AddReleaseWatch(a(s, "release"), "Всплеск подписи",
+                                              Criteria(s.world.contracts), 10, 30,
+                                              (s.world.line2,))),
+     [("WatchAdded", {})]),
+    ("an administrator stops watching it", [watched],
+     lambda s: (s.world.admin, sr.RemoveReleaseWatch(a(s, "release"), a(s, "rule"))),
+     [("WatchRemoved", {"by": "admin"})]),
 ]  # fmt: skip
 
 
@@ -288,6 +342,7 @@ def test_when_a_set_up_command_is_handled_then_its_events_are_recorded(
 
 ADMINS_ONLY = "Only an administrator may change the desk's set-up."
 EDITORS_ONLY = "Only methodologists edit and publish the knowledge base."
+PLANNERS_ONLY = "Only methodologists, analysts, curators and administrators plan releases."
 
 # (story, given, when, the refusal and its message): each writes nothing at all
 REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
@@ -420,6 +475,37 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
     ("people do not send the follow-up process's command", [rated_low],
      lambda s: (s.world.agent, sq.RaiseFollowUp(s.ticket, int(s.found["rated"]), 1)),
      Forbidden, UNLISTED.message),
+    ("an agent plans no release", [],
+     lambda s: (s.world.agent, sr.PlanRelease(scope(s))), Forbidden, PLANNERS_ONLY),
+    ("a release needs its categories or words", [],
+     lambda s: (s.world.admin, sr.PlanRelease(Scope("ЕИС 14.2", RELEASE_DAY))), InvalidInput,
+     "Say which categories or words"),
+    ("a release edited on another version conflicts", [planned],
+     lambda s: (s.world.admin, sr.EditRelease(a(s, "release"), scope(s, "ЕИС 15"), 7)),
+     DeskError, "you saw version 7"),
+    ("a line-2 engineer adds no question (line 1 prepares them)", [planned],
+     lambda s: (s.world.engineer, sr.AddReleaseQuestion(a(s, "release"), "Вопрос?", ("х",))),
+     Forbidden, "Only line 1 and the release's planners add questions."),
+    ("a requester adds no question", [planned],
+     lambda s: (s.world.requester, sr.AddReleaseQuestion(a(s, "release"), "Вопрос?", ("х",))),
+     Forbidden, PLANNERS_ONLY),
+    ("a question needs a keyword to be found", [planned],
+     lambda s: (s.world.agent, sr.AddReleaseQuestion(a(s, "release"), "Вопрос?", (" ",))),
+     InvalidInput, "at least one keyword"),
+    ("an agent links no article", [asked, drafted],
+     lambda s: (s.world.agent, sr.LinkQuestionArticle(a(s, "release"), a(s, "question"),
+                                                      a(s, "article"))),
+     Forbidden, PLANNERS_ONLY),
+    ("a methodologist sets no trigger through a release", [planned],
+     lambda s: (s.world.methodologist, sr.AddReleaseWatch(a(s, "release"), "Подпись",
+                                                          Criteria(words=("подпис",)), 5)),
+     Forbidden, "Only administrators and analysts set the trigger rules."),
+    ("a watched trigger needs a category, a field or words", [planned],
+     lambda s: (s.world.admin, sr.AddReleaseWatch(a(s, "release"), "Пусто", Criteria(), 5)),
+     InvalidInput, "A rule needs a category"),
+    ("an agent stops watching nothing", [watched],
+     lambda s: (s.world.agent, sr.RemoveReleaseWatch(a(s, "release"), a(s, "rule"))),
+     Forbidden, "Only administrators and analysts set the trigger rules."),
 ]  # fmt: skip
 
 
@@ -434,6 +520,7 @@ def test_when_a_set_up_command_is_refused_then_nothing_is_recorded(
 def test_every_set_up_command_has_a_story_and_a_refusal(scene: Scene) -> None:
     scene.found["article"] = uuid4()
     scene.found["rated"] = uuid4()
+    scene.found["release"] = scene.found["question"] = scene.found["rule"] = uuid4()
     told = {type(when(scene)[1]) for _, _, when, _ in RECORDED}
     assert told == set(COMMANDS), f"untold: {set(COMMANDS) - told}"
     refusals = {type(when(scene)[1]) for _, _, when, _, _ in REFUSED}

@@ -39,6 +39,7 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "quality",
         "notifications",
         "callers",
+        "releases",
     }
     client.get("/api/v1/me")
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text

@@ -21,6 +21,7 @@ from web.ui import (
     notification_pages,
     oversight_pages,
     quality_pages,
+    release_pages,
     requester_pages,
     session_pages,
     ticket_pages,
@@ -46,6 +47,7 @@ routes: list[BaseRoute] = [
     *analytics_kb.routes,
     *analytics_report.routes,
     *quality_pages.routes,
+    *release_pages.routes,
     *notification_pages.routes,
     *unsubscribe_pages.routes,
 ]
