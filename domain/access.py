@@ -35,6 +35,7 @@ class Command(StrEnum):
     LINK = "link"
     ATTACH = "attach"
     RECEIVE_LETTER = "receive_letter"  # a letter threaded into the request: the mail intake's
+    TAG = "tag"  # add or remove a staff label (issue 18)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ _WORK = frozenset(
         Command.CLOSE,
         Command.LINK,
         Command.ATTACH,
+        Command.TAG,
     }
 )
 _REQUESTER_OWN = frozenset(

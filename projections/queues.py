@@ -35,6 +35,7 @@ class TicketRow:
     updated_at: str
     version: int
     kind: str
+    tags: str = ""  # the staff's tags, separated by spaces (projections/tickets.py)
 
 
 @dataclass(frozen=True)

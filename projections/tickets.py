@@ -26,7 +26,7 @@ CHANGES = tuple(
 COLUMNS = (
     "id", "number", "subject", "status", "priority", "line", "group_id", "assignee_id",
     "requester_id", "organisation_id", "category_id", "channel", "contact_name", "filed_at",
-    "updated_at", "version", "kind",
+    "updated_at", "version", "kind", "tags",
 )  # fmt: skip
 
 
@@ -51,6 +51,7 @@ class Shadow:
     updated_at: str = ""
     version: int = 0
     kind: str = "request"
+    tags: str = ""  # the staff's tags, sorted, separated by spaces (a tag has none: clean_tag)
 
     def row(self) -> tuple[Any, ...]:
         return tuple(getattr(self, c) for c in COLUMNS)
@@ -89,6 +90,7 @@ class _Applied:
             attachments=(), fields={}, links=(), requested_fields=(), requested_questions=(),
             rating=None, resolution="", **UNTOUCHED,
         )  # fmt: skip
+        self.tags = tuple(shadow.tags.split())
 
     def into(self, shadow: Shadow) -> None:
         d = self.__dict__
@@ -96,6 +98,7 @@ class _Applied:
         shadow.priority = str(d["priority"])
         shadow.group_id, shadow.assignee_id = _str(d["group_id"]), _str(d["assignee_id"])
         shadow.category_id = str(d["category_id"])
+        shadow.tags = " ".join(sorted(d["tags"]))
 
 
 def _uuid(value: str | None) -> UUID | None:
@@ -110,10 +113,10 @@ class TicketsView(View):
     """Buffers a batch's changes and writes each ticket once (see begin/flush)."""
 
     name = "tickets"
-    tables = ("v_tickets", "v_queue_counts", "v_feed", "v_ticket_mentions")
+    tables = ("v_tickets", "v_queue_counts", "v_feed", "v_ticket_mentions", "v_ticket_tags")
     # 2: SLA alarms, follow-ups and reviews are changes too; 3: who notes mentioned; 4: open
-    # knowledge gaps counted apart (their own queue, not a line's nor the open requests')
-    shape = 4
+    # knowledge gaps counted apart (their own queue, not a line's nor the open requests'); 5: tags
+    shape = 5
 
     def __init__(self) -> None:
         self.begin()
@@ -125,7 +128,7 @@ class TicketsView(View):
             " line INTEGER NOT NULL, group_id TEXT, assignee_id TEXT, requester_id TEXT,"
             " organisation_id TEXT, category_id TEXT NOT NULL, channel TEXT NOT NULL,"
             " contact_name TEXT NOT NULL, filed_at TEXT NOT NULL, updated_at TEXT NOT NULL,"
-            " version INTEGER NOT NULL, kind TEXT NOT NULL)",
+            " version INTEGER NOT NULL, kind TEXT NOT NULL, tags TEXT NOT NULL DEFAULT '')",
             "CREATE UNIQUE INDEX IF NOT EXISTS v_tickets_number ON v_tickets (number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_group ON v_tickets (group_id, status, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_assignee"
@@ -147,6 +150,10 @@ class TicketsView(View):
             " account_id TEXT NOT NULL, position BIGINT NOT NULL,"
             " PRIMARY KEY (account_id, ticket_id))",
             "CREATE INDEX IF NOT EXISTS v_ticket_mentions_ticket ON v_ticket_mentions (ticket_id)",
+            # one row per tag of a request (issue 18): what a filter by tag reads, by its index
+            "CREATE TABLE IF NOT EXISTS v_ticket_tags (tag TEXT NOT NULL, ticket_id TEXT NOT NULL,"
+            " number BIGINT NOT NULL, PRIMARY KEY (tag, number))",
+            "CREATE INDEX IF NOT EXISTS v_ticket_tags_ticket ON v_ticket_tags (ticket_id)",
         ]
 
     @on(Ticket.Filed)
@@ -173,6 +180,8 @@ class TicketsView(View):
         applied = _Applied(after)
         event.apply(applied)
         applied.into(after)
+        if after.tags != before.tags:
+            self._tags[after.id] = after
         self._write(tx, before, after, event, position)
         for account in getattr(event, "mentions", ()):  # a note's @mentions (issue 16)
             self._mentions[(str(account), after.id)] = position
@@ -184,6 +193,7 @@ class TicketsView(View):
         self._counts: dict[str, int] = {}
         self._feed: list[tuple[str, int, str, str, int]] = []
         self._mentions: dict[tuple[str, str], int] = {}  # (account, ticket) -> position
+        self._tags: dict[str, Shadow] = {}  # tickets whose tags changed in this batch
 
     def _write(
         self, tx: Tx, before: Shadow | None, after: Shadow, event: Any, position: int
@@ -230,6 +240,14 @@ class TicketsView(View):
                 "DO UPDATE SET position = excluded.position",
                 [(a, t, p) for (a, t), p in sorted(self._mentions.items())],
             )
+        if self._tags:
+            marks = ", ".join(["%s"] * len(self._tags))
+            tx.execute(f"DELETE FROM v_ticket_tags WHERE ticket_id IN ({marks})",
+                       tuple(self._tags))  # fmt: skip
+            tagged = [(tag, s.id, s.number) for s in self._tags.values() for tag in s.tags.split()]
+            if tagged:
+                tx.executemany("INSERT INTO v_ticket_tags (tag, ticket_id, number)"
+                               " VALUES (%s, %s, %s)", tagged)  # fmt: skip
         self.begin()
 
     @on(

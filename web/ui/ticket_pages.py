@@ -22,7 +22,7 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from domain.access import Actor, Command, check_work
@@ -46,7 +46,7 @@ from web.ui import i18n
 from web.ui.guard import Viewer, refusal, staff_only, ui
 from web.ui.lookups import account_names, group_names, organisation_names
 from web.ui.refusals import translated
-from web.ui.render import page
+from web.ui.render import is_htmx, page
 from web.ui.requester_forms import Posted, keep, posted, store
 from web.ui.timeline_window import PAGE, cursor, moments, rendered
 
@@ -320,6 +320,8 @@ async def act(request: Request, viewer: Viewer) -> Response:
     # a knowledge gap links the request it was raised from
     # read-only staff: refused before the form is read
     check_work(viewer.actor, kind.policy if kind else Command.LINK)
+    # htmx swaps the ticket in place; a form posted without JS gets the whole page back
+    shown = "ticket/main.html" if is_htmx(request) else "ticket/page.html"
     async with posted(request) as sent:
         form = sent.form
         seen = _text(form, "version")
@@ -340,19 +342,21 @@ async def act(request: Request, viewer: Viewer) -> Response:
             await _caught_up(request, None)
             notice = i18n.gettext("Not sent: the request changed while you were writing. Read "
                                   "what is new below, then send again.")  # fmt: skip
-            return await _show(request, viewer, "ticket/main.html", 409, draft=draft,
+            return await _show(request, viewer, shown, 409, draft=draft,
                                error={"form": name, "message": notice, "fields": []},
                                since=int(seen), stale=True)  # fmt: skip
         except DeskError as e:
             if e.code == "forbidden" or isinstance(e, NotFound):
                 return refusal(request, STATUS.get(type(e), 403), e.message)
-            return await _show(request, viewer, "ticket/main.html", 422, draft=draft,
+            return await _show(request, viewer, shown, 422, draft=draft,
                                error={"form": name, "message": translated(e.message),
                                       "fields": list(e.fields)})  # fmt: skip
     await _caught_up(request, w.position)
     if name == "gap":
         done = i18n.gettext("Knowledge gap raised for the methodologists.")
-        return await _show(request, viewer, "ticket/main.html", notice=done)
+        return await _show(request, viewer, shown, notice=done)
+    if not is_htmx(request):  # after a post without JS: the page, as a GET of its own
+        return RedirectResponse(f"/t/{ticket_id}", 303)
     return await _show(request, viewer, "ticket/main.html")
 
 
