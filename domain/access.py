@@ -117,6 +117,27 @@ def may_see(actor: Actor, ticket: TicketScope) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Seen:
+    """Which requests an actor may see, as a list's query asks it (`may_see` for many): all,
+    or only those of this requester, this organisation or this one request."""
+
+    everything: bool = False
+    requester_id: UUID | None = None
+    organisation_id: UUID | None = None
+    ticket_id: UUID | None = None
+
+
+def requests_seen(actor: Actor) -> Seen:
+    """`may_see` as a query's condition: a row passes it exactly when `may_see` says yes."""
+    if actor.is_staff:
+        return Seen(everything=True)
+    if actor.visitor_ticket_id is not None:
+        return Seen(ticket_id=actor.visitor_ticket_id)
+    return Seen(requester_id=actor.id,
+                organisation_id=actor.organisation_id if actor.has(Role.REQUESTER) else None)  # fmt: skip
+
+
 def may(actor: Actor, command: Command, ticket: TicketScope | None = None) -> bool:
     """Whether the actor may issue `command` (on `ticket`, unless it is FILE)."""
     if command is Command.FILE:
@@ -201,6 +222,7 @@ class Setup(StrEnum):
     RUN_INCIDENTS = "run_incidents"  # the incident process's: fire, auto-link, deliver
     SET_NOTIFICATION_PREFERENCES = "set_notification_preferences"  # his own only
     MARK_NOTIFICATIONS_READ = "mark_notifications_read"  # his own only
+    QUEUE_VIEWS = "queue_views"  # save, change, delete a saved view of the desk's list
     PLAN_RELEASE = "plan_release"  # release readiness (domain/setup/releases.py)
     EDIT_RELEASE = "edit_release"
     ADD_RELEASE_QUESTION = "add_release_question"  # line 1 too (its handler checks the line)
@@ -247,6 +269,7 @@ INCIDENT_MANAGERS = (Role.DEVELOPER, Role.OPERATIONS, Role.ADMIN)
 _INCIDENTS = Forbidden("Only developers, operations and administrators manage mass incidents.")
 _SIGN_IN = Forbidden("Sign in to do this.")
 _OWN_NOTIFICATIONS = Forbidden("You may only change your own notifications.")
+_QUEUE_VIEWS = Forbidden("Only the desk's staff save views of its queues.")
 RELEASE_PLANNERS = frozenset({Role.METHODOLOGIST, Role.ANALYST, Role.CURATOR, Role.ADMIN})
 _RELEASES = Forbidden("Only methodologists, analysts, curators and administrators plan releases.")
 RELEASE_PLANNING = Allowed(RELEASE_PLANNERS, _RELEASES, signed_in=True)
@@ -289,6 +312,8 @@ SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.RUN_INCIDENTS: Allowed(_ADMIN, UNLISTED),  # the incident process's (the system's)
     Setup.SET_NOTIFICATION_PREFERENCES: Allowed(frozenset(), _OWN_NOTIFICATIONS, only_own=True),
     Setup.MARK_NOTIFICATIONS_READ: Allowed(frozenset(), _OWN_NOTIFICATIONS, only_own=True),
+    # his own views; a shared one also an administrator's (domain/setup/queue_views.py)
+    Setup.QUEUE_VIEWS: Allowed(STAFF, _QUEUE_VIEWS, signed_in=True),
     Setup.PLAN_RELEASE: RELEASE_PLANNING,
     Setup.EDIT_RELEASE: RELEASE_PLANNING,
     Setup.LINK_RELEASE_QUESTION: RELEASE_PLANNING,

@@ -25,6 +25,7 @@ from projections.pump import Pump
 from projections.quality import QualityView
 from projections.releases import ReleasesView
 from projections.queue_history import QueueHistoryView
+from projections.queue_views import QueueViewsView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
 from projections.signals import Positions, Wakeup
@@ -58,6 +59,7 @@ def all_views() -> list[View]:
         QualityView(),
         NotificationsView(),
         ReleasesView(),
+        QueueViewsView(),
     ]
 
 

@@ -29,6 +29,10 @@ COLUMNS = (
     "updated_at", "version", "kind", "tags",
 )  # fmt: skip
 
+# a priority's rank, most urgent first: the desk's "by priority" order, and an index's key
+PRIORITY_RANK = ("(CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
+                 " WHEN 'normal' THEN 2 ELSE 3 END)")  # fmt: skip
+
 
 @dataclass
 class Shadow:
@@ -138,6 +142,13 @@ class TicketsView(View):
             "CREATE INDEX IF NOT EXISTS v_tickets_kind ON v_tickets (kind, status, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_requester ON v_tickets (requester_id, number)",
             "CREATE INDEX IF NOT EXISTS v_tickets_org ON v_tickets (organisation_id, number)",
+            # the desk's filters and sorts (issue 18, projections/desk_query.py)
+            "CREATE INDEX IF NOT EXISTS v_tickets_category"
+            " ON v_tickets (category_id, status, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_channel ON v_tickets (channel, status, number)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_filed ON v_tickets (filed_at)",
+            "CREATE INDEX IF NOT EXISTS v_tickets_activity ON v_tickets (updated_at, number)",
+            f"CREATE INDEX IF NOT EXISTS v_tickets_rank ON v_tickets ({PRIORITY_RANK}, number)",
             "CREATE TABLE IF NOT EXISTS v_queue_counts"
             " (queue TEXT PRIMARY KEY, count BIGINT NOT NULL)",
             "CREATE TABLE IF NOT EXISTS v_feed (topic TEXT NOT NULL, position BIGINT NOT NULL,"

@@ -12,14 +12,14 @@ from typing import TypeVar, cast
 
 from domain.access import Actor, check_setup
 from domain.results import Written
-from domain.setup import categories, documents, knowledge, people, quality, releases
+from domain.setup import categories, documents, knowledge, people, quality, queue_views, releases
 from domain.setup.base import HANDLERS, AccountCommand, Ports, SetupCommand
 from domain.setup.knowledge import ArticleCommand
 
 C = TypeVar("C", bound=SetupCommand)
 
 # every command module registers its handlers when imported: the registry is complete here
-MODULES = (people, categories, documents, knowledge, quality, releases)
+MODULES = (people, categories, documents, knowledge, quality, queue_views, releases)
 COMMANDS: tuple[type[SetupCommand], ...] = tuple(HANDLERS)
 BY_NAME: dict[str, type[SetupCommand]] = {c.__name__: c for c in COMMANDS}
 

@@ -34,6 +34,7 @@ from domain.setup import documents as sd
 from domain.setup import knowledge as sk
 from domain.setup import people as sp
 from domain.setup import quality as sq
+from domain.setup import queue_views as sqv
 from domain.setup import releases as sr
 from domain.setup.base import SetupCommand
 from domain.setup.dispatch import COMMANDS
@@ -169,8 +170,29 @@ def watched(s: Scene) -> None:
     s.found["rule"] = s.desk.repository.get(a(s, "release")).watches[0]
 
 
+def saved_view(s: Scene) -> None:
+    """The agent keeps a personal view of line 2's active requests."""
+    view = sqv.SaveQueueView("Линия 2", "status=active&line=2")
+    s.found["view"] = s.desk.handle(s.world.agent, view).id
+
+
+def shared_view(s: Scene) -> None:
+    view = sqv.SaveQueueView("Без исполнителя", "assignee=none", True)
+    s.found["view"] = s.desk.handle(s.world.agent, view).id
+
+
 # (story, given, when, the events recorded on the aggregate written: name and some values)
 RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] = [
+    ("an agent saves a personal view of line 2's active requests", [],
+     lambda s: (s.world.agent, sqv.SaveQueueView(" Линия  2 ", "line=2&status=active")),
+     [("Saved", {"owner_id": "agent", "name": "Линия 2", "query": "status=active&line=2",
+                 "shared": False})]),
+    ("an agent renames his view and shares it with the desk", [saved_view],
+     lambda s: (s.world.agent, sqv.SaveQueueView("Линия 2 — все", "line=2", True,
+                                                 a(s, "view"), 1)),
+     [("Changed", {"name": "Линия 2 — все", "query": "line=2", "shared": True})]),
+    ("an administrator deletes a view shared with the desk", [shared_view],
+     lambda s: (s.world.admin, sqv.DeleteQueueView(a(s, "view"))), [("Deleted", {})]),
     ("an administrator registers an organisation", [],
      lambda s: (s.world.admin, sp.RegisterOrganisation("ООО Ромашка", "7707083808")),
      [("Registered", {"name": "ООО Ромашка", "inn": "7707083808"})]),
@@ -346,6 +368,26 @@ PLANNERS_ONLY = "Only methodologists, analysts, curators and administrators plan
 
 # (story, given, when, the refusal and its message): each writes nothing at all
 REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
+    ("a requester saves no view of the desk", [],
+     lambda s: (s.world.requester, sqv.SaveQueueView("Мои", "")), Forbidden,
+     "Only the desk's staff save views of its queues."),
+    ("a view of a line that does not exist is refused", [],
+     lambda s: (s.world.agent, sqv.SaveQueueView("Линия 9", "line=9")), InvalidInput,
+     "Choose from the list."),
+    ("a view needs a name", [],
+     lambda s: (s.world.agent, sqv.SaveQueueView("  ", "line=1")), InvalidInput,
+     "Give the view a name."),
+    ("another agent changes no shared view", [shared_view],
+     lambda s: (s.world.engineer, sqv.SaveQueueView("Моё", "", False, a(s, "view"))),
+     Forbidden, "Only its owner or an administrator may change a shared view."),
+    ("another agent deletes no shared view", [shared_view],
+     lambda s: (s.world.engineer, sqv.DeleteQueueView(a(s, "view"))), Forbidden,
+     "Only its owner or an administrator may change a shared view."),
+    ("a personal view is nobody else's to delete, an administrator's neither", [saved_view],
+     lambda s: (s.world.admin, sqv.DeleteQueueView(a(s, "view"))), NotFound, "No such view."),
+    ("a view changed since its form was shown conflicts", [saved_view],
+     lambda s: (s.world.agent, sqv.SaveQueueView("Другое", "", False, a(s, "view"), 99)),
+     DeskError, "you saw version 99"),
     ("an agent registers no organisation", [],
      lambda s: (s.world.agent, sp.RegisterOrganisation("ООО Ромашка", "7707083808")),
      Forbidden, ADMINS_ONLY),
@@ -519,7 +561,7 @@ def test_when_a_set_up_command_is_refused_then_nothing_is_recorded(
 
 def test_every_set_up_command_has_a_story_and_a_refusal(scene: Scene) -> None:
     scene.found["article"] = uuid4()
-    scene.found["rated"] = uuid4()
+    scene.found["rated"] = scene.found["view"] = uuid4()
     scene.found["release"] = scene.found["question"] = scene.found["rule"] = uuid4()
     told = {type(when(scene)[1]) for _, _, when, _ in RECORDED}
     assert told == set(COMMANDS), f"untold: {set(COMMANDS) - told}"
