@@ -10,11 +10,12 @@ import difflib
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from domain.chain import ChainedAggregate
 from domain.errors import DeskError, Forbidden, InvalidInput, InvalidTransition
 from domain.people import clean_text
+from domain.setup_document import SetupDocument
 
 
 class Kind(StrEnum):
@@ -232,6 +233,21 @@ class Article(ChainedAggregate):
             raise InvalidTransition("Only an approved revision can be published.")
         self.trigger_event(self.Published, by=by, revision=self.revision)
 
+    class SelfPublished(Published):
+        """Published with no second reviewer: the desk lets a methodologist publish a revision
+        himself (`ReviewRule.SELF_PUBLISH`), and the history says so (who, when, unreviewed)."""
+
+    def self_publish(self, by: UUID, rule: ReviewRule) -> None:
+        """Publishes the current revision, a draft or one in review, that no second
+        methodologist approved; only where the desk's rule allows it."""
+        if rule is not ReviewRule.SELF_PUBLISH:
+            raise Forbidden("This desk requires a second methodologist's review before "
+                            "publication.")  # fmt: skip
+        if self.stage not in (Stage.DRAFT, Stage.IN_REVIEW):
+            raise InvalidTransition("Only a draft or a revision in review can be published "
+                                    "without a review.")  # fmt: skip
+        self.trigger_event(self.SelfPublished, by=by, revision=self.revision)
+
     class Archived(ChainedAggregate.Event):
         by: UUID
         reason: str
@@ -256,3 +272,39 @@ class Article(ChainedAggregate):
         if self.published is None or self.stage is Stage.ARCHIVED:
             raise InvalidTransition("Only a published article can be marked helpful.")
         self.trigger_event(self.Helped, revision=self.published_revision)
+
+
+class ReviewRule(StrEnum):
+    """How the desk's knowledge base is reviewed before publication."""
+
+    SECOND_REVIEWER = "second_reviewer"  # another methodologist approves every revision
+    SELF_PUBLISH = "self_publish"  # a methodologist may also publish unreviewed (recorded)
+
+
+KNOWLEDGE_SETUP_ID = uuid5(UUID("5d0c2a53-5bd1-4c39-9a57-6b2f1d8f2a11"), "suz:knowledge-setup")
+
+
+class KnowledgeSetup(SetupDocument):
+    """The knowledge base's set-up: its review rule (a second reviewer until changed)."""
+
+    FIXED_ID = KNOWLEDGE_SETUP_ID
+
+    if TYPE_CHECKING:
+        review: ReviewRule
+
+    class Started(ChainedAggregate.Created):
+        def apply(self, aggregate: Any) -> None:
+            cast(KnowledgeSetup, aggregate).review = ReviewRule.SECOND_REVIEWER
+
+    class ReviewRuleSet(ChainedAggregate.Event):
+        by: UUID | None
+        review: ReviewRule
+
+        def apply(self, aggregate: Any) -> None:
+            cast(KnowledgeSetup, aggregate).review = self.review
+
+    def set_review(self, by: UUID | None, review: ReviewRule) -> None:
+        """Sets the rule; the same rule again records nothing."""
+        review = ReviewRule(review)
+        if review is not self.review:
+            self.trigger_event(self.ReviewRuleSet, by=by, review=review)

@@ -9,12 +9,12 @@ call `Desk.handle`, which consults the policy (domain/access.py) first.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from domain.access import EDITORS as EDITORS  # who edits: the policy's, named here for the pages
 from domain.access import Actor, TicketScope, may_see
-from domain.article import Article, Audience, Content, Kind, Stage
+from domain.article import Article, Audience, Content, Kind, KnowledgeSetup, ReviewRule, Stage
 from domain.category import Category
 from domain.chain import ChainedAggregate
 from domain.errors import Forbidden, InvalidInput, NotFound
@@ -32,9 +32,14 @@ class KnowledgeBase:
     """The knowledge base's reads and commands by method (mixed into Desk)."""
 
     if TYPE_CHECKING:
+        repository: Any
 
         def _get(self, cls: type[A], aggregate_id: UUID, what: str) -> A: ...
         def handle(self, actor: Actor, command: SetupCommand) -> Written: ...
+
+    def knowledge_setup(self) -> KnowledgeSetup:
+        """The knowledge base's set-up (its review rule), as stored or as it starts."""
+        return KnowledgeSetup.load(self.repository)
 
     # -- the knowledge base's commands (domain/setup/knowledge.py) by method, for callers that
     # hold plain values; each only builds the command and calls `handle` -----------------------
@@ -68,6 +73,15 @@ class KnowledgeBase:
     def publish_article(self, actor: Actor, article_id: UUID) -> Written:
         """Builds `PublishArticle` and hands it to `handle`."""
         return self.handle(actor, k.PublishArticle(article_id))
+
+    def self_publish_article(self, actor: Actor, article_id: UUID) -> Written:
+        """Builds `SelfPublishArticle` and hands it to `handle`."""
+        return self.handle(actor, k.SelfPublishArticle(article_id))
+
+    def set_review_rule(self, actor: Actor, review: ReviewRule,
+                        expected_version: int | None = None) -> Written:  # fmt: skip
+        """Builds `SetReviewRule` and hands it to `handle`."""
+        return self.handle(actor, k.SetReviewRule(review, expected_version))
 
     def mark_helpful(self, actor: Actor, article_id: UUID) -> Written:
         """Builds `MarkHelpful` and hands it to `handle`."""

@@ -127,8 +127,9 @@ class KnowledgeView(View):
             (stage, e.timestamp.isoformat(), str(e.originator_id)),
         )
 
-    @on(Article.Published)
+    @on(Article.Published, Article.SelfPublished)
     def published(self, tx: Tx, e: Article.Published, position: int) -> None:
+        """Published after a review, or by its methodologist alone (`SelfPublished`)."""
         article_id = str(e.originator_id)
         row = tx.one(
             "SELECT content FROM v_article_revisions WHERE article_id = %s AND revision = %s",

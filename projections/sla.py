@@ -26,7 +26,7 @@ from domain.sla import (
     first_response_clock,
 )
 from domain.sla_setup import SlaSetup
-from domain.ticket import Status, Ticket
+from domain.ticket import Status, Ticket, TicketKind
 from domain.transcoder import from_plain, to_plain
 from projections.base import View, on
 from projections.db import Tx
@@ -176,6 +176,7 @@ class SlaView(View):
 
     name = "sla"
     tables = ("v_sla", "v_sla_setup")
+    shape = 2  # 2: knowledge gaps have no clock (internal work, no customer SLA)
 
     def __init__(self) -> None:
         self.begin()
@@ -231,6 +232,8 @@ class SlaView(View):
 
     @on(Ticket.Filed)
     def filed(self, tx: Tx, event: Ticket.Filed, position: int) -> None:
+        if event.kind is TicketKind.KNOWLEDGE_GAP:
+            return  # the methodologists' internal work: no customer, no clock, no alarms
         at = event.timestamp
         row = Row(
             str(event.originator_id),

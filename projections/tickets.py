@@ -263,7 +263,7 @@ class TicketsView(View):
 
     @on(
         Article.Drafted, Article.Revised, Article.SubmittedForReview, Article.Approved,
-        Article.SentBack, Article.Published, Article.Archived,
+        Article.SentBack, Article.Published, Article.SelfPublished, Article.Archived,
     )  # fmt: skip
     def article_changed(self, tx: Tx, event: Any, position: int) -> None:
         """Knowledge-base changes go on the same feed (staff topics), in log order."""

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Actor, Setup
-from domain.article import Article
+from domain.article import Article, KnowledgeSetup
 from domain.chain import ChainedAggregate
 from domain.claim import Claim
 from domain.incidents import Triggers
@@ -68,6 +68,7 @@ class Ports(Protocol):
     def sla_setup(self) -> SlaSetup: ...
     def triggers(self) -> Triggers: ...
     def quality_checklist(self) -> QualityChecklist: ...
+    def knowledge_setup(self) -> KnowledgeSetup: ...
 
 
 C = TypeVar("C", bound=SetupCommand)

@@ -1,5 +1,7 @@
 """The knowledge base's commands: drafting, revising, review, publication and archiving (the
-methodologists'), a reader's "this helped", and a knowledge gap raised by the staff.
+methodologists'), publication without a second reviewer where the desk's review rule allows it
+(`SelfPublishArticle`, `SetReviewRule`), a reader's "this helped", and a knowledge gap raised by
+the staff.
 
 Each article command that a button sends names it (`action`: the JSON API's
 /api/v1/kb/articles/{id}/{action} and the editor's form), so no edge keeps a table of them.
@@ -7,19 +9,21 @@ Each article command that a button sends names it (`action`: the JSON API's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 from uuid import UUID, uuid4
 
 from domain.access import Actor, Setup, TicketScope, check
 from domain.access import Command as TicketPolicy
-from domain.article import Article, Audience, Content, Kind
+from domain.article import Article, Audience, Content, Kind, ReviewRule
 from domain.category import Category
 from domain.chain import ChainedAggregate
 from domain.claim import Claim
 from domain.errors import Conflict, DeskError, InvalidInput
 from domain.results import FiledTicket, Written
 from domain.setup.base import Ports, SetupCommand, changed, handles, saved
+from domain.setup.documents import replaced
 from domain.ticket import ACTIVE_STATUSES, Channel, LinkKind, Ticket, TicketKind
 from domain.tickets.commands import who
 
@@ -135,14 +139,51 @@ class PublishArticle(ArticleCommand):
 
 @handles(PublishArticle)
 def publish_article(desk: Ports, actor: Actor, c: PublishArticle) -> Written:
+    return _published(desk, actor, c.article_id, lambda article, by: article.publish(by))
+
+
+@dataclass(frozen=True)
+class SelfPublishArticle(ArticleCommand):
+    """Publishes the current revision with no second reviewer, where the desk's review rule
+    lets a methodologist do so (a team of one); recorded as such (`Article.SelfPublished`).
+    A knowledge gap it answers is resolved as by `PublishArticle`."""
+
+    policy, action = Setup.PUBLISH_ARTICLE, "self-publish"
+
+
+@handles(SelfPublishArticle)
+def self_publish_article(desk: Ports, actor: Actor, c: SelfPublishArticle) -> Written:
+    rule = desk.knowledge_setup().review
+    return _published(desk, actor, c.article_id, lambda a, by: a.self_publish(by, rule))
+
+
+def _published(desk: Ports, actor: Actor, article_id: UUID,
+               publish: Callable[[Article, UUID], None]) -> Written:  # fmt: skip
     by = who(actor)
     for _attempt in range(ATTEMPTS):
-        article = desk._get(Article, c.article_id, "article")
-        article.publish(by)
+        article = desk._get(Article, article_id, "article")
+        publish(article, by)
         position = saved(desk, article, *_close_gap(desk, article, by))
         if position is not None:
             return Written(article.id, position, article.version)
-    raise Conflict(c.article_id, None, 0)
+    raise Conflict(article_id, None, 0)
+
+
+@dataclass(frozen=True)
+class SetReviewRule(SetupCommand):
+    """The desk's review rule: a second methodologist approves every revision (as from the
+    start), or a methodologist may also publish his own unreviewed (a team of one)."""
+
+    review: ReviewRule
+    expected_version: int | None = None
+
+    policy = Setup.KB_REVIEW_RULE
+
+
+@handles(SetReviewRule)
+def set_review_rule(desk: Ports, actor: Actor, c: SetReviewRule) -> Written:
+    return replaced(desk, desk.knowledge_setup(), c.expected_version,
+                    lambda d: d.set_review(actor.id, c.review))  # fmt: skip
 
 
 def _close_gap(desk: Ports, article: Article, by: UUID) -> list[Ticket]:

@@ -164,8 +164,8 @@ class FilledTemplate(Answer, kw_only=True):
 
 
 ARTICLE = in_path("article_id")
-ACTION = in_path("action", typing.Literal["submit", "approve", "send-back", "publish", "archive",
-                                          "helped"])  # fmt: skip
+ACTION = in_path("action", typing.Literal["submit", "approve", "send-back", "publish",
+                                          "self-publish", "archive", "helped"])  # fmt: skip
 SEARCH = (in_query("q"), in_query("category", UUID))
 OPERATIONS = [
     Operation("get", "/api/v1/kb/articles",
@@ -179,7 +179,8 @@ OPERATIONS = [
               "Revise (refused with what changed when based on an old revision)", Written,
               ReviseArticle, params=(ARTICLE,), refusals=(400, 401, 403, 404, 409, 413, 415, 422)),
     Operation("post", "/api/v1/kb/articles/{article_id}/{action}",
-              "submit, approve, send-back, publish, archive, or helped (a deflection)", Written,
+              "submit, approve, send-back, publish, self-publish (no second reviewer, where"
+              " the desk allows it), archive, or helped (a deflection)", Written,
               ArticleAction, params=(ARTICLE, ACTION),
               refusals=(400, 401, 403, 404, 409, 413, 415, 422)),
     Operation("get", "/api/v1/kb/suggestions", "Articles matching a text (public)",

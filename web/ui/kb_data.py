@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain import knowledge
-from domain.article import Content
+from domain.article import KNOWLEDGE_SETUP_ID, Content, KnowledgeSetup
 from domain.desk import Desk
 from web.body import Body
 from web.kb import _content as parse_content
@@ -50,7 +50,7 @@ class Step:
 STEPS = {
     "Drafted": "drafted", "Revised": "revised", "SubmittedForReview": "submitted",
     "Approved": "approved", "SentBack": "sent_back", "Published": "published",
-    "Archived": "archived",
+    "SelfPublished": "self_published", "Archived": "archived",
 }  # fmt: skip
 
 
@@ -73,6 +73,26 @@ def journal(desk: Desk, article_id: UUID) -> tuple[list[Step], bool]:
         text = getattr(e, "note", "") or getattr(e, "comment", "") or getattr(e, "reason", "")
         steps.append(Step(e.timestamp, str(by) if by else None, what, revision, text))
     return steps, read == JOURNAL_EVENTS
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """The review rule set by someone (None: the system or the CLI) at a moment."""
+
+    at: datetime
+    by: str | None
+    review: str
+
+
+def review_rule_changes(desk: Desk) -> list[RuleChange]:
+    """Every change of the knowledge base's review rule, newest first, read from the log (the
+    set-up document's own events: a handful)."""
+    found = []
+    e: Any
+    for e in desk.repository.event_store.get(KNOWLEDGE_SETUP_ID, desc=True, limit=JOURNAL_EVENTS):
+        if isinstance(e, KnowledgeSetup.ReviewRuleSet):
+            found.append(RuleChange(e.timestamp, str(e.by) if e.by else None, e.review.value))
+    return found
 
 
 # -- the editor's form ------------------------------------------------------------------------

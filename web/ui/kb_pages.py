@@ -20,11 +20,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from domain.article import Article, Content, Kind, Stage, StaleRevision, diff
-from domain.errors import InvalidInput, NotFound
+from domain.article import Article, Content, Kind, ReviewRule, Stage, StaleRevision, diff
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.people import GroupKind
 from domain.setup.dispatch import ARTICLE_ACTIONS
-from domain.setup.knowledge import DraftArticle, MarkHelpful, ReviseArticle
+from domain.setup.knowledge import DraftArticle, MarkHelpful, ReviseArticle, SetReviewRule
 from projections import catalog
 from projections.kb_queries import (
     KINDS,
@@ -39,6 +39,7 @@ from web import kb
 from web.auth import services
 from web.body import Body
 from web.http import number, wait_for_views
+from web.ui import i18n
 from web.ui.desk_pages import STAFF_ROLES
 from web.ui.guard import NotAllowed, Viewer, need, ui
 from web.ui.kb_data import (
@@ -50,6 +51,7 @@ from web.ui.kb_data import (
     edits,
     journal,
     reads_drafts,
+    review_rule_changes,
     values_from,
     values_of,
 )
@@ -111,8 +113,11 @@ async def new_article(request: Request, viewer: Viewer) -> Response:
     need(viewer, *EDITORS)
     await wait_for_views(request)
     kind = request.query_params.get("kind", "article")
-    return await _new_form(request, kind if kind in KINDS else "article",
-                           request.query_params.get("gap"), blank())  # fmt: skip
+    gap = request.query_params.get("gap")
+    values = blank()
+    if gap:  # raised from a requester's question: the answer is for requesters too
+        values["audience"] = "public"
+    return await _new_form(request, kind if kind in KINDS else "article", gap, values)
 
 
 async def _new_form(
@@ -166,17 +171,20 @@ async def create_article(request: Request, viewer: Viewer) -> Response:
 
 
 # -- an article -------------------------------------------------------------------------------
-def _abilities(viewer: Viewer, article: Article) -> dict[str, bool]:
-    """What the domain would accept from this viewer now (domain/article.py, knowledge.py)."""
+def _abilities(viewer: Viewer, article: Article, rule: ReviewRule) -> dict[str, bool]:
+    """What the domain would accept from this viewer now (domain/article.py, knowledge.py);
+    `rule` is the desk's review rule (self-publication allowed or not)."""
     editor = edits(viewer)
     stage = article.stage
     author = viewer.actor.id == article.revision_author
+    alone = rule is ReviewRule.SELF_PUBLISH
     return {
         "edit": editor and stage is not Stage.ARCHIVED,
         "submit": editor and stage is Stage.DRAFT,
         "review": editor and stage is Stage.IN_REVIEW and not author,
-        "awaits_other": editor and stage is Stage.IN_REVIEW and author,
+        "awaits_other": editor and stage is Stage.IN_REVIEW and author and not alone,
         "publish": editor and stage is Stage.APPROVED,
+        "self_publish": editor and alone and stage in (Stage.DRAFT, Stage.IN_REVIEW),
         "archive": editor and stage is not Stage.ARCHIVED,
     }
 
@@ -192,6 +200,7 @@ async def _load_article(request: Request, viewer: Viewer, article_id: UUID) -> A
 def _article_context(request: Request, viewer: Viewer, article: Article) -> dict[str, Any]:
     drafts = reads_drafts(viewer)
     steps, older = journal(services(request).desk, article.id) if drafts else ([], False)
+    rule = services(request).desk.knowledge_setup().review if edits(viewer) else None
     content = article.content if drafts else article.published
     assert content is not None
     with services(request).projections.db.read() as tx:
@@ -202,7 +211,8 @@ def _article_context(request: Request, viewer: Viewer, article: Article) -> dict
     return {
         "article": article, "content": content, "drafts": drafts, "steps": steps, "older": older,
         "names": names, "category_names": all_names, "categories": categories, "gap": gap,
-        "can": _abilities(viewer, article), "revisions": sorted(article.history, reverse=True),
+        "can": _abilities(viewer, article, rule or ReviewRule.SECOND_REVIEWER),
+        "revisions": sorted(article.history, reverse=True),
         "shown_revision": article.revision if drafts else article.published_revision,
     }  # fmt: skip
 
@@ -319,8 +329,55 @@ async def gaps(request: Request, viewer: Viewer) -> Response:
                 editor=edits(viewer), **data)  # fmt: skip
 
 
+# -- the knowledge base's settings: its review rule -------------------------------------------
+def _settings_context(request: Request, viewer: Viewer) -> dict[str, Any]:
+    desk = services(request).desk
+    setup = desk.knowledge_setup()
+    changes = review_rule_changes(desk)
+    with services(request).projections.db.read() as tx:
+        names = account_names(tx, [c.by for c in changes if c.by])
+    return {"setup": setup, "rules": [r.value for r in ReviewRule], "changes": changes,
+            "names": names, "admin": viewer.has("admin")}  # fmt: skip
+
+
+@ui
+async def settings(request: Request, viewer: Viewer) -> Response:
+    """The knowledge base's review rule and who changed it when; administrators change it."""
+    need(viewer, *EDITORS, *OVERSEERS)
+    context = await run_in_threadpool(_settings_context, request, viewer)
+    return page(request, "kb/settings.html", nav="kb", error="", **context)
+
+
+@ui
+async def save_settings(request: Request, viewer: Viewer) -> Response:
+    """Sets the review rule (`SetReviewRule`) against the version the page showed; a stale
+    page or a rule not offered shows the page again saying so, nothing changed."""
+    need(viewer, "admin")
+    form = await request.form()
+    seen = number(str(form.get("version", "")))
+    error, status = "", 200
+    try:
+        rule = ReviewRule(str(form.get("review", "")))
+    except ValueError:
+        error, status = i18n.gettext("Choose how articles are reviewed."), 422
+    else:
+        command = SetReviewRule(rule, seen if seen is not None else 0)
+        try:
+            w = await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
+        except Conflict:
+            error = i18n.gettext("Someone changed the review rule meanwhile: read it and choose "
+                                 "again.")  # fmt: skip
+            status = 409
+        else:
+            return _done(request, f"/kb/settings?after={w.position}")
+    context = await run_in_threadpool(_settings_context, request, viewer)
+    return page(request, "kb/settings.html", status, nav="kb", error=error, **context)
+
+
 routes = [
     Route("/kb", article_list),
+    Route("/kb/settings", settings),
+    Route("/kb/settings", save_settings, methods=["POST"]),
     Route("/kb/new", new_article),
     Route("/kb/new", create_article, methods=["POST"]),
     Route("/kb/preview", preview, methods=["POST"]),
