@@ -123,6 +123,11 @@ def test_a_release_is_prepared_together_and_shows_its_live_figures(site: Site) -
     live = method.get(f"/releases/{release}/live?after={filed.position}").text
     assert re.search(r'class="release-total">1<', live), live
     assert f'href="/t/{filed.id}"' in live
+    resolved = w.desk.resolve(w.agent, filed.id, "Обновили плагин.")  # on line 1
+    live = method.get(f"/releases/{release}/live?after={resolved.position}").text
+    assert "meets the aim of 90 %" in live and "100.0 %" in live, live
+    ru = method.client.get(f"/releases/{release}", headers={"Accept-Language": "ru"}).text
+    assert "Вероятные вопросы" in ru and "цель 90 % достигнута" in ru
 
     # the API says the same, in the documented shape
     check = Answers()
