@@ -130,17 +130,43 @@ def reports(r: view.ReleaseRow, categories: dict[str, dict[str, Any]]) -> list[t
     return found
 
 
-def load_one(request: Request, rid: UUID) -> dict[str, Any]:
+def _release(tx: Any, rid: UUID) -> view.ReleaseRow:
+    r = view.release(tx, str(rid))
+    if r is None:
+        raise NotFound(NO_RELEASE)
+    return r
+
+
+def _live(tx: Any, r: view.ReleaseRow) -> dict[str, Any]:
+    """What the live section shows (and nothing else: it is read on every change of a queue)."""
+    live = view.live(tx, r)
+    rows = queues.rows_in_order(tx, live.latest, None)
+    names = catalog.names_for(tx, rows)
+    return {
+        "r": r,
+        "live": live,
+        "rows": rows,
+        "names": names,
+        "category_names": {c: category_label(n) for c, n in names["categories"].items()},
+    }
+
+
+def load_live(request: Request, rid: UUID) -> dict[str, Any]:
     svc = services(request)
+    position = svc.projections.positions.reached("releases")
     with svc.projections.db.read() as tx:
-        r = view.release(tx, str(rid))
-        if r is None:
-            raise NotFound(NO_RELEASE)
-        live = view.live(tx, r)
+        return {**_live(tx, _release(tx, rid)), "position": position}
+
+
+def load_one(request: Request, rid: UUID) -> dict[str, Any]:
+    """Everything the release's page (and its API answer) shows."""
+    svc = services(request)
+    position = svc.projections.positions.reached("releases")
+    with svc.projections.db.read() as tx:
+        r = _release(tx, rid)
+        shown = _live(tx, r)
         linked = sorted({str(q.article_id) for q in r.questions if q.article_id})
         articles = {a.id: a for a in kb_queries.article_rows(tx, drafts=True, ids=linked)[0]}
-        rows = queues.rows_in_order(tx, live.latest, None)
-        names = catalog.names_for(tx, rows)
         groups = catalog.groups(tx)
         categories = catalog.categories(tx)
         choices = kb_queries.article_rows(tx, drafts=True)[0]
@@ -148,20 +174,16 @@ def load_one(request: Request, rid: UUID) -> dict[str, Any]:
     rules = {str(x.id): x for x in svc.desk.triggers().rules}
     watched: list[tuple[str, TriggerRule | None]] = [(w, rules.get(w)) for w in r.watches]
     return {
-        "r": r,
-        "live": live,
+        **shown,
         "articles": articles,
         "choices": choices,
-        "rows": rows,
-        "names": names,
         "groups": groups,
         "categories": categories,
         "group_names": {g["id"]: g["name"] for g in groups},
         "people": people,
         "watched": watched,
-        "category_names": {c: category_label(n) for c, n in names["categories"].items()},
-        "reports": reports(r, names["categories"]),
-        "position": svc.projections.positions.reached("releases"),
+        "reports": reports(r, shown["names"]["categories"]),
+        "position": position,
     }
 
 
@@ -252,8 +274,8 @@ async def live_fragment(request: Request, viewer: Viewer) -> Response:
     readable(viewer.actor)
     rid = release_id(request)
     await wait_for_views(request)
-    data = await run_in_threadpool(load_one, request, rid)
-    return page(request, "releases/live.html", **_rights(viewer), **data)
+    data = await run_in_threadpool(load_live, request, rid)
+    return page(request, "releases/live.html", **data)
 
 
 async def _send(request: Request, viewer: Viewer, rid: UUID, at: str, build: Any) -> Response:
