@@ -179,10 +179,18 @@ def _command(request: Request, c: Caller, raw: bytes) -> Written:
 
 
 # -- queries ----------------------------------------------------------------------------------
+# Each reads its views in the thread pool, never on the event loop that every other request and
+# socket shares: the caller (free when remembered) and the wait for `?after=` come first, then
+# the read and the JSON in one hop; a query that waits for nothing looks its caller up (when not
+# remembered) in the same hop as well (`in_one_hop`).
 async def get_ticket(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     ticket_id = path_id(request, "ticket_id", "request")
     await wait_for_views(request)
+    return await run_in_threadpool(_ticket, request, actor, ticket_id)
+
+
+def _ticket(request: Request, actor: Actor, ticket_id: UUID) -> Response:
     with services(request).projections.db.read() as tx:
         row = queues.ticket_row(tx, str(ticket_id))
         if row is None or not may_see(actor, _scope(row)):
@@ -224,6 +232,10 @@ async def queue(request: Request) -> Response:
     if not actor.is_staff:
         raise ApiError(403, "forbidden", "Queues are for the support staff.")
     await wait_for_views(request)
+    return await run_in_threadpool(_queue, request, actor)
+
+
+def _queue(request: Request, actor: Actor) -> Response:
     kind = request.path_params["kind"]
     with services(request).projections.db.read() as tx:
         if kind == "mine":
@@ -250,8 +262,11 @@ def _uuid_param(request: Request, name: str) -> UUID:
 
 
 async def queue_counts(request: Request) -> Response:
-    actor = signed_in(await authenticate(request))
-    if not actor.is_staff:
+    return await in_one_hop(request, lambda c: _queue_counts(request, c))
+
+
+def _queue_counts(request: Request, c: Caller) -> Response:
+    if not signed_in(c).is_staff:
         raise ApiError(403, "forbidden", "Queues are for the support staff.")
     names = [q for q in request.query_params.getlist("queue") if q][:100]
     with services(request).projections.db.read() as tx:
@@ -261,6 +276,10 @@ async def queue_counts(request: Request) -> Response:
 async def my_tickets(request: Request) -> Response:
     actor = signed_in(await authenticate(request))
     await wait_for_views(request)
+    return await run_in_threadpool(_my_tickets, request, actor)
+
+
+def _my_tickets(request: Request, actor: Actor) -> Response:
     scope = request.query_params.get("scope", "mine")
     with services(request).projections.db.read() as tx:
         if scope == "organisation":
@@ -269,7 +288,11 @@ async def my_tickets(request: Request) -> Response:
 
 
 async def search_tickets(request: Request) -> Response:
-    actor = signed_in(await authenticate(request))
+    return await in_one_hop(request, lambda c: _search(request, c))
+
+
+def _search(request: Request, c: Caller) -> Response:
+    actor = signed_in(c)
     text = request.query_params.get("q", "")[:500]
     with services(request).projections.db.read() as tx:
         hits = search(tx, actor, text)
@@ -277,26 +300,36 @@ async def search_tickets(request: Request) -> Response:
 
 
 async def activity_stream(request: Request) -> Response:
-    actor = signed_in(await authenticate(request))
-    if not actor.is_staff:
+    return await in_one_hop(request, lambda c: _activity(request, c))
+
+
+def _activity(request: Request, c: Caller) -> Response:
+    if not signed_in(c).is_staff:
         raise ApiError(403, "forbidden", "The activity stream is for the support staff.")
     before = number(request.query_params.get("before", ""))
     with services(request).projections.db.read() as tx:
         rows = activity(tx, before)
-    return json([{**asdict(c), "number": n, "subject": s} for c, n, s in rows])
+    return json([{**asdict(ch), "number": n, "subject": s} for ch, n, s in rows])
 
 
 async def list_categories(request: Request) -> Response:
     """Public: the categories and the fields each asks for (the filing form needs them)."""
     await wait_for_views(request)
+    return await run_in_threadpool(_categories, request)
+
+
+def _categories(request: Request) -> Response:
     with services(request).projections.db.read() as tx:
         return json(catalog.categories(tx))
 
 
 async def list_directory(request: Request) -> Response:
     """Staff: groups and active staff, for assigning and transferring."""
-    actor = signed_in(await authenticate(request))
-    if not actor.is_staff:
+    return await in_one_hop(request, lambda c: _directory(request, c))
+
+
+def _directory(request: Request, c: Caller) -> Response:
+    if not signed_in(c).is_staff:
         raise ApiError(403, "forbidden", "The directory is for the support staff.")
     with services(request).projections.db.read() as tx:
         return json({"groups": catalog.groups(tx), "staff": catalog.staff(tx)})
