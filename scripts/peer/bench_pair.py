@@ -17,7 +17,10 @@ is not counted, then `--duration` seconds timed), so that noise on a shared mach
 - reply: a reply on one of 200 tickets (suz: an agent's token with If-Match, a 409 re-read and
   retried, counted; peer: POST /api/followups/, 70 % public);
 - staff_page: the staff HTML page of one ticket with 1,000 entries (session cookies);
-- ticket_json (not in the default set): the same ticket as JSON.
+- ticket_json (not in the default set): the same ticket as JSON;
+- reply_reads (not in the default set): reply, while 2 more clients read the 1,000-entry ticket
+  as JSON in a closed loop (the figures are the replies'; the reads' count and p99 are noted,
+  and the CPU per reply includes the reads').
 
 Per cell it records rps, p50/p95/p99, errors (5xx listed apart), the CPU seconds of each
 server's processes and of the PostgreSQL backends of its database (pg_stat_activity.datname),
@@ -63,7 +66,8 @@ WORK = Path("/tmp/suz-peer")
 SUZ_HOST, SUZ_PORT, DH_PORT = "127.0.0.1", 8301, 8101
 SUZ_BASE = f"http://{SUZ_HOST}:{SUZ_PORT}"
 POOL, BIG = 200, 1000
-SCENARIOS = ("create", "reply", "staff_page", "ticket_json")
+SCENARIOS = ("create", "reply", "staff_page", "ticket_json", "reply_reads")
+READERS = 2  # reply_reads: clients reading the 1,000-entry ticket as JSON beside the replies
 WORDS = (
     "printer",
     "network",
@@ -710,6 +714,7 @@ LABELS = {
     "reply": "reply on one of 200 tickets",
     "staff_page": "staff page of a 1,000-entry ticket",
     "ticket_json": "1,000-entry ticket as JSON",
+    "reply_reads": "reply, 2 clients reading the 1,000-entry ticket",
 }
 
 
@@ -912,6 +917,7 @@ def cells(
             "suz": (a.api_client, a.ticket_json),
             "peer": (b.api_client, b.ticket_json),
         },
+        "reply_reads": {"suz": (a.api_client, a.reply), "peer": (b.api_client, b.reply)},
     }
     out()
     try:
@@ -927,7 +933,22 @@ def cells(
                     a.conflicts = 0
                     monitor.reset_peaks()
                     s0 = srv[system].snapshot()
+                    reads: dict[str, Any] = {}
+                    beside = None
+                    if sc == "reply_reads":  # readers of the big ticket beside the timed replies
+                        rmake, rfn = spec["ticket_json"][system]
+
+                        beside = threading.Thread(
+                            target=lambda m=rmake, f=rfn, into=reads: into.update(
+                                run_load(m, f, READERS, args.duration, args.max_requests, seed=7)
+                            ),
+                            daemon=True,
+                        )
+                        beside.start()
                     r = run_load(make, fn, c, args.duration, args.max_requests, seed=c)
+                    if beside is not None:
+                        beside.join()
+                        r["reads"] = {k: reads.get(k) for k in ("ok", "errors", "rps", "p99_ms")}
                     d = Server.delta(s0, srv[system].snapshot())
                     r.update(
                         scenario=sc,
@@ -950,6 +971,8 @@ def cells(
                         f" (all databases {r['pg_total_peak']})  rss={r['server_rss_mb']} MB"
                         f"  load {la0:.2f}->{r['load1_end']:.2f}"
                     )
+                    if "reads" in r:
+                        out(f"      beside: {READERS} readers, {r['reads']}")
                     for e in r["error_samples"][:2]:
                         out(f"      error: {e}")
         held, _ = monitor.counts()
