@@ -188,6 +188,7 @@ class Setup(StrEnum):
     """What a set-up command asks for; each command names its member as its `policy`."""
 
     REGISTER_ORGANISATION = "register_organisation"
+    EDIT_ORGANISATION = "edit_organisation"
     REGISTER_ACCOUNT = "register_account"
     CHANGE_ROLES = "change_roles"
     EDIT_ACCOUNT = "edit_account"  # roles and groups as a whole, against a version
@@ -276,6 +277,7 @@ RELEASE_PLANNING = Allowed(RELEASE_PLANNERS, _RELEASES, signed_in=True)
 
 SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.REGISTER_ORGANISATION: ADMINS,
+    Setup.EDIT_ORGANISATION: ADMINS,
     Setup.REGISTER_ACCOUNT: ADMINS,
     Setup.CHANGE_ROLES: ADMINS,
     Setup.EDIT_ACCOUNT: ADMINS,

@@ -9,9 +9,11 @@ from uuid import UUID, uuid4
 
 from domain.access import Actor
 from domain.article import Audience, Content, Kind, Reference
+from domain.bulk import backdated, deferred
 from domain.calendar import russian_holidays
 from domain.calls import RegisterCall
 from domain.category import FieldSpec, FieldType
+from domain.demo_quarter import EXTRA_CATEGORIES, QUARTER_DAYS, Base, Clock, Quarter
 from domain.demo_release import prepare_release
 from domain.desk import SYSTEM, Desk
 from domain.incidents import Criteria, TriggerRule
@@ -135,19 +137,60 @@ def load_demo(
     *,
     only_if_empty: bool = False,
     set_password: Callable[[UUID, str], object] | None = None,
+    quarter: int = 0,
+    seed: int = 18,
+    progress: Callable[[int], None] | None = None,
 ) -> bool:
     """Loads the demo desk; returns False when skipped because the store holds data.
 
     `set_password(account_id, password)` gives each demo account its password (the CLI
-    passes one that stores the hash in the credentials table: hashes are not events)."""
+    passes one that stores the hash in the credentials table: hashes are not events).
+    `quarter`: that many requests over the three months before now (domain/demo_quarter.py),
+    written in large transactions, before the few stories of today; 0: the small demo only.
+    `progress(days)` is told each simulated day of the quarter."""
     if only_if_empty and not is_empty(desk):
         if desk.account_by_login(PEOPLE[0][0]) is not None:
             print_logins("suz: demo accounts (unless their passwords were changed):")
         return False
+    if not quarter:
+        base = _setup(desk, set_password, CATEGORIES)
+        _today(desk, base)
+        print_logins("suz: demo data loaded. Sign in as (login / password):")
+        return True
+    end = datetime.now(UTC).replace(microsecond=0)
+    days = QUARTER_DAYS
+    clock = Clock(end - timedelta(days=days + 2))
+    with deferred(desk) as bulk:
+        with backdated(clock):
+            base = _setup(desk, set_password, CATEGORIES + EXTRA_CATEGORIES)
+            figures = Quarter(desk, base, clock, bulk, requests=quarter, days=days, end=end,
+                              seed=seed, progress=progress).run()  # fmt: skip
+        _today(desk, base)
+    for refusal, count in figures.refused.most_common(5):
+        print(f"suz demo: refused {count} times: {refusal}")
+    print(
+        f"suz: the quarter: {figures.requests} requests, {figures.commands} commands, "
+        f"{figures.incidents} incidents, {figures.articles} articles, {figures.gaps} "
+        f"knowledge gaps, {bulk.events_written} events in {bulk.transactions} transactions"
+    )
+    print_logins("suz: demo data loaded. Sign in as (login / password):")
+    return True
+
+
+def _setup(
+    desk: Desk,
+    set_password: Callable[[UUID, str], object] | None,
+    categories: list[tuple[str, str, GroupKind, tuple[FieldSpec, ...]]],
+) -> Base:
+    """The organisations, groups, people, categories, service levels and triggers."""
     orgs = {
-        "customer": desk.register_organisation(SYSTEM, "ГКУ «Центр закупок»", "7707083893").id,
-        "supplier": desk.register_organisation(SYSTEM, "ООО «Поставщик»", "500100732259").id,
-    }
+        "customer": desk.register_organisation(
+            SYSTEM, "ГКУ «Центр закупок»", "7707083893", "770701001",
+            "101000, г. Москва, ул. Мясницкая, д. 12", "101000, г. Москва, а/я 15").id,
+        "supplier": desk.register_organisation(
+            SYSTEM, "ООО «Поставщик»", "500100732259", "",
+            "141400, Московская обл., г. Химки, ул. Ленина, д. 3").id,
+    }  # fmt: skip
     groups = {
         kind: desk.form_group(SYSTEM, name, kind).id
         for kind, name in [
@@ -176,15 +219,19 @@ def load_demo(
         desk.appoint_group_lead(SYSTEM, groups[kind], people[lead].id)
     cats = [
         desk.define_category(SYSTEM, ru, en, form, groups[kind]).id
-        for ru, en, kind, form in CATEGORIES
+        for ru, en, kind, form in categories
     ]
     _service_levels(desk, cats, groups)
-    _stories(desk, people, cats, groups)
-    _knowledge(desk, people, cats)
-    _incidents(desk, people, cats, groups)
-    prepare_release(desk, people, cats, groups)  # domain/demo_release.py
-    print_logins("suz: demo data loaded. Sign in as (login / password):")
-    return True
+    _triggers(desk, cats, groups)
+    return Base(people, groups, cats, [ru for ru, *_ in categories])
+
+
+def _today(desk: Desk, base: Base) -> None:
+    """The stories of today: requests in every state, articles, an open incident."""
+    _stories(desk, base.people, base.cats, base.groups)
+    _knowledge(desk, base.people, base.cats)
+    _incident(desk, base.people, base.cats)
+    prepare_release(desk, base.people, base.cats, base.groups)  # domain/demo_release.py
 
 
 def print_logins(heading: str) -> None:
@@ -213,11 +260,8 @@ def _service_levels(desk: Desk, cats: list[UUID], groups: dict[GroupKind, UUID])
     ))  # fmt: skip
 
 
-def _incidents(
-    desk: Desk, p: dict[str, Actor], cats: list[UUID], groups: dict[GroupKind, UUID]
-) -> None:
-    """A trigger rule watching the signature category, and an incident opened by hand about it
-    (the server's incident process links the open signature requests when it starts)."""
+def _triggers(desk: Desk, cats: list[UUID], groups: dict[GroupKind, UUID]) -> None:
+    """Trigger rules watching the signature category and the words of a server error."""
     alert = (groups[GroupKind.DEVELOPMENT], groups[GroupKind.OPERATIONS])
     desk.set_trigger_rules(SYSTEM, (
         TriggerRule(uuid4(), "Электронная подпись: всплеск обращений",
@@ -225,6 +269,11 @@ def _incidents(
         TriggerRule(uuid4(), "Ошибка 500 в любых разделах", Criteria(words=("ошибка 500", "500")),
                     threshold=3, window_minutes=30, groups=alert),
     ))  # fmt: skip
+
+
+def _incident(desk: Desk, p: dict[str, Actor], cats: list[UUID]) -> None:
+    """An incident opened by hand about the signature category (the server's incident process
+    links the open signature requests when it starts)."""
     desk.open_incident(
         p["dev"], "Сбой сервиса проверки сертификатов",
         "Сертификаты электронной подписи не отображаются при входе. Мы знаем о проблеме и "

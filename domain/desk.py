@@ -164,9 +164,18 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
 
     # -- organisations, accounts, groups, categories: set-up commands (domain/setup/) by method,
     # for callers that hold plain values; each only builds the command and calls `handle` -----
-    def register_organisation(self, actor: Actor, name: str, inn: str) -> Written:
+    def register_organisation(
+        self,
+        actor: Actor,
+        name: str,
+        inn: str,
+        kpp: str = "",
+        legal_address: str = "",
+        postal_address: str = "",
+    ) -> Written:
         """Builds `RegisterOrganisation` and hands it to `handle`."""
-        return self.handle(actor, sp.RegisterOrganisation(name, inn))
+        return self.handle(actor, sp.RegisterOrganisation(name, inn, kpp, legal_address,
+                                                          postal_address))  # fmt: skip
 
     def register_account(self, actor: Actor, login: str, display_name: str,
                          roles: tuple[Role, ...], organisation_id: UUID | None = None,

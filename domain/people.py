@@ -71,22 +71,33 @@ def clean_text(value: str, field: str, *, max_length: int = 200) -> str:
 
 
 class Organisation(ChainedAggregate):
-    """An organisation whose employees file requests."""
+    """An organisation whose employees file requests: its name, INN (claimed: unique), KPP and
+    legal and postal addresses (the last three added by issue 18: an organisation registered
+    before has them empty until an administrator edits it)."""
 
     if TYPE_CHECKING:  # attributes set by the events; not dataclass fields
         name: str
         inn: str
+    kpp = ""  # class defaults: an organisation whose events predate them reads them empty
+    legal_address = ""
+    postal_address = ""
 
     class Registered(ChainedAggregate.Created):
         name: str
         inn: str
+        kpp: str = ""  # added later with a default: older events decode and hash as stored
+        legal_address: str = ""
+        postal_address: str = ""
 
         def apply(self, aggregate: Any) -> None:
             org = cast(Organisation, aggregate)
             org.name, org.inn = self.name, self.inn
+            org.kpp, org.legal_address, org.postal_address = (
+                self.kpp, self.legal_address, self.postal_address)  # fmt: skip
 
     @classmethod
-    def register(cls, name: str, inn: str) -> Organisation:
+    def register(cls, name: str, inn: str, kpp: str = "", legal_address: str = "",
+                 postal_address: str = "") -> Organisation:  # fmt: skip
         name = clean_text(name, "name")
         inn = inn.strip()
         if not is_valid_inn(inn):
@@ -94,7 +105,9 @@ class Organisation(ChainedAggregate):
                 f"INN {inn!r} is not valid: it must be 10 or 12 digits with correct check digits.",
                 ["inn"],
             )
-        return cls._start(cls.Registered, name=name, inn=inn)
+        details = checked_details(kpp, legal_address, postal_address)
+        return cls._start(cls.Registered, name=name, inn=inn, kpp=details[0],
+                          legal_address=details[1], postal_address=details[2])  # fmt: skip
 
     class Renamed(ChainedAggregate.Event):
         name: str
@@ -104,6 +117,49 @@ class Organisation(ChainedAggregate):
 
     def rename(self, name: str) -> None:
         self.trigger_event(self.Renamed, name=clean_text(name, "name"))
+
+    class DetailsChanged(ChainedAggregate.Event):
+        by: UUID | None
+        kpp: str
+        legal_address: str
+        postal_address: str
+
+        def apply(self, aggregate: Any) -> None:
+            org = cast(Organisation, aggregate)
+            org.kpp, org.legal_address, org.postal_address = (
+                self.kpp, self.legal_address, self.postal_address)  # fmt: skip
+
+    def change_details(self, by: UUID | None, kpp: str, legal_address: str,
+                       postal_address: str) -> None:  # fmt: skip
+        """Records the KPP and addresses, when they differ from what the organisation holds."""
+        details = checked_details(kpp, legal_address, postal_address)
+        if details != (self.kpp, self.legal_address, self.postal_address):
+            self.trigger_event(self.DetailsChanged, by=by, kpp=details[0],
+                               legal_address=details[1], postal_address=details[2])  # fmt: skip
+
+
+KPP_REFUSED = "KPP must be 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits."
+ADDRESS_TOO_LONG = "An address is at most 500 characters."
+
+
+def checked_details(kpp: str, legal_address: str, postal_address: str) -> tuple[str, str, str]:
+    """An organisation's KPP (empty, or checked as domain/eis_fields.py checks a KPP field) and
+    addresses (trimmed, at most 500 characters each), or InvalidInput naming the field."""
+    from domain import eis_fields  # it imports this module (is_valid_inn)
+
+    code = ""
+    if kpp.strip():
+        try:
+            code = eis_fields.kpp(kpp)
+        except eis_fields.Refused:
+            raise InvalidInput(KPP_REFUSED, ["kpp"]) from None
+    addresses = []
+    for name, value in (("legal_address", legal_address), ("postal_address", postal_address)):
+        text = " ".join(value.split())
+        if len(text) > 500:
+            raise InvalidInput(ADDRESS_TOO_LONG, [name])
+        addresses.append(text)
+    return code, addresses[0], addresses[1]
 
 
 class Account(ChainedAggregate):

@@ -54,7 +54,7 @@ def demo_desk(data: Path) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUZ_")}
     env |= {"SUZ_DATA_DIR": str(data), "SUZ_MODE": "demo", "PYTHONUNBUFFERED": "1"}
     _suz(env, "migrate")
-    _suz(env, "demo")
+    _suz(env, "demo", "--small")  # the pictures show the few stories of today
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     with (data / "serve.log").open("wb") as log:

@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -150,6 +151,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo = sub.add_parser("demo", help="load demo data (demo mode only)")
     demo.add_argument("--if-empty", action="store_true", help="only when the store is empty")
+    demo.add_argument("--small", action="store_true",
+                      help="only today's few requests (the tests'), not the quarter")  # fmt: skip
+    demo.add_argument("--requests", type=int, default=20_000, metavar="N",
+                      help="requests in the quarter (default 20,000)")  # fmt: skip
+    demo.add_argument("--seed", type=int, default=18, help="the quarter's random seed")
     sub.add_parser("verify", help="recompute every hash chain and report tampering")
     seal = sub.add_parser("seal", help="seal the log's head now (a signed digest)")
     seal.add_argument("--check", action="store_true", help="check the store against the seals")
@@ -232,27 +238,62 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                   "a production desk starts with `suz init` and `suz create-admin`",
                   file=sys.stderr)  # fmt: skip
             return 2
-        return load_demo_with_passwords(settings, only_if_empty=args.if_empty)
+        quarter = 0 if args.small else max(0, args.requests)
+        return load_demo_with_passwords(settings, only_if_empty=args.if_empty, quarter=quarter,
+                                        seed=args.seed)  # fmt: skip
     if args.forwarded_allow_ips is not None:  # the flag wins over SUZ_FORWARDED_ALLOW_IPS
         settings = replace(settings, forwarded_allow_ips=args.forwarded_allow_ips.strip() or None)
     return serve_web(settings, args.host, args.port, args.workers, not args.no_views)
 
 
-def load_demo_with_passwords(settings: Settings, *, only_if_empty: bool) -> int:
-    """The demo desk, its accounts' password hashes in the credentials table (not events)."""
+def load_demo_with_passwords(settings: Settings, *, only_if_empty: bool, quarter: int = 0,
+                             seed: int = 18) -> int:  # fmt: skip
+    """The demo desk, its accounts' password hashes in the credentials table (not events).
+
+    With a quarter, the Desk keeps every aggregate it writes in its cache (one writer, so the
+    cache is the truth: no read-back from the store before each command) and a progress bar
+    counts the quarter's days on stderr."""
     from domain.demo import load_demo
+    from domain.demo_quarter import QUARTER_DAYS
     from web.credentials import set_password
     from web.passwords import Passwords
     from web.sessions import open_session_store
 
-    desk, sessions = Desk(settings.store_env()), open_session_store(settings)
+    env = settings.store_env()
+    if quarter:
+        env |= {"AGGREGATE_CACHE_MAXSIZE": str(max(10_000, quarter * 3)),
+                "AGGREGATE_CACHE_FASTFORWARD": "n", "SUZ_GROUP_COMMIT_US": "0"}  # fmt: skip
+    desk, sessions = Desk(env), open_session_store(settings)
     passwords = Passwords()
 
     def give(account: UUID, password: str) -> None:
         set_password(desk, sessions, passwords, SYSTEM, account, password)
 
+    started = time.perf_counter()
     try:
-        load_demo(desk, only_if_empty=only_if_empty, set_password=give)
+        if not quarter:
+            load_demo(desk, only_if_empty=only_if_empty, set_password=give)
+            return 0
+
+        with tqdm(total=QUARTER_DAYS, unit=" дн.", desc="suz demo: квартал", file=sys.stderr,
+                  mininterval=0.5) as bar:  # fmt: skip
+
+            def days(n: int) -> None:
+                bar.update(n)
+
+            loaded = load_demo(
+                desk,
+                only_if_empty=only_if_empty,
+                set_password=give,
+                quarter=quarter,
+                seed=seed,
+                progress=days,
+            )
+        if loaded:
+            seconds = time.perf_counter() - started
+            events = int(desk.recorder.max_notification_id() or 0)
+            print(f"suz: the demo desk holds {events} events, written in {seconds:.1f} s "
+                  f"({events / seconds:,.0f} events/s)")  # fmt: skip
     finally:
         sessions.close()
         desk.close()

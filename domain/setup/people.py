@@ -19,15 +19,43 @@ from domain.setup.base import AccountCommand, Ports, SetupCommand, changed, hand
 class RegisterOrganisation(SetupCommand):
     name: str
     inn: str
+    kpp: str = ""
+    legal_address: str = ""
+    postal_address: str = ""
 
     policy = Setup.REGISTER_ORGANISATION
 
 
 @handles(RegisterOrganisation)
 def register_organisation(desk: Ports, actor: Actor, c: RegisterOrganisation) -> Written:
-    org = Organisation.register(c.name, c.inn)
+    org = Organisation.register(c.name, c.inn, c.kpp, c.legal_address, c.postal_address)
     claim = Claim.take(f"inn:{org.inn}", org.id)
     return desk._unique(org, claim, f"An organisation with INN {org.inn} exists.", "inn")
+
+
+@dataclass(frozen=True)
+class EditOrganisation(SetupCommand):
+    """An organisation's name, KPP and addresses as the administrator's form showed them at
+    `expected_version` (a stale form is a Conflict); the INN is its claimed key and stays."""
+
+    organisation_id: UUID
+    expected_version: int | None
+    name: str
+    kpp: str = ""
+    legal_address: str = ""
+    postal_address: str = ""
+
+    policy = Setup.EDIT_ORGANISATION
+
+
+@handles(EditOrganisation)
+def edit_organisation(desk: Ports, actor: Actor, c: EditOrganisation) -> Written:
+    org = desk._get(Organisation, c.organisation_id, "organisation")
+    check_seen(org, c.expected_version)
+    if c.name.strip() != org.name:
+        org.rename(c.name)
+    org.change_details(actor.id, c.kpp, c.legal_address, c.postal_address)
+    return desk._written(org)
 
 
 @dataclass(frozen=True)
