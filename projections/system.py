@@ -12,6 +12,7 @@ import psycopg
 
 from domain.desk import Desk
 from domain.settings import Settings
+from projections.activity import ActivityView
 from projections.analytics import AnalyticsView
 from projections.assign_queue import AssignView
 from projections.base import View
@@ -56,6 +57,7 @@ def all_views() -> list[View]:
         QueueHistoryView(),
         IncidentsView(),
         AnalyticsView(),
+        ActivityView(),
         QualityView(),
         NotificationsView(),
         ReleasesView(),
