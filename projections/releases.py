@@ -4,8 +4,8 @@ Tables (the view's own; rebuilt from the log when `shape` changes):
 - `v_releases`: each release as planned (scope, questions with their articles, watched rules).
 - `v_release_requests`: per request what matching and the line-1 figure need: when it was
   filed (UTC), its category, its subject and description folded for matching, whether it is
-  resolved and whether line 1 resolved it without a transfer or an escalation (the analytics'
-  definition, docs/metrics.md).
+  resolved and whether line 1 resolved it (the analytics' definition, docs/metrics.md: on line
+  1, never transferred or escalated, not linked to a mass incident).
 - `v_release_matches`: which requests are about which release (`question` = '') and which
   asked which of its questions (`question` = the question's id). A request is about a release
   when it was filed in the release's watched period and its category is one of the release's,
@@ -33,7 +33,7 @@ from uuid import UUID
 import orjson
 
 from domain.article import Article
-from domain.incidents import Triggers
+from domain.incidents import MassIncident, Triggers
 from domain.release import LINE1_AIM, Question, Release, Scope
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
@@ -104,10 +104,12 @@ class Req:
     status: str = "open"  # open | resolved | closed
     line: int = 1
     moved: int = 0  # transferred or escalated at least once
-    line1: int = 0  # resolved on line 1 without transfer or escalation
+    line1: int = 0  # resolved on line 1 (projections/analytics.py `resolved_on_line1`)
+    incident: int = 0  # linked to a mass incident: the developers' or operations' work
 
 
-REQ_COLUMNS = ("ticket_id", "filed_at", "category_id", "text", "status", "line", "moved", "line1")
+REQ_COLUMNS = ("ticket_id", "filed_at", "category_id", "text", "status", "line", "moved", "line1",
+               "incident")  # fmt: skip
 
 
 def matches(r: Planned, req: Req) -> list[tuple[str, str, str]]:
@@ -125,6 +127,7 @@ class ReleasesView(View):
     name = "releases"
     tables = ("v_releases", "v_release_requests", "v_release_matches", "v_release_articles",
               "v_release_helped", "v_release_firings")  # fmt: skip
+    shape = 2  # 2: a request linked to a mass incident is not resolved on line 1
 
     def __init__(self) -> None:
         self.begin()
@@ -148,7 +151,7 @@ class ReleasesView(View):
             "CREATE TABLE IF NOT EXISTS v_release_requests (ticket_id TEXT PRIMARY KEY,"
             " filed_at TEXT NOT NULL, category_id TEXT NOT NULL, text TEXT NOT NULL,"
             " status TEXT NOT NULL, line INTEGER NOT NULL, moved INTEGER NOT NULL,"
-            " line1 INTEGER NOT NULL)",
+            " line1 INTEGER NOT NULL, incident INTEGER NOT NULL)",
             "CREATE INDEX IF NOT EXISTS v_release_requests_filed ON v_release_requests (filed_at)",
             "CREATE TABLE IF NOT EXISTS v_release_matches (release_id TEXT NOT NULL,"
             " question TEXT NOT NULL, ticket_id TEXT NOT NULL,"
@@ -261,7 +264,8 @@ class ReleasesView(View):
     @on(Ticket.Resolved)
     def resolved(self, tx: Tx, e: Ticket.Resolved, position: int) -> None:
         if row := self._req(tx, e.originator_id):
-            row.status, row.line1 = "resolved", int(row.line == 1 and not row.moved)
+            line1 = row.line == 1 and not row.moved and not row.incident
+            row.status, row.line1 = "resolved", int(line1)
 
     @on(Ticket.Reopened)
     def reopened(self, tx: Tx, e: Ticket.Reopened, position: int) -> None:
@@ -272,6 +276,17 @@ class ReleasesView(View):
     def closed(self, tx: Tx, e: Ticket.Closed, position: int) -> None:
         if row := self._req(tx, e.originator_id):
             row.status = "closed"
+
+    @on(MassIncident.Linked)
+    def incident_linked(self, tx: Tx, e: MassIncident.Linked, position: int) -> None:
+        for ticket_id in e.ticket_ids:
+            if row := self._req(tx, ticket_id):
+                row.incident = 1
+
+    @on(MassIncident.Unlinked)
+    def incident_unlinked(self, tx: Tx, e: MassIncident.Unlinked, position: int) -> None:
+        if row := self._req(tx, e.ticket_id):
+            row.incident = 0
 
     # -- articles and triggers ------------------------------------------------------------------
     @on(Ticket.ArticleLinked)
@@ -319,7 +334,8 @@ class ReleasesView(View):
                 f"INSERT INTO v_release_requests ({', '.join(REQ_COLUMNS)})"
                 f" VALUES ({', '.join(['%s'] * len(REQ_COLUMNS))}) ON CONFLICT (ticket_id)"
                 " DO UPDATE SET category_id = excluded.category_id, status = excluded.status,"
-                " line = excluded.line, moved = excluded.moved, line1 = excluded.line1",
+                " line = excluded.line, moved = excluded.moved, line1 = excluded.line1,"
+                " incident = excluded.incident",
                 [tuple(vars(r).values()) for r in self._rows.values()],
             )
         self._match_requests(tx)

@@ -43,6 +43,8 @@ def test_a_release_is_planned_its_question_linked_and_its_count_moves_live(
     expect(total).to_have_text("0")
     desk_site.file(f"Не вижу, {keyword} пропала")  # a question's keyword: about the release
     expect(total).to_have_text("1")  # pushed: the page was not reloaded
+    asked = method.locator("#release-live table.release-asked tr[data-question] .question-asked")
+    expect(asked).to_have_text("1")  # the question was asked
     expect(method.locator("#release-live table.release-latest")).to_contain_text(
         f"Не вижу, {keyword} пропала"
     )

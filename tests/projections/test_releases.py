@@ -110,6 +110,15 @@ def test_a_template_answers_a_question_and_a_reopened_request_is_not_resolved(
     assert (live.questions[q].asked, live.questions[q].answered) == (1, 1)
     assert (live.total.requests, live.total.resolved, live.total.line1) == (1, 0, 0)
 
+    # a mass incident's request resolved by line 1 is the developers' work, not line 1's
+    massive = filed(world, "Версия 14.3: массовый сбой")
+    incident = desk.open_incident(world.developer, "Сбой 14.3", "Чиним.").id
+    desk.link_to_incident(world.developer, incident, (massive,))
+    desk.resolve(world.agent, massive, "Исправлено разработкой.")
+    desk.resolve(world.agent, t, "Готово снова.")
+    _, live = read(projections, release)
+    assert (live.total.requests, live.total.resolved, live.total.line1) == (2, 2, 1)
+
 
 def test_a_watched_trigger_fires_through_the_incident_process(
     world: World, projections: Projections

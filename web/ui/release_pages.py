@@ -142,9 +142,11 @@ def _live(tx: Any, r: view.ReleaseRow) -> dict[str, Any]:
     live = view.live(tx, r)
     rows = queues.rows_in_order(tx, live.latest, None)
     names = catalog.names_for(tx, rows)
+    linked = sorted({str(q.article_id) for q in r.questions if q.article_id})
     return {
         "r": r,
         "live": live,
+        "articles": {a.id: a for a in kb_queries.article_rows(tx, drafts=True, ids=linked)[0]},
         "rows": rows,
         "names": names,
         "category_names": {c: category_label(n) for c, n in names["categories"].items()},
@@ -165,8 +167,6 @@ def load_one(request: Request, rid: UUID) -> dict[str, Any]:
     with svc.projections.db.read() as tx:
         r = _release(tx, rid)
         shown = _live(tx, r)
-        linked = sorted({str(q.article_id) for q in r.questions if q.article_id})
-        articles = {a.id: a for a in kb_queries.article_rows(tx, drafts=True, ids=linked)[0]}
         groups = catalog.groups(tx)
         categories = catalog.categories(tx)
         choices = kb_queries.article_rows(tx, drafts=True)[0]
@@ -175,7 +175,6 @@ def load_one(request: Request, rid: UUID) -> dict[str, Any]:
     watched: list[tuple[str, TriggerRule | None]] = [(w, rules.get(w)) for w in r.watches]
     return {
         **shown,
-        "articles": articles,
         "choices": choices,
         "groups": groups,
         "categories": categories,
