@@ -12,6 +12,7 @@ from uuid import UUID
 import httpx
 import pytest
 
+from domain.article import Audience, Content, Kind
 from domain.incident_commands import OpenIncident
 from domain.settings import Settings
 from tests.web.desk_site import LEAKS, LOGINS, ORIGIN, PASSWORD, Site, TestClient, open_site
@@ -203,6 +204,24 @@ def test_a_bulk_action_sends_each_request_its_own_command_and_says_which_were_re
                                   "pick": [f"{c}:{version(site, str(c))}"]})  # fmt: skip
     assert "Done for 1 of 1 requests." in r.text
     assert "релиз-12" in w.desk.ticket(w.admin, c).tags
+    # resolving with an answer template: filled in for each request
+    m = w.methodologist
+    template = w.desk.draft_article(
+        m,
+        Kind.ANSWER_TEMPLATE,
+        Content("Исправлено", "Fixed", "Обращение {ticket_number} решено.", "", Audience.PUBLIC),
+    ).id
+    w.desk.submit_article(m, template)
+    w.desk.review_article(w.admin, template, True)
+    w.desk.publish_article(m, template)
+    e, f = w.file(subject="Пятая").id, w.file(subject="Шестая").id
+    ticked = [f"{t}:{version(site, str(t))}" for t in (e, f)]
+    r = agent.post("/desk/bulk", {"action": "resolve", "template": str(template),
+                                  "pick": ticked})  # fmt: skip
+    assert "Done for 2 of 2 requests." in r.text
+    for t in (e, f):
+        ticket = w.desk.ticket(w.admin, t)
+        assert ticket.resolution == f"Обращение {ticket.number} решено."
     # linking to a mass incident: the request moved since is refused, the other linked
     incident = w.desk.handle(w.developer, OpenIncident("Сбой подписи", "Не подписываются")).id
     d = w.file(subject="Четвёртая").id
