@@ -237,11 +237,11 @@ def _ranked(
     category: str | None,
 ) -> list[tuple[Any, ...]]:
     """Published articles matching all (or any) of `words`, best first: the newest CANDIDATES
-    matches (on PostgreSQL also the chosen category's newest CANDIDATES matches, so an old
-    article of the category is not crowded out), each scored by its words and boosted when it
-    is in the category. Ranking every match of common words would cost O(articles). SQLite
-    keeps the bound it had when the category filtered (FTS5 cannot start from the category's
-    rows: it would rank every match first)."""
+    matches (on PostgreSQL with a category: the newest CANDIDATES/2 matches and the category's
+    newest CANDIDATES/2, so an old article of the category is not crowded out), each scored by
+    its words and boosted when it is in the category. Ranking every match of common words
+    would cost O(articles). SQLite keeps the bound it had when the category filtered (FTS5
+    cannot start from the category's rows: it would rank every match first)."""
     columns = "c.id, c.kind, c.title, c.published_revision, c.published"
     boost = (
         f"CASE WHEN EXISTS (SELECT 1 FROM v_article_categories ac WHERE ac.category_id = %s"
@@ -250,25 +250,32 @@ def _ranked(
     if tx.dialect == "postgres":
         query = (" & " if mode == "all" else " | ").join(words)
         filters = " AND ".join(where)
-        newest = (
-            f"(SELECT a.id FROM v_articles a WHERE a.doc @@ to_tsquery('russian', %s)"
-            f" AND {filters} ORDER BY a.n DESC LIMIT {CANDIDATES})"
-        )
-        args: list[Any] = [query, *params]
-        if category is not None:
-            newest += (
-                f" UNION (SELECT a.id FROM (SELECT article_id FROM v_article_categories"
-                f" WHERE category_id = %s ORDER BY n DESC LIMIT {CANDIDATES}) r"
-                f" JOIN v_articles a ON a.id = r.article_id"
-                f" WHERE a.doc @@ to_tsquery('russian', %s) AND {filters})"
+        if category is None:
+            return tx.all(
+                f"SELECT {columns} FROM (SELECT a.*, q FROM v_articles a,"
+                f" to_tsquery('russian', %s) q WHERE a.doc @@ q AND {filters}"
+                f" ORDER BY a.n DESC LIMIT {CANDIDATES}) c"
+                " ORDER BY ts_rank(c.doc, c.q) DESC, c.n DESC LIMIT %s",
+                (query, *params, limit),
             )
-            args += [category, query, *params]
-        score = "ts_rank(c.doc, q)" + (f" * {boost}" if category is not None else "")
+        # Half the candidates from all the matches, half from the category's: as many ranked
+        # as without a category. Each is scored where its document is read (once), then the
+        # best `limit` are joined for their columns.
+        half = CANDIDATES // 2
+        in_category = boost.replace("c.id", "a.id")
         return tx.all(
-            f"WITH cand AS MATERIALIZED ({newest}) SELECT {columns} FROM cand"
-            " JOIN v_articles c ON c.id = cand.id, to_tsquery('russian', %s) q"
-            f" ORDER BY {score} DESC, c.n DESC LIMIT %s",
-            (*args, query, *([category] if category is not None else []), limit),
+            "WITH cand AS MATERIALIZED ("
+            f"(SELECT a.id, a.n, ts_rank(a.doc, to_tsquery('russian', %s)) * {in_category}"
+            f" AS score FROM v_articles a WHERE a.doc @@ to_tsquery('russian', %s)"
+            f" AND {filters} ORDER BY a.n DESC LIMIT {half})"
+            f" UNION ALL (SELECT a.id, a.n, ts_rank(a.doc, to_tsquery('russian', %s)) * {BOOST}"
+            " AS score FROM (SELECT article_id FROM v_article_categories WHERE category_id = %s"
+            f" ORDER BY n DESC LIMIT {half}) r JOIN v_articles a ON a.id = r.article_id"
+            f" WHERE a.doc @@ to_tsquery('russian', %s) AND {filters}))"
+            f" SELECT {columns} FROM (SELECT DISTINCT ON (id) id, n, score FROM cand ORDER BY id)"
+            " best JOIN v_articles c ON c.id = best.id"
+            " ORDER BY best.score DESC, best.n DESC LIMIT %s",
+            (query, category, query, *params, query, category, query, *params, limit),
         )
     match = (" AND " if mode == "all" else " OR ").join(f'"{stem(w)}"' for w in words)
     filters = ALIAS_A.sub("c.", " AND ".join(where))
