@@ -230,3 +230,9 @@ def test_a_bulk_action_sends_each_request_its_own_command_and_says_which_were_re
                                   "pick": [f"{d}:{version(site, str(d))}", stale]})  # fmt: skip
     assert "Done for 1 of 2 requests." in r.text and "This was changed meanwhile" in r.text
     assert str(d) in r.text
+    # transferring to line 2 with a reason: recorded on the request, with who and why
+    r = agent.post("/desk/bulk", {"action": "transfer", "group": str(w.line2),
+                                  "reason": "Профиль второй линии",
+                                  "pick": [f"{d}:{version(site, str(d))}"]})  # fmt: skip
+    assert "Done for 1 of 1 requests." in r.text
+    assert w.desk.ticket(w.admin, d).group_id == w.line2
