@@ -22,6 +22,7 @@ import orjson
 
 import projections.analytics_days as analytics_days
 from domain.incidents import MassIncident
+from domain.people import Group, GroupKind
 from domain.sla import FIRST_RESPONSE_BREACH, FIRST_RESPONSES, RESOLUTION_BREACH
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
@@ -74,13 +75,14 @@ RELEASES = (Ticket.Assigned, Ticket.Transferred, Ticket.Escalated, Ticket.Inform
             Ticket.Resolved)  # fmt: skip
 
 
-def resolved_on_line1(fact: Fact) -> int:
+def resolved_on_line1(fact: Fact, group_is_line1: bool) -> int:
     """The one definition of a first-line resolution (docs/metrics.md), asked when a request is
     resolved: it is still on line 1 (never escalated to line 2 or 3), was never transferred,
-    and is not linked to a mass incident (resolved by the incident's answer, or by the work of
-    developers and operations behind it)."""
+    its group (if any) is a line-1 group (not one of line 2 or 3, development or operations it
+    was assigned to directly), and it is not linked to a mass incident (resolved by the
+    incident's answer, or by the work of developers and operations behind it)."""
     return int(fact.line == 1 and not fact.transfers and not fact.escalations
-               and not fact.incident)  # fmt: skip
+               and group_is_line1 and not fact.incident)  # fmt: skip
 
 
 def stamp(moment: datetime) -> str:
@@ -122,12 +124,13 @@ class AnalyticsView(View):
     """Buffers a batch: each request's fact row is read at most once and written once."""
 
     name = "analytics"
-    tables = ("v_analytics", "v_analytics_days")
+    tables = ("v_analytics", "v_analytics_days", "v_analytics_groups")
     # 2: handling time, the per-day table; 3: open counts; 4: month rows; 5: holders;
-    # 6: mass incidents are not line 1, earlier ratings
-    shape = 6
+    # 6: mass incidents are not line 1, earlier ratings; 7: nor other lines' groups
+    shape = 7
 
     def __init__(self) -> None:
+        self._kinds: dict[str, str] = {}  # group -> kind: a group's kind never changes
         self.begin()
 
     def begin(self) -> None:
@@ -153,7 +156,29 @@ class AnalyticsView(View):
             "CREATE INDEX IF NOT EXISTS v_analytics_filed ON v_analytics (filed_day)",
             "CREATE INDEX IF NOT EXISTS v_analytics_status ON v_analytics (status, filed_day)",
             *analytics_days.ddl(dialect),
+            # each group's kind (line1, line2, development...): whose groups resolve on line 1
+            "CREATE TABLE IF NOT EXISTS v_analytics_groups (group_id TEXT PRIMARY KEY,"
+            " kind TEXT NOT NULL)",
         ]
+
+    @on(Group.Formed)
+    def group_formed(self, tx: Tx, event: Group.Formed, position: int) -> None:
+        group = str(event.originator_id)
+        tx.execute("INSERT INTO v_analytics_groups (group_id, kind) VALUES (%s, %s)"
+                   " ON CONFLICT (group_id) DO NOTHING", (group, event.kind.value))  # fmt: skip
+        self._kinds[group] = event.kind.value
+
+    def _line1_group(self, tx: Tx, group_id: str | None) -> bool:
+        """Whether the request's group is a line-1 group (no group, or one not known: yes)."""
+        if group_id is None:
+            return True
+        kind = self._kinds.get(group_id)
+        if kind is None:
+            row = tx.one("SELECT kind FROM v_analytics_groups WHERE group_id = %s", (group_id,))
+            if row is None:
+                return True
+            kind = self._kinds[group_id] = str(row[0])
+        return kind == GroupKind.LINE_1.value
 
     @on(Ticket.Filed)
     def filed(self, tx: Tx, event: Ticket.Filed, position: int) -> None:
@@ -255,7 +280,7 @@ class AnalyticsView(View):
             fact.status, fact.resolved_at, fact.agent_id = "resolved", at, str(event.by)
             fact.res_us, fact.handle_us = micros(fact.filed_at, at), fact.held_us
             fact.resolutions += 1
-            fact.line1 = resolved_on_line1(fact)
+            fact.line1 = resolved_on_line1(fact, self._line1_group(tx, fact.group_id))
             _settled(fact, at)
 
     @on(Ticket.Reopened)

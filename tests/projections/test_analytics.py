@@ -338,7 +338,8 @@ def test_line_1_is_neither_escalated_nor_a_mass_incident_and_earlier_ratings_are
     world: World, projections: Projections
 ) -> None:
     """Resolved on line 1 (the one definition, `resolved_on_line1`): not a request escalated
-    to line 2, not one resolved by a mass incident's answer, not one an agent resolved while it
+    to line 2, nor one assigned straight to line 2's group, nor one resolved by a mass
+    incident's answer, not one an agent resolved while it
     was linked to an incident; one taken out of the incident and resolved by line 1 is. A
     reopening keeps the earlier rating in the history: the standing one counts in CSI."""
     d, agent, eng, req = world.desk, world.agent, world.engineer, world.requester
@@ -352,6 +353,9 @@ def test_line_1_is_neither_escalated_nor_a_mass_incident_and_earlier_ratings_are
     up = file("Эскалация")
     d.escalate(agent, up, world.line2, "Нужен инженер")
     d.resolve(eng, up, "Исправлено")
+    direct = file("Сразу на вторую линию")  # assigned to line 2's group, not escalated
+    d.assign(agent, direct, world.line2, None)
+    d.resolve(eng, direct, "Исправлено")
     by_incident, by_agent, taken_out = file("Сбой 1"), file("Сбой 2"), file("Сбой 3")
     incident = d.open_incident(world.developer, "Сбой ЭЦП", "Знаем, чиним.").id
     d.link_to_incident(world.agent, incident, (by_incident, by_agent, taken_out))
@@ -374,9 +378,10 @@ def test_line_1_is_neither_escalated_nor_a_mass_incident_and_earlier_ratings_are
         report = aq.report(tx, today, today, "line")
     line1 = {t for t, f in facts.items() if f.line1}
     assert line1 == {str(own), str(taken_out)}
-    assert all(facts[str(t)].resolved_at for t in (own, up, by_incident, by_agent, taken_out))
+    assert all(facts[str(t)].resolved_at for t in (own, up, direct, by_incident, by_agent,
+                                                   taken_out))  # fmt: skip
     total = report.total
-    assert (total.resolved, total.line1, total.line1_share) == (5, 2, F(2, 5))
+    assert (total.resolved, total.line1, total.line1_share) == (6, 2, F(1, 3))
     assert total == aq.figures("", list(facts.values()))  # the per-day table agrees
     assert (total.rated, total.csi, total.ratings[5]) == (1, F(5), 1)
     assert (total.earlier_ratings, total.earlier_csi, total.replaced_ratings) == (2, F(5, 2), 1)

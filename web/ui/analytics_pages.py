@@ -91,8 +91,8 @@ DEFINITIONS = (
         lazy("Resolved on line 1"),
         lazy(
             "Share of resolved requests resolved on line 1: never transferred, never escalated "
-            "to line 2 or 3, and not linked to a mass incident (resolved by developers' or "
-            "operations' work)."
+            "to line 2 or 3, resolved in a line-1 group, and not linked to a mass incident "
+            "(those are resolved by developers' or operations' work)."
         ),
     ),
     (
