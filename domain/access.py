@@ -36,6 +36,8 @@ class Command(StrEnum):
     ATTACH = "attach"
     RECEIVE_LETTER = "receive_letter"  # a letter threaded into the request: the mail intake's
     TAG = "tag"  # add or remove a staff label (issue 18)
+    MERGE = "merge"  # close a request as a repeat of another (issue 18)
+    SPLIT = "split"  # make one of a request's entries a request of its own (issue 18)
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ _WORK = frozenset(
         Command.LINK,
         Command.ATTACH,
         Command.TAG,
+        Command.MERGE,
+        Command.SPLIT,
     }
 )
 _REQUESTER_OWN = frozenset(
@@ -392,7 +396,13 @@ REDACTED_KEYS = {
     "Filed": ("visitor_key_hash", "priority", "raised_by", "caller_phone"),
     "Escalated": ("reason", "by", "to_group_id"),
     "Transferred": ("reason", "by", "to_assignee_id", "to_group_id", "from_group_id"),
+    # a merge (issue 18): the other request's number only when he may open it (`follow`)
+    "MergedInto": ("by",),
+    "SplitOff": ("by",),
+    "SplitFrom": ("by",),
 }
+# Of a redacted event, what only its `follow` value lets the requester see.
+_FOLLOWED = {"MergedInto": ("into_id", "into_number")}
 
 
 def event_visibility(actor: Actor, event_name: str, data: dict[str, Any]) -> Visibility:
@@ -434,5 +444,7 @@ def visible_data(actor: Actor, event_name: str, data: dict[str, Any]) -> dict[st
         return None
     if visibility is Visibility.REDACTED:
         hidden = REDACTED_KEYS[event_name]
+        if not data.get("follow", True):
+            hidden = (*hidden, *_FOLLOWED.get(event_name, ()))
         return {k: v for k, v in data.items() if k not in hidden}
     return data

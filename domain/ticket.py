@@ -49,7 +49,7 @@ __all__ = [
 # What a ticket holds before the events that set these (links, alarms, follow-ups, a review).
 UNTOUCHED: dict[str, Any] = {"articles": (), "sla_alarms": (), "follow_ups": (),
                              "follow_ups_done": (), "quality_reviewed": False,
-                             "tags": ()}  # fmt: skip
+                             "tags": (), "merged_into": None}  # fmt: skip
 # Version 2 of a ticket's state has every attribute from filing on; a version 1 snapshot (taken
 # before some existed) gets the values its ticket had then: these, as filed before they were.
 UPCAST_V2: dict[str, Any] = {
@@ -92,6 +92,7 @@ class Ticket(ChainedAggregate):
         follow_ups_done: tuple[int, ...]
         quality_reviewed: bool
         tags: tuple[str, ...]  # the staff's labels (issue 18); never the requester's to see
+        merged_into: UUID | None  # the request this one was merged into (closed with it)
 
     class_version = 3  # snapshots of versions 1 and 2 are upcast when loaded
 
@@ -102,7 +103,8 @@ class Ticket(ChainedAggregate):
 
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
-        state.setdefault("tags", ())  # tags came with issue 18: none before
+        state.setdefault("tags", ())  # tags and merges came with issue 18: none before
+        state.setdefault("merged_into", None)
 
     # -- filing -------------------------------------------------------------------------------
     class Filed(ChainedAggregate.Created):
@@ -345,6 +347,84 @@ class Ticket(ChainedAggregate):
             raise InvalidTransition("The request has no such tag.")
         self.trigger_event(self.TagRemoved, by=by, tag=tag)
 
+    # -- merge and split (issue 18) -----------------------------------------------------------
+    class MergedInto(ChainedAggregate.Event):
+        """This request repeated `into_id`: it is closed (a Closed event follows) and its history
+        stays; `follow`: its requester may see the other one (told its number), else not."""
+
+        by: UUID
+        into_id: UUID
+        into_number: int
+        follow: bool
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.merged_into = self.into_id
+            if all(o != self.into_id for o, _ in t.links):
+                t.links = (*t.links, (self.into_id, LinkKind.DUPLICATE_OF))
+
+    class MergedFrom(ChainedAggregate.Event):
+        """Staff only: `other_id` (of `requester_id`) was merged into this request."""
+
+        by: UUID
+        other_id: UUID
+        other_number: int
+        requester_id: UUID | None
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            if all(o != self.other_id for o, _ in t.links):
+                t.links = (*t.links, (self.other_id, LinkKind.RELATED))
+
+    def merge_into(self, by: UUID, into: Ticket, follow: bool, message: str = "") -> None:
+        """Closes this request as a repeat of `into`, which records it; `message` (public) tells
+        the requester first. Both must still be worked on."""
+        if into.id == self.id:
+            raise InvalidInput("A request cannot be merged into itself.", ["other"])
+        self.check_active()
+        if into.status not in ACTIVE_STATUSES or into.merged_into is not None:
+            raise InvalidTransition("Merge into a request still being worked on, not a resolved,"
+                                    " closed or merged one.")  # fmt: skip
+        if message.strip():
+            self.reply(by, message)
+        self.trigger_event(self.MergedInto, by=by, into_id=into.id, into_number=into.number,
+                           follow=follow)  # fmt: skip
+        self.trigger_event(self.Closed, by=by, reason="")
+        into.trigger_event(into.MergedFrom, by=by, other_id=self.id, other_number=self.number,
+                           requester_id=self.requester_id)  # fmt: skip
+
+    class SplitOff(ChainedAggregate.Event):
+        """The entry at `version` was made a request of its own, `into_id`."""
+
+        by: UUID
+        version: int
+        into_id: UUID
+        into_number: int
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.links = (*t.links, (self.into_id, LinkKind.RELATED))
+
+    class SplitFrom(ChainedAggregate.Event):
+        """This request was made from the entry at `version` of `other_id`."""
+
+        by: UUID
+        other_id: UUID
+        other_number: int
+        version: int
+
+        def apply(self, aggregate: Any) -> None:
+            t = cast(Ticket, aggregate)
+            t.links = (*t.links, (self.other_id, LinkKind.RELATED))
+
+    def split_off(self, by: UUID, version: int, new: Ticket) -> None:
+        """Records that `new` was filed from the entry at `version` (both histories say so)."""
+        self.check_not_closed()
+        self.trigger_event(self.SplitOff, by=by, version=version, into_id=new.id,
+                           into_number=new.number)  # fmt: skip
+        new.trigger_event(new.SplitFrom, by=by, other_id=self.id, other_number=self.number,
+                          version=version)  # fmt: skip
+
     # -- conversation -------------------------------------------------------------------------
     class Replied(ChainedAggregate.Event):
         """An agent's public answer to the requester."""
@@ -570,6 +650,8 @@ class Ticket(ChainedAggregate):
             raise InvalidTransition("A request can be rated once it is resolved.")
         if self.rating is not None:
             raise InvalidTransition("This request has already been rated.")
+        if self.merged_into is not None:
+            raise InvalidTransition("A merged request is rated in the one it was merged into.")
         if by != self.requester_id:
             raise InvalidTransition("Only the requester who filed it may rate a request.")
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:

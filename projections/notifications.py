@@ -184,6 +184,8 @@ QUIET: frozenset[type] = frozenset({
     Ticket.Escalated, Ticket.PriorityChanged, Ticket.CategoryChanged, Ticket.AttachmentAdded,
     Ticket.Closed, Ticket.Rated, Ticket.Linked, Ticket.ArticleLinked, Ticket.FollowUpRaised,
     Ticket.FollowUpDone, Ticket.QualityReviewed, Ticket.TagAdded, Ticket.TagRemoved,
+    # a merge tells the requester by its message (a Replied), a split by the new one's Filed
+    Ticket.MergedInto, Ticket.MergedFrom, Ticket.SplitOff, Ticket.SplitFrom,
     MassIncident.Opened, MassIncident.Accepted, MassIncident.Dismissed, MassIncident.Linked,
     MassIncident.Unlinked, MassIncident.UpdatePublished, MassIncident.Resolved,
     MassIncident.Delivered,  # requesters are told by the Replied/Resolved it records on each

@@ -14,16 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from domain.access import Actor, Command
+from domain.access import Actor, Command, TicketScope, may_see
 from domain.article import Article
 from domain.category import Category, parse_fields
 from domain.chain import ChainedAggregate
 from domain.claim import Claim
 from domain.errors import Forbidden, InvalidInput, NotFound
 from domain.mentions import directory
-from domain.people import Account, Group, Role
+from domain.people import Account, Group, Role, clean_text
 from domain.ticket import Attachment, LinkKind, Priority, Status, TemplateUse, Ticket
 
 A = TypeVar("A", bound=ChainedAggregate)
@@ -52,6 +52,9 @@ class Ports(Protocol):
     ) -> tuple[str, TemplateUse, Article]: ...
     def ticket_for(self, actor: Actor, command: Command, ticket_id: UUID) -> Ticket: ...
     def _check_new_letter(self, message_id: str) -> None: ...
+    def _next_number(self) -> int: ...
+
+    events: Any  # the event store: a ticket's events by version
 
 
 C = TypeVar("C", bound=TicketCommand)
@@ -329,6 +332,68 @@ class RemoveTag(TicketCommand):
 def remove_tag(desk: Ports, actor: Actor, t: Ticket, c: RemoveTag) -> tuple[ChainedAggregate, ...]:
     t.remove_tag(who(actor), c.tag)
     return NOTHING
+
+
+# -- merge and split (issue 18) ----------------------------------------------------------------
+@dataclass(frozen=True)
+class MergeInto(TicketCommand):
+    """Closes this request as a repeat of `other_id` (the ticket this command names is the one
+    merged away). `message`, when given, is a public reply to its requester first."""
+
+    other_id: UUID
+    message: str = ""
+
+    policy = Command.MERGE
+    api, actions = "merge", ("merge",)
+
+
+@handles(MergeInto)
+def merge(desk: Ports, actor: Actor, t: Ticket, c: MergeInto) -> tuple[ChainedAggregate, ...]:
+    into = desk.ticket_for(actor, c.policy, c.other_id)  # refused where the actor may not
+    follow = t.requester_id is not None and may_see(
+        Actor(t.requester_id, frozenset({Role.REQUESTER}), t.organisation_id),
+        TicketScope(into.id, into.requester_id, into.organisation_id),
+    )  # his requester is told the other's number only when he may open it
+    t.merge_into(who(actor), into, follow, c.message)
+    return (into,)
+
+
+SPLIT_FROM = ("Filed", "RequesterWrote")  # the requester's own words
+
+
+@dataclass(frozen=True)
+class SplitOff(TicketCommand):
+    """Files a new request for the same requester from one of his entries (its `entry` version):
+    its text the new description, `subject` its subject; both requests record the link."""
+
+    entry: int
+    subject: str
+
+    policy = Command.SPLIT
+    api, actions = "split", ("split",)
+    versioned = False
+
+
+@handles(SplitOff)
+def split(desk: Ports, actor: Actor, t: Ticket, c: SplitOff) -> tuple[ChainedAggregate, ...]:
+    found = list(desk.events.get(t.id, gt=c.entry - 1, lte=c.entry)) if c.entry > 0 else []
+    entry = found[0] if found else None
+    if entry is None or type(entry).__name__ not in SPLIT_FROM:
+        raise InvalidInput("Only the requester's own message can become a request of its own.",
+                           ["entry"])  # fmt: skip
+    text = entry.description if isinstance(entry, Ticket.Filed) else entry.body
+    t.check_not_closed()
+    clean_text(c.subject, "subject")  # refused before a number is taken
+    new = Ticket.file(
+        ticket_id=uuid4(), number=desk._next_number(), channel=t.channel,
+        category_id=t.category_id, subject=c.subject, description=text, fields=dict(t.fields),
+        requester_id=t.requester_id, organisation_id=t.organisation_id, contact=t.contact,
+        priority=t.priority, visitor_key_hash=t.visitor_key_hash, urgency=t.urgency,
+    )  # fmt: skip
+    if t.group_id is not None:
+        new.assign(None, t.group_id, None)
+    t.split_off(who(actor), c.entry, new)
+    return (new, Claim.take(f"ticket:{new.number}", new.id))
 
 
 # -- outcome -----------------------------------------------------------------------------------

@@ -66,29 +66,32 @@ COLUMNS = (
     Command.ATTACH,
     Command.RECEIVE_LETTER,
     Command.TAG,
+    Command.MERGE,
+    Command.SPLIT,
 )
 # Columns, in COLUMNS order: file, reply, write (as requester), note, request info, provide
 # info, assign, transfer, escalate, priority, category, resolve, reopen, close, rate, link, attach,
-# a letter threaded in (the mail intake's: the system's alone), tag (staff work, issue 18).
+# a letter threaded in (the mail intake's: the system's alone), tag, merge, split (staff work,
+# issue 18).
 # fmt: off
 MATRIX = {
-    #                        fi re wr no as an ag tr es pr ca rs ro cl ra ln at ma tg
-    "requester (own)":      "Y  .  Y  .  .  Y  .  .  .  .  .  .  Y  .  Y  .  Y  .  .",
-    "colleague (same org)": "Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
-    "other organisation":   "Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
-    "visitor with link":    ".  .  Y  .  .  Y  .  .  .  .  .  .  Y  .  .  .  Y  .  .",
-    "visitor, other link":  ".  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
-    "visitor, no link":     "Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
-    "agent":                "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y",
-    "methodologist":        "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y",
-    "analyst":              "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y",
-    "developer":            "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y",
-    "operations":           "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y",
-    "quality":              ".  .  .  Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
-    "curator":              ".  .  .  Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
-    "auditor":              ".  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
-    "admin":                "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y",
-    "the system":           "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  Y  Y",
+    #                        fi re wr no as an ag tr es pr ca rs ro cl ra ln at ma tg mg sp
+    "requester (own)":      "Y  .  Y  .  .  Y  .  .  .  .  .  .  Y  .  Y  .  Y  .  .  .  .",
+    "colleague (same org)": "Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
+    "other organisation":   "Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
+    "visitor with link":    ".  .  Y  .  .  Y  .  .  .  .  .  .  Y  .  .  .  Y  .  .  .  .",
+    "visitor, other link":  ".  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
+    "visitor, no link":     "Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
+    "agent":                "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y  Y  Y",
+    "methodologist":        "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y  Y  Y",
+    "analyst":              "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y  Y  Y",
+    "developer":            "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y  Y  Y",
+    "operations":           "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y  Y  Y",
+    "quality":              ".  .  .  Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
+    "curator":              ".  .  .  Y  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
+    "auditor":              ".  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .  .",
+    "admin":                "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  .  Y  Y  Y",
+    "the system":           "Y  Y  .  Y  Y  .  Y  Y  Y  Y  Y  Y  Y  Y  .  Y  Y  Y  Y  Y  Y",
 }
 # fmt: on
 CELLS = [

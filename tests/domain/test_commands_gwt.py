@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import incident_commands as ic
-from domain.access import SETUP_POLICY, Actor, Setup
+from domain.access import SETUP_POLICY, Actor, Setup, visible_data
 from domain.desk import Desk
 from domain.errors import (
     AlreadyReceived,
@@ -88,6 +88,19 @@ def closed(s: Scene) -> None:
 
 def tagged(s: Scene) -> None:
     s.desk.handle(s.world.agent, c.AddTag(s.ticket, None, "банк-оплата"))
+
+
+def wrote(s: Scene) -> None:
+    s.desk.handle(s.world.requester, c.WriteMessage(s.ticket, None, "И ещё: не грузится акт"))
+
+
+def merged(s: Scene) -> None:
+    s.desk.handle(s.world.agent, c.MergeInto(s.ticket, None, s.other))
+
+
+def other_closed(s: Scene) -> None:
+    s.desk.resolve(s.world.agent, s.other, "Готово")
+    s.desk.close_ticket(s.world.agent, s.other)
 
 
 def then(s: Scene, before: int) -> list[tuple[str, dict[str, Any]]]:
@@ -165,6 +178,17 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("an agent removes a tag, however it is spelled", [tagged],
      lambda s: (s.world.agent, c.RemoveTag(s.ticket, None, "#БАНК-оплата")),
      [("TagRemoved", {"by": "agent", "tag": "банк-оплата"})]),
+    ("an agent merges a repeat into the requester's other request: told, closed, linked", [],
+     lambda s: (s.world.agent, c.MergeInto(s.ticket, v(s), s.other, "Продолжим во втором")),
+     [("Replied", {"body": "Продолжим во втором"}),
+      ("MergedInto", {"by": "agent", "into_id": "other", "follow": True}),
+      ("Closed", {"by": "agent", "reason": ""})]),
+    ("an agent merges without a message", [],
+     lambda s: (s.world.agent, c.MergeInto(s.ticket, v(s), s.other)),
+     [("MergedInto", {"into_id": "other"}), ("Closed", {})]),
+    ("an agent splits the requester's second question off into a request of its own", [wrote],
+     lambda s: (s.world.agent, c.SplitOff(s.ticket, None, v(s), "Вторая проблема")),
+     [("SplitOff", {"by": "agent"})]),
     # what the processes send, as the system actor, through the same dispatcher
     ("the assigner gives a request waiting in its group to an agent", [],
      lambda s: (c.SYSTEM, c.AssignAutomatically(s.ticket, None, s.world.line1, uid(s.world.agent))),
@@ -292,6 +316,37 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
     ("a closed request keeps its tags", [tagged, closed],
      lambda s: (s.world.agent, c.RemoveTag(s.ticket, None, "банк-оплата")),
      InvalidTransition, "is closed; file a new request."),
+    ("a request is not merged into itself", [],
+     lambda s: (s.world.agent, c.MergeInto(s.ticket, v(s), s.ticket)),
+     InvalidInput, "A request cannot be merged into itself."),
+    ("nothing is merged into a closed request", [other_closed],
+     lambda s: (s.world.agent, c.MergeInto(s.ticket, v(s), s.other)),
+     InvalidTransition, "Merge into a request still being worked on"),
+    ("nothing is merged into a request merged away", [merged],
+     lambda s: (s.world.agent, c.MergeInto(s.other, None, s.ticket)),
+     InvalidTransition, "Merge into a request still being worked on"),
+    ("a merged request is not merged again", [merged],
+     lambda s: (s.world.agent, c.MergeInto(s.ticket, None, s.other)),
+     InvalidTransition, "is closed; file a new request."),
+    ("a request the agent cannot find is not merged into", [],
+     lambda s: (s.world.agent, c.MergeInto(s.ticket, v(s), uuid4())),
+     DeskError, "No such request."),
+    ("a requester merges nothing", [],
+     lambda s: (s.world.requester, c.MergeInto(s.ticket, v(s), s.other)),
+     Forbidden, "Your role may not merge on this request."),
+    ("an auditor merges nothing", [],
+     lambda s: (s.world.auditor, c.MergeInto(s.ticket, v(s), s.other)),
+     Forbidden, "Your role may not merge on this request."),
+    ("only the requester's own words are split off", [lambda s: s.desk.reply(
+        s.world.agent, s.ticket, "Ответ")],
+     lambda s: (s.world.agent, c.SplitOff(s.ticket, None, v(s), "Новая")),
+     InvalidInput, "Only the requester's own message can become a request of its own."),
+    ("a split names the new request's subject", [wrote],
+     lambda s: (s.world.agent, c.SplitOff(s.ticket, None, v(s), "  ")),
+     InvalidInput, "subject must not be empty."),
+    ("a requester splits nothing", [wrote],
+     lambda s: (s.world.requester, c.SplitOff(s.ticket, None, v(s), "Моё")),
+     Forbidden, "Your role may not split on this request."),
     ("an information request names fields of its category", [],
      lambda s: (s.world.agent, c.RequestInformation(s.ticket, v(s), ("colour",))),
      InvalidInput, "Not fields of this category: colour."),
@@ -495,3 +550,45 @@ def test_when_an_incident_command_is_refused_then_nothing_is_recorded(
 def test_every_incident_command_has_a_story(scene: Scene) -> None:
     told = {type(when(scene, uuid4())[1]) for _, _, when, _, _ in INCIDENT_RECORDED}
     assert told == set(ic.COMMANDS), f"untold: {set(ic.COMMANDS) - told}"
+
+
+def test_a_merge_is_recorded_on_the_request_merged_into_and_closes_the_repeat(
+    scene: Scene,
+) -> None:
+    before = scene.desk.repository.get(scene.other).version
+    scene.desk.handle(scene.world.agent, c.MergeInto(scene.ticket, None, scene.other))
+    (got,) = list[Any](scene.desk.events.get(scene.other, gt=before))
+    assert type(got).__name__ == "MergedFrom"
+    assert (got.other_id, got.requester_id) == (scene.ticket, scene.world.requester.id)
+    repeat = scene.desk.repository.get(scene.ticket)
+    assert (repeat.status.value, repeat.merged_into) == ("closed", scene.other)
+    assert (scene.other, LinkKind.DUPLICATE_OF) in repeat.links
+    assert (scene.ticket, LinkKind.RELATED) in scene.desk.repository.get(scene.other).links
+
+
+def test_another_requester_s_repeat_is_not_told_the_number_he_may_not_open(scene: Scene) -> None:
+    w = scene.world
+    theirs = scene.desk.file_ticket(w.stranger, w.contracts, "Чужая", "То же самое",
+                                    {"contract_number": "1234567890123456789"})  # fmt: skip
+    scene.desk.handle(w.agent, c.MergeInto(theirs.id, None, scene.ticket))
+    merged_event: Any = next(e for e in scene.desk.events.get(theirs.id)
+                             if type(e).__name__ == "MergedInto")  # fmt: skip
+    assert merged_event.follow is False
+    data = {k: v for k, v in vars(merged_event).items() if k in ("by", "into_id", "into_number",
+                                                                  "follow")}  # fmt: skip
+    assert visible_data(w.stranger, "MergedInto", data) == {"follow": False}
+    assert visible_data(w.requester, "MergedFrom", {"other_id": theirs.id}) is None
+
+
+def test_a_split_files_a_request_for_the_same_requester_with_the_entry_s_text(
+    scene: Scene,
+) -> None:
+    wrote(scene)
+    version = scene.version()
+    scene.desk.handle(scene.world.agent, c.SplitOff(scene.ticket, None, version, "Акт"))
+    (split_event,) = list[Any](scene.desk.events.get(scene.ticket, gt=version))
+    new = scene.desk.repository.get(split_event.into_id)
+    assert (new.requester_id, new.subject, new.description) == (
+        scene.world.requester.id, "Акт", "И ещё: не грузится акт")  # fmt: skip
+    assert (scene.ticket, LinkKind.RELATED) in new.links
+    assert [type(e).__name__ for e in scene.desk.events.get(new.id)][-1] == "SplitFrom"

@@ -306,6 +306,7 @@ def _load(
         and bool(ticket.requested_fields or ticket.requested_questions)
         and may(actor, Command.PROVIDE_INFO, scope),
         may_rate=resolved
+        and ticket.merged_into is None  # a repeat is rated where it was merged (issue 18)
         and ticket.rating is None
         and actor.id is not None
         and actor.id == ticket.requester_id

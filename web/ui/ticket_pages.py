@@ -29,7 +29,7 @@ from domain.access import Actor, Command, check_work
 from domain.article import Kind
 from domain.errors import Conflict, DeskError, InvalidInput, NotFound
 from domain.results import Written
-from domain.ticket import LinkKind, Priority, TemplateUse, Ticket
+from domain.ticket import LinkKind, Priority, Status, TemplateUse, Ticket
 from domain.tickets.commands import BY_ACTION, AddNote, ReplyToTicket, TicketCommand
 from projections import catalog, kb_queries, knowledge, queues
 from projections.db import Tx
@@ -51,7 +51,8 @@ from web.ui.requester_forms import Posted, keep, posted, store
 from web.ui.timeline_window import PAGE, cursor, moments, rendered
 
 GROUP_KEYS = ("group_id", "from_group_id", "to_group_id")
-PERSON_KEYS = ("by", "assignee_id", "to_assignee_id", "raised_by")  # raised_by: a gap, a call
+# raised_by: a gap, a call; requester_id: a merged request's (MergedFrom)
+PERSON_KEYS = ("by", "assignee_id", "to_assignee_id", "raised_by", "requester_id")
 
 
 def _ticket_id(request: Request) -> UUID:
@@ -109,6 +110,9 @@ def load(request: Request, actor: Actor, ticket_id: UUID, since: int = 0) -> dic
             "linked": _linked(tx, ticket), "categories": categories,
             "sla": deadlines(tx, [str(ticket_id)]).get(str(ticket_id)),
             "unseen": [e for e in entries if e.version > since] if since else [],
+            "split_ok": ticket.status is not Status.CLOSED,
+            "merged_into": (queues.ticket_row(tx, str(ticket.merged_into))
+                            if ticket.merged_into else None),
         }  # fmt: skip
         mentioned = queues.mentioned_on(tx, str(ticket_id))  # whom its notes consulted
         named = account_names(tx, mentioned)
@@ -148,7 +152,7 @@ def _entries(request: Request, ticket: Ticket, *, before: int | None = None,
         category = _category(tx, ticket)
         context = {"ticket": ticket, "entries": entries, "more": more, **earlier,
                    "names": _names(tx, ticket, entries), "rendered": rendered(entries),
-                   "moments": moments(entries),
+                   "moments": moments(entries), "split_ok": ticket.status is not Status.CLOSED,
                    "labels": {f["key"]: f for f in category["form"]}}  # fmt: skip
     context["seen"] = entries[-1].version if entries else after or 0
     context["position"] = entries[-1].position if entries else 0
