@@ -475,3 +475,36 @@ def test_the_analytics_table_fits_a_1366_pixel_screen(people: People, desk_site:
         expect(label.locator("th")).to_be_in_viewport()
         expect(label.locator("td").last).to_be_in_viewport()
         assert curator.evaluate("() => document.documentElement.scrollWidth") <= widths["view"]
+
+
+def test_a_curators_note_shows_marked_and_the_activity_stream_filters_to_it(
+    people: People, desk_site: DeskSite
+) -> None:
+    """The curator writes an internal note from the ticket page (he is offered nothing else),
+    sees it marked as the curator's; the requester's page never shows it; the activity stream,
+    filtered to internal notes, names the curator as who wrote it."""
+    ticket = desk_site.file("Куратор участвует в обсуждении")["id"]
+    curator = people.sign_in("curator", f"/t/{ticket}", locale=EN)
+    curator.set_viewport_size({"width": 1366, "height": 768})
+    expect(curator.locator("#tab-reply")).to_have_count(0)
+    curator.locator("#note-body").fill("Проверьте сроки по договору")
+    curator.locator("#panel-note button[type=submit]").click()
+    note = entry(curator, "NoteAdded", "Проверьте сроки по договору")
+    expect(note).to_be_visible()
+    expect(note.locator(".badge.curator")).to_have_text("Curator's note")
+
+    requester = people.sign_in("requester", f"/r/{ticket}", locale=EN)
+    expect(requester.locator("#timeline")).to_be_visible()
+    expect(requester.get_by_text("Проверьте сроки по договору")).to_have_count(0)
+
+    curator.goto("/activity")
+    curator.locator("#ac-event").select_option("NoteAdded")
+    curator.locator("form.activity-filters button.primary").click()
+    expect(curator).to_have_url(re.compile(r"event=NoteAdded"))
+    lines = curator.locator("#activity li[data-event]")
+    expect(lines.first).to_contain_text("Curator")
+    expect(lines.first.locator(".what")).to_have_text("internal note")
+    others = curator.locator("#activity li[data-event]:not([data-event='NoteAdded'])")
+    expect(others).to_have_count(0)
+    width = curator.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 1366
