@@ -151,14 +151,15 @@ def test_a_knowledge_gap_is_internal_work_in_its_own_queue(site: Site) -> None:
     assert not re.search(r'value="public"\s+checked', method.get("/kb/new").text)
 
 
-def test_the_public_form_suggests_from_every_category_and_never_internal(site: Site) -> None:
+def test_suggestions_rank_every_category_on_the_form_and_the_ticket_page(site: Site) -> None:
     desk, world = site.services.desk, site.world
     other = desk.define_category(world.admin, "Планирование", "Planning").id
     public = Content("Ошибка подписи контракта", "Contract signature error",
                      "Обновите сертификат.", "Renew the certificate.", Audience.PUBLIC,
-                     (world.contracts,))  # fmt: skip
-    internal = Content("Подпись контракта: консоль", "Signing console", "Для второй линии.",
-                       "For line 2.", Audience.INTERNAL, (other,))  # fmt: skip
+                     (other,))  # fmt: skip
+    internal = Content("Ошибка подписи контракта: консоль", "Contract signature error: console",
+                       "Для второй линии.", "For line 2.", Audience.INTERNAL,
+                       (world.contracts,))  # fmt: skip
     ids = []
     for content in (public, internal):
         a = desk.draft_article(world.methodologist, Kind.ARTICLE, content).id
@@ -167,12 +168,21 @@ def test_the_public_form_suggests_from_every_category_and_never_internal(site: S
         w = desk.publish_article(world.methodologist, a)
         ids.append(str(a))
     visitor = site.new_client()
-    found = visitor.get(f"/new/suggestions?subject=подписи+контрактов&category={other}"
+    found = visitor.get(f"/new/suggestions?subject=подписи+контрактов&category={world.contracts}"
                         f"&after={w.position}", headers={"HX-Request": "true"})  # fmt: skip
     assert found.status_code == 200
     assert f'href="/help/{ids[0]}"' in found.text  # another category's article: boosted, not
     assert ids[1] not in found.text  # filtered; the chosen category's internal one: never
     api = visitor.get(
-        "/api/v1/kb/suggestions", params={"q": "подпись контракта", "category": str(other)}
+        "/api/v1/kb/suggestions",
+        params={"q": "подпись контракта", "category": str(world.contracts)},
     ).json()
     assert [a["id"] for a in api] == [ids[0]]
+    # the agent's page of a request in the contracts category: its own category's article
+    # first, the other category's too
+    filed = world.file("Ошибка подписи контракта")  # the words of both titles
+    page = person(site, "agent").get(f"/t/{filed.id}?after={filed.position}").text
+    assert f'href="/kb/{ids[1]}"' in page and f'href="/kb/{ids[0]}"' in page
+    assert page.index(f'href="/kb/{ids[1]}"') < page.index(f'href="/kb/{ids[0]}"')
+    offered = person(site, "agent").get(f"/api/v1/tickets/{filed.id}/suggestions").json()
+    assert [a["id"] for a in offered][:2] == [ids[1], ids[0]]
