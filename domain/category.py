@@ -124,6 +124,20 @@ def parse_fields(
     return values
 
 
+@dataclass(frozen=True)
+class FieldHelp:
+    """The help text shown under one field of the requester's form (issue 18), in Russian and
+    English. Kept apart from `FieldSpec` (in the category's `help`, set by `HelpChanged`): a
+    field added to `FieldSpec` would change how every stored form hashes, and break its chain."""
+
+    key: str
+    text_ru: str = ""
+    text_en: str = ""
+
+
+MAX_HELP = 500  # characters of one help text
+
+
 class Category(ChainedAggregate):
     """A kind of request, with the form of data its analysis needs and the group it goes to."""
 
@@ -134,6 +148,13 @@ class Category(ChainedAggregate):
         form: tuple[FieldSpec, ...]
         default_group_id: UUID | None
         archived: bool
+        help: tuple[FieldHelp, ...]  # set by Defined (empty) and HelpChanged
+
+    class_version = 2  # 2: `help` from definition on (a version 1 snapshot lacks it)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("help", ())
 
     class Defined(ChainedAggregate.Created):
         name_ru: str
@@ -146,6 +167,7 @@ class Category(ChainedAggregate):
             c = cast(Category, aggregate)
             c.name_ru, c.name_en, c.parent_id = self.name_ru, self.name_en, self.parent_id
             c.form, c.default_group_id, c.archived = self.form, self.default_group_id, False
+            c.help = ()
 
     @classmethod
     def define(
@@ -184,6 +206,34 @@ class Category(ChainedAggregate):
 
     def spec(self, key: str) -> FieldSpec | None:
         return next((s for s in self.form if s.key == key), None)
+
+    class HelpChanged(ChainedAggregate.Event):
+        by: UUID | None
+        help: tuple[FieldHelp, ...]
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Category, aggregate).help = self.help
+
+    def set_help(self, by: UUID | None, help: tuple[FieldHelp, ...]) -> None:
+        """The help texts of the form's fields (trimmed; a field without text has none), when
+        they differ from what the category holds; a key the form lacks is refused."""
+        keys = {s.key for s in self.form}
+        unknown = sorted({h.key for h in help} - keys)
+        if unknown:
+            raise InvalidInput(f"Not fields of this category: {', '.join(unknown)}.", unknown)
+        cleaned: dict[str, FieldHelp] = {}
+        for h in help:
+            text_ru, text_en = " ".join(h.text_ru.split()), " ".join(h.text_en.split())
+            if len(text_ru) > MAX_HELP or len(text_en) > MAX_HELP:
+                raise InvalidInput("A help text is at most 500 characters.", [h.key])
+            if text_ru or text_en:
+                cleaned[h.key] = FieldHelp(h.key, text_ru, text_en)
+        ordered = tuple(cleaned[s.key] for s in self.form if s.key in cleaned)
+        if ordered != self.help:
+            self.trigger_event(self.HelpChanged, by=by, help=ordered)
+
+    def help_for(self, key: str) -> FieldHelp | None:
+        return next((h for h in self.help if h.key == key), None)
 
 
 def check_form(form: tuple[FieldSpec, ...]) -> tuple[FieldSpec, ...]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from domain.people import _INN10, _check_digit
+from domain.eis_fields import _INN10, _check_digit
 
 MALE_FIRST = (
     "Александр",

@@ -5,7 +5,7 @@ wrong with "{label}" for the field's name. The templates are English source stri
 translation catalogue (web/ui/requester_forms.py translates them next to the field).
 
 - INN: 10 digits (an organisation) or 12 (an individual), check digits by the FNS weights
-  (`domain.people.is_valid_inn`, the one definition, also checks organisations' INNs).
+  (`is_valid_inn`, the one definition, also checks organisations' INNs: domain.people).
 - KPP: 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits.
 - OGRN: 13 digits, the last = (the first 12 as a number mod 11) mod 10.
 - OGRNIP: 15 digits, the last = (the first 14 as a number mod 13) mod 10.
@@ -25,7 +25,24 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from domain.people import is_valid_inn
+_INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12_A = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+_INN12_B = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
+
+
+def _check_digit(digits: list[int], weights: tuple[int, ...]) -> int:
+    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
+
+
+def is_valid_inn(inn: str) -> bool:
+    """Whether `inn` is a Russian taxpayer id (10 digits for organisations, 12 for persons)."""
+    if not inn.isascii() or not inn.isdigit() or len(inn) not in (10, 12):
+        return False
+    d = [int(c) for c in inn]
+    if len(inn) == 10:
+        return _check_digit(d, _INN10) == d[9]
+    return _check_digit(d, _INN12_A) == d[10] and _check_digit(d, _INN12_B) == d[11]
+
 
 INN_SHAPE = "{label} must be 10 digits (an organisation) or 12 digits (an individual)."
 CHECK_DIGITS = "{label}: the check digits do not match, so the number has a typo."

@@ -6,7 +6,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+from domain import eis_fields
 from domain.chain import ChainedAggregate
+from domain.eis_fields import is_valid_inn as is_valid_inn  # the one definition, used here too
 from domain.errors import InvalidInput, InvalidTransition
 from domain.notifications import check_choices
 from domain.phones import checked_phone
@@ -39,25 +41,6 @@ class GroupKind(StrEnum):
     def line(self) -> int | None:
         """The support line (1-3) a group of this kind works, if it is a line."""
         return {"line1": 1, "line2": 2, "line3": 3}.get(self.value)
-
-
-_INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_A = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN12_B = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-
-
-def _check_digit(digits: list[int], weights: tuple[int, ...]) -> int:
-    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 11 % 10
-
-
-def is_valid_inn(inn: str) -> bool:
-    """Whether `inn` is a Russian taxpayer id (10 digits for organisations, 12 for persons)."""
-    if not inn.isascii() or not inn.isdigit() or len(inn) not in (10, 12):
-        return False
-    d = [int(c) for c in inn]
-    if len(inn) == 10:
-        return _check_digit(d, _INN10) == d[9]
-    return _check_digit(d, _INN12_A) == d[10] and _check_digit(d, _INN12_B) == d[11]
 
 
 def clean_text(value: str, field: str, *, max_length: int = 200) -> str:
@@ -145,8 +128,6 @@ ADDRESS_TOO_LONG = "An address is at most 500 characters."
 def checked_details(kpp: str, legal_address: str, postal_address: str) -> tuple[str, str, str]:
     """An organisation's KPP (empty, or checked as domain/eis_fields.py checks a KPP field) and
     addresses (trimmed, at most 500 characters each), or InvalidInput naming the field."""
-    from domain import eis_fields  # it imports this module (is_valid_inn)
-
     code = ""
     if kpp.strip():
         try:

@@ -88,10 +88,11 @@ def group_sizes(tx: Tx) -> dict[str, int]:
 def organisations(tx: Tx) -> list[dict[str, Any]]:
     """Every organisation with its INN and number of accounts, by name."""
     rows = tx.all(
-        "SELECT o.id, o.name, o.inn, (SELECT COUNT(*) FROM v_accounts a"
+        "SELECT o.id, o.name, o.inn, o.kpp, (SELECT COUNT(*) FROM v_accounts a"
         " WHERE a.organisation_id = o.id) FROM v_organisations o ORDER BY o.name"
     )
-    return [{"id": r[0], "name": r[1], "inn": r[2], "members": int(r[3])} for r in rows]
+    return [{"id": r[0], "name": r[1], "inn": r[2], "kpp": r[3], "members": int(r[4])}
+            for r in rows]  # fmt: skip
 
 
 def organisation_members(tx: Tx, organisation_id: str) -> list[AccountRow]:

@@ -30,21 +30,24 @@ def _s(value: object) -> str | None:
 class CatalogView(View):
     name = "catalog"
     tables = ("v_categories", "v_groups", "v_accounts", "v_organisations")
-    shape = 3  # 2: groups' leads; 3: accounts' e-mail addresses (the mail intake's senders)
+    shape = 4  # 2: groups' leads; 3: accounts' e-mail addresses (the mail intake's senders);
+    # 4: organisations' KPP and legal and postal addresses, categories' help texts
 
     def ddl(self, dialect: str) -> list[str]:
         return [
             "CREATE TABLE IF NOT EXISTS v_categories (id TEXT PRIMARY KEY, name_ru TEXT NOT NULL,"
             " name_en TEXT NOT NULL, parent_id TEXT, form TEXT NOT NULL, default_group_id TEXT,"
-            " archived INTEGER NOT NULL)",
+            " archived INTEGER NOT NULL, help TEXT NOT NULL DEFAULT '{}')",
             "CREATE TABLE IF NOT EXISTS v_groups (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
             " kind TEXT NOT NULL, lead_id TEXT)",
             "CREATE TABLE IF NOT EXISTS v_accounts (id TEXT PRIMARY KEY, login TEXT NOT NULL,"
             " display_name TEXT NOT NULL, roles TEXT NOT NULL, organisation_id TEXT,"
             " group_ids TEXT NOT NULL, disabled INTEGER NOT NULL, email TEXT NOT NULL DEFAULT '')",
             "CREATE INDEX IF NOT EXISTS v_accounts_email ON v_accounts (email)",
+            "CREATE INDEX IF NOT EXISTS v_accounts_organisation ON v_accounts (organisation_id)",
             "CREATE TABLE IF NOT EXISTS v_organisations (id TEXT PRIMARY KEY,"
-            " name TEXT NOT NULL, inn TEXT NOT NULL)",
+            " name TEXT NOT NULL, inn TEXT NOT NULL, kpp TEXT NOT NULL DEFAULT '',"
+            " legal_address TEXT NOT NULL DEFAULT '', postal_address TEXT NOT NULL DEFAULT '')",
         ]
 
     @on(Category.Defined)
@@ -60,6 +63,12 @@ class CatalogView(View):
     def form_changed(self, tx: Tx, e: Category.FormChanged, position: int) -> None:
         tx.execute("UPDATE v_categories SET form = %s WHERE id = %s",
                    (_form(e.form), str(e.originator_id)))  # fmt: skip
+
+    @on(Category.HelpChanged)
+    def help_changed(self, tx: Tx, e: Category.HelpChanged, position: int) -> None:
+        texts = {h.key: {"text_ru": h.text_ru, "text_en": h.text_en} for h in e.help}
+        tx.execute("UPDATE v_categories SET help = %s WHERE id = %s",
+                   (orjson.dumps(texts).decode(), str(e.originator_id)))  # fmt: skip
 
     @on(Category.Archived)
     def category_archived(self, tx: Tx, e: Category.Archived, position: int) -> None:
@@ -77,13 +86,21 @@ class CatalogView(View):
 
     @on(Organisation.Registered)
     def organisation_registered(self, tx: Tx, e: Organisation.Registered, position: int) -> None:
-        tx.execute("INSERT INTO v_organisations (id, name, inn) VALUES (%s, %s, %s)",
-                   (str(e.originator_id), e.name, e.inn))  # fmt: skip
+        tx.execute("INSERT INTO v_organisations (id, name, inn, kpp, legal_address,"
+                   " postal_address) VALUES (%s, %s, %s, %s, %s, %s)",
+                   (str(e.originator_id), e.name, e.inn, e.kpp, e.legal_address,
+                    e.postal_address))  # fmt: skip
 
     @on(Organisation.Renamed)
     def organisation_renamed(self, tx: Tx, e: Organisation.Renamed, position: int) -> None:
         tx.execute("UPDATE v_organisations SET name = %s WHERE id = %s",
                    (e.name, str(e.originator_id)))  # fmt: skip
+
+    @on(Organisation.DetailsChanged)
+    def organisation_details(self, tx: Tx, e: Organisation.DetailsChanged, position: int) -> None:
+        tx.execute("UPDATE v_organisations SET kpp = %s, legal_address = %s, postal_address = %s"
+                   " WHERE id = %s", (e.kpp, e.legal_address, e.postal_address,
+                                      str(e.originator_id)))  # fmt: skip
 
     @on(Account.Registered)
     def account_registered(self, tx: Tx, e: Account.Registered, position: int) -> None:
@@ -116,10 +133,13 @@ class CatalogView(View):
 
 
 def categories(tx: Tx) -> list[dict[str, Any]]:
-    rows = tx.all("SELECT id, name_ru, name_en, parent_id, form, default_group_id FROM v_categories"
-                  " WHERE archived = 0 ORDER BY name_ru")  # fmt: skip
+    """The categories in use, each with its form and its fields' help texts by key
+    (`{"inn": {"text_ru": ..., "text_en": ...}}`)."""
+    rows = tx.all("SELECT id, name_ru, name_en, parent_id, form, default_group_id, help"
+                  " FROM v_categories WHERE archived = 0 ORDER BY name_ru")  # fmt: skip
     return [{"id": r[0], "name_ru": r[1], "name_en": r[2], "parent_id": r[3],
-             "form": orjson.loads(r[4]), "default_group_id": r[5]} for r in rows]  # fmt: skip
+             "form": orjson.loads(r[4]), "default_group_id": r[5], "help": orjson.loads(r[6])}
+            for r in rows]  # fmt: skip
 
 
 def groups(tx: Tx) -> list[dict[str, Any]]:
@@ -152,13 +172,13 @@ def staff(tx: Tx) -> list[dict[str, Any]]:
 def category(tx: Tx, category_id: str) -> dict[str, Any] | None:
     """A category, archived ones too (filed requests keep theirs), with its form as stored."""
     row = tx.one(
-        "SELECT id, name_ru, name_en, form, archived FROM v_categories WHERE id = %s",
+        "SELECT id, name_ru, name_en, form, archived, help FROM v_categories WHERE id = %s",
         (category_id,),
     )
     if row is None:
         return None
     return {"id": row[0], "name_ru": row[1], "name_en": row[2], "form": orjson.loads(row[3]),
-            "archived": bool(row[4])}  # fmt: skip
+            "archived": bool(row[4]), "help": orjson.loads(row[5])}  # fmt: skip
 
 
 def organisations(tx: Tx, limit: int = 500) -> list[dict[str, Any]]:
@@ -185,6 +205,17 @@ def group_names(tx: Tx, ids: Iterable[str | None]) -> dict[str, str]:
 
 def organisation_names(tx: Tx, ids: Iterable[str | None]) -> dict[str, str]:
     return _names(tx, "v_organisations", "name", ids)
+
+
+def organisation_codes(tx: Tx, ids: Iterable[str | None]) -> dict[str, tuple[str, str]]:
+    """Each organisation's INN and KPP ("" when it has none), for the staff's side panels."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    marks = ", ".join(["%s"] * len(wanted))
+    rows = tx.all(f"SELECT id, inn, kpp FROM v_organisations WHERE id IN ({marks})",
+                  tuple(wanted))  # fmt: skip
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
 def category_names(tx: Tx) -> dict[str, dict[str, Any]]:

@@ -193,8 +193,10 @@ async def change_form(request: Request) -> Response:
 async def register_organisation(request: Request) -> Response:
     actor = (await authenticate(request)).actor
     body = await Body.read(request)
-    return await _handle(request, actor, RegisterOrganisation(body.text("name"),
-                                                              body.text("inn")), 201)  # fmt: skip
+    command = RegisterOrganisation(body.text("name"), body.text("inn"), body.text("kpp", ""),
+                                   body.text("legal_address", ""),
+                                   body.text("postal_address", ""))  # fmt: skip
+    return await _handle(request, actor, command, 201)
 
 
 async def form_group(request: Request) -> Response:

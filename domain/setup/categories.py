@@ -1,4 +1,5 @@
-"""Request categories: defining one, and changing its form (requests filed from then on)."""
+"""Request categories: defining one, and changing its form (requests filed from then on) and
+its fields' help texts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from domain.access import Actor, Setup
-from domain.category import Category, FieldSpec
+from domain.category import Category, FieldHelp, FieldSpec
 from domain.chain import check_seen
 from domain.people import Group
 from domain.results import Written
@@ -41,6 +42,7 @@ class ChangeCategoryForm(SetupCommand):
     category_id: UUID
     form: tuple[FieldSpec, ...]
     expected_version: int | None = None  # the version the editor saw (None: any)
+    help: tuple[FieldHelp, ...] | None = None  # the fields' help texts (None: left as they are)
 
     policy = Setup.CHANGE_CATEGORY_FORM
 
@@ -50,4 +52,8 @@ def change_category_form(desk: Ports, actor: Actor, c: ChangeCategoryForm) -> Wr
     category = desk._get(Category, c.category_id, "category")
     check_seen(category, c.expected_version)
     category.change_form(c.form)
+    if c.help is not None:
+        category.set_help(actor.id, c.help)
+    elif category.help:  # a field taken out of the form takes its help text along
+        category.set_help(actor.id, tuple(h for h in category.help if category.spec(h.key)))
     return desk._written(category)

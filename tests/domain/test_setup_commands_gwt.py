@@ -20,14 +20,14 @@ import pytest
 
 from domain.access import SETUP_POLICY, UNLISTED, Actor, Setup
 from domain.article import Audience, Content, Kind, ReviewRule
-from domain.category import FieldSpec, FieldType
+from domain.category import FieldHelp, FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.errors import DeskError, Forbidden, InvalidInput, NotFound
 from domain.incident_commands import HANDLERS as INCIDENT_COMMANDS
 from domain.incidents import Criteria, TriggerRule
 from domain.people import GroupKind, Role
-from domain.release import Scope
 from domain.quality import ChecklistItem
+from domain.release import Scope
 from domain.routing import Rule
 from domain.setup import categories as sc
 from domain.setup import documents as sd
@@ -255,6 +255,11 @@ RECORDED: list[tuple[str, list[Step], When, list[tuple[str, dict[str, Any]]]]] =
     ("an administrator changes a category's form", [],
      lambda s: (s.world.admin, sc.ChangeCategoryForm(s.world.contracts, (AMOUNT,))),
      [("FormChanged", {"form": (AMOUNT,)})]),
+    ("an administrator gives a field of the form a help text, shown under it", [],
+     lambda s: (s.world.admin, sc.ChangeCategoryForm(s.world.contracts, (AMOUNT,), None, (
+         FieldHelp("amount", " Цена  контракта, в рублях ", "In roubles"),))),
+     [("FormChanged", {"form": (AMOUNT,)}),
+      ("HelpChanged", {"help": (FieldHelp("amount", "Цена контракта, в рублях", "In roubles"),)})]),
     ("an administrator sets the first routing rules", [],
      lambda s: (s.world.admin, sd.SetRoutingRules((rule(s),), 0)),
      [("Started", {}), ("RulesChanged", {"by": "admin"})]),
@@ -426,6 +431,10 @@ REFUSED: list[tuple[str, list[Step], When, type[DeskError], str]] = [
     ("an account form names no unknown group", [],
      lambda s: (s.world.admin, sp.EditAccount(uid(s.world.agent), (Role.AGENT,), (uuid4(),))),
      InvalidInput, "No such group."),
+    ("no help text for a field the form lacks", [],
+     lambda s: (s.world.admin, sc.ChangeCategoryForm(s.world.contracts, (AMOUNT,), None, (
+         FieldHelp("price", "Цена"),))),
+     InvalidInput, "Not fields of this category: price."),
     ("a category's form decided on another version conflicts", [],
      lambda s: (s.world.admin, sc.ChangeCategoryForm(s.world.contracts, (AMOUNT,), 99)),
      DeskError, "you saw version 99"),

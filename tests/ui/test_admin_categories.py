@@ -129,6 +129,39 @@ def test_the_preview_shows_the_requester_s_fields_as_the_form_is_typed(site: Sit
     assert post(agent, path, FIELDS, **{"HX-Request": "true"}).status_code == 403
 
 
+def test_a_field_s_help_text_shows_under_it_in_the_preview_the_requester_s_form_and_history(
+    site: Site,
+) -> None:
+    admin = Browser(site, "admin", lang="ru")
+    path = f"/admin/categories/{site.world.contracts}"
+    helped = {**FIELDS, "help_ru-0": "10 цифр, <как в ЕГРЮЛ>", "help_en-0": "10 digits"}
+    preview = post(admin, f"{path}/preview", helped, **{"HX-Request": "true"})
+    assert 'id="help-inn"' in preview.text and "10 цифр, &lt;как в ЕГРЮЛ&gt;" in preview.text
+    assert re.search(r'id="f-inn"[^>]*aria-describedby="help-inn"', preview.text)
+    assert 'id="help-law"' not in preview.text, "no text, no help"
+    before = category(site, path)
+    too_long = post(admin, path, {**helped, "help_en-0": "x" * 501, "version": str(before.version)})
+    assert too_long.status_code == 422 and 'id="e-help_en-0"' in too_long.text
+    assert category(site, path).version == before.version, "nothing written"
+    saved = post(admin, path, {**helped, "version": str(before.version)})
+    assert saved.status_code == 303, saved.text
+    after = category(site, path)
+    assert [(h.key, h.text_ru, h.text_en) for h in after.help] == [
+        ("inn", "10 цифр, <как в ЕГРЮЛ>", "10 digits")
+    ]
+    page = admin.get(path).text
+    assert "10 цифр, &lt;как в ЕГРЮЛ&gt;</textarea>" in page, "the editor shows it to change"
+    assert "Изменены подсказки: inn" in page, "the change is in the history"
+    for lang, text in (("ru", "10 цифр, &lt;как в ЕГРЮЛ&gt;"), ("en", "10 digits")):
+        requester = Browser(site, "requester", lang=lang)
+        fields = requester.client.get(f"/new/fields?category={site.world.contracts}").text
+        assert f'<span class="hint field-help" id="help-inn">{text}</span>' in fields
+    # taking the field out of the form takes its help text along
+    rest = {k: v for k, v in helped.items() if not k.endswith("-0")}
+    assert post(admin, path, {**rest, "version": str(after.version)}).status_code == 303
+    assert category(site, path).help == ()
+
+
 def test_categories_are_for_administrators_only(site: Site) -> None:
     agent, methodologist = Browser(site, "agent"), Browser(site, "methodologist")
     path = f"/admin/categories/{site.world.contracts}"

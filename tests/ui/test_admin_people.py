@@ -68,6 +68,7 @@ def test_the_set_up_pages_are_for_administrators_only(site: Site) -> None:
         (f"{line1}/members", {"account": someone}),
         (f"{line1}/members/{someone}/remove", {}),
         ("/admin/organisations", {"name": "ООО Ромашка", "inn": "7707083808"}),
+        (f"/admin/organisations/{site.world.org}", {"name": "Своя", "version": "1"}),
     ):
         assert post(agent, path, form).status_code == 403, path
     assert head(site) == before, "nothing written"
@@ -228,6 +229,45 @@ def test_an_administrator_registers_an_organisation_and_sees_its_members(site: S
     assert "ivanova" in members and "agent1" not in members
     form = admin.get(f"/admin/accounts/new?organisation={site.world.org}").text
     assert f'<option value="{site.world.org}" selected' in form
+
+
+def test_an_organisations_kpp_and_addresses_are_checked_kept_and_shown_to_staff(
+    site: Site,
+) -> None:
+    admin = Browser(site, "admin", lang="ru")
+    new = {"name": "ООО Ромашка", "inn": "7707083808", "kpp": "77070100",
+           "legal_address": "101000, г. Москва, ул. Мира, д. 1"}  # fmt: skip
+    before = head(site)
+    wrong = post(admin, "/admin/organisations", new)
+    assert wrong.status_code == 422 and 'id="e-kpp"' in wrong.text
+    assert "КПП должен состоять из 9 символов" in wrong.text
+    assert 'value="101000, г. Москва, ул. Мира, д. 1"' in wrong.text  # what was typed stays
+    assert head(site) == before, "nothing written"
+    r = post(admin, "/admin/organisations", {**new, "kpp": "7707 01 001"})
+    assert r.status_code == 303
+    listed = admin.get("/admin/organisations").text
+    assert "770701001" in listed
+    path = r.headers["location"].split("?")[0]
+    shown = admin.get(path).text
+    assert "101000, г. Москва, ул. Мира, д. 1" in shown and "Юридический адрес" in shown
+    # the administrator edits the world's organisation: KPP and postal address, then a stale form
+    org = f"/admin/organisations/{site.world.org}"
+    saved = post(admin, org, {"name": "ГКУ Заказчик", "version": "1", "kpp": "770701001",
+                              "postal_address": "а/я 15"})  # fmt: skip
+    assert saved.status_code == 303, saved.text
+    page = admin.get(org).text
+    assert "а/я 15" in page and "КПП и адреса изменены" in page  # the facts and the history
+    stale = post(admin, org, {"name": "ГКУ Заказчик", "version": "1", "kpp": "770701002"})
+    assert stale.status_code == 409
+    bad = post(admin, org, {"name": "ГКУ Заказчик", "version": "2", "kpp": "7707-01"})
+    assert bad.status_code == 422 and 'id="e-kpp"' in bad.text
+    organisation = site.services.desk.repository.get(site.world.org)
+    assert (organisation.kpp, organisation.postal_address) == ("770701001", "а/я 15")
+    # staff see the organisation's INN and KPP beside its name on a request
+    filed = site.world.file()
+    agent = Browser(site, "agent", lang="ru")
+    side = agent.get(f"/t/{filed.id}?after={filed.position}").text
+    assert "ИНН 7707083893 · КПП 770701001" in side
 
 
 def test_a_requester_role_needs_an_organisation(site: Site) -> None:

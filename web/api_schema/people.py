@@ -106,6 +106,15 @@ class ChangeRoles(Sent, kw_only=True):
 class RegisterOrganisation(Sent, kw_only=True):
     name: str
     inn: Annotated[str, Meta(description="The taxpayer number (10 or 12 digits, checked).")]
+    kpp: Annotated[
+        str,
+        Meta(
+            description="The tax registration reason code (9 characters: 4 "
+            "digits, 2 digits or capital Latin letters, 3 digits), if any."
+        ),
+    ] = ""
+    legal_address: str = ""
+    postal_address: str = ""
 
 
 class FormGroup(Sent, kw_only=True):
@@ -142,6 +151,11 @@ class ChangeForm(Sent, kw_only=True):
     form: list[FormField]
 
 
+class FieldHelpText(Answer, kw_only=True):
+    text_ru: str
+    text_en: str
+
+
 class Category(Answer, kw_only=True):
     id: UUID
     name_ru: str
@@ -149,6 +163,10 @@ class Category(Answer, kw_only=True):
     parent_id: UUID | None
     form: list[FormField]
     default_group_id: UUID | None
+    help: Annotated[
+        dict[str, FieldHelpText],
+        Meta(description="The help text shown under a field of the form, by the field's key."),
+    ]
 
 
 class GroupRow(Answer, kw_only=True):

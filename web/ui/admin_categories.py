@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from domain.access import Setup
-from domain.category import Category, FieldSpec, FieldType
+from domain.category import MAX_HELP, Category, FieldHelp, FieldSpec, FieldType
 from domain.errors import DeskError, InvalidInput
 from domain.setup.categories import ChangeCategoryForm, DefineCategory
 from projections import catalog
@@ -60,7 +60,7 @@ KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MOST_FIELDS, MOST_CHOICES = 40, 100
 NO_CATEGORY = lazy("No such category.")
 HISTORY = {"Defined": lazy("Defined"), "FormChanged": lazy("Form changed"),
-           "Archived": lazy("Archived")}  # fmt: skip
+           "HelpChanged": lazy("Help texts changed"), "Archived": lazy("Archived")}  # fmt: skip
 
 
 @dataclass
@@ -75,12 +75,21 @@ class Row:
     required: bool = False
     choices: str = ""  # one per line
     order: str = ""
+    help_ru: str = ""  # the help text shown under the field (FieldHelp)
+    help_en: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, i: int, spec: FieldSpec) -> Row:
+    def of(cls, i: int, spec: FieldSpec, help: FieldHelp | None = None) -> Row:
         return cls(i, spec.key, spec.label_ru, spec.label_en, spec.type.value, spec.required,
-                   "\n".join(spec.choices), str(i + 1))  # fmt: skip
+                   "\n".join(spec.choices), str(i + 1), help.text_ru if help else "",
+                   help.text_en if help else "")  # fmt: skip
+
+    def help(self) -> FieldHelp | None:
+        """The help text this row gives its field, if any."""
+        if self.blank or not (self.help_ru or self.help_en):
+            return None
+        return FieldHelp(self.key, self.help_ru, self.help_en)
 
     @property
     def blank(self) -> bool:
@@ -112,7 +121,8 @@ def rows_from(form: FormData) -> list[Row]:
         row = Row(i, text(form, f"key-{i}", 80), text(form, f"label_ru-{i}", 200),
                   text(form, f"label_en-{i}", 200), text(form, f"type-{i}", 40),
                   bool(form.get(f"required-{i}")), text(form, f"choices-{i}", 20000),
-                  text(form, f"order-{i}", 10))  # fmt: skip
+                  text(form, f"order-{i}", 10), text(form, f"help_ru-{i}", MAX_HELP + 1),
+                  text(form, f"help_en-{i}", MAX_HELP + 1))  # fmt: skip
         if not row.blank:
             rows.append(row)
     rows.sort(key=lambda r: (int(r.order) if r.order.isdigit() else 10_000, r.i))
@@ -141,6 +151,9 @@ def _check(row: Row, seen: set[str]) -> None:
         said[f"choices-{i}"] = i18n.gettext("At most 100 choices.")
     if row.order and not row.order.isdigit():
         said[f"order-{i}"] = i18n.gettext("Write a whole number.")
+    for name in ("help_ru", "help_en"):
+        if len(getattr(row, name)) > MAX_HELP:
+            said[f"{name}-{i}"] = i18n.gettext("A help text is at most 500 characters.")
 
 
 def _form_of(rows: list[Row]) -> tuple[FieldSpec, ...]:
@@ -152,6 +165,15 @@ def _form_of(rows: list[Row]) -> tuple[FieldSpec, ...]:
             raise InvalidInput(i18n.gettext("Some fields have mistakes; see the marked fields."),
                                list(row.errors))  # fmt: skip
     return tuple(s for s in (r.spec() for r in rows) if s is not None)
+
+
+def _help_of(rows: list[Row]) -> tuple[FieldHelp, ...]:
+    return tuple(h for h in (r.help() for r in rows if not r.errors) if h is not None)
+
+
+def _helps(rows: list[Row]) -> dict[str, dict[str, str]]:
+    """The rows' help texts as the requester's form takes them (the preview's)."""
+    return {h.key: {"text_ru": h.text_ru, "text_en": h.text_en} for h in _help_of(rows)}
 
 
 # -- the list and a new category ----------------------------------------------------------------
@@ -214,7 +236,7 @@ async def _editor(request: Request, category: Category, rows: list[Row], seen_ve
     return page(request, "admin/category.html", status, nav="admin", category=category,
                 rows=[*rows, Row(new, order=str(len(rows) + 1))], version=seen_version,
                 types=list(FieldType), type_names=TYPE_NAMES, specs=specs, error=error,
-                values={}, errors={}, chosen="preview", history=steps,
+                values={}, errors={}, chosen="preview", history=steps, helps=_helps(rows),
                 left_out=sum(1 for r in rows if r.errors),
                 done=request.query_params.get("done", ""))  # fmt: skip
 
@@ -229,6 +251,8 @@ def _history(request: Request, category_id: UUID) -> list[Step]:
     def detail(kind: str, e: Any) -> str:
         if kind in ("Defined", "FormChanged"):
             return ", ".join(f"{_label(f)}{'*' if f.required else ''}" for f in e.form)
+        if kind == "HelpChanged":
+            return ", ".join(h.key for h in e.help) or "—"
         return ""
 
     return history(request, category_id, HISTORY, detail)
@@ -238,7 +262,7 @@ def _history(request: Request, category_id: UUID) -> list[Step]:
 async def category_page(request: Request, viewer: Viewer) -> Response:
     allowed(viewer, Setup.CHANGE_CATEGORY_FORM)
     category = await load(request, Category, _category_id(request), NO_CATEGORY)
-    rows = [Row.of(i, s) for i, s in enumerate(category.form)]
+    rows = [Row.of(i, s, category.help_for(s.key)) for i, s in enumerate(category.form)]
     return await _editor(request, category, rows, str(category.version))
 
 
@@ -251,7 +275,7 @@ async def save_form(request: Request, viewer: Viewer) -> Response:
     if form.get("add"):  # another empty row for the next field; nothing saved yet
         return await _editor(request, category, rows, text(form, "version"))
     try:
-        command = ChangeCategoryForm(category.id, _form_of(rows), version(form))
+        command = ChangeCategoryForm(category.id, _form_of(rows), version(form), _help_of(rows))
         w = await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except DeskError as e:
         status, _errors, message = problem(e)
@@ -268,7 +292,8 @@ async def preview(request: Request, viewer: Viewer) -> Response:
     rows = rows_from(form)
     specs = [s for s in (r.spec() for r in rows) if s is not None]
     return page(request, "admin/form_preview.html", specs=specs, values={}, errors={},
-                chosen="preview", left_out=sum(1 for r in rows if r.errors))  # fmt: skip
+                chosen="preview", left_out=sum(1 for r in rows if r.errors),
+                helps=_helps(rows))  # fmt: skip
 
 
 routes = [

@@ -64,7 +64,8 @@ def _form(request: Request, status: int = 200, **ctx: Any) -> Response:
     current = next((c for c in ctx["categories"] if c["id"] == values.get("category")), None)
     return page(request, "calls/new.html", status, nav="calls", values=values,
                 errors=ctx.pop("errors", {}), chosen=current["id"] if current else "",
-                specs=current["specs"] if current else [], **ctx)  # fmt: skip
+                specs=current["specs"] if current else [],
+                helps=current["help"] if current else {}, **ctx)  # fmt: skip
 
 
 @ui

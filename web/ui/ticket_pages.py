@@ -69,8 +69,12 @@ def _names(tx: Tx, ticket: Ticket, entries: list[Entry]) -> dict[str, dict[str, 
         people |= {str(e.data[k]) for k in PERSON_KEYS if e.data.get(k)}
         people |= {str(m) for m in e.data.get("mentions") or ()}  # a note's (issue 16)
         groups |= {str(e.data[k]) for k in GROUP_KEYS if e.data.get(k)}
+    organisation = [str(ticket.organisation_id)]
+    codes = catalog.organisation_codes(tx, organisation)  # INN and KPP, shown beside its name
     return {"accounts": account_names(tx, people), "groups": group_names(tx, groups),
-            "organisations": organisation_names(tx, [str(ticket.organisation_id)])}  # fmt: skip
+            "organisations": organisation_names(tx, organisation),
+            "organisation_inn": {k: inn for k, (inn, _) in codes.items()},
+            "organisation_kpp": {k: kpp for k, (_, kpp) in codes.items() if kpp}}  # fmt: skip
 
 
 def _category(tx: Tx, ticket: Ticket, categories: list[dict[str, Any]] | None = None
