@@ -122,6 +122,8 @@
         var panel = document.getElementById(b.getAttribute("aria-controls"));
         if (panel) { panel.hidden = !on; }
       });
+      var kept = document.getElementById("composer-tab");  // the tab a live refresh keeps open
+      if (kept && list.closest("#composer")) { kept.value = tab.id.replace(/^tab-/, ""); }
       var first = document.getElementById(tab.getAttribute("aria-controls"));
       var field = first && first.querySelector("textarea, input:not([type=hidden]), select");
       if (field) { field.focus(); }

@@ -29,7 +29,7 @@ from domain.access import Actor, Command, check_work
 from domain.article import Kind
 from domain.errors import Conflict, DeskError, InvalidInput, NotFound
 from domain.results import Written
-from domain.ticket import LinkKind, Priority, Status, TemplateUse, Ticket
+from domain.ticket import ACTIVE_STATUSES, LinkKind, Priority, Status, TemplateUse, Ticket
 from domain.tickets.commands import BY_ACTION, AddNote, ReplyToTicket, TicketCommand
 from projections import catalog, kb_queries, knowledge, queues
 from projections.db import Tx
@@ -180,8 +180,31 @@ async def ticket_page(request: Request, viewer: Viewer) -> Response:
     part = request.query_params.get("part", "")
     if part == "timeline":
         return await _new_entries(request, viewer)
+    if part == "composer":
+        return await _composer(request, viewer)
     template = "ticket/side.html" if part == "side" else "ticket/page.html"
     return await _show(request, viewer, template, part=part)
+
+
+async def _composer(request: Request, viewer: Viewer) -> Response:
+    """A live refresh of the actions: nothing (204, htmx keeps what is typed) while the request's
+    phase (worked on, resolved, closed) is the one the page shows, else the actions it allows
+    now, on the tab that was open."""
+    ticket = await run_in_threadpool(services(request).desk.ticket, viewer.actor,
+                                     _ticket_id(request))  # fmt: skip
+    if request.query_params.get("phase") == phase(ticket):
+        return Response(status_code=204)
+    tab = request.query_params.get("tab", "")
+    return await _show(request, viewer, "ticket/composer.html", part="composer",
+                       tab=tab if tab in TABS else "")  # fmt: skip
+
+
+TABS = ("reply", "note", "info", "transfer", "escalate", "resolve", "more")
+
+
+def phase(ticket: Ticket) -> str:
+    """What the actions offered depend on: the request worked on ("active"), resolved, closed."""
+    return "active" if ticket.status in ACTIVE_STATUSES else ticket.status.value
 
 
 async def _new_entries(request: Request, viewer: Viewer) -> Response:
