@@ -36,7 +36,7 @@ from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM, Desk
 from domain.errors import DeskError
 from domain.incidents import Criteria
-from domain.people import GroupKind, Role
+from domain.people import Group, GroupKind, Role
 from domain.quality import DEFAULT_ITEMS, LOW_RATING
 from domain.setup.knowledge import RaiseKnowledgeGap
 from domain.ticket import Channel, Contact, Urgency
@@ -538,11 +538,14 @@ class Quarter:
                 self.at(when, self._follow_up, story, w.version)
 
     def _follow_up(self, story: Story, rated_version: int) -> None:
-        lead = self.base.people["agent1" if story.line == 1 else "engineer2"]
-        if story.line == 3:
-            return  # line 3 has no lead in the demo: left for the quality page
-        self.send(self.desk.finish_follow_up, lead, story.id, rated_version,
-                  self.rnd.choice(tx.FOLLOW_UP_NOTES))  # fmt: skip
+        """The lead of the group the request is in talks to the requester (line 3 has no lead
+        in the demo: its follow-ups stay open on the quality page)."""
+        group_id = self.desk.ticket(SYSTEM, story.id).group_id
+        group = self.desk.repository.get(group_id) if group_id else None
+        if not isinstance(group, Group) or group.lead is None:
+            return
+        self.send(self.desk.finish_follow_up, self.desk.actor_for(group.lead), story.id,
+                  rated_version, self.rnd.choice(tx.FOLLOW_UP_NOTES))  # fmt: skip
 
     def _close(self, story: Story) -> None:
         self.send(self.desk.send, CloseUnanswered(story.id, None, tx.CLOSE_REASON))
