@@ -131,7 +131,7 @@ class Intake:
             return Receipt(Outcome.REFUSED, None, f"more than {self.settings.mail_rate} letters "
                            f"a minute from {letter.sender}")  # fmt: skip
         sender = self._sender(letter)
-        ticket = self._thread(letter, sender)
+        ticket = self._merged(self._thread(letter, sender), sender)
         files, lost = self._store(letter.attachments)
         try:
             if ticket is not None and ticket.status is not Status.CLOSED:
@@ -170,6 +170,19 @@ class Intake:
             if ticket is not None and self._of_its_side(ticket, sender):
                 return ticket
         return None
+
+    def _merged(self, ticket: Ticket | None, sender: Sender) -> Ticket | None:
+        """A letter to a request merged into another goes on in that one (issue 18), when its
+        sender is of that one's side too; otherwise it files a new request, as for any closed
+        request (another organisation's request never takes its letters)."""
+        for _ in range(10):  # a merge of a merge...: each hop closed the one before
+            if ticket is None or getattr(ticket, "merged_into", None) is None:
+                return ticket
+            into = self._ticket(ticket.merged_into)
+            if into is None or not self._of_its_side(into, sender):
+                return ticket
+            ticket = into
+        return ticket
 
     def _ticket(self, ticket_id: UUID) -> Ticket | None:
         try:

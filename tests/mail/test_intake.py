@@ -22,7 +22,7 @@ from domain.desk import Desk
 from domain.people import Role
 from domain.settings import Settings
 from domain.ticket import Channel, LinkKind, Status
-from domain.tickets.commands import SYSTEM
+from domain.tickets.commands import SYSTEM, MergeInto
 from mail.imap import REFUSED_FOLDER, Mailbox, Outcome, poll_once
 from mail.threads import message_id, reply_address, reply_token
 from processes.system import read_side
@@ -189,6 +189,27 @@ def test_files_are_kept_and_a_closed_request_gets_a_new_related_one(
         ("Скан договора.pdf", "application/pdf")]  # fmt: skip
     assert (filed.id, LinkKind.RELATED) in ticket.links
     assert desk.ticket(SYSTEM, filed.id).status is Status.CLOSED
+
+
+def test_a_reply_to_a_merged_request_goes_on_in_the_one_it_was_merged_into(
+    intake: Intake, world: World, projections: Projections
+) -> None:
+    desk = world.desk
+    kept, repeat = world.file(), world.file()
+    desk.handle(world.agent, MergeInto(repeat.id, None, kept.id))
+    projections.catch_up()
+    m = letter("someone@org.ru", f"Re: [#{repeat.number}] повтор", "Ещё подробности")
+    assert take(intake, m, projections) == (Outcome.STORED, kept.id)
+    assert type(events(desk, kept.id)[-1]).__name__ == "RequesterWrote"
+    # another organisation's request never takes the letter: it files a new one
+    theirs = desk.file_ticket(world.stranger, world.contracts, "Чужая", "То же",
+                              {"contract_number": "1234567890123456789"})  # fmt: skip
+    desk.handle(world.agent, MergeInto(theirs.id, None, kept.id))
+    projections.catch_up()
+    token = reply_token(desk.mail_secret, theirs.id)
+    other = letter("rival@rival.ru", "Re: повтор", "И у нас", to=reply_address(DESK, token))
+    outcome, new = take(intake, other, projections)
+    assert outcome is Outcome.STORED and new not in (kept.id, theirs.id)
 
 
 def test_suz_mail_in_answers_an_mta_in_exit_statuses(
