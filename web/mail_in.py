@@ -176,9 +176,10 @@ class Intake:
         sender is of that one's side too; otherwise it files a new request, as for any closed
         request (another organisation's request never takes its letters)."""
         for _ in range(10):  # a merge of a merge...: each hop closed the one before
-            if ticket is None or getattr(ticket, "merged_into", None) is None:
+            into_id = ticket.merged_into if ticket is not None else None
+            if ticket is None or into_id is None:
                 return ticket
-            into = self._ticket(ticket.merged_into)
+            into = self._ticket(into_id)
             if into is None or not self._of_its_side(into, sender):
                 return ticket
             ticket = into
