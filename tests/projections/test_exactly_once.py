@@ -86,8 +86,8 @@ def test_a_crash_mid_batch_rolls_back_and_a_restart_repeats_nothing(
         r.step(batch=2)
     before, tracked = dump(projections), positions(projections)
     crashed = [r.view.name for r in projections.runners if Ticket.Replied in r.view.handlers]
-    assert sorted(crashed) == ["analytics", "knowledge", "notifications", "search", "sla",
-                              "tickets", "timeline"]  # fmt: skip
+    assert sorted(crashed) == ["activity", "analytics", "knowledge", "notifications", "releases",
+                              "search", "sla", "tickets", "timeline"]  # fmt: skip
     assert all(0 < tracked[name] < target for name in crashed)
 
     faults = {name: Fault(at=target) for name in crashed}
