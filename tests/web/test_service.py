@@ -36,10 +36,12 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "assign",
         "queue_history",
         "analytics",
+        "activity",
         "quality",
         "notifications",
         "callers",
         "releases",
+        "queue_views",
     }
     client.get("/api/v1/me")
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
