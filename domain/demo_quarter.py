@@ -137,7 +137,7 @@ class Quarter:
         self._queue: list[tuple[datetime, int, Callable[..., None], tuple[Any, ...]]] = []
         self._seq = 0
         self._step = "set-up"
-        self._gap_share = max(0.004, 5 / max(requests, 1))  # a small quarter has a few too
+        self._gap_share = max(0.004, 15 / max(requests, 1))  # a small quarter has a few too
         self.line1: list[Actor] = []
         self.line2: list[Actor] = []
         self.line3: list[Actor] = []
@@ -145,6 +145,7 @@ class Quarter:
         self.contacts: dict[UUID, tuple[str, str]] = {}  # requester -> (e-mail, phone)
         self.org_inn: dict[UUID, str] = {}
         self.articles: dict[int, list[UUID]] = {}  # published, by category index
+        self.templates: dict[int, UUID] = {}  # the answer template, by category index
         self.incident_of: dict[int, tuple[UUID, datetime]] = {}  # open, by category index
         self.methodologists: list[Actor] = []
 
@@ -410,7 +411,16 @@ class Quarter:
             self.send(self.desk.assign, story.agent, story.id, group, story.agent.id)
 
     def _reply(self, story: Story, text: str | None) -> None:
+        """Line 1's first answer: in its own words, or (one in four) from the category's answer
+        template, filled for the request (the use is recorded on the reply)."""
         assert story.agent is not None
+        template = self.templates.get(story.cat)
+        if text is None and template is not None and self.rnd.random() < 0.25:
+            filled = self.send(self.desk.render_template, story.agent, template, story.id)
+            if filled is not None:
+                body, use, _ = filled
+                self.send(self.desk.reply, story.agent, story.id, body, template=use)
+                return
         replies = tx.TEXTS[self.base.names[story.cat]][2]
         body = text or self.rnd.choice((*replies, *tx.GENERIC_REPLY))
         self.send(self.desk.reply, story.agent, story.id, body)
@@ -621,11 +631,13 @@ class Quarter:
         """Articles published over the quarter, and "this helped" marks on them."""
         rnd = self.rnd
         for cat, name in enumerate(self.base.names):
-            subjects, _, _, resolutions = tx.TEXTS[name]
+            subjects, _, replies, resolutions = tx.TEXTS[name]
             for n in range(min(3, len(subjects))):
                 when = self.start + timedelta(days=rnd.uniform(0, self.days * 0.8))
                 self.at(working(when, rnd), self._article, cat, subjects[n], resolutions[
                     n % len(resolutions)], None)  # fmt: skip
+            when = self.start + timedelta(days=rnd.uniform(0, 5))  # line 1's answer template
+            self.at(working(when, rnd), self._template, cat, subjects[0], replies[0])
 
     def _article(self, cat: int, title: str, body: str, gap: UUID | None) -> None:
         d, rnd = self.desk, self.rnd
@@ -640,6 +652,20 @@ class Quarter:
         self.send(d.submit_article, author, w.id)
         later = working(self.clock.now + timedelta(hours=rnd.randint(1, 30)), rnd)
         self.at(later, self._publish, cat, w.id, author, reviewer)
+
+    def _template(self, cat: int, subject: str, reply: str) -> None:
+        """An answer template for the category (line 1 answers from it now and then)."""
+        d, (author, reviewer) = self.desk, self.methodologists
+        content = Content(f"Ответ: {subject.lower()}", "", "{requester_name}, здравствуйте! По "
+                          "обращению №{ticket_number}: " + reply, "",
+                          category_ids=(self.base.cats[cat],))  # fmt: skip
+        w = self.send(d.draft_article, author, Kind.ANSWER_TEMPLATE, content)
+        if w is None:
+            return
+        self.send(d.submit_article, author, w.id)
+        self.send(d.review_article, reviewer, w.id, True, "Проверено")
+        if self.send(d.publish_article, author, w.id) is not None:
+            self.templates[cat] = w.id
 
     def _publish(self, cat: int, article: UUID, author: Actor, reviewer: Actor) -> None:
         d, rnd = self.desk, self.rnd

@@ -75,7 +75,7 @@ def test_a_scaled_down_quarter_shows_figures_on_every_report(
     assert total.reopened > 0 and total.info_requests > 0
     assert by_line.backlog  # the last days' requests are still open
     assert incidents, "no mass incident"
-    assert kb.deflections > 0 and kb.articles
+    assert kb.deflections > 0 and kb.articles and kb.used_in_replies > 0  # answer templates
     assert gaps.raised > 0
     assert reviews
     assert len(by_org.rows) >= 5  # many organisations, with valid INNs (else refused above)
