@@ -37,14 +37,14 @@ def _uuid(value: str, what: str = "article") -> UUID:
         raise NotFound(f"No such {what}.") from None
 
 
-def _content(body: Body) -> Content:
+def _content(body: Body, audience_by_default: Audience = Audience.INTERNAL) -> Content:
     raw = body.obj("content")
     b = Body(raw)
     refs = raw.get("references", [])
     if not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs):
         raise InvalidInput("references must be a list of {name, clause, link}.", ["references"])
     try:
-        audience = Audience(b.text("audience", "internal"))
+        audience = Audience(b.text("audience", audience_by_default.value))
         categories = tuple(UUID(str(c)) for c in raw.get("category_ids", []))
     except ValueError:
         raise InvalidInput(
@@ -109,7 +109,9 @@ async def articles(request: Request) -> Response:
     if request.method == "POST":
         check_setup(c.actor, DraftArticle.policy)  # before the body is read
         body = await Body.read(request)
-        command = DraftArticle(_kind(body), _content(body), body.opt_uuid("gap"))
+        gap = body.opt_uuid("gap")  # raised from a requester's question: public unless told
+        by_default = Audience.PUBLIC if gap else Audience.INTERNAL
+        command = DraftArticle(_kind(body), _content(body, by_default), gap)
         return written(await run_in_threadpool(svc.desk.handle, c.actor, command), 201)
     await wait_for_views(request)
     text = request.query_params.get("q", "")[:1000]

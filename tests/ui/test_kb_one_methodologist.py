@@ -149,6 +149,14 @@ def test_a_knowledge_gap_is_internal_work_in_its_own_queue(site: Site) -> None:
     assert re.search(r'value="public"\s+checked', editor.text), "a gap's answer starts public"
     assert not re.search(r'value="internal"\s+checked', editor.text)
     assert not re.search(r'value="public"\s+checked', method.get("/kb/new").text)
+    content = {"title_ru": "Расторжение контракта", "body_ru": "Приложите соглашение."}
+    drafted = method.post("/api/v1/kb/articles", {"content": content, "gap": gap["id"]})
+    assert drafted.status_code == 201, drafted.text
+    shown = method.get(f"/api/v1/kb/articles/{drafted.json()['id']}").json()
+    assert shown["content"]["audience"] == "public"
+    plain = method.post("/api/v1/kb/articles", {"content": content}).json()
+    assert method.get(f"/api/v1/kb/articles/{plain['id']}").json()["content"]["audience"] == (
+        "internal")  # fmt: skip
 
 
 def test_suggestions_rank_every_category_on_the_form_and_the_ticket_page(site: Site) -> None:

@@ -48,7 +48,8 @@ class ContentSent(Sent, kw_only=True):
 
 
 class DraftArticle(Sent, kw_only=True):
-    """A new article or template (methodologists); `gap`: the knowledge gap it answers."""
+    """A new article or template (methodologists); `gap`: the knowledge gap it answers (its
+    content's audience is then public unless given)."""
 
     kind: Kind = Kind.ARTICLE
     content: ContentSent
