@@ -11,9 +11,9 @@ close the knowledge gaps line 1 raises, and requesters mark them helpful; the qu
 reviews a sample. What would happen after `end` is not written: those requests are the backlog.
 
 Each step is a command sent through `Desk.handle` (or the Desk's own way in for filings and
-calls) with the clock set to its moment (domain/bulk.py `backdated`); the saves are written in
-large transactions (domain/bulk.py `Deferred`). Random choices come from one seeded generator:
-the same seed and the same `end` give the same desk (apart from the ids).
+calls) with the clock set to its moment (domain/bulk.py `backdated`); the saves are kept and
+written in transactions of 2,000 events (domain/bulk.py `Deferred`). Random choices come from
+one seeded generator: the same seed and the same `end` give the same desk (apart from the ids).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from domain.ticket import Channel, Contact, Urgency
 from domain.tickets.commands import CloseUnanswered, RaiseSlaAlarm, Unchanged
 
 QUARTER_DAYS = 91
-FLUSH_EVENTS = 20_000  # events kept in memory before one transaction writes them
+FLUSH_EVENTS = 20_000  # events kept in memory before they are written (bulk.CHUNK a transaction)
 WORK_START, WORK_END = 6, 15  # line 1's hours in UTC (9:00-18:00 Moscow time)
 CHANNELS = ((Channel.CABINET, 0.52), (Channel.EMAIL, 0.2), (Channel.PHONE, 0.16),
             (Channel.PUBLIC_FORM, 0.08), (Channel.API, 0.04))  # fmt: skip
@@ -71,8 +71,8 @@ class Clock:
 
 @dataclass
 class Base:
-    """What the demo's set-up made: accounts by login, groups by kind, categories (in the order
-    of their names), the methodologists' group."""
+    """What the demo's set-up made: accounts by login, groups by kind, the categories' ids and
+    their Russian names (in the same order)."""
 
     people: dict[str, Actor]
     groups: dict[GroupKind, UUID]
