@@ -65,7 +65,7 @@ def test_a_requester_never_learns_a_tag(site: Site) -> None:
     assert f"#{TAG}" in shown.text and 'id="add-tag"' in shown.text
 
 
-def test_an_agent_tags_and_untags_on_the_page(site: Site) -> None:
+def test_an_agent_tags_and_untags_on_the_page_and_the_desk_list_shows_it(site: Site) -> None:
     requester, agent = site.sign_in("requester"), site.sign_in("agent")
     filed = site.file(requester)
     form = {"csrf_token": agent.csrf, "version": str(filed["version"])}
@@ -79,6 +79,8 @@ def test_an_agent_tags_and_untags_on_the_page(site: Site) -> None:
     assert r.status_code == 303 and r.headers["location"] == f"/t/{filed['id']}"
     page = agent.get(f"/t/{filed['id']}")
     assert "#банк-оплата" in page.text
+    desk = agent.get(f"/desk?queue=group:{site.world.line1}")
+    assert desk.status_code == 200 and 'class="badge tag">#банк-оплата' in desk.text
     untag = agent.client.post(f"/t/{filed['id']}/act/untag",
                               data={**form, "tag": "банк-оплата"},
                               headers={"Origin": ORIGIN, "HX-Request": "true"})  # fmt: skip
