@@ -45,6 +45,8 @@ def test_an_administrator_sets_up_a_group_a_category_with_a_required_field_and_a
     preview = admin.locator("#form-preview")
     expect(preview.locator("#f-guarantee")).to_have_attribute("required", "")
     expect(preview).to_contain_text(LABEL)
+    row.locator("textarea[name^='help_ru-']").fill("Номер из реестра банковских гарантий")
+    expect(preview.locator("#help-guarantee")).to_have_text("Номер из реестра банковских гарантий")
     admin.get_by_role("button", name="Добавить поле").click()  # nothing saved yet
     row = admin.locator("#form-editor tbody tr").last
     expect(row.locator("input[name^='key-']")).to_have_value("")
@@ -55,6 +57,7 @@ def test_an_administrator_sets_up_a_group_a_category_with_a_required_field_and_a
     admin.get_by_role("button", name="Сохранить форму").click()
     expect(admin.locator("#done")).to_contain_text("Форма сохранена")
     expect(admin.locator("#form-editor input[value='guarantee']")).to_be_visible()
+    expect(admin.locator("#form-preview #help-guarantee")).to_be_visible()  # the help was saved
 
     admin.get_by_role("link", name="Учётные записи").click()
     admin.get_by_role("link", name="Зарегистрировать учётную запись").click()
