@@ -138,8 +138,8 @@ def requests_seen(actor: Actor) -> Seen:
         return Seen(everything=True)
     if actor.visitor_ticket_id is not None:
         return Seen(ticket_id=actor.visitor_ticket_id)
-    return Seen(requester_id=actor.id,
-                organisation_id=actor.organisation_id if actor.has(Role.REQUESTER) else None)  # fmt: skip
+    organisation = actor.organisation_id if actor.has(Role.REQUESTER) else None
+    return Seen(requester_id=actor.id, organisation_id=organisation)
 
 
 def may(actor: Actor, command: Command, ticket: TicketScope | None = None) -> bool:
@@ -324,8 +324,7 @@ SETUP_POLICY: dict[Setup, Allowed] = {
     Setup.EDIT_RELEASE: RELEASE_PLANNING,
     Setup.LINK_RELEASE_QUESTION: RELEASE_PLANNING,
     # planners, and line 1's agents (the handler asks whether the agent works on line 1)
-    Setup.ADD_RELEASE_QUESTION: Allowed(RELEASE_PLANNERS | {Role.AGENT}, _RELEASES,
-                                        signed_in=True),
+    Setup.ADD_RELEASE_QUESTION: Allowed(RELEASE_PLANNERS | {Role.AGENT}, _RELEASES, signed_in=True),
     # a watched trigger is a trigger rule: the trigger rules' own people
     Setup.RELEASE_WATCHES: Allowed(frozenset(TRIGGER_EDITORS), _TRIGGERS, signed_in=True),
 }

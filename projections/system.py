@@ -24,9 +24,9 @@ from projections.knowledge import KnowledgeView
 from projections.notifications import NotificationsView
 from projections.pump import Pump
 from projections.quality import QualityView
-from projections.releases import ReleasesView
 from projections.queue_history import QueueHistoryView
 from projections.queue_views import QueueViewsView
+from projections.releases import ReleasesView
 from projections.runner import Runner, migrate_views
 from projections.search import SearchView
 from projections.signals import Positions, Wakeup

@@ -1,11 +1,11 @@
 """A store written before organisations had a KPP and addresses and categories' fields had help
 texts (issue 18) still verifies, loads and takes the new commands.
 
-tests/domain/old_stores/store_before_kpp_and_help.jsonl holds the stored rows (topic and state bytes as
-written) of an organisation, a group, a requester, a category defined and its form changed, and a
-request, made by the code of commit 48bf218^ (before either change). The new fields are an
-organisation event's defaulted fields (an old event decodes without them, exactly as stored and
-hashed) and a new category event with a new aggregate attribute (`Category.class_version` 2 and
+tests/domain/old_stores/store_before_kpp_and_help.jsonl holds the stored rows (topic and state
+bytes as written) of an organisation, a group, a requester, a category defined and its form
+changed, and a request, made by the code of commit 48bf218^ (before either change). The new fields
+are an organisation event's defaulted fields (an old event decodes without them, exactly as stored
+and hashed) and a new category event with a new aggregate attribute (`Category.class_version` 2 and
 `upcast_v1_v2` for an older snapshot); no stored field changed shape, so every chain holds."""
 
 from __future__ import annotations
