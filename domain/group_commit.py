@@ -9,11 +9,17 @@ and when it ends the first of them leads the next batch: it waits up to the wind
 hands each command the log positions of its own events (the recorder numbers them in insert
 order). A save arriving while nothing is written goes at once: alone, it waits for nobody.
 
-Optimistic concurrency stays per command. A batch refused with IntegrityError (one command's
-aggregate version is taken, or two commands of the batch wrote the same version) is written
-again command by command, in arrival order, so only the conflicting command sees the error, in
-its own thread, where `Desk._save` turns it into `Conflict`. Any other error goes to every
-command of the batch: their events were written together, so none or all of them are stored.
+Optimistic concurrency stays per command. A command whose events are certain to meet a stored
+key is refused before the batch is written, with `Taken` (an IntegrityError), in its own thread,
+where `Desk._save` turns it into `Conflict`: one of its events has the (originator_id, version)
+of an event that an earlier command of the same batch writes (refused once that batch commits),
+or a version at or below the highest this committer has seen committed for that aggregate (an
+aggregate's versions have no gaps, so that key is stored). Both are what two people answering one
+ticket at once give: the second decided on the copy the first was still writing. The batch
+then goes without it. A batch refused with IntegrityError all the same (a key stored by another
+process) is written again command by command, in arrival order, so only the conflicting command
+sees the error. Any other error goes to every command of the batch: their events were written
+together, so none or all of them are stored.
 
 A batch whose COMMIT answer was lost (PostgreSQL): the recorder retries the whole insert, meets
 its own rows and raises IntegrityError; each command alone then meets its own rows again, and
@@ -34,6 +40,12 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 
 ENV = "SUZ_GROUP_COMMIT_US"  # the window, in the Desk's environment (domain/settings.py)
 CAP = 64  # commands in one batch at most
+KNOWN = 100_000  # aggregates whose highest committed version is remembered (oldest forgotten)
+
+
+class Taken(IntegrityError):
+    """A command refused without a round trip: a key of its events is certainly stored (by an
+    earlier command of its batch, or a batch this committer wrote before)."""
 
 
 class _Slot:
@@ -65,6 +77,11 @@ class GroupCommitter:
         self.cap = cap
         self.writes = 0  # calls of the real recorder's insert_events (transactions)
         self.commands = 0  # saves that went through the queue
+        self.taken = 0  # saves refused as `Taken`, without an insert
+        self.known = KNOWN
+        # aggregate -> the highest version this committer saw committed (only the leader, one
+        # at a time, reads and writes it); insertion-ordered, so the oldest is forgotten first
+        self._committed: dict[Any, int] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._queue: list[_Slot] = []
@@ -133,28 +150,46 @@ class GroupCommitter:
 
     def _write(self, batch: list[_Slot]) -> None:
         self.commands += len(batch)
-        if len(batch) == 1:
-            self._alone(batch[0])
+        first: list[_Slot] = []  # written now, in one transaction
+        later: list[_Slot] = []  # meeting a key of `first`: refused once `first` commits
+        keys: set[tuple[Any, int]] = set()
+        for slot in batch:
+            own = [(e.originator_id, e.originator_version) for e in slot.events]
+            if any(version <= self._committed.get(id_, 0) for id_, version in own):
+                self._refuse(slot)
+            elif keys.intersection(own):
+                later.append(slot)
+            else:
+                first.append(slot)
+                keys.update(own)
+        if not first:
             return
-        events = [event for slot in batch for event in slot.events]
+        if len(first) == 1 and not later:
+            self._alone(first[0])
+            return
+        events = [event for slot in first for event in slot.events]
         self.writes += 1
         try:
             ids = self.recorder.insert_events(events)
         except IntegrityError:
             for slot in batch:  # only the command whose version is taken is refused
-                self._alone(slot)
+                if not slot.done:
+                    self._alone(slot)
             return
         except Exception as error:
-            for slot in batch:
-                slot.error = error if slot is batch[0] else _copy(error)
+            for slot in [*first, *later]:
+                slot.error = error if slot is first[0] else _copy(error)
                 slot.done = True
             return
+        self._remember(events)
         start = 0
-        for slot in batch:
+        for slot in first:
             stop = start + len(slot.events)
             slot.ids = None if ids is None else list(ids[start:stop])
             slot.done = True
             start = stop
+        for slot in later:
+            self._refuse(slot)
 
     def _alone(self, slot: _Slot) -> None:
         self.writes += 1
@@ -162,7 +197,22 @@ class GroupCommitter:
             slot.ids = self.recorder.insert_events(slot.events)
         except Exception as error:
             slot.error = error
+        else:
+            self._remember(slot.events)
         slot.done = True
+
+    def _refuse(self, slot: _Slot) -> None:
+        self.taken += 1
+        slot.error = Taken("An event of this save has a version already stored.")
+        slot.done = True
+
+    def _remember(self, events: Sequence[StoredEvent]) -> None:
+        committed = self._committed
+        for event in events:
+            id_, version = event.originator_id, event.originator_version
+            committed[id_] = max(committed.pop(id_, 0), version)  # moved to the newest end
+        while len(committed) > self.known:
+            del committed[next(iter(committed))]
 
 
 def _copy(error: Exception) -> BaseException:
