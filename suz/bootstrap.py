@@ -12,26 +12,35 @@ from starlette.applications import Starlette
 
 from domain.desk import Desk
 from domain.keys import require_keys
+from domain.links import derive
 from domain.settings import Settings
+from processes.held_purge import with_held_purge
 from processes.session_purge import with_session_purge
 from processes.system import read_side
 from projections.db import ViewDB
 from suz.mail_in import with_mailbox
+from web import filing_limit
 from web.app import create_app
 from web.blobs import open_blob_store
 from web.csrf import AllowedOrigins
+from web.filing_limit import FilingLimit
 from web.migrations import migrate
 from web.passwords import Passwords
 from web.services import Services
 from web.sessions import open_session_store
-from web.shared_throttle import SharedRateLimiter, SharedSignInThrottle, SharedSocketLimit
+from web.shared_throttle import (
+    SharedRateLimiter,
+    SharedSignInThrottle,
+    SharedSocketLimit,
+    SharedSpentTokens,
+)
 from web.throttle import (
     SOCKETS_PER_SESSION,
-    Limiter,
     LocalSocketLimit,
     RateLimiter,
     SignInThrottle,
     SocketLimit,
+    SpentTokens,
     Throttle,
 )
 
@@ -51,7 +60,11 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
     with_session_purge(projections, sessions.purge_expired, settings.session_purge_interval)
     blobs = open_blob_store(settings, projections.db)  # PostgreSQL's on PostgreSQL
     blobs.clear_leftovers(older_than=LEFTOVERS)
-    throttle, public_form_limit, socket_limit = brakes(settings, projections.db)
+    # a sent-back form's held files, deleted once expired, there too (processes/held_purge.py)
+    with_held_purge(projections, blobs.purge_held, settings.session_purge_interval)
+    key = getattr(desk.mapper, "key", None)  # the chain key, as the desk derives its own secrets
+    proof_secret = derive(key, "filing-proofs")
+    throttle, public_form_limit, socket_limit = brakes(settings, projections.db, proof_secret)
     return Services(
         settings=settings,
         desk=desk,
@@ -64,21 +77,32 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
         origins=AllowedOrigins.parse(settings.allowed_origins),
         run_views=settings.run_views if run_views is None else run_views,
         blobs=blobs,
+        held_secret=derive(key, "held-files"),
+        proof_secret=proof_secret,
     )
 
 
-def brakes(settings: Settings, db: ViewDB) -> tuple[Throttle, Limiter, SocketLimit]:
-    """The sign-in throttle, the public form's limit (per address) and the /live sockets'
-    limit (per session): in PostgreSQL when the store is, so that every host counts together,
-    else in this process's memory."""
-    limit, window = 10, 3600.0  # public requests per address per hour
+def brakes(
+    settings: Settings, db: ViewDB, proof_secret: bytes
+) -> tuple[Throttle, FilingLimit, SocketLimit]:
+    """The sign-in throttle, the public form's limit (per address: web/filing_limit.py) and the
+    /live sockets' limit (per session): in PostgreSQL when the store is, so that every host
+    counts together, else in this process's memory."""
+    plain, burst, window = filing_limit.PLAIN, filing_limit.BURST, filing_limit.WINDOW
     if settings.uses_postgres:
         return (
             SharedSignInThrottle(db),
-            SharedRateLimiter(db, "public_form", limit, window),
+            FilingLimit(
+                SharedRateLimiter(db, "public_form", plain, window),
+                SharedRateLimiter(db, "public_form_burst", burst, window),
+                SharedSpentTokens(db, "filing_proof"),
+                proof_secret,
+            ),
             SharedSocketLimit(db, SOCKETS_PER_SESSION),
         )
-    return SignInThrottle(), RateLimiter(limit, window), LocalSocketLimit(SOCKETS_PER_SESSION)
+    limit = FilingLimit(RateLimiter(plain, window), RateLimiter(burst, window), SpentTokens(),
+                        proof_secret)  # fmt: skip
+    return SignInThrottle(), limit, LocalSocketLimit(SOCKETS_PER_SESSION)
 
 
 def web_app(settings: Settings | None = None, *, run_views: bool | None = None) -> Starlette:

@@ -1,10 +1,10 @@
 """`suz views`: the singleton side of a desk in a process of its own, without HTTP.
 
 It runs the views (the projection pump and its runners), the process managers (SLA timer,
-assigner, incident process, quality follow-ups, the expired sessions' purge) and the sealer,
-until SIGTERM or SIGINT; the web processes then run with `suz serve --no-views`. On PostgreSQL
-the pump holds its advisory lock (projections/locks.py), so a second views process waits rather
-than doubles the work."""
+assigner, incident process, quality follow-ups, the purges of expired sessions and held files)
+and the sealer, until SIGTERM or SIGINT; the web processes then run with `suz serve
+--no-views`. On PostgreSQL the pump holds its advisory lock (projections/locks.py), so a second
+views process waits rather than doubles the work."""
 
 from __future__ import annotations
 
@@ -24,9 +24,11 @@ log = logging.getLogger("suz.views")
 def run_views(settings: Settings, stop: threading.Event | None = None) -> int:
     """Runs until `stop` is set (by SIGTERM or SIGINT when run from the command line)."""
     from audit.seals import Sealer
+    from processes.held_purge import with_held_purge
     from processes.session_purge import with_session_purge
     from processes.system import read_side
     from suz.mail_in import with_mailbox
+    from web.blobs import open_blob_store
     from web.sessions import open_session_store
 
     if not logging.getLogger().handlers:  # the command line: INFO lines on stderr
@@ -39,6 +41,8 @@ def run_views(settings: Settings, stop: threading.Event | None = None) -> int:
     projections = with_mailbox(read_side(desk, settings), settings)
     sessions = open_session_store(settings, views=projections.db)  # expired ones purged here
     with_session_purge(projections, sessions.purge_expired, settings.session_purge_interval)
+    blobs = open_blob_store(settings, projections.db)  # a sent-back form's expired held files
+    with_held_purge(projections, blobs.purge_held, settings.session_purge_interval)
     sealer = Sealer(settings, desk, projections.db) if settings.seal_interval > 0 else None
     store = "PostgreSQL" if settings.uses_postgres else str(settings.data_dir)
     projections.start(run_views=True)

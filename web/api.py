@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.access import Actor, TicketScope, may_see, visible_state
-from domain.errors import NotFound
+from domain.errors import DeskError, NotFound
 from domain.results import FiledTicket, Written
 from domain.ticket import Channel, Contact, Priority, Status, TemplateUse, Urgency
 from domain.tickets.commands import BY_API
@@ -26,6 +26,7 @@ from web.auth import COOKIE, Caller, authenticate, in_one_hop, services, signed_
 from web.body import Body, expected_version, path_id
 from web.command_input import build
 from web.errors import ApiError
+from web.filing_limit import Decision
 from web.http import json, number, wait_for_views, written
 from web.sign_in import attempt
 
@@ -84,20 +85,25 @@ def _file(request: Request, c: Caller, raw: bytes) -> FiledTicket:
     body.forbid("status", "organisation", "requester", "number", "group", "assignee")
     svc = services(request)
     contact = None
+    address = request.client.host if request.client else "unknown"
     if c.actor.id is None:
-        address = request.client.host if request.client else "unknown"
         wait = svc.public_form_limit.hit(address)
         if wait > 0:
             raise ApiError(429, "rate_limited", "Too many requests from your address; try later.",
                            headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
         contact = Contact(body.text("contact_name").strip(), body.text("contact_email").strip())
-    return svc.desk.file_ticket(
-        c.actor, body.uuid("category"), body.text("subject"),
-        body.text("description"), body.obj("fields"),
-        Channel.API if request.headers.get("authorization") else (
-            Channel.CABINET if c.actor.id else Channel.PUBLIC_FORM),
-        contact, _priority(body) if "priority" in body.data else None, _urgency(body),
-    )  # fmt: skip
+    try:
+        return svc.desk.file_ticket(
+            c.actor, body.uuid("category"), body.text("subject"),
+            body.text("description"), body.obj("fields"),
+            Channel.API if request.headers.get("authorization") else (
+                Channel.CABINET if c.actor.id else Channel.PUBLIC_FORM),
+            contact, _priority(body) if "priority" in body.data else None, _urgency(body),
+        )  # fmt: skip
+    except (DeskError, ApiError):  # only filings count against the address (web/filing_limit.py)
+        if c.actor.id is None:
+            svc.public_form_limit.refund(address, Decision(0.0))
+        raise
 
 
 def _priority(body: Body) -> Priority:

@@ -7,6 +7,12 @@ only once the command that references it is recorded, and discards it otherwise:
 oversized, refused or stale upload leaves nothing behind, and identical files are stored once.
 `chunks` reads a blob back as a stream; `put` stages and keeps at once.
 
+A form sent back for an error keeps its files (web/held_files.py): a staged upload is then
+`hold`-ed, set aside under a random id of its own with an expiry, apart from the blobs (a held
+file is nobody's until a request is filed with it, and the blobs, shared by content, are never
+deleted, whereas held files are, once filed or expired: `drop_held`, `purge_held`). Filing with
+it streams it back through `stage`, so its bytes are hashed, capped and sniffed again.
+
 Two stores (web/blobs.py chooses one from the settings, once, at bootstrap): `FileBlobStore`
 here, files at `<SUZ_DATA_DIR>/attachments/ab/cdef...` (the SQLite default), and
 `PgBlobStore` (web/pg_blobs.py), chunked `bytea` rows in PostgreSQL so that any web host
@@ -24,6 +30,7 @@ import hashlib
 import io
 import os
 import re
+import secrets
 import tempfile
 import time
 from abc import ABC, abstractmethod
@@ -55,6 +62,7 @@ __all__ = [  # the naming and typing helpers live in web.media and are offered h
     "clean_filename",
     "content_disposition",
     "content_type",
+    "is_held_id",
     "is_sha256",
     "may_show_inline",
     "sniff_media_type",
@@ -64,6 +72,7 @@ MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 25 * MB
 CHUNK = 256 * 1024  # what a store reads, writes and sends at a time
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_HELD_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class Readable(Protocol):
@@ -93,6 +102,10 @@ def is_sha256(value: str) -> bool:
     return _SHA256.fullmatch(value) is not None
 
 
+def is_held_id(value: str) -> bool:
+    return _HELD_ID.fullmatch(value) is not None
+
+
 @dataclass(frozen=True)
 class Blob:
     """A stored blob: its name, size and sniffed media type."""
@@ -117,6 +130,11 @@ class Staged(ABC):
     @abstractmethod
     def discard(self) -> None:
         """Deletes the staged copy (nothing references it); harmless once kept."""
+
+    @abstractmethod
+    def hold(self, until: float) -> str:
+        """Sets it aside, apart from the blobs, until `until` (a wall-clock time): its new random
+        id (`BlobStore.held` reads it back). Discarding it afterwards does nothing."""
 
 
 def read_limited(stream: Readable, max_bytes: int) -> Iterator[bytes]:
@@ -188,6 +206,22 @@ class BlobStore(ABC):
     def clear_leftovers(self, older_than: float = 0.0) -> int:
         """Deletes staged uploads a crash left behind, staged over `older_than` seconds ago
         (other processes may be staging now); how many."""
+
+    @abstractmethod
+    def held(self, hold_id: str) -> BinaryIO:
+        """A held file's content to read (close it); NoSuchBlob when absent or expired."""
+
+    @abstractmethod
+    def drop_held(self, hold_ids: list[str]) -> None:
+        """Deletes held files (their request is filed); absent ones are skipped."""
+
+    @abstractmethod
+    def purge_held(self, now: float | None = None) -> int:
+        """Deletes the held files expired by `now` (default: the wall clock); how many."""
+
+    @abstractmethod
+    def holding(self) -> int:
+        """How many held files there are (expired ones not purged yet too)."""
 
     def open(self, sha256: str) -> BinaryIO:
         """The blob's content as a file to read (close it); NoSuchBlob when absent."""
@@ -307,6 +341,39 @@ class FileBlobStore(BlobStore):
                     count += 1
         return count
 
+    # A held file is `held/<id>`, its modification time set to its expiry.
+    def _held_path(self, hold_id: str) -> Path:
+        if not is_held_id(hold_id):
+            raise NoSuchBlob("No such held file.")
+        return self.root / "held" / hold_id
+
+    def held(self, hold_id: str) -> BinaryIO:
+        try:
+            f = self._held_path(hold_id).open("rb")
+        except FileNotFoundError:
+            raise NoSuchBlob("No such held file.") from None
+        if os.fstat(f.fileno()).st_mtime <= time.time():
+            f.close()
+            raise NoSuchBlob("The held file has expired.")
+        return f
+
+    def drop_held(self, hold_ids: list[str]) -> None:
+        for hold_id in hold_ids:
+            with contextlib.suppress(NoSuchBlob):
+                self._held_path(hold_id).unlink(missing_ok=True)
+
+    def holding(self) -> int:
+        return sum(1 for _ in (self.root / "held").glob("*"))
+
+    def purge_held(self, now: float | None = None) -> int:
+        count, now = 0, time.time() if now is None else now
+        for held in (self.root / "held").glob("*"):
+            with contextlib.suppress(FileNotFoundError):  # dropped meanwhile
+                if held.stat().st_mtime <= now:
+                    held.unlink()
+                    count += 1
+        return count
+
 
 @dataclass(frozen=True)
 class FileStaged(Staged):
@@ -328,6 +395,15 @@ class FileStaged(Staged):
 
     def discard(self) -> None:
         self.tmp.unlink(missing_ok=True)
+
+    def hold(self, until: float) -> str:
+        hold_id = secrets.token_hex(16)
+        final = self.store._held_path(hold_id)
+        final.parent.mkdir(exist_ok=True)
+        os.utime(self.tmp, (until, until))
+        os.replace(self.tmp, final)
+        _fsync_dir(final.parent)
+        return hold_id
 
 
 def _fsync_dir(directory: Path) -> None:

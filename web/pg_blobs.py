@@ -9,19 +9,25 @@ DO NOTHING`) and, in the same transaction, renames its chunks to the digest, or 
 the digest was stored already: two hosts keeping the same bytes at once both succeed, one copy is
 stored (the second waits on the first's row, then finds it). A download reads one chunk per
 query, borrowing a pooled connection only for that query, so a slow client holds no connection.
+A held upload (a form sent back: web/held_files.py) is a row of `attachment_held` (its id, chunk
+count and expiry, wall-clock seconds) with its chunks renamed to `held:<id>`.
 """
 
 from __future__ import annotations
 
+import io
+import secrets
+import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from projections.db import ViewDB, returned_fresh
 from web.attachments import (
+    CHUNK,
     DEFAULT_MAX_BYTES,
     Blob,
     BlobStore,
@@ -30,6 +36,8 @@ from web.attachments import (
     Readable,
     Staged,
     Summary,
+    _ChunkReader,
+    is_held_id,
     is_sha256,
     read_limited,
 )
@@ -49,6 +57,11 @@ TABLES = (
     """CREATE TABLE IF NOT EXISTS attachment_uploads (
         id TEXT PRIMARY KEY,
         started TIMESTAMPTZ NOT NULL DEFAULT now())""",
+    """CREATE TABLE IF NOT EXISTS attachment_held (
+        id TEXT PRIMARY KEY,
+        chunks INTEGER NOT NULL,
+        expires DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS attachment_held_expires ON attachment_held (expires)",
 )
 PAGE = 1000  # digests listed per query
 COPIED = "COPIED-INTO-POSTGRESQL.txt"  # left in a disk store's folder once copied in
@@ -120,20 +133,19 @@ class PgBlobStore(BlobStore):
 
     def chunks(self, sha256: str) -> Iterator[bytes]:
         _, count = self._blob(sha256)
+        return self._read(sha256, count)
 
-        def read() -> Iterator[bytes]:
-            for first in range(0, count, READ_AHEAD):
-                wanted = min(READ_AHEAD, count - first)
-                rows = self._query(
-                    "SELECT data FROM attachment_chunks WHERE blob = %s AND seq >= %s"
-                    " AND seq < %s ORDER BY seq", (sha256, first, first + wanted),
-                )  # fmt: skip
-                if len(rows) != wanted:
-                    raise NoSuchBlob(f"Chunks {first}.. of attachment {sha256} are missing.")
-                for row in rows:
-                    yield bytes(row[0])
-
-        return read()
+    def _read(self, blob: str, count: int) -> Iterator[bytes]:
+        for first in range(0, count, READ_AHEAD):
+            wanted = min(READ_AHEAD, count - first)
+            rows = self._query(
+                "SELECT data FROM attachment_chunks WHERE blob = %s AND seq >= %s"
+                " AND seq < %s ORDER BY seq", (blob, first, first + wanted),
+            )  # fmt: skip
+            if len(rows) != wanted:
+                raise NoSuchBlob(f"Chunks {first}.. of attachment {blob} are missing.")
+            for row in rows:
+                yield bytes(row[0])
 
     def exists(self, sha256: str) -> bool:
         return is_sha256(sha256) and bool(
@@ -162,6 +174,35 @@ class PgBlobStore(BlobStore):
             ids = [r[0] for r in gone]
             conn.execute("DELETE FROM attachment_chunks WHERE blob = ANY(%s)", (ids,))
         return len(ids)
+
+    def held(self, hold_id: str) -> BinaryIO:
+        rows = [] if not is_held_id(hold_id) else self._query(
+            "SELECT chunks FROM attachment_held WHERE id = %s AND expires > %s",
+            (hold_id, time.time()),
+        )  # fmt: skip
+        if not rows:
+            raise NoSuchBlob("No such held file.")
+        reader = _ChunkReader(self._read(f"held:{hold_id}", rows[0][0]))
+        return cast(BinaryIO, io.BufferedReader(reader, CHUNK))
+
+    def drop_held(self, hold_ids: list[str]) -> None:
+        self._delete_held("DELETE FROM attachment_held WHERE id = ANY(%s) RETURNING id",
+                          ([h for h in hold_ids if is_held_id(h)],))  # fmt: skip
+
+    def purge_held(self, now: float | None = None) -> int:
+        return self._delete_held(
+            "DELETE FROM attachment_held WHERE expires <= %s RETURNING id",
+            (time.time() if now is None else now,),
+        )
+
+    def holding(self) -> int:
+        return int(self._query("SELECT count(*) FROM attachment_held")[0][0])
+
+    def _delete_held(self, sql: str, params: tuple[Any, ...]) -> int:
+        with self._pool.connection() as conn, returned_fresh(conn), conn.transaction():
+            gone = [f"held:{r[0]}" for r in conn.execute(sql, params).fetchall()]
+            conn.execute("DELETE FROM attachment_chunks WHERE blob = ANY(%s)", (gone,))
+        return len(gone)
 
 
 class PgStaged(Staged):
@@ -198,3 +239,14 @@ class PgStaged(Staged):
             conn.execute("DELETE FROM attachment_chunks WHERE blob = %s", (self.upload,))
             conn.execute("DELETE FROM attachment_uploads WHERE id = %s", (self.upload,))
         self._done = True
+
+    def hold(self, until: float) -> str:
+        hold_id = secrets.token_hex(16)
+        with self._pool.connection() as conn, returned_fresh(conn), conn.transaction():
+            conn.execute("INSERT INTO attachment_held (id, chunks, expires) VALUES (%s, %s, %s)",
+                         (hold_id, self.chunks, until))  # fmt: skip
+            conn.execute("UPDATE attachment_chunks SET blob = %s WHERE blob = %s",
+                         (f"held:{hold_id}", self.upload))  # fmt: skip
+            conn.execute("DELETE FROM attachment_uploads WHERE id = %s", (self.upload,))
+        self._done = True
+        return hold_id

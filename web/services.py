@@ -4,6 +4,7 @@ suz/bootstrap.py, the composition root), started and stopped by the app's lifesp
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field
 
 from audit.seals import Sealer
@@ -13,12 +14,13 @@ from projections.feed import FEED_VIEWS, FeedHub
 from projections.system import Projections
 from web.attachments import BlobStore
 from web.csrf import AllowedOrigins
+from web.filing_limit import FilingLimit
 from web.metrics import Metrics
 from web.passwords import Passwords
 from web.presence import Board, decode
 from web.sessions import CHANNEL as SESSIONS_CHANNEL
 from web.sessions import SessionStore
-from web.throttle import SOCKETS_PER_SESSION, Limiter, LocalSocketLimit, SocketLimit, Throttle
+from web.throttle import SOCKETS_PER_SESSION, LocalSocketLimit, SocketLimit, Throttle
 
 
 @dataclass
@@ -29,12 +31,16 @@ class Services:
     sessions: SessionStore
     passwords: Passwords
     throttle: Throttle  # sign-in back-off (shared by every host over PostgreSQL)
-    public_form_limit: Limiter
+    public_form_limit: FilingLimit  # filings per address without an account (filing_limit.py)
     origins: AllowedOrigins
     run_views: bool
     blobs: BlobStore  # the attachments' store (web/blobs.py)
     # /live sockets per session (web/live.py; shared by every host over PostgreSQL)
     socket_limit: SocketLimit = field(default_factory=lambda: LocalSocketLimit(SOCKETS_PER_SESSION))
+    # keys of what the web signs (domain/links.py `derive`, from the chain key: bootstrap):
+    # a sent-back form's held files (web/ui/held_files.py), proofs of work (web/filing_limit.py)
+    held_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    proof_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     metrics: Metrics = field(default_factory=Metrics)
     presence: Board = field(default_factory=Board)
     hub: FeedHub | None = None  # set when started: it lives on the server's event loop

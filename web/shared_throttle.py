@@ -221,6 +221,34 @@ class SharedRateLimiter:
         self._purger.maybe(now)
         return 0.0 if counted is not None else ends - now
 
+    def refund(self, key: str) -> None:
+        """Takes back a hit of this window (its filing was refused after all)."""
+        number = math.floor(self._clock() / self.window)
+        with self.db.read() as tx:
+            tx.execute("UPDATE web_limits SET count = count - 1 WHERE kind = %s AND key = %s "
+                       "AND at = %s AND count > 0", (self.kind, key, float(number)))  # fmt: skip
+
+
+class SharedSpentTokens:
+    """`SpentTokens` over `web_limits` rows of kind "spent:`name`", one per token used: the
+    insert of a token already there inserts nothing (so two hosts cannot both use it)."""
+
+    def __init__(self, db: ViewDB, name: str, *, clock: Clock = time.time) -> None:
+        self.db, self.kind, self._clock = db, f"spent:{name}", clock
+        self._purger = _Purger(db, "web_limits")
+
+    def first(self, token: str, until: float) -> bool:
+        now = self._clock()
+        with self.db.read() as tx:
+            row = tx.one(
+                "INSERT INTO web_limits (kind, key, count, at, expires) VALUES (%s, %s, 1, %s, %s)"
+                " ON CONFLICT (kind, key) DO UPDATE SET count = 1, at = EXCLUDED.at, "
+                "expires = EXCLUDED.expires WHERE web_limits.expires <= EXCLUDED.at RETURNING 1",
+                (self.kind, token, now, until),
+            )
+        self._purger.maybe(now)
+        return row is not None
+
 
 # -- sockets of one session ---------------------------------------------------------------------
 

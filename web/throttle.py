@@ -45,6 +45,16 @@ class Limiter(Protocol):
     """A fixed-window rate limit (`RateLimiter`, or shared: web/shared_throttle.py)."""
 
     def hit(self, key: str) -> float: ...
+    def refund(self, key: str) -> None: ...
+
+
+class Spent(Protocol):
+    """Single-use tokens (`SpentTokens`, or shared): a filing's proof of work is used once."""
+
+    def first(self, token: str, until: float) -> bool:
+        """Whether `token` is used now for the first time (it is remembered until `until`,
+        wall-clock seconds, when it must have expired anyway)."""
+        ...
 
 
 class SocketLimit(Protocol):
@@ -262,10 +272,38 @@ class RateLimiter:
                 self._evict(number)
             return 0.0
 
+    def refund(self, key: str) -> None:
+        """Takes back a hit of this window (its filing was refused after all)."""
+        with self._lock:
+            number = math.floor(self._clock() / self.window)
+            seen, hits = self._counts.get(key, (number, 0))
+            if seen == number and hits > 0:
+                self._counts[key] = (number, hits - 1)
+
     def _evict(self, current: int) -> None:
         self._counts = {k: v for k, v in self._counts.items() if v[0] == current}
         while len(self._counts) > self.max_keys:
             del self._counts[next(iter(self._counts))]
+
+
+class SpentTokens:
+    """Single-use tokens in this process's memory, each remembered until its expiry."""
+
+    def __init__(self, *, clock: Clock = time.time, max_keys: int = 100_000) -> None:
+        self._clock, self.max_keys = clock, max_keys
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+
+    def first(self, token: str, until: float) -> bool:
+        with self._lock:
+            now = self._clock()
+            if self._until.get(token, 0.0) > now:
+                return False
+            self._until[token] = until
+            if len(self._until) > self.max_keys:
+                self._until = {k: u for k, u in self._until.items() if u > now}
+                _bound(self._until, self.max_keys)
+            return True
 
 
 class LocalSocketLimit:

@@ -77,6 +77,15 @@ class Uploads:
                 staged.keep()
                 self._kept.add(i)
 
+    def hold(self, attachment: Attachment, until: float) -> str:
+        """Sets the staged file of `attachment` aside until `until` instead of deleting it (a
+        form sent back keeps its files: web/held_files.py); its held id."""
+        for i, staged in enumerate(self._staged):
+            if staged.sha256 == attachment.sha256 and i not in self._kept:
+                self._kept.add(i)
+                return staged.hold(until)
+        raise ValueError(f"{attachment.name} was not staged here.")
+
     def discard(self) -> None:
         """Deletes every staged file no recorded command kept."""
         for i, staged in enumerate(self._staged):

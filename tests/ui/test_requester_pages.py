@@ -17,6 +17,7 @@ import pytest
 from domain.article import Audience, Content, Kind
 from domain.settings import Settings
 from tests.web.desk_site import CONTRACT, LEAKS, ORIGIN, Person, Site, TestClient, open_site
+from web.filing_limit import FilingLimit
 from web.throttle import RateLimiter
 
 pytestmark = LEAKS
@@ -210,7 +211,10 @@ def test_a_file_over_the_limit_is_refused_in_place(
 
 
 def test_visitors_filing_is_rate_limited(site: Site) -> None:
-    site.services.public_form_limit = RateLimiter(limit=1, window=3600.0)
+    limit = site.services.public_form_limit
+    site.services.public_form_limit = FilingLimit(
+        RateLimiter(limit=1, window=3600.0), limit.burst, limit.spent, b"k" * 32
+    )
     anonymous = visitor(site)
     contact = {"contact_name": "Анна", "contact_email": "anna@example.org"}
     assert post(anonymous, "/new", filing(site, **contact)).status_code == 201

@@ -10,7 +10,12 @@ import pytest
 from projections.db import ViewDB
 from tests.web.brakes import brakes_db, shared_db  # noqa: F401 (fixtures)
 from tests.web.support import FakeClock
-from web.shared_throttle import SharedRateLimiter, SharedSignInThrottle, SharedSocketLimit
+from web.shared_throttle import (
+    SharedRateLimiter,
+    SharedSignInThrottle,
+    SharedSocketLimit,
+    SharedSpentTokens,
+)
 from web.throttle import (
     Backoff,
     Limiter,
@@ -18,6 +23,7 @@ from web.throttle import (
     RateLimiter,
     SignInThrottle,
     SocketLimit,
+    SpentTokens,
     Throttle,
     address_key,
 )
@@ -155,6 +161,34 @@ def test_refused_hits_do_not_extend_the_window(
         assert limiter.hit("k") > 0.0
     clock.advance(5)
     assert limiter.hit("k") == 0.0
+
+
+def test_a_refund_takes_back_a_hit_of_this_window_only(
+    clock: FakeClock, rate_limiter: Callable[[int, float], Limiter]
+) -> None:
+    limiter = rate_limiter(1, 60.0)
+    assert limiter.hit("k") == 0.0
+    limiter.refund("k")  # its filing was refused after all
+    assert limiter.hit("k") == 0.0
+    assert limiter.hit("k") > 0.0
+    limiter.refund("nobody")  # nothing to take back: nothing happens
+    clock.advance(60)
+    limiter.refund("k")  # the hit was in the last window: this one is untouched
+    assert limiter.hit("k") == 0.0
+    assert limiter.hit("k") > 0.0
+
+
+def test_a_spent_token_is_used_once_until_it_expires(
+    clock: FakeClock,
+    brakes_db: ViewDB | None,  # noqa: F811
+) -> None:
+    spent = SpentTokens(clock=clock) if brakes_db is None else SharedSpentTokens(
+        brakes_db, "test", clock=clock)  # fmt: skip
+    assert spent.first("proof-1", clock() + 60)
+    assert not spent.first("proof-1", clock() + 60)
+    assert spent.first("proof-2", clock() + 60)
+    clock.advance(61)  # expired (a challenge is refused by then anyway): remembered no longer
+    assert spent.first("proof-1", clock() + 60)
 
 
 def test_the_rate_limiter_drops_old_windows_beyond_max_keys(clock: FakeClock) -> None:

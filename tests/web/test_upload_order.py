@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,10 +34,12 @@ def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
 
 
 def stored(site: Site) -> list[str]:
-    """Every blob the store keeps (`ab/cdef...`) and every upload staged but neither kept nor
-    discarded (`staged`); with SQLite, also any other file under the attachments folder."""
+    """Every blob the store keeps (`ab/cdef...`), every upload staged but neither kept nor
+    discarded (`staged`) and every file held for a form sent back (`held`); with SQLite, also
+    any other file under the attachments folder."""
     store = site.services.blobs
     found = [blob_name(d) for d in store.digests()] + ["staged"] * store.pending()
+    found += ["held"] * store.holding()  # a sent-back form's files (web/ui/held_files.py)
     root: Path = site.services.settings.data_dir / "attachments"
     on_disk = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
     if site.services.settings.uses_postgres:
@@ -209,10 +212,12 @@ def test_the_public_form_keeps_only_the_files_of_a_filed_request(site: Site) -> 
     visitor = site.new_client()
     sent_back = form_post(visitor, "/new", {**public_form(site), "contact_email": "nope"})
     assert sent_back.status_code == 422
-    assert stored(site) == []
-    filed = form_post(visitor, "/new", public_form(site))
+    assert stored(site) == ["held"]  # for the next submission, apart from the blobs
+    filed = form_post(visitor, "/new", public_form(site))  # chosen again, not the held one
     assert filed.status_code == 201, filed.text
     assert re.search(r'href="/r/[0-9a-f-]{36}\?key=', filed.text)
+    assert stored(site) == [blob(DOC[1]), "held"]  # until it expires (processes/held_purge.py)
+    assert site.services.blobs.purge_held(time.time() + 3601) == 1
     assert stored(site) == [blob(DOC[1])]
 
 

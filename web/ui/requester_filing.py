@@ -7,6 +7,7 @@ link; a signed-in requester is taken to the request's page.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.access import Command, may
 from domain.article import Kind
-from domain.category import FieldSpec, parse_fields
+from domain.category import FieldSpec, FieldType, parse_fields
 from domain.errors import DeskError, InvalidInput, NotFound
 from domain.results import FiledTicket
 from domain.ticket import Attachment, Channel, Contact, Urgency
@@ -26,11 +27,13 @@ from projections import catalog, knowledge
 from web.attachments import TooLarge
 from web.auth import services
 from web.errors import ApiError
+from web.filing_limit import Decision
 from web.http import wait_for_views
-from web.ui import i18n
+from web.ui import held_files, i18n
 from web.ui.guard import NotAllowed, Viewer, ui
 from web.ui.render import is_htmx, page
 from web.ui.requester_forms import (
+    MAX_FILES,
     Posted,
     check_contact,
     check_text,
@@ -80,6 +83,9 @@ def _form(request: Request, viewer: Viewer, status: int = 200, **ctx: Any) -> Re
         values=values,
         errors=ctx.pop("errors", {}),
         contact=_needs_contact(viewer),
+        held=ctx.pop("held", []),
+        held_token=ctx.pop("held_token", ""),
+        challenge=ctx.pop("challenge", None),
         **ctx,
     )
 
@@ -154,21 +160,57 @@ def _check(
 
 @ui
 async def file_request(request: Request, viewer: Viewer) -> Response:
+    """Files the request; a form sent back keeps its files (web/ui/held_files.py) and, over the
+    address's plain limit, may offer a proof of work (web/filing_limit.py)."""
     svc = services(request)
     if not may(viewer.actor, Command.FILE):
         raise NotAllowed
     categories = await run_in_threadpool(_categories, request)
     contact = _needs_contact(viewer)
+    address = request.client.host if request.client else "unknown"
     async with posted(request) as p:
         chosen = p.text("category")
         current = next((c for c in categories if c["id"] == chosen), None)
         specs: list[FieldSpec] = current["specs"] if current else []
-        raw, field_files = typed_values(specs, p.form)
+        raw, _ = typed_values(specs, p.form)
         values = {k: v for k, v in p.form.multi_items() if isinstance(v, str)}
-        values.pop("csrf_token", None)
+        for k in ("csrf_token", held_files.FIELD, held_files.DROP, "proof", "proof_challenge"):
+            values.pop(k, None)
+        by_field = held_files.field_uploads(specs, p.form)
+        claim = held_files.claimed(request, p.form, viewer.actor)
+        await held_files.drop(request, claim.removed)
+        file_fields = {s.key for s in specs if s.type is FieldType.FILE}
+        # a file chosen now for a field replaces the one held for it; one held fills it otherwise
+        held = [h if h.field in file_fields else replace(h, field="")
+                for h in claim.kept if h.field not in by_field]  # fmt: skip
+        for h in held:
+            if h.field and not raw.get(h.field):
+                raw[h.field] = h.name
+        new = [*by_field.items(), *(("", f) for f in p.files)]
+        staged: list[tuple[str, Attachment]] | None = None  # the new files, once stored here
+        decision: Decision | None = None
 
-        def again(status: int, errors: dict[str, str], **extra: Any) -> Response:
-            return _form(
+        async def again(
+            status: int, errors: dict[str, str], fresh: bool = True, **extra: Any
+        ) -> Response:
+            """The form sent back with `errors`, holding its files (the new ones too, unless
+            `fresh` is False: they could not be stored); a filing counted is taken back."""
+            if decision is not None and decision.wait == 0:
+                await run_in_threadpool(svc.public_form_limit.refund, address, decision)
+            to_hold = staged or []
+            if staged is None and fresh and new and "files" not in errors:
+                try:
+                    stored = await store(request, [u for _, u in new])
+                    to_hold = list(zip([k for k, _ in new], stored, strict=True))
+                except (TooLarge, InvalidInput) as e:
+                    errors["files"] = file_error(e)
+                except ApiError as e:
+                    if e.status != 429:
+                        raise
+                    errors["files"] = e.message
+            kept = [*held, *await held_files.hold(request, to_hold)]
+            holder = held_files.holder_of(request)
+            response = _form(
                 request,
                 viewer,
                 status,
@@ -176,32 +218,46 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
                 chosen=chosen,
                 values=values,
                 errors=errors,
+                held=kept,
+                held_token=held_files.sign(request, kept, holder, viewer.actor),
                 **extra,
             )
+            if kept:
+                held_files.remember(request, response, holder)
+            return response
 
         errors = _check(p, specs, raw, contact, current is not None)
-        if errors and (p.files or field_files):
-            errors["files"] = i18n.gettext(
-                "Choose your files again: the form was sent back, and a browser cannot keep them."
-            )
+        if len(held) + len(new) > MAX_FILES:
+            errors["files"] = file_error(InvalidInput("", ["files"]))
         if errors:
-            return again(422, errors)
+            return await again(422, errors)
         if viewer.actor.id is None:  # counted before any file is stored, as the API counts
-            address = request.client.host if request.client else "unknown"
-            wait = svc.public_form_limit.hit(address)
-            if wait > 0:
+            decision = await run_in_threadpool(
+                svc.public_form_limit.take, address, p.text("proof_challenge"), p.text("proof")
+            )
+            if decision.wait > 0:
+                wait = decision.wait
                 message = i18n.gettext(
                     "Too many requests from your address; try again in {minutes} min."
                 ).format(minutes=int(wait // 60) + 1)
-                return again(429, {"": message}, headers={"Retry-After": str(int(wait) + 1)})
+                return await again(429, {"": message}, challenge=decision.challenge,
+                                   headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
         try:
-            attachments = await store(request, [*field_files, *p.files])
+            attachments = await store(request, [u for _, u in new])
         except (TooLarge, InvalidInput) as e:
-            return again(422, {"files": file_error(e)})
+            return await again(422, {"files": file_error(e)}, fresh=False)
         except ApiError as e:
             if e.status != 429:
                 raise
-            return again(429, {"files": e.message}, headers=e.headers)
+            return await again(429, {"files": e.message}, fresh=False, headers=e.headers)
+        staged = list(zip([k for k, _ in new], attachments, strict=True))
+        restaged, gone = await held_files.restage(request, held)
+        if gone:
+            held = [h for h in held if h not in gone]
+            message = i18n.gettext(
+                "These files are no longer kept; choose them again: {names}."
+            ).format(names=", ".join(h.name for h in gone))
+            return await again(422, {"files": message})
         assert current is not None
         person = (
             Contact(p.text("contact_name").strip(), p.text("contact_email").strip())
@@ -222,8 +278,9 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
                 _urgency(p.text("urgency")),
             )
         except InvalidInput as e:
-            return again(422, errors_from(e, specs, raw))
-        position, failed = await _attach(request, viewer, filed, attachments)
+            return await again(422, errors_from(e, specs, raw))
+        position, failed = await _attach(request, viewer, filed, [*attachments, *restaged])
+        await held_files.drop(request, held)
     return _filed(request, viewer, filed, position, failed)
 
 
