@@ -3,6 +3,7 @@ private link, and chats live with the agent on the page it opens."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from playwright.sync_api import expect
@@ -63,3 +64,62 @@ def test_a_visitor_files_publicly_and_chats_by_the_private_link(
     # Without the key the page is not his: he is asked to sign in.
     stranger = people.anonymous(f"/r/{ticket}")
     expect(stranger).to_have_url(re.compile(r"/login"))
+
+
+LOG = "2026-12-04 09:13 ошибка подписи: сертификат отозван\n" * 40
+
+
+def test_a_form_sent_back_keeps_the_chosen_file_until_it_is_filed(
+    people: People, desk_site: DeskSite
+) -> None:
+    visitor = people.anonymous("/new")
+    visitor.get_by_role("radio", name="Реестр контрактов").check()
+    visitor.locator("#f-contract_number").fill(CONTRACT)
+    visitor.locator("#subject").fill("Журнал ошибки подписи")
+    visitor.locator("#description").fill("Прикладываю журнал.")
+    visitor.locator("#contact_name").fill("Ольга")
+    visitor.locator("#contact_email").fill("olga@")  # the mistake
+    visitor.locator("#new-files").set_input_files(
+        files=[{"name": "signing.log", "mimeType": "text/plain", "buffer": LOG.encode()}]
+    )
+    visitor.locator("#new-request button[type=submit]").click()
+
+    expect(visitor.locator("#e-contact_email")).to_be_visible()
+    kept = visitor.locator(".held-files li")
+    expect(kept).to_have_count(1)
+    expect(kept).to_contain_text("signing.log")
+    expect(visitor.locator("#new-files")).to_have_value("")  # the browser's own input is empty
+    visitor.locator("#contact_email").fill("olga@supplier.example")
+    visitor.locator("#new-request button[type=submit]").click()
+
+    link = visitor.locator("#private-link")
+    expect(link).to_have_value(re.compile(r"/r/[0-9a-f-]{36}\?key=."))
+    visitor.goto(link.input_value())
+    expect(visitor.locator("#request-title")).to_have_text("Журнал ошибки подписи")
+    file_link = visitor.locator("#timeline a", has_text="signing.log")
+    expect(file_link).to_be_visible()
+    got = visitor.request.get(str(file_link.get_attribute("href")))
+    assert got.ok and got.body() == LOG.encode(), "the very bytes chosen"
+
+
+def test_the_proof_of_work_script_answers_a_challenge(people: People, desk_site: DeskSite) -> None:
+    """static/js/proof.js in a real browser: the counter it finds is one the server accepts."""
+    page = people.anonymous("/new")
+    challenge = "8.1900000000.00ff00ff00ff00ff.bWFjLW5vdC1jaGVja2VkLWhlcmU"
+    page.evaluate(
+        """challenge => {
+          const box = document.createElement("div");
+          box.dataset.proof = ""; box.dataset.bits = "12"; box.hidden = true;
+          box.dataset.working = "…"; box.dataset.done = "done";
+          box.innerHTML = '<input name="proof_challenge"><input name="proof">' +
+                          '<p data-proof-status></p>';
+          box.querySelector("[name=proof_challenge]").value = challenge;
+          document.querySelector("#new-request").prepend(box);
+          document.dispatchEvent(new Event("htmx:afterSettle"));
+        }""",
+        challenge,
+    )
+    expect(page.locator("[data-proof-status]")).to_have_text("done")
+    counter = page.locator("[name=proof]").input_value()
+    digest = hashlib.sha256(f"{challenge}:{counter}".encode()).digest()
+    assert counter and int.from_bytes(digest, "big") >> (256 - 12) == 0
