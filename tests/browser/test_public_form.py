@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from playwright.sync_api import expect
+from playwright.sync_api import FilePayload, expect
 
 from tests.browser.site import LIVE, DeskSite, People, chat, entry
 from tests.web.desk_site import CONTRACT
@@ -79,9 +79,8 @@ def test_a_form_sent_back_keeps_the_chosen_file_until_it_is_filed(
     visitor.locator("#description").fill("Прикладываю журнал.")
     visitor.locator("#contact_name").fill("Ольга")
     visitor.locator("#contact_email").fill("olga@")  # the mistake
-    visitor.locator("#new-files").set_input_files(
-        files=[{"name": "signing.log", "mimeType": "text/plain", "buffer": LOG.encode()}]
-    )
+    chosen: FilePayload = {"name": "signing.log", "mimeType": "text/plain", "buffer": LOG.encode()}
+    visitor.locator("#new-files").set_input_files(files=[chosen])
     visitor.locator("#new-request button[type=submit]").click()
 
     expect(visitor.locator("#e-contact_email")).to_be_visible()
