@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.access import Actor, Setup, check_setup, may_set_up
-from domain.category import FieldSpec, FieldType
+from domain.category import FieldHelp, FieldSpec, FieldType
 from domain.errors import InvalidInput
 from domain.people import GroupKind, Role
 from domain.setup.base import SetupCommand
@@ -21,6 +21,7 @@ from domain.setup.people import (
     AppointGroupLead,
     ChangeRoles,
     DisableAccount,
+    EditOrganisation,
     FormGroup,
     JoinGroup,
     LeaveGroup,
@@ -28,7 +29,7 @@ from domain.setup.people import (
     RegisterOrganisation,
 )
 from web.auth import authenticate, services, signed_in
-from web.body import Body, path_id
+from web.body import Body, expected_version, path_id
 from web.credentials import check_password, set_password
 from web.errors import ApiError
 from web.http import json, written
@@ -183,11 +184,29 @@ def _form(body: Body) -> tuple[FieldSpec, ...]:
     return tuple(_spec(f, i) for i, f in enumerate(raw_form))
 
 
+def _help(body: Body) -> tuple[FieldHelp, ...] | None:
+    """The fields' help texts, by key ({"inn": {"text_ru": ..., "text_en": ...}}); left out
+    (or null): kept as they are."""
+    raw = body.data.get("help")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, dict) and all(isinstance(v.get(k, ""), str) for k in ("text_ru", "text_en"))
+        for v in raw.values()
+    ):
+        raise ApiError(422, "invalid_input", "help maps a field's key to its text_ru and "
+                       "text_en.", ("help",))  # fmt: skip
+    return tuple(FieldHelp(str(k), v.get("text_ru", ""), v.get("text_en", ""))
+                 for k, v in raw.items())  # fmt: skip
+
+
 async def change_form(request: Request) -> Response:
     actor = (await authenticate(request)).actor
+    check_setup(actor, ChangeCategoryForm.policy)  # before the body is read
     category_id = path_id(request, "category_id", "category")
-    form = _form(await Body.read(request))
-    return await _handle(request, actor, ChangeCategoryForm(category_id, form))
+    body = await Body.read(request)
+    command = ChangeCategoryForm(category_id, _form(body), help=_help(body))
+    return await _handle(request, actor, command)
 
 
 async def register_organisation(request: Request) -> Response:
@@ -197,6 +216,19 @@ async def register_organisation(request: Request) -> Response:
                                    body.text("legal_address", ""),
                                    body.text("postal_address", ""))  # fmt: skip
     return await _handle(request, actor, command, 201)
+
+
+async def edit_organisation(request: Request) -> Response:
+    """PUT /api/v1/organisations/{id}: name, KPP and addresses against the version seen."""
+    actor = (await authenticate(request)).actor
+    check_setup(actor, EditOrganisation.policy)  # before the body is read
+    organisation_id = path_id(request, "organisation_id", "organisation")
+    body = await Body.read(request)
+    command = EditOrganisation(organisation_id, expected_version(request, body),
+                               body.text("name"), body.text("kpp", ""),
+                               body.text("legal_address", ""),
+                               body.text("postal_address", ""))  # fmt: skip
+    return await _handle(request, actor, command)
 
 
 async def form_group(request: Request) -> Response:
@@ -258,6 +290,7 @@ routes = [
     Route("/api/v1/accounts/{account_id}/{action}", account_state, methods=["POST"]),
     Route("/api/v1/categories/{category_id}/form", change_form, methods=["PUT"]),
     Route("/api/v1/organisations", register_organisation, methods=["POST"]),
+    Route("/api/v1/organisations/{organisation_id}", edit_organisation, methods=["PUT"]),
     Route("/api/v1/groups", form_group, methods=["POST"]),
     Route("/api/v1/groups/{group_id}/lead", appoint_lead, methods=["PUT"]),
     Route("/api/v1/categories", define_category, methods=["POST"]),

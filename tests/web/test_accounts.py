@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from domain.settings import Settings
+from tests.web.api_description import Answers, call
 from tests.web.desk_site import LEAKS, ORIGIN, PASSWORD, Site, open_site
 
 pytestmark = LEAKS
@@ -181,3 +183,63 @@ def test_an_administrator_appoints_a_groups_lead(site: Site) -> None:
     assert done.status_code == 200, done.text
     assert put(admin, lead).status_code == 409  # already the lead
     assert put(admin, {"lead_id": None}).status_code == 200
+
+
+def test_an_administrator_edits_an_organisation_against_the_version_seen(site: Site) -> None:
+    """PUT /api/v1/organisations/{id}: name, KPP and addresses as a whole, against the version
+    the caller saw; a stale one is 409 with the current version, a wrong KPP names the field,
+    others may not (refused before the body is read), and the INN stays."""
+    admin, agent = site.sign_in("admin"), site.sign_in("agent")
+    check = Answers()
+    org = check(call(admin, "POST", "/api/v1/organisations", {"name": "ГБУ Школа",
+                                                              "inn": "7736207543"}),
+                "post", "/api/v1/organisations", 201)  # fmt: skip
+    path, spec = f"/api/v1/organisations/{org['id']}", "/api/v1/organisations/{organisation_id}"
+    body = {"name": "ГБУ «Школа № 1»", "kpp": "770701001", "legal_address": "Москва, ул. 1",
+            "postal_address": "Москва, а/я 1"}  # fmt: skip
+    assert call(agent, "PUT", path, body, version=org["version"]).status_code == 403
+    assert call(agent, "PUT", path, "not json").status_code == 403  # refused before parsing
+    missing = call(admin, "PUT", path, body)
+    assert (missing.status_code, missing.json()["error"]["fields"]) == (422, ["version"])
+    bad = call(admin, "PUT", path, {**body, "kpp": "77070100"}, version=org["version"])
+    assert (bad.status_code, bad.json()["error"]["fields"]) == (422, ["kpp"])
+    done = check(call(admin, "PUT", path, body, version=org["version"]), "put", spec, 200)
+    stale = call(admin, "PUT", path, {**body, "name": "Другое"}, version=org["version"])
+    assert stale.status_code == 409 and stale.json()["error"]["current_version"] == done["version"]
+    assert call(admin, "PUT", "/api/v1/organisations/nope", body, version=1).status_code == 404
+    stored = site.world.desk.repository.get(UUID(org["id"]))
+    assert (stored.name, stored.inn, stored.kpp, stored.legal_address, stored.postal_address) == (
+        "ГБУ «Школа № 1»",
+        "7736207543",
+        "770701001",
+        "Москва, ул. 1",
+        "Москва, а/я 1",
+    )
+
+
+def test_a_category_form_changed_through_the_api_carries_its_help_texts(site: Site) -> None:
+    admin = site.sign_in("admin")
+    path = f"/api/v1/categories/{site.world.contracts}/form"
+    form = [{"key": "contract_number", "label_ru": "Номер", "label_en": "Contract number",
+             "type": "registry_number", "required": True}]  # fmt: skip
+    helped = {"contract_number": {"text_ru": "19 или 23 цифры из реестра",
+                                  "text_en": "19 or 23 digits from the registry"}}  # fmt: skip
+
+    def shown() -> dict[str, Any]:
+        listed = admin.get("/api/v1/categories").json()
+        found = next(c for c in listed if c["id"] == str(site.world.contracts))
+        help_texts: dict[str, Any] = found["help"]
+        return help_texts
+
+    unknown = admin.client.put(path, json={"form": form, "help": {"inn": {"text_ru": "x"}}},
+                               headers=admin.headers())  # fmt: skip
+    assert (unknown.status_code, unknown.json()["error"]["fields"]) == (422, ["inn"])
+    wrong = admin.client.put(path, json={"form": form, "help": ["x"]}, headers=admin.headers())
+    assert (wrong.status_code, wrong.json()["error"]["fields"]) == (422, ["help"])
+    r = admin.client.put(path, json={"form": form, "help": helped}, headers=admin.headers())
+    assert r.status_code == 200, r.text
+    assert shown() == helped
+    r = admin.client.put(path, json={"form": form}, headers=admin.headers())  # left as they are
+    assert r.status_code == 200 and shown() == helped
+    r = admin.client.put(path, json={"form": form, "help": {}}, headers=admin.headers())
+    assert r.status_code == 200 and shown() == {}

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from domain.settings import Settings
+from domain.ticket import Channel
 from projections import analytics_queries as aq
 from projections import quality
 from tests.web.api_description import Answers, call
@@ -118,6 +119,27 @@ def test_the_api_answers_the_pages_figures_for_every_dimension(site: Site) -> No
     assert sum(b["count"] for b in got["backlog"]) == 1
     earlier = (total["earlier_ratings"], total["earlier_csi"], total["replaced_ratings"])
     assert earlier == (0, None, 0)
+
+
+def test_channels_keep_their_keys_and_are_labelled_as_the_page_names_them(site: Site) -> None:
+    """By channel the rows keep the channel's key ("email", "phone") for programs and carry the
+    label a person reads, in the caller's language, as every page names the channel."""
+    w = site.world
+    values = {"contract_number": "1234567890123456789"}
+    for channel, subject in ((Channel.EMAIL, "По почте"), (Channel.PHONE, "По телефону")):
+        w.desk.file_ticket(w.requester, w.contracts, subject, "Ошибка подписи", values, channel)
+    position = w.file(subject="Из кабинета").position
+    today = datetime.now(UTC).date()
+    query = f"{PATH}?from={today}&to={today}&by=channel&after={position}"
+    curator = site.sign_in("curator")
+    for language, want in (
+        ("ru", {"email": "Электронная почта", "phone": "Телефон", "cabinet": "Личный кабинет"}),
+        ("en", {"email": "E-mail", "phone": "Phone", "cabinet": "Cabinet"}),
+    ):
+        r = curator.client.get(query, headers={"Accept-Language": language})
+        assert r.status_code == 200, r.text
+        got = {row["key"]: row["label"] for row in r.json()["rows"]}
+        assert got == want, language
 
 
 def _page_cells(html: str) -> dict[str, list[str]]:

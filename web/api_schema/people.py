@@ -8,7 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from domain.category import FieldType
 from domain.people import GroupKind, Role
@@ -19,6 +19,7 @@ from web.api_schema.common import (
     Operation,
     Position,
     Sent,
+    Version,
     Written,
     in_path,
 )
@@ -117,6 +118,18 @@ class RegisterOrganisation(Sent, kw_only=True):
     postal_address: str = ""
 
 
+class EditOrganisation(Sent, kw_only=True):
+    """An organisation's name, KPP and addresses as a whole (a field left out is emptied); the
+    INN is its key and stays. Send the version you saw (If-Match or `version`): another change
+    stored meanwhile answers 409 with the current version."""
+
+    name: str
+    kpp: Annotated[str, Meta(description="As when registering: 9 characters, or empty.")] = ""
+    legal_address: str = ""
+    postal_address: str = ""
+    version: Version | UnsetType = UNSET
+
+
 class FormGroup(Sent, kw_only=True):
     name: str
     kind: GroupKind
@@ -147,13 +160,21 @@ class DefineCategory(Sent, kw_only=True):
     parent: UUID | None = None
 
 
-class ChangeForm(Sent, kw_only=True):
-    form: list[FormField]
-
-
 class FieldHelpText(Answer, kw_only=True):
     text_ru: str
     text_en: str
+
+
+class ChangeForm(Sent, kw_only=True):
+    form: list[FormField]
+    help: Annotated[
+        dict[str, FieldHelpText] | None,
+        Meta(
+            description="The help text under each field, by the field's key (a field without "
+            "one has none); left out or null: kept as they are, a field taken out taking its "
+            "text along."
+        ),
+    ] = None
 
 
 class Category(Answer, kw_only=True):
@@ -227,6 +248,10 @@ OPERATIONS = [
               bodiless=True),
     Operation("post", "/api/v1/organisations", "Register an organisation", Written,
               RegisterOrganisation, status=201, refusals=BODY_REFUSED),
+    Operation("put", "/api/v1/organisations/{organisation_id}",
+              "Edit an organisation's name, KPP and addresses (administrators; send the version "
+              "you saw)", Written, EditOrganisation, params=(in_path("organisation_id"),),
+              refusals=(*BODY_REFUSED, 409)),
     Operation("post", "/api/v1/groups", "Form a group", Written, FormGroup, status=201,
               refusals=BODY_REFUSED),
     Operation("put", "/api/v1/groups/{group_id}/lead", "Appoint a group's lead", Written,

@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from domain import eis_fields
 from domain.access import Setup
 from domain.errors import DeskError, InvalidInput
-from domain.people import Organisation, checked_details, is_valid_inn
+from domain.people import Organisation, checked_details
 from domain.setup.people import EditOrganisation, RegisterOrganisation
 from projections import admin_queries
 from web.auth import services
@@ -81,11 +82,11 @@ async def register_organisation(request: Request, viewer: Viewer) -> Response:
     try:
         if not typed["name"]:
             raise InvalidInput(i18n.gettext("Give the organisation a name."), ["name"])
-        if not is_valid_inn(typed["inn"]):
-            raise InvalidInput(
-                i18n.gettext("The INN must be 10 or 12 digits with correct check digits."),
-                ["inn"],
-            )
+        try:  # what is wrong with it: its shape or its check digits (domain/eis_fields.py)
+            typed["inn"] = eis_fields.inn(typed["inn"])
+        except eis_fields.Refused as e:
+            message = i18n.gettext(e.template).format(label=i18n.gettext("INN"))
+            raise InvalidInput(message, ["inn"]) from None
         checked_details(typed["kpp"], typed["legal_address"], typed["postal_address"])
         command = RegisterOrganisation(typed["name"], typed["inn"], typed["kpp"],
                                        typed["legal_address"], typed["postal_address"])  # fmt: skip

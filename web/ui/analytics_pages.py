@@ -55,7 +55,8 @@ DIMENSION_LABELS = {
     "channel": lazy("Channel"), "organisation": lazy("Organisation"),
 }  # fmt: skip
 CHANNEL_LABELS = {"cabinet": lazy("Cabinet"), "public_form": lazy("Public form"),
-                  "api": lazy("API")}  # fmt: skip
+                  "api": lazy("API"), "email": lazy("E-mail"),
+                  "phone": lazy("Phone")}  # fmt: skip  # as macros.html `channel` names them
 DEFINITIONS = (
     (
         lazy("Requests filed"),

@@ -153,11 +153,17 @@ def _live(tx: Any, r: view.ReleaseRow) -> dict[str, Any]:
     }
 
 
+def _rule_names(request: Request) -> dict[str, str]:
+    """The trigger rules' names by id, so a firing says which rule fired."""
+    return {str(x.id): x.name for x in services(request).desk.triggers().rules}
+
+
 def load_live(request: Request, rid: UUID) -> dict[str, Any]:
     svc = services(request)
     position = svc.projections.positions.reached("releases")
     with svc.projections.db.read() as tx:
-        return {**_live(tx, _release(tx, rid)), "position": position}
+        shown = _live(tx, _release(tx, rid))
+    return {**shown, "rule_names": _rule_names(request), "position": position}
 
 
 def load_one(request: Request, rid: UUID) -> dict[str, Any]:
@@ -181,6 +187,7 @@ def load_one(request: Request, rid: UUID) -> dict[str, Any]:
         "group_names": {g["id"]: g["name"] for g in groups},
         "people": people,
         "watched": watched,
+        "rule_names": {k: x.name for k, x in rules.items()},
         "reports": reports(r, shown["names"]["categories"]),
         "position": position,
     }

@@ -7,11 +7,14 @@ signed-in person's navigation are decided in one place.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_percent
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.requests import Request
@@ -54,6 +57,18 @@ def _bilingual(row: dict[str, Any] | Any, name: str) -> str:
     return str(get(f"{name}_{first}", "") or get(f"{name}_{second}", "") or "")
 
 
+def _share(value: float | Fraction | None) -> str:
+    """A share (0..1) as a percentage in the page's language, to one decimal when it has one:
+    "99,5 %" and "100 %" in Russian, "99.5%" and "100%" in English ('' when none)."""
+    if value is None:
+        return ""
+    locale = i18n.locale()
+    pattern = locale.percent_formats[None].pattern.replace("#,##0", "#,##0.#", 1)
+    exact = Decimal(value.numerator) / Decimal(value.denominator) if isinstance(
+        value, Fraction) else Decimal(str(value))  # fmt: skip
+    return format_percent(exact, pattern, locale=locale)
+
+
 def _size(n: int) -> str:
     if n < 1024:
         unit = i18n.gettext("B")
@@ -74,7 +89,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.filters.update(when=_when, ago=_ago, markdown=_markdown, bilingual=_bilingual, size=_size)
+    env.filters.update(when=_when, ago=_ago, markdown=_markdown, bilingual=_bilingual, size=_size,
+                       share=_share)  # fmt: skip
     env.filters["mentions"] = highlight  # a note's @handles marked (issue 16)
     env.globals.update(language=i18n.current, languages=i18n.LANGUAGES)
     return env
