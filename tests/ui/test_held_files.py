@@ -15,6 +15,8 @@ from uuid import UUID
 import httpx
 import pytest
 
+from domain.category import FieldSpec, FieldType
+from domain.desk import SYSTEM
 from domain.settings import Settings
 from tests.web.desk_site import CONTRACT, LEAKS, ORIGIN, Person, Site, TestClient, open_site
 from web.filing_limit import FilingLimit
@@ -181,6 +183,27 @@ def test_another_browsers_or_accounts_token_attaches_nothing(site: Site) -> None
     assert site.services.blobs.holding() == 1, "still Anna's, for her next submission"
     mine = filed_id(post(anna, {**filing(site, **CONTACT), "held": stolen}))
     assert attached(site, mine) == {"private.png": PNG}
+
+
+def test_a_file_fields_file_is_kept_for_its_field(site: Site) -> None:
+    desk = site.services.desk
+    scan = FieldSpec("scan", "Скан договора", "Contract scan", FieldType.FILE, required=True)
+    category = desk.define_category(SYSTEM, "Договоры", "Agreements", (scan,)).id
+    assert site.services.projections.wait_for(desk.recorder.max_notification_id() or 0, 10.0)
+    anna = visitor(site)
+    form = {**CONTACT, "category": str(category), "subject": "Скан", "description": "Вот скан."}
+    headers = {"Origin": ORIGIN, "HX-Request": "true"}
+    wrong = anna.post("/new", data={**form, "subject": ""}, headers=headers,
+                      files=[("file.scan", ("scan.png", PNG, "image/png"))])  # fmt: skip
+    assert wrong.status_code == 422 and "Write a short subject." in wrong.text
+    assert "Contract scan is required." not in wrong.text, "its file came with it"
+    assert "scan.png" in wrong.text and "Contract scan" in wrong.text  # listed for its field
+    fixed = anna.post("/new", data={**form, "held": token(wrong)}, headers=headers,
+                      files=[("files", ("", b"", "application/octet-stream"))])  # fmt: skip
+    ticket = filed_id(fixed)
+    assert attached(site, ticket) == {"scan.png": PNG}
+    filed = desk.ticket(site.world.agent, ticket)
+    assert filed.fields["scan"] == "scan.png"
 
 
 # -- the per-address limit ---------------------------------------------------------------------

@@ -84,10 +84,10 @@ def store(settings: Settings) -> Iterator[BlobStore]:
 
 def kept(store: BlobStore) -> tuple[list[str], int]:
     """The blobs stored and the uploads staged but neither kept nor discarded; with files, the
-    folder holds exactly those."""
+    folder holds exactly those (and the held uploads)."""
     found = list(store.digests()), store.pending()
     if isinstance(store, FileBlobStore):
-        assert len(files_under(store.root)) == len(found[0]) + found[1]
+        assert len(files_under(store.root)) == len(found[0]) + found[1] + store.holding()
     return found
 
 
@@ -196,6 +196,39 @@ def test_leftovers_of_a_crash_are_cleared(store: BlobStore) -> None:
     assert store.clear_leftovers(older_than=3600) == 0  # it may be another process's, staging
     assert store.clear_leftovers() == 1
     assert kept(store) == ([sha], 0)
+
+
+def test_a_held_upload_is_apart_from_the_blobs_until_dropped_or_expired(store: BlobStore) -> None:
+    content = bytes(range(256)) * 2000  # 512,000 bytes: several chunks
+    now = time.time()
+    staged = store.stage(io.BytesIO(content))
+    first = staged.hold(now + 3600)
+    staged.discard()  # held: discarding it afterwards does nothing
+    second = store.stage(io.BytesIO(b"the second")).hold(now + 10)
+    assert first != second and store.holding() == 2
+    assert kept(store) == ([], 0), "neither a blob nor staged"
+    with store.held(first) as f:
+        assert f.read() == content
+    for name in ("0" * 32, "../../etc/passwd", "held:" + first, ""):
+        with pytest.raises(NoSuchBlob):
+            store.held(name)
+    assert store.purge_held(now + 11) == 1  # the second expired
+    with pytest.raises(NoSuchBlob):
+        store.held(second)
+    store.drop_held([first, "not-an-id"])
+    assert store.holding() == 0
+    with pytest.raises(NoSuchBlob):
+        store.held(first)
+    assert kept(store) == ([], 0)
+    if isinstance(store, FileBlobStore):
+        assert files_under(store.root) == []
+
+
+def test_an_expired_held_upload_is_not_read_before_it_is_purged(store: BlobStore) -> None:
+    gone = store.stage(io.BytesIO(b"late")).hold(time.time() - 1)
+    with pytest.raises(NoSuchBlob):
+        store.held(gone)
+    assert store.purge_held() == 1 and store.holding() == 0
 
 
 class Noise:
