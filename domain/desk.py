@@ -27,6 +27,8 @@ from domain.errors import (
     InvalidInput,
     NotFound,
 )
+from domain.fresh_reads import FreshReads
+from domain.group_commit import Taken
 from domain.group_commit import install as install_group_commit
 from domain.incident_commands import IncidentCommands
 from domain.knowledge import KnowledgeBase
@@ -36,7 +38,7 @@ from domain.numbers import TicketNumbers
 from domain.people import Account, GroupKind, Role
 from domain.quality_commands import QualityCommands
 from domain.results import FiledTicket, Written
-from domain.routing import Routing, Rule
+from domain.routing import ROUTING_ID, Routing, Rule
 from domain.settings import Settings
 from domain.setup import people as sp
 from domain.setup.categories import DefineCategory
@@ -87,6 +89,7 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         super().__init__(dict(env) if env is not None else Settings.from_env().store_env())
         self.group_commit = install_group_commit(self)  # None when SUZ_GROUP_COMMIT_US=0
         self.copies = CachedCopies(self.repository)  # ticket commands' loads (cached_copy.py)
+        self.fresh = FreshReads(self)  # several set-up aggregates in one read (fresh_reads.py)
         self._numbers = TicketNumbers(self)
         key = getattr(self.mapper, "key", None)
         self.link_secret = derive(key, "visitor-links")  # private links' keys (domain/links.py)
@@ -108,6 +111,8 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         insert after the commit's answer was lost) is the write having succeeded."""
         try:
             return super()._record(processing_event)
+        except Taken:
+            raise  # refused before any insert (domain/group_commit.py): none of it is stored
         except IntegrityError:
             events = list(processing_event.events)
             stored = [self.mapper.to_stored_event(e) for e in events]
@@ -278,7 +283,10 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         if priority is not None and not actor.has(*WORKERS):
             raise InvalidInput("Only the support staff set the priority; say how urgent it is "
                                "for you instead.", ["priority"])  # fmt: skip
-        category = self._get(Category, category_id, "category")
+        # the category and the routing rules as stored now, in one read (domain/fresh_reads.py)
+        category, routing = self.fresh.current((category_id, ROUTING_ID))
+        if not isinstance(category, Category):
+            raise NotFound("No such category.")
         if category.archived:
             raise InvalidInput("This category is no longer in use; pick another.", ["category"])
         values = parse_fields(category.form, fields) if letter is None else {}
@@ -294,7 +302,8 @@ class Desk(TicketCommands, SetupCommands, KnowledgeBase, SlaCommands, IncidentCo
         visitor_key = self.visitor_key(ticket_id) if actor.id is None else None
         key_hash = hashlib.sha256(visitor_key.encode()).hexdigest() if visitor_key else ""
         organisation_id = actor.organisation_id if requester else None
-        rule = self._routing_rule(category_id, values, channel, organisation_id)
+        rules = routing if isinstance(routing, Routing) else Routing.start()
+        rule = rules.route(category_id, values, channel, organisation_id)
         group_id = rule.group_id if rule else category.default_group_id
         if rule is not None and rule.priority is not None:
             priority = rule.priority
