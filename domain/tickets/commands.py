@@ -364,7 +364,8 @@ SPLIT_FROM = ("Filed", "RequesterWrote")  # the requester's own words
 @dataclass(frozen=True)
 class SplitOff(TicketCommand):
     """Files a new request for the same requester from one of his entries (its `entry` version):
-    its text the new description, `subject` its subject; both requests record the link."""
+    its text the new description, `subject` its subject, the files he sent with it attached
+    (as his); both requests record the link."""
 
     entry: int
     subject: str
@@ -392,8 +393,26 @@ def split(desk: Ports, actor: Actor, t: Ticket, c: SplitOff) -> tuple[ChainedAgg
     )  # fmt: skip
     if t.group_id is not None:
         new.assign(None, t.group_id, None)
+    for attachment in _files_of(desk, t, entry):  # the requester's files go along, as his
+        new.attach(t.requester_id, attachment)
     t.split_off(who(actor), c.entry, new)
     return (new, Claim.take(f"ticket:{new.number}", new.id))
+
+
+def _files_of(desk: Ports, t: Ticket, entry: Any) -> tuple[Attachment, ...]:
+    """The files the requester sent with `entry`: a message's own; for the filing, the files
+    the requester's side attached after it (the form uploads them one by one once the request
+    is filed) up to his next message. Never an internal file (the staff's, or one marked so)."""
+    if isinstance(entry, Ticket.RequesterWrote):
+        return tuple(a for a in entry.attachments if not a.internal)
+    found: list[Attachment] = []
+    for e in desk.events.get(t.id, gt=entry.originator_version):
+        if isinstance(e, Ticket.RequesterWrote | Ticket.InformationProvided):
+            break
+        if isinstance(e, Ticket.AttachmentAdded) and e.by in (None, t.requester_id) \
+                and not e.attachment.internal:  # fmt: skip
+            found.append(e.attachment)
+    return tuple(found)
 
 
 # -- outcome -----------------------------------------------------------------------------------

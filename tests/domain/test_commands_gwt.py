@@ -592,3 +592,32 @@ def test_a_split_files_a_request_for_the_same_requester_with_the_entry_s_text(
         scene.world.requester.id, "Акт", "И ещё: не грузится акт")  # fmt: skip
     assert (scene.ticket, LinkKind.RELATED) in new.links
     assert [type(e).__name__ for e in scene.desk.events.get(new.id)][-1] == "SplitFrom"
+
+
+def test_a_split_takes_the_files_the_requester_sent_with_the_entry_and_no_others(
+    scene: Scene,
+) -> None:
+    """Given a filing with a screenshot the requester attached, a staff file and an internal
+    one after it, and a message of his with its own file; when each is split off, then the new
+    request carries (as his) only the requester's files of that entry."""
+    w, desk = scene.world, scene.desk
+    shot = Attachment("screen.png", 10, "a" * 64, "image/png")
+    staff = Attachment("log.txt", 5, "b" * 64, "text/plain")
+    secret = Attachment("internal.txt", 5, "c" * 64, "text/plain", internal=True)
+    act = Attachment("act.pdf", 20, "d" * 64, "application/pdf")
+    desk.attach(w.requester, scene.ticket, shot)
+    desk.attach(w.agent, scene.ticket, staff)
+    desk.attach(w.agent, scene.ticket, secret)
+    desk.handle(w.requester, c.WriteMessage(scene.ticket, None, "И ещё: акт", (act,)))
+    wrote_at = scene.version()
+    files = {}
+    for entry, subject in ((1, "Первый вопрос"), (wrote_at, "Акт")):
+        before = scene.version()
+        desk.handle(w.agent, c.SplitOff(scene.ticket, None, entry, subject))
+        (split_event,) = list[Any](desk.events.get(scene.ticket, gt=before))
+        new = desk.repository.get(split_event.into_id)
+        added = [(e.by, e.attachment) for e in list[Any](desk.events.get(new.id))
+                 if type(e).__name__ == "AttachmentAdded"]  # fmt: skip
+        assert new.attachments == tuple(a for _, a in added)
+        files[subject] = added
+    assert files == {"Первый вопрос": [(w.requester.id, shot)], "Акт": [(w.requester.id, act)]}
