@@ -111,19 +111,46 @@
     viewingTimer = setInterval(function () { if (!typingUntil) { announce("viewing"); } }, 10000);
   }
 
-  // Tabs: buttons with role=tab show the panel they control.
+  // Tabs: buttons with role=tab show the panel they control. As the ARIA tabs pattern has it,
+  // only the selected tab is in the Tab order (roving tabindex); the arrow keys, Home and End
+  // select another and keep the focus on it; a click, Enter or Space selects one and moves the
+  // focus to its panel's first field.
+  function tabsOf(list) { return Array.prototype.slice.call(list.querySelectorAll('[role="tab"]')); }
+  function rove() {
+    document.querySelectorAll('[role="tablist"]').forEach(function (list) {
+      var tabs = tabsOf(list), chosen = tabs.filter(function (b) { return b.getAttribute("aria-selected") === "true"; })[0] || tabs[0];
+      tabs.forEach(function (b) { b.tabIndex = b === chosen ? 0 : -1; });
+    });
+  }
+  function selectTab(tab) {
+    var list = tab.closest('[role="tablist"]');
+    tabsOf(list).forEach(function (b) {
+      var on = b === tab;
+      b.setAttribute("aria-selected", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
+      var panel = document.getElementById(b.getAttribute("aria-controls"));
+      if (panel) { panel.hidden = !on; }
+    });
+    var kept = document.getElementById("composer-tab");  // the tab a live refresh keeps open
+    if (kept && list.closest("#composer")) { kept.value = tab.id.replace(/^tab-/, ""); }
+  }
+  rove();
+  document.addEventListener("htmx:afterSettle", rove);
+  document.addEventListener("keydown", function (e) {
+    var tab = e.target.closest && e.target.closest('[role="tab"]');
+    if (!tab || e.altKey || e.ctrlKey || e.metaKey) { return; }
+    var tabs = tabsOf(tab.closest('[role="tablist"]')), at = tabs.indexOf(tab);
+    var next = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: tabs.length - 1 }[e.key];
+    if (next === undefined) { return; }
+    e.preventDefault();
+    tab = tabs[(next + tabs.length) % tabs.length];
+    selectTab(tab);
+    tab.focus();
+  });
   document.addEventListener("click", function (e) {
     var tab = e.target.closest && e.target.closest('[role="tab"]');
     if (tab) {
-      var list = tab.closest('[role="tablist"]');
-      list.querySelectorAll('[role="tab"]').forEach(function (b) {
-        var on = b === tab;
-        b.setAttribute("aria-selected", on ? "true" : "false");
-        var panel = document.getElementById(b.getAttribute("aria-controls"));
-        if (panel) { panel.hidden = !on; }
-      });
-      var kept = document.getElementById("composer-tab");  // the tab a live refresh keeps open
-      if (kept && list.closest("#composer")) { kept.value = tab.id.replace(/^tab-/, ""); }
+      selectTab(tab);
       var first = document.getElementById(tab.getAttribute("aria-controls"));
       var field = first && first.querySelector("textarea, input:not([type=hidden]), select");
       if (field) { field.focus(); }
@@ -197,6 +224,42 @@
     timeline.querySelectorAll("[data-version]").forEach(function (el) {
       if (parseInt(el.dataset.version, 10) > shownBefore) { el.classList.add("new"); }
     });
+  });
+
+  // The focus after a swap: a form posted in place, or a live refresh, replaces the element that
+  // had the focus (htmx itself refocuses only an element with an id, and a button has none).
+  // Left on the page's body, the focus would send a keyboard user back to the top; it goes to the
+  // nearest of its former ancestors with an id that is still there (the composer's tab panel, the
+  // side panel), or first to the id its control names in data-focus-after ("Take it": the
+  // reply): the element itself if it takes the focus, else its first text field, else its first
+  // control.
+  var focusTrail = null;
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var had = document.activeElement, target = e.detail.target;
+    if (!had || had === document.body || !target || !target.contains(had)) { return; }
+    var hint = had.closest("[data-focus-after]");  // where the control says the work goes on
+    focusTrail = hint ? [hint.dataset.focusAfter] : [];
+    for (var el = had; el && el !== document.body; el = el.parentElement) {
+      if (el.id) { focusTrail.push(el.id); }
+    }
+  });
+  function focusable(el) {
+    return el.tabIndex >= 0 && !el.disabled && !el.closest("[hidden]") && el.getClientRects().length > 0;
+  }
+  function firstFocusable(root, selector) {
+    return Array.prototype.slice.call(root.querySelectorAll(selector)).filter(focusable)[0];
+  }
+  document.addEventListener("htmx:afterSettle", function () {
+    var trail = focusTrail, now = document.activeElement;
+    if (!trail || (now && now !== document.body)) { return; }
+    focusTrail = null;
+    for (var i = 0; i < trail.length; i++) {
+      var el = document.getElementById(trail[i]);
+      if (!el || el.closest("[hidden]")) { continue; }
+      var to = focusable(el) ? el : firstFocusable(el, "textarea") ||
+        firstFocusable(el, "input:not([type=hidden]), select, button, a[href], [tabindex]");
+      if (to) { to.focus(); return; }
+    }
   });
 
   // j / k move between the requests of a list; Enter opens the focused one.
