@@ -256,6 +256,18 @@ def test_a_burst_with_proofs_files_and_a_flood_is_still_refused(site: Site) -> N
     assert "proof_challenge" not in flood.text, "beyond the burst no proof helps"
 
 
+def test_the_refusal_says_in_russian_when_to_try_again_and_offers_the_check(site: Site) -> None:
+    site.services.public_form_limit = small_limit(site, plain=1, burst=2)
+    anna = site.new_client()
+    anna.cookies.set("suz_lang", "ru")
+    filed_id(post(anna, filing(site, **CONTACT)))
+    over = post(anna, filing(site, **CONTACT), [("скрин.png", PNG)])
+    assert over.status_code == 429
+    assert "Слишком много обращений с вашего адреса; повторите попытку через" in over.text
+    assert "так бывает при массовом сбое" in over.text
+    assert "Файлы, выбранные ранее (хранятся один час)" in over.text and "убрать" in over.text
+
+
 def test_a_proof_is_for_the_address_it_was_given_to(site: Site) -> None:
     limit = small_limit(site, plain=1, burst=5)
     assert limit.take("203.0.113.5").wait == 0

@@ -279,6 +279,10 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
             )
         except InvalidInput as e:
             return await again(422, errors_from(e, specs, raw))
+        except DeskError:  # refused otherwise (the category gone meanwhile): not a filing
+            if decision is not None and decision.wait == 0:
+                await run_in_threadpool(svc.public_form_limit.refund, address, decision)
+            raise
         position, failed = await _attach(request, viewer, filed, [*attachments, *restaged])
         await held_files.drop(request, held)
     return _filed(request, viewer, filed, position, failed)
