@@ -109,17 +109,28 @@ class Server:
 
 @contextmanager
 def serve(env: dict[str, str], log_dir: Path, *args: str) -> Iterator[Server]:
-    """A running `suz serve` process (healthy on entry), stopped on exit."""
-    port = free_port()
-    log = log_dir / f"serve-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "suz.cli", "serve", "--port", str(port), *args],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = Server(process, port, log)
+    """A running `suz serve` process (healthy on entry), stopped on exit.
+
+    The free port is found by binding port 0 and closing it, so another process (a test worker
+    beside this one, any outgoing connection) may take it before the server binds it: a server
+    that exits saying its address is in use is started again on another port (3 tries)."""
+    for attempt in range(3):
+        port = free_port()
+        log = log_dir / f"serve-{port}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "suz.cli", "serve", "--port", str(port), *args],
+                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        server = Server(process, port, log)
+        try:
+            server.wait_healthy()
+            break
+        except AssertionError:
+            server.stop()
+            if attempt == 2 or "address already in use" not in server.output():
+                raise
     try:
-        server.wait_healthy()
         yield server
     finally:
         server.stop()

@@ -15,7 +15,9 @@ import pytest
 from domain.desk import SYSTEM, Desk
 from domain.settings import Settings
 from processes.system import read_side
+from suz import bootstrap
 from suz.bootstrap import web_app
+from tests.store_copies import migrated
 from tests.world import World
 from web.auth import COOKIE
 from web.credentials import set_password_hash
@@ -28,6 +30,7 @@ with warnings.catch_warnings():  # starlette 1.10 prefers httpx2, which is not i
     from starlette.testclient import TestClient
 
 PASSWORD = "correct horse battery staple"
+FAST = {"time_cost": 1, "memory_cost_kib": 8192, "parallelism": 1}  # argon2id, cheap for tests
 ORIGIN = "http://testserver"
 CONTRACT = "1234567890123456789"
 CAST = ("requester", "colleague", "stranger", "agent", "engineer", "developer",
@@ -108,7 +111,14 @@ class Site:
 
 
 def migrate(settings: Settings) -> World:
-    """Creates the store's, views' and sessions' tables; builds the World with passwords."""
+    """Creates the store's, views' and sessions' tables; builds the World with passwords (a copy
+    of a store made so once per test process, when the test's store may be one:
+    tests/store_copies.py)."""
+    return migrated(settings, build_store)
+
+
+def build_store(settings: Settings) -> World:
+    """What `migrate` makes, made: every table, then the World with passwords."""
     desk = Desk(settings.store_env(create_tables=True))
     projections = read_side(desk, settings)
     projections.migrate()
@@ -116,7 +126,7 @@ def migrate(settings: Settings) -> World:
     sessions = open_session_store(settings)
     sessions.migrate()
     world = World.build(desk)
-    hashed = Passwords(time_cost=1, memory_cost_kib=8192, parallelism=1).hash(PASSWORD)
+    hashed = Passwords(**FAST).hash(PASSWORD)
     for name in CAST:
         actor_id = getattr(world, name).id
         set_password_hash(desk, sessions, SYSTEM, actor_id, hashed)
@@ -135,7 +145,11 @@ def open_site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
 def started_site(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, world: World
 ) -> Iterator[Site]:
-    """The app over a store already migrated for `world` (by `migrate`)."""
+    """The app over a store already migrated for `world` (by `migrate`). Its password hasher
+    has the cheap parameters the cast's passwords are stored with (FAST): the default's dummy
+    hash, made when the app is built, costs ~0.2 s of CPU for each of several hundred sites;
+    tests/web/test_passwords.py checks the defaults."""
+    monkeypatch.setattr(bootstrap, "Passwords", lambda: Passwords(**FAST))
     app = web_app(replace(settings, origins=f"{ORIGIN} http://127.0.0.1:8000"), run_views=True)
     with TestClient(app) as client:
         site = Site(client, world)
