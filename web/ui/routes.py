@@ -18,6 +18,7 @@ from web.ui import (
     history_pages,
     incident_pages,
     kb_pages,
+    me_pages,
     notification_pages,
     oversight_pages,
     quality_pages,
@@ -30,6 +31,7 @@ from web.ui import (
 
 routes: list[BaseRoute] = [
     *session_pages.routes,
+    *me_pages.routes,
     *desk_pages.routes,
     *call_pages.routes,
     *incident_pages.routes,
