@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 from starlette.concurrency import run_in_threadpool
@@ -110,6 +110,29 @@ def field_uploads(specs: list[FieldSpec], form: FormData) -> dict[str, UploadFil
         if spec.type is FieldType.FILE and isinstance(upload, UploadFile) and upload.filename:
             found[spec.key] = upload
     return found
+
+
+async def carried(
+    request: Request,
+    actor: Actor,
+    specs: list[FieldSpec],
+    form: FormData,
+    files: list[UploadFile],
+    raw: dict[str, str],
+) -> tuple[list[HeldFile], list[tuple[str, UploadFile]]]:
+    """The held files a submission claims (those it removed are deleted now) and its new files,
+    each with the file field it is for ("" for the others). A file chosen now for a field
+    replaces the one held for it; a held one fills its field in `raw` otherwise."""
+    by_field = field_uploads(specs, form)
+    claim = claimed(request, form, actor)
+    await drop(request, claim.removed)
+    file_fields = {s.key for s in specs if s.type is FieldType.FILE}
+    held = [h if h.field in file_fields else replace(h, field="")
+            for h in claim.kept if h.field not in by_field]  # fmt: skip
+    for h in held:
+        if h.field and not raw.get(h.field):
+            raw[h.field] = h.name
+    return held, [*by_field.items(), *(("", f) for f in files)]
 
 
 async def hold(request: Request, staged: list[tuple[str, Attachment]]) -> list[HeldFile]:

@@ -7,7 +7,6 @@ link; a signed-in requester is taken to the request's page.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from domain.access import Command, may
 from domain.article import Kind
-from domain.category import FieldSpec, FieldType, parse_fields
+from domain.category import FieldSpec, parse_fields
 from domain.errors import DeskError, InvalidInput, NotFound
 from domain.results import FiledTicket
 from domain.ticket import Attachment, Channel, Contact, Urgency
@@ -176,17 +175,7 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
         values = {k: v for k, v in p.form.multi_items() if isinstance(v, str)}
         for k in ("csrf_token", held_files.FIELD, held_files.DROP, "proof", "proof_challenge"):
             values.pop(k, None)
-        by_field = held_files.field_uploads(specs, p.form)
-        claim = held_files.claimed(request, p.form, viewer.actor)
-        await held_files.drop(request, claim.removed)
-        file_fields = {s.key for s in specs if s.type is FieldType.FILE}
-        # a file chosen now for a field replaces the one held for it; one held fills it otherwise
-        held = [h if h.field in file_fields else replace(h, field="")
-                for h in claim.kept if h.field not in by_field]  # fmt: skip
-        for h in held:
-            if h.field and not raw.get(h.field):
-                raw[h.field] = h.name
-        new = [*by_field.items(), *(("", f) for f in p.files)]
+        held, new = await held_files.carried(request, viewer.actor, specs, p.form, p.files, raw)
         staged: list[tuple[str, Attachment]] | None = None  # the new files, once stored here
         decision: Decision | None = None
 
@@ -195,8 +184,7 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
         ) -> Response:
             """The form sent back with `errors`, holding its files (the new ones too, unless
             `fresh` is False: they could not be stored); a filing counted is taken back."""
-            if decision is not None and decision.wait == 0:
-                await run_in_threadpool(svc.public_form_limit.refund, address, decision)
+            await _refund(request, address, decision)
             to_hold = staged or []
             if staged is None and fresh and new and "files" not in errors:
                 try:
@@ -280,12 +268,18 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
         except InvalidInput as e:
             return await again(422, errors_from(e, specs, raw))
         except DeskError:  # refused otherwise (the category gone meanwhile): not a filing
-            if decision is not None and decision.wait == 0:
-                await run_in_threadpool(svc.public_form_limit.refund, address, decision)
+            await _refund(request, address, decision)
             raise
         position, failed = await _attach(request, viewer, filed, [*attachments, *restaged])
         await held_files.drop(request, held)
     return _filed(request, viewer, filed, position, failed)
+
+
+async def _refund(request: Request, address: str, decision: Decision | None) -> None:
+    """Takes back a filing the address's limit counted (web/filing_limit.py): it was refused."""
+    if decision is not None and decision.wait == 0:
+        limit = services(request).public_form_limit
+        await run_in_threadpool(limit.refund, address, decision)
 
 
 def _urgency(value: str) -> Urgency:
