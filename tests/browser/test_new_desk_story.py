@@ -373,21 +373,23 @@ def publish_alone(method: Page) -> None:
     expect(method.locator(".kb-journal")).to_contain_text("без второго рецензента")
 
 
-def read_the_figures(url: str) -> dict[str, Any]:
-    """The analyst issues himself a personal token and reads the analytics with it."""
-    with httpx.Client(base_url=url, timeout=10.0) as client:
-        r = client.post("/api/v1/session", json={"login": "a.fedorov", "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        headers = {"X-CSRF-Token": r.json()["csrf_token"], "Origin": url}
-        r = client.post("/api/v1/me/tokens", json={"name": "отчёты"}, headers=headers)
-        assert r.status_code == 201, r.text
-        secret = r.json()["secret"]
-    with httpx.Client(base_url=url, timeout=30.0) as api:
-        r = api.get("/api/v1/analytics?by=category",
-                    headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
-        assert r.status_code == 200, r.text
-        figures: dict[str, Any] = r.json()
-    return figures
+def read_the_figures(analyst: Page) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The analyst issues himself a personal token on his account page and reads the analytics
+    with it through the JSON API: by category, and by channel (labelled, keys kept)."""
+    analyst.locator("header a.who").click()
+    expect(analyst.locator("h1")).to_have_text("Моя учётная запись")
+    analyst.locator("#token-name").fill("ежемесячный отчёт")
+    analyst.get_by_role("button", name="Выпустить токен").click()
+    expect(analyst.locator("#token-issued")).to_contain_text("показан только сейчас")
+    secret = analyst.locator("#token-secret").input_value()
+    bearer = {"Authorization": f"Bearer {secret}", "Accept-Language": "ru"}
+    with httpx.Client(base_url=analyst.url.split("/me")[0], timeout=30.0) as api:
+        figures = []
+        for by in ("category", "channel"):
+            r = api.get(f"/api/v1/analytics?by={by}", headers=bearer)
+            assert r.status_code == 200, r.text
+            figures.append(r.json())
+    return figures[0], figures[1]
 
 
 # -- the story -----------------------------------------------------------------------------------
@@ -416,10 +418,13 @@ def test_a_desk_set_up_from_nothing_in_the_ui_serves_agents_a_methodologist_and_
         agent = browsers.sign_in("o.kuznetsova", path="/desk")
         work_the_desk(agent, ids)
         publish_alone(browsers.sign_in("m.lebedeva", path="/kb"))
-        figures = read_the_figures(desk.url)
+        figures, channels = read_the_figures(browsers.sign_in("a.fedorov", path="/analytics"))
         print(f"done in {time.monotonic() - started:.1f} s", file=sys.stderr)
         browsers.close()  # before the server stops: their pages would poll a closed port
     row = next(r for r in figures["rows"] if r["key"] == ids["category"])
     assert (row["label"], row["filed"]) == (CATEGORY, BULK + 1)
     assert figures["total"]["filed"] == BULK + 1
     assert sum(b["count"] for b in figures["backlog"]) == BULK  # one merged: closed
+    labels = {r["key"]: (r["label"], r["filed"]) for r in channels["rows"]}
+    assert labels == {"cabinet": ("Личный кабинет", BULK - BULK // 4 + 1),
+                      "public_form": ("Публичная форма", BULK // 4)}  # fmt: skip
