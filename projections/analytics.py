@@ -126,8 +126,9 @@ class AnalyticsView(View):
     name = "analytics"
     tables = ("v_analytics", "v_analytics_days", "v_analytics_groups")
     # 2: handling time, the per-day table; 3: open counts; 4: month rows; 5: holders;
-    # 6: mass incidents are not line 1, earlier ratings; 7: nor other lines' groups
-    shape = 7
+    # 6: mass incidents are not line 1, earlier ratings; 7: nor other lines' groups;
+    # 8: durations' histograms (a year's medians in two phases), categories' month rows
+    shape = 8
 
     def __init__(self) -> None:
         self._kinds: dict[str, str] = {}  # group -> kind: a group's kind never changes
