@@ -339,6 +339,7 @@ class SuzProcess:
     db: str
     pools: tuple[int, int, int]  # SUZ_DB_POOL_SIZE, SUZ_STORE_POOL_SIZE, SUZ_STORE_MAX_OVERFLOW
     log: Path
+    serve_args: tuple[str, ...] = ()  # more arguments of `suz serve` (--workers 2, --no-views)
     proc: subprocess.Popen[bytes] | None = None
     imported: dict[str, str] = field(default_factory=dict)
 
@@ -393,7 +394,8 @@ class SuzProcess:
 
     def start(self) -> None:
         self.run("-m", "suz.cli", "migrate")
-        self.run("-m", "suz.cli", "demo", "--if-empty")
+        # --small: the few requests of the tests, as before `suz demo` loaded a quarter by default
+        self.run("-m", "suz.cli", "demo", "--if-empty", "--small")
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [
@@ -405,6 +407,7 @@ class SuzProcess:
                     SUZ_HOST,
                     "--port",
                     str(SUZ_PORT),
+                    *self.serve_args,
                 ],
                 cwd=self.checkout,
                 env=self.env(),
@@ -873,6 +876,8 @@ def cells(
     peer_failed: list[BaseException] = []
 
     def peer_setup() -> None:  # beside suz's set-up: the two take about as long
+        if args.suz_only:
+            return
         try:
             if not (PEER_ROOT / "venv" / "bin" / "python").exists():
                 dh_script("setup.sh")
@@ -897,13 +902,20 @@ def cells(
         peer.join()
     if peer_failed:
         raise SystemExit(f"the peer's set-up failed: {peer_failed[0]!r}")
-    a, b = Suz(state, args.timeout), Peer(json.loads(DH_STATE.read_text()), args.timeout)
+    a = Suz(state, args.timeout)
+    peer_state = {"base_url": "http://127.0.0.1:0"} if args.suz_only else None
+    b = Peer(peer_state or json.loads(DH_STATE.read_text()), args.timeout)
     a.refresh_versions()
     out(
         f"set-up {time.monotonic() - t0:.0f} s: suz {len(state['pool_ids'])} pool tickets,"
         f" a ticket of {state['big_entries']} timeline entries, {len(state['categories'])}"
-        f" categories; peer {len(b.s['pool_ticket_ids'])} pool tickets, a ticket of"
-        f" {b.s['big_ticket_followups']} follow-ups"
+        " categories; "
+        + (
+            "peer not run (--suz-only)"
+            if args.suz_only
+            else f"peer {len(b.s['pool_ticket_ids'])} pool tickets, a ticket of"
+            f" {b.s['big_ticket_followups']} follow-ups"
+        )
     )
     monitor = Monitor({"suz": args.suz_db, "peer": DH_DB})
     monitor.limit = args.conn_limit
@@ -923,7 +935,7 @@ def cells(
     try:
         for sc in scenarios:
             for c in conc:
-                for system in ("suz", "peer"):
+                for system in ("suz",) if args.suz_only else ("suz", "peer"):
                     if monitor.over:
                         raise SystemExit(f"stopped: {monitor.over}")
                     make, fn = spec[sc][system]
@@ -1030,6 +1042,16 @@ def main(argv: list[str] | None = None) -> int:
         help="reuse both databases and suz's fixtures of the last run",
     )
     ap.add_argument("--out", type=Path, help="results file (default results/<label>-<date>.txt)")
+    ap.add_argument(
+        "--serve-args",
+        default="",
+        help="more arguments of suz serve, e.g. '--workers 2' or '--no-views' (a diagnosis)",
+    )
+    ap.add_argument(
+        "--suz-only",
+        action="store_true",
+        help="run suz's cells only (CPU per command, profiles): no peer set up or run",
+    )
     args = ap.parse_args(argv)
     conc = [int(x) for x in args.concurrency.split(",")]
     scenarios = [s for s in args.scenarios.split(",") if s]
@@ -1048,7 +1070,8 @@ def main(argv: list[str] | None = None) -> int:
     txt = args.out or HERE / "results" / f"{args.label}-{stamp}.txt"
     txt.parent.mkdir(parents=True, exist_ok=True)
     out = Out()
-    suz = SuzProcess(checkout, args.python, args.suz_db, pools, WORK / "suz-serve.log")
+    suz = SuzProcess(checkout, args.python, args.suz_db, pools, WORK / "suz-serve.log",
+                     tuple(args.serve_args.split()))  # fmt: skip
     t_all = time.monotonic()
     out(f"# bench_pair {args.label}: suz against django-helpdesk 2.6.1, started {now()}")
     out("command: " + " ".join([sys.executable, *sys.argv]))
@@ -1072,6 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
         f"suz: one process (`suz serve`, views in it), pools {args.pools}"
         f" (at most {sum(pools) + 2} connections), database {args.suz_db};"
         f" peer: gunicorn 2 sync workers, database {DH_DB}"
+        + (f"; suz serve given {args.serve_args!r}" if args.serve_args else "")
     )
     out(
         f"cells: warm-up {args.warmup} s, then {args.duration} s timed; clients {conc};"
