@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.ticket import Ticket
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 from projections.tickets import CHANGES
 
@@ -105,6 +105,16 @@ class ActivityView(View):
             r.category_id = str(event.category_id)
         self._changed.add(ticket)
         self._row(event, position, r)
+
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """The stored requests this batch changes (not those it files), in one query."""
+        filed = {e.originator_id for _, e in events if type(e) is Ticket.Filed}
+        wanted = {str(e.originator_id) for _, e in events
+                  if type(e) is not Ticket.Filed and e.originator_id not in filed}  # fmt: skip
+        sql = ("SELECT ticket_id, number, subject, line, group_id, category_id"
+               " FROM v_activity_tickets WHERE ticket_id {keys}")  # fmt: skip
+        for t, number, subject, line, group, category in select_in(tx, sql, wanted):
+            self._requests[str(t)] = _Request(int(number), subject, int(line), group, category)
 
     def flush(self, tx: Tx) -> None:
         if self._rows:

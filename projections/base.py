@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
 from eventsourcing.utils import get_topic
 
-from projections.db import Tx
+from projections.db import Row, Tx
 
 H = TypeVar("H", bound=Callable[..., None])
 
@@ -38,6 +38,11 @@ class View:
     def begin(self) -> None:
         """Called before each batch: a view that buffers writes starts with empty buffers."""
 
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """Called after `begin` with the batch's events this view handles, before they are
+        handled: a view that reads a stored row per event reads them all here, in one query per
+        batch (`select_in`), instead of one round trip per event."""
+
     def flush(self, tx: Tx) -> None:
         """Called at the end of each batch, inside its transaction: write what was buffered."""
 
@@ -55,6 +60,24 @@ def on(*event_classes: type) -> Callable[[H], H]:
         return method
 
     return mark
+
+
+CHUNK = 500  # keys per statement on SQLite (its limit on parameters is 32,766, older ones 999)
+
+
+def select_in(tx: Tx, sql: str, keys: Iterable[Any]) -> list[Row]:
+    """The rows of `sql` whose `{keys}` condition holds for any of `keys`: `sql` says
+    `WHERE id {keys}`. PostgreSQL: one statement (`= ANY(%s)`); SQLite: `IN` by chunks."""
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return []
+    if tx.dialect == "postgres":
+        return tx.all(sql.format(keys="= ANY(%s)"), (wanted,))
+    rows: list[Row] = []
+    for i in range(0, len(wanted), CHUNK):
+        part = wanted[i : i + CHUNK]
+        rows += tx.all(sql.format(keys=f"IN ({', '.join(['%s'] * len(part))})"), part)
+    return rows
 
 
 TRACKING_DDL = (

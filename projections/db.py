@@ -61,19 +61,58 @@ class _PgTx:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
+        self._queued: list[tuple[str, Sequence[Any]]] | None = None  # None: not deferring
+
+    def defer(self) -> None:
+        """From now on `execute` queues its statement instead of waiting for its answer (a view
+        batch's writes: PostgreSQL is sent them together, one round trip per run of writes
+        instead of one each). Every read, `executemany` and `flush` sends what was queued first,
+        and the transaction does before it commits, so statements still run in their order and
+        reads see the writes before them; an error of a queued write is raised by the next of
+        those instead of by its `execute`."""
+        if self._queued is None:
+            self._queued = []
+
+    def flush(self) -> None:
+        queued = self._queued
+        if not queued:
+            return
+        self._queued = []
+        with self.conn.pipeline(), self.conn.cursor() as cur:
+            for sql, params in queued:
+                cur.execute(sql, params)  # type: ignore[arg-type]
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        if self._queued is not None:
+            self._queued.append((sql, pg_params(params)))
+            return
         self.conn.execute(sql, pg_params(params))  # type: ignore[arg-type]
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.flush()
         with self.conn.cursor() as cur:
             cur.executemany(sql, [pg_params(r) for r in rows])  # type: ignore[arg-type]
 
     def all(self, sql: str, params: Sequence[Any] = (), *, binary: bool = False) -> list[Row]:
+        self.flush()
         return self.conn.execute(sql, pg_params(params), binary=binary).fetchall()  # type: ignore[arg-type]
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self.flush()
         return self.conn.execute(sql, pg_params(params)).fetchone()  # type: ignore[arg-type]
+
+
+def defer(tx: Tx) -> None:
+    """`tx`'s writes are queued until its next read (PostgreSQL, `_PgTx.defer`); SQLite runs
+    in the process, where a statement costs no round trip: nothing to queue."""
+    if isinstance(tx, _PgTx):
+        tx.defer()
+
+
+def flush(tx: Tx) -> None:
+    """Sends `tx`'s queued writes now, raising the first one's error."""
+    if isinstance(tx, _PgTx):
+        tx.flush()
 
 
 class ViewDB:
@@ -181,7 +220,9 @@ class ViewDB:
                 conn.execute("COMMIT")
             return
         with self._borrow() as pg, pg.transaction():
-            yield _PgTx(pg)
+            tx = _PgTx(pg)
+            yield tx
+            tx.flush()  # queued writes (`defer`) go before the commit
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

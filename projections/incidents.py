@@ -32,7 +32,7 @@ from domain.incidents import Criteria, IncidentStatus, MassIncident, Triggers
 from domain.people import GroupKind
 from domain.ticket import Ticket, TicketKind
 from projections import trigger_counts
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 from projections.pg_text import pg_value
 from projections.trigger_counts import Count as Count
@@ -119,6 +119,17 @@ class IncidentsView(View):
     def begin(self) -> None:
         self.counts.begin()
         self._open: list[tuple[str, Criteria]] | None = None  # open incidents, read once a batch
+        # tickets known (`prefetch`) to have no v_incident_todo row: their resolution or close
+        # need not ask (a round trip per event); one queued in this batch leaves the set
+        self._untodo: set[str] = set()
+
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """Which of the requests this batch resolves or closes are queued for an incident."""
+        ending = {str(e.originator_id) for _, e in events
+                  if isinstance(e, Ticket.Resolved | Ticket.Closed)}  # fmt: skip
+        sql = "SELECT ticket_id FROM v_incident_todo WHERE ticket_id {keys}"
+        queued = {str(r[0]) for r in select_in(tx, sql, ending)}
+        self._untodo = ending - queued
 
     def flush(self, tx: Tx) -> None:
         self.counts.flush(tx)
@@ -186,6 +197,7 @@ class IncidentsView(View):
             (category, week, hour),
         )
         if queued is not None:
+            self._untodo.discard(ticket)
             tx.execute(
                 "INSERT INTO v_incident_todo (incident_id, ticket_id) VALUES (%s, %s)",
                 (queued, ticket),
@@ -201,9 +213,9 @@ class IncidentsView(View):
         if isinstance(event, Ticket.Reopened):
             tx.execute("UPDATE v_incident_requests SET active = 1 WHERE ticket_id = %s", (ticket,))
             return
-        unqueued = tx.all(
+        unqueued = [] if ticket in self._untodo else tx.all(
             "DELETE FROM v_incident_todo WHERE ticket_id = %s RETURNING ticket_id", (ticket,)
-        )
+        )  # fmt: skip
         if isinstance(event, Ticket.Closed):  # its text is no longer needed
             self.counts.uncount(tx, [ticket], flag=False)
             tx.execute("DELETE FROM v_incident_requests WHERE ticket_id = %s", (ticket,))
@@ -437,6 +449,7 @@ class IncidentsView(View):
             if criteria.matches(r[1], orjson.loads(r[2]), r[3])
         ]
         if found:
+            self._untodo -= {t for _, t in found}
             tx.executemany(
                 "INSERT INTO v_incident_todo (incident_id, ticket_id) VALUES (%s, %s)"
                 " ON CONFLICT DO NOTHING",

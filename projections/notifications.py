@@ -27,7 +27,7 @@ history:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
@@ -39,7 +39,7 @@ from domain.incidents import MassIncident
 from domain.notifications import REQUESTER_KINDS, Kind, Via, default_via
 from domain.people import Account, Group, GroupKind, Role
 from domain.ticket import Channel, Ticket, TicketKind
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 
 MAIL_MAX_AGE = timedelta(days=2)
@@ -275,14 +275,26 @@ class Person:
 ANONYMOUS = Person("", "", "ru", {}, False)
 
 
+TICKET_EVENTS = frozenset(
+    c for c in (*TICKET_RULES, Ticket.Escalated) if issubclass(c, Ticket.Event)
+)
+REQUEST_COLUMNS = ("number, subject, kind, channel, requester_id, contact_email, contact_name,"
+                   " assignee_id, group_id, also")  # fmt: skip
+
+
+def _request_of(ticket_id: UUID, row: tuple[Any, ...]) -> Request:
+    return Request(ticket_id, int(row[0]), row[1], TicketKind(row[2]), Channel(row[3]),
+                   _u(row[4]), row[5], row[6], _u(row[7]), _u(row[8]),
+                   tuple(orjson.loads(row[9])))  # fmt: skip
+
+
 class NotificationsView(View):
     name = "notifications"
     tables = ("v_notifications", "v_notify_tickets", "v_notify_people", "v_notify_groups")
     shape = 1
 
     def __init__(self) -> None:
-        self._mark: int | None = None  # letters only above this position (see the docstring)
-        self._top = 0
+        self.begin()
 
     def ddl(self, dialect: str) -> list[str]:
         big = "BIGINT"
@@ -317,7 +329,21 @@ class NotificationsView(View):
         ]
 
     def begin(self) -> None:
-        self._mark, self._top = None, 0
+        self._mark: int | None = None  # letters only above this position (see the docstring)
+        self._top = 0
+        # the batch's requests and people as the view's tables hold them, read once a batch:
+        # every write of this view to one of those rows changes or drops its entry too
+        self._requests: dict[str, Request | None] = {}
+        self._people: dict[str, Person | None] = {}
+
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """The stored requests of the batch's events (not those it files), in one query."""
+        filed = {e.originator_id for _, e in events if isinstance(e, Ticket.Filed)}
+        wanted = {str(e.originator_id) for _, e in events
+                  if type(e) in TICKET_EVENTS and e.originator_id not in filed}  # fmt: skip
+        for row in select_in(tx, f"SELECT id, {REQUEST_COLUMNS} FROM v_notify_tickets"
+                             " WHERE id {keys}", wanted):  # fmt: skip
+            self._requests[str(row[0])] = _request_of(UUID(str(row[0])), row[1:])
 
     def flush(self, tx: Tx) -> None:
         if self._top and self._mark is not None and self._top > self._mark:
@@ -340,6 +366,7 @@ class NotificationsView(View):
             (str(e.originator_id), e.login, e.display_name, e.email,
              orjson.dumps([r.value for r in e.roles]).decode()),
         )  # fmt: skip
+        self._people.pop(str(e.originator_id), None)
 
     @on(Account.JoinedGroup, Account.LeftGroup)
     def membership(self, tx: Tx, e: Any, position: int) -> None:
@@ -348,6 +375,7 @@ class NotificationsView(View):
         if isinstance(e, Account.JoinedGroup):
             groups.append(str(e.group_id))
         self._person(tx, e, "group_ids", orjson.dumps(groups).decode())
+        self._people.pop(str(e.originator_id), None)
 
     @on(Account.RolesChanged)
     def roles_changed(self, tx: Tx, e: Account.RolesChanged, position: int) -> None:
@@ -362,6 +390,7 @@ class NotificationsView(View):
         tx.execute("UPDATE v_notify_people SET choices = %s, language = %s WHERE id = %s",
                    (orjson.dumps(dict(e.choices)).decode(), e.language,
                     str(e.originator_id)))  # fmt: skip
+        self._people.pop(str(e.originator_id), None)
 
     @on(Account.NotificationsRead)
     def read(self, tx: Tx, e: Account.NotificationsRead, position: int) -> None:
@@ -371,6 +400,7 @@ class NotificationsView(View):
     def _person(self, tx: Tx, e: Any, column: str, value: object) -> None:
         tx.execute(f"UPDATE v_notify_people SET {column} = %s WHERE id = %s",
                    (value, str(e.originator_id)))  # fmt: skip
+        self._people.pop(str(e.originator_id), None)
 
     @on(Group.Formed)
     def group_formed(self, tx: Tx, e: Group.Formed, position: int) -> None:
@@ -396,6 +426,7 @@ class NotificationsView(View):
                  _s(e.requester_id), contact.email if contact else "",
                  contact.name if contact else ""),
             )  # fmt: skip
+            self._requests.pop(str(e.originator_id), None)  # read back as the table has it
         request = self._request(tx, e.originator_id)
         if request is None:
             return
@@ -407,6 +438,8 @@ class NotificationsView(View):
                 e.assignee_id if isinstance(e, Ticket.Assigned) else e.to_assignee_id)  # fmt: skip
             tx.execute("UPDATE v_notify_tickets SET group_id = %s, assignee_id = %s WHERE id = %s",
                        (_s(group), _s(assignee), str(e.originator_id)))  # fmt: skip
+            request = self._requests[str(e.originator_id)] = replace(
+                request, group_id=_u(group), assignee_id=_u(assignee))  # fmt: skip
         sender = getattr(e, "sender", "")  # a letter from another address (issue 16, mail in)
         if isinstance(e, Ticket.RequesterWrote) and sender and sender not in request.also:
             self._also(tx, e, request, sender)
@@ -421,28 +454,30 @@ class NotificationsView(View):
             also = orjson.dumps([*request.also, sender]).decode()
             tx.execute("UPDATE v_notify_tickets SET also = %s WHERE id = %s",
                        (also, str(e.originator_id)))  # fmt: skip
+            self._requests[str(e.originator_id)] = replace(request, also=(*request.also, sender))
 
     @on(MassIncident.Proposed)
     def proposed(self, tx: Tx, e: MassIncident.Proposed, position: int) -> None:
         self._tell(tx, e, position, None, told(e, None, _Tables(tx)))
 
     def _request(self, tx: Tx, ticket_id: UUID) -> Request | None:
-        row = tx.one(
-            "SELECT number, subject, kind, channel, requester_id, contact_email, contact_name,"
-            " assignee_id, group_id, also FROM v_notify_tickets WHERE id = %s",
-            (str(ticket_id),))  # fmt: skip
-        if row is None:
-            return None
-        return Request(ticket_id, int(row[0]), row[1], TicketKind(row[2]), Channel(row[3]),
-                       _u(row[4]), row[5], row[6], _u(row[7]), _u(row[8]),
-                       tuple(orjson.loads(row[9])))  # fmt: skip
+        key = str(ticket_id)
+        if key in self._requests:
+            return self._requests[key]
+        row = tx.one(f"SELECT {REQUEST_COLUMNS} FROM v_notify_tickets WHERE id = %s", (key,))
+        found = self._requests[key] = _request_of(ticket_id, row) if row else None
+        return found
 
     def _person_of(self, tx: Tx, account: UUID) -> Person | None:
+        key = str(account)
+        if key in self._people:
+            return self._people[key]
         row = tx.one("SELECT email, name, language, choices, disabled FROM v_notify_people"
-                     " WHERE id = %s", (str(account),))  # fmt: skip
-        if row is None:
-            return None
-        return Person(row[0], row[1], row[2], orjson.loads(row[3]), bool(row[4]))
+                     " WHERE id = %s", (key,))  # fmt: skip
+        found = self._people[key] = (
+            Person(row[0], row[1], row[2], orjson.loads(row[3]), bool(row[4])) if row else None
+        )
+        return found
 
     def _tell(self, tx: Tx, e: Any, position: int, request: Request | None,
               tolds: Iterable[Told]) -> None:  # fmt: skip

@@ -37,10 +37,10 @@ import psycopg
 from eventsourcing.application import Application
 
 from projections.base import set_trackings, trackings
-from projections.db import ViewDB
+from projections.db import ViewDB, defer, flush
 from projections.failures import failed, recovered
 from projections.locks import singleton
-from projections.runner import BATCH, Runner
+from projections.runner import BATCH, Runner, Sizing
 from projections.signals import Positions, Wakeup
 
 log = logging.getLogger("suz.projections")
@@ -78,7 +78,8 @@ class Pump:
         batch: int = BATCH,
     ) -> None:
         self.app, self.db, self.positions, self.wakeup = app, db, positions, wakeup
-        self.runners, self.batch = runners, batch
+        self.runners, self.batch = runners, batch  # `batch`: near the head; more while behind
+        self.sizing = Sizing()
         self.in_step: list[Runner] = list(runners)  # the pump's own thread changes these two
         self.beside: dict[str, _Beside] = {}
         self._held: set[str] = set()
@@ -98,6 +99,7 @@ class Pump:
             return 0
         names = [r.view.name for r in self.in_step]
         with self.db.tx() as tx:
+            defer(tx)  # the views' writes are sent together (see Tx.defer)
             own = trackings(tx, names)
             ahead = max(own.values())
             for r in [r for r in self.in_step if own[r.view.name] < ahead - self.batch]:
@@ -106,12 +108,15 @@ class Pump:
             start = min(own[r.view.name] for r in members)
             head = self.app.recorder.max_notification_id() or 0
             if head <= start:
+                self.sizing.grown = 0
                 for r in members:
                     self.positions.moved(r.view.name, own[r.view.name])
                 return 0
+            limit = self.sizing.limit(self.batch)
+            started = time.monotonic()
             topics = sorted({t for r in members for t in r.view.topics})
             notifications = self.app.recorder.select_notifications(
-                start=start + 1, limit=self.batch, stop=head, topics=topics
+                start=start + 1, limit=limit, stop=head, topics=topics
             )
             to_domain = self.app.mapper.to_domain_event
             events = [(n.id, to_domain(n)) for n in notifications]  # decoded once for all
@@ -119,7 +124,7 @@ class Pump:
                 self._current = r
                 _apply(r, tx, events, own[r.view.name])
             self._current = None
-            full = len(notifications) == self.batch
+            full = len(notifications) == limit
             reached = notifications[-1].id if full else head
             moved = {r.view.name: max(own[r.view.name], reached) for r in members}
             set_trackings(tx, moved)
@@ -129,6 +134,7 @@ class Pump:
                     "SELECT pg_notify('suz_views', x) FROM unnest(%s::text[]) AS x",
                     ([f"{scope}:{name}:{p}" for name, p in moved.items()],),
                 )
+        self.sizing.done(limit, len(notifications), time.monotonic() - started)
         for name, position in moved.items():
             self.positions.moved(name, position)
         return max(len(notifications), 1)
@@ -280,10 +286,11 @@ def _apply(runner: Runner, tx: Any, events: list[tuple[int, Any]], own: int) -> 
     view, fault = runner.view, runner.fault
     handlers = view.handlers
     view.begin()
-    for position, event in events:
-        if position <= own or type(event) not in handlers:
-            continue
+    mine = [(p, e) for p, e in events if p > own and type(e) in handlers]
+    view.prefetch(tx, mine)
+    for position, event in mine:
         if fault:
             fault(position)
         view.handle(tx, event, position)
     view.flush(tx)
+    flush(tx)  # a queued write's error is this view's, not the next one's

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.ticket import Ticket
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 from projections.queues import TicketRow
 from projections.sla import stamp
@@ -53,7 +53,7 @@ class QueueHistoryView(View):
 
     def begin(self) -> None:
         self._open: dict[str, State] = {}  # this batch's tickets: their open interval
-        self._rows: list[tuple[Any, ...]] = []  # intervals to insert
+        self._rows: dict[tuple[str, int], tuple[Any, ...]] = {}  # intervals to insert, by key
         self._closed: list[tuple[str, str, int]] = []  # (valid_to, ticket, version) to close
 
     def ddl(self, dialect: str) -> list[str]:
@@ -82,7 +82,7 @@ class QueueHistoryView(View):
         )
         state = State(shadow, event.originator_version, stamp(event.timestamp) or "", new=True)
         self._open[shadow.id] = state
-        self._rows.append(_row(state))
+        self._rows[(shadow.id, state.version)] = _row(state)
 
     @on(
         Ticket.Assigned,
@@ -109,15 +109,23 @@ class QueueHistoryView(View):
             return
         moment = stamp(event.timestamp) or ""
         if state.new:  # opened in this batch: close its row before it is written
-            self._rows = [
-                r if (r[0], r[1]) != (ticket, state.version) else (*r[:3], moment, *r[4:])
-                for r in self._rows
-            ]
+            r = self._rows[(ticket, state.version)]
+            self._rows[(ticket, state.version)] = (*r[:3], moment, *r[4:])
         else:
             self._closed.append((moment, ticket, state.version))
         new = State(after, event.originator_version, moment, new=True)
         self._open[ticket] = new
-        self._rows.append(_row(new))
+        self._rows[(ticket, new.version)] = _row(new)
+
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """The open intervals of the tickets this batch changes (not those it files), at once."""
+        filed = {e.originator_id for _, e in events if type(e) is Ticket.Filed}
+        wanted = {str(e.originator_id) for _, e in events
+                  if type(e) is not Ticket.Filed and e.originator_id not in filed}  # fmt: skip
+        rows = select_in(tx, f"SELECT {', '.join(STATE_COLUMNS)} FROM v_ticket_states"
+                         " WHERE valid_to IS NULL AND ticket_id {keys}", wanted)  # fmt: skip
+        for row in rows:
+            self._open[str(row[0])] = _state(row)
 
     def _load(self, tx: Tx, ticket: str) -> State | None:
         row = tx.one(
@@ -127,19 +135,7 @@ class QueueHistoryView(View):
         )
         if row is None:
             return None
-        d = dict(zip(STATE_COLUMNS, row, strict=True))
-        shadow = Shadow(
-            id=ticket,
-            number=d["number"],
-            subject=d["subject"],
-            status=d["status"],
-            priority=d["priority"],
-            line=d["line"],
-            group_id=d["group_id"],
-            assignee_id=d["assignee_id"],
-            kind=d["kind"],
-        )
-        return State(shadow, d["version"], d["valid_from"])
+        return _state(row)
 
     def flush(self, tx: Tx) -> None:
         if self._closed:
@@ -151,9 +147,26 @@ class QueueHistoryView(View):
             marks = ", ".join(["%s"] * len(STATE_COLUMNS))
             tx.executemany(
                 f"INSERT INTO v_ticket_states ({', '.join(STATE_COLUMNS)}) VALUES ({marks})",
-                self._rows,
+                list(self._rows.values()),
             )
         self.begin()
+
+
+def _state(row: tuple[Any, ...]) -> State:
+    """A stored open interval."""
+    d = dict(zip(STATE_COLUMNS, row, strict=True))
+    shadow = Shadow(
+        id=str(d["ticket_id"]),
+        number=d["number"],
+        subject=d["subject"],
+        status=d["status"],
+        priority=d["priority"],
+        line=d["line"],
+        group_id=d["group_id"],
+        assignee_id=d["assignee_id"],
+        kind=d["kind"],
+    )
+    return State(shadow, d["version"], d["valid_from"])
 
 
 def _row(state: State) -> tuple[Any, ...]:

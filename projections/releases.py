@@ -36,7 +36,7 @@ from domain.article import Article
 from domain.incidents import MassIncident, Triggers
 from domain.release import LINE1_AIM, Question, Release, Scope
 from domain.ticket import Ticket, TicketKind
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 
 ARTICLE_LINK = re.compile(
@@ -123,6 +123,10 @@ def matches(r: Planned, req: Req) -> list[tuple[str, str, str]]:
     return [(r.id, q, req.ticket_id) for q in ("", *asked)]
 
 
+MOVES = (Ticket.CategoryChanged, Ticket.Transferred, Ticket.Escalated, Ticket.Resolved,
+         Ticket.Reopened, Ticket.Closed)  # fmt: skip
+
+
 class ReleasesView(View):
     name = "releases"
     tables = ("v_releases", "v_release_requests", "v_release_matches", "v_release_articles",
@@ -137,6 +141,7 @@ class ReleasesView(View):
         self._changed: set[str] = set()  # releases to write
         self._rematch: set[str] = set()  # releases whose matching changed
         self._rows: dict[str, Req] = {}
+        self._loaded: dict[str, Req] = {}  # stored rows read by `prefetch`, not yet changed
         self._new: set[str] = set()
         self._moved: set[str] = set()  # requests whose category changed
         self._articles: set[tuple[str, str]] = set()
@@ -237,6 +242,8 @@ class ReleasesView(View):
     def _req(self, tx: Tx, ticket_id: Any) -> Req | None:
         t = str(ticket_id)
         row = self._rows.get(t)
+        if row is None and t in self._loaded:
+            row = self._rows[t] = self._loaded.pop(t)
         if row is None:
             raw = tx.one(f"SELECT {', '.join(REQ_COLUMNS)} FROM v_release_requests"
                          " WHERE ticket_id = %s", (t,))  # fmt: skip
@@ -244,6 +251,15 @@ class ReleasesView(View):
                 return None
             row = self._rows[t] = Req(*raw)
         return row
+
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """The stored rows of the requests this batch moves (not those it files), at once."""
+        filed = {e.originator_id for _, e in events if isinstance(e, Ticket.Filed)}
+        wanted = {str(e.originator_id) for _, e in events
+                  if isinstance(e, MOVES) and e.originator_id not in filed}  # fmt: skip
+        sql = f"SELECT {', '.join(REQ_COLUMNS)} FROM v_release_requests WHERE ticket_id {{keys}}"
+        for raw in select_in(tx, sql, wanted):
+            self._loaded[str(raw[0])] = Req(*raw)
 
     @on(Ticket.CategoryChanged)
     def category_changed(self, tx: Tx, e: Ticket.CategoryChanged, position: int) -> None:

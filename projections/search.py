@@ -15,7 +15,7 @@ import snowballstemmer
 
 from domain.access import Actor
 from domain.ticket import Ticket
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -113,7 +113,15 @@ class SearchView(View):
 
     def flush(self, tx: Tx) -> None:
         new = [(t, *self._filed[t], *self._added[t]) for t in self._filed]
-        if new:
+        if new and tx.dialect == "postgres":  # indexed as inserted, not updated after
+            tx.executemany(
+                "INSERT INTO v_search (ticket_id, number, requester_id, organisation_id,"
+                " public_text, internal_text, public_doc, all_doc) SELECT t.*,"
+                " to_tsvector('russian', t.p), to_tsvector('russian', t.p || E'\\n' || t.i)"
+                " FROM (VALUES (%s, %s::bigint, %s, %s, %s, %s)) AS t (id, n, r, o, p, i)",
+                new,
+            )
+        elif new:
             tx.executemany(
                 "INSERT INTO v_search (ticket_id, number, requester_id, organisation_id,"
                 " public_text, internal_text) VALUES (%s, %s, %s, %s, %s, %s)",
@@ -127,28 +135,31 @@ class SearchView(View):
                 old,
             )
         # The index is made from the whole text, so a rebuild equals what was built bit by bit.
-        for ticket in self._added:
-            self._index(tx, ticket)
+        fresh = self._filed if tx.dialect == "postgres" else {}
+        self._index(tx, [t for t in self._added if t not in fresh])
         self.begin()
 
-    def _index(self, tx: Tx, ticket_id: str) -> None:
+    def _index(self, tx: Tx, tickets: list[str]) -> None:
+        """Re-makes the index of the batch's tickets: one statement per batch, not per ticket."""
+        if not tickets:
+            return
         if tx.dialect == "postgres":
             tx.execute(
                 "UPDATE v_search SET public_doc = to_tsvector('russian', public_text),"
                 " all_doc = to_tsvector('russian', public_text || E'\\n' || internal_text)"
-                " WHERE ticket_id = %s",
-                (ticket_id,),
+                " WHERE ticket_id = ANY(%s)",
+                (tickets,),
             )
             return
-        row = tx.one(
-            "SELECT number, public_text, internal_text FROM v_search WHERE ticket_id = %s",
-            (ticket_id,),
-        )
-        assert row is not None
-        tx.execute("DELETE FROM v_search_fts WHERE rowid = %s", (row[0],))
-        tx.execute(
+        rows = select_in(
+            tx, "SELECT number, public_text, internal_text FROM v_search WHERE ticket_id {keys}",
+            tickets,
+        )  # fmt: skip
+        assert len(rows) == len(tickets)
+        tx.executemany("DELETE FROM v_search_fts WHERE rowid = %s", [(r[0],) for r in rows])
+        tx.executemany(
             "INSERT INTO v_search_fts (rowid, public, internal) VALUES (%s, %s, %s)",
-            (row[0], stemmed(row[1]), stemmed(row[2])),
+            [(r[0], stemmed(r[1]), stemmed(r[2])) for r in rows],
         )
 
 

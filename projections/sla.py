@@ -28,7 +28,7 @@ from domain.sla import (
 from domain.sla_setup import SlaSetup
 from domain.ticket import Status, Ticket, TicketKind
 from domain.transcoder import from_plain, to_plain
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 
 COLUMNS = (
@@ -170,6 +170,20 @@ def _priority(text: str) -> Any:
     return Priority(text)
 
 
+CHANGED = (
+    Ticket.Replied,
+    Ticket.InformationRequested,
+    Ticket.InformationProvided,
+    Ticket.Resolved,
+    Ticket.Reopened,
+    Ticket.Closed,
+    Ticket.RequesterWrote,
+    Ticket.PriorityChanged,
+    Ticket.Escalated,
+    Ticket.SlaAlarmed,
+)
+
+
 class SlaView(View):
     """Buffers a batch: each request's row is read at most once, scheduled once and written
     once per batch (see begin/flush)."""
@@ -186,6 +200,17 @@ class SlaView(View):
         self._rows: dict[str, Row] = {}  # rebuild must not keep a set-up the tables lost
         self._new: set[str] = set()
         self._gone: set[str] = set()
+        self._loaded: dict[str, Row] = {}  # stored rows read by `prefetch`, not yet changed
+
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """The stored rows of the requests this batch changes (not those it files), at once."""
+        filed = {e.originator_id for _, e in events if type(e) is Ticket.Filed}
+        wanted = {str(e.originator_id) for _, e in events
+                  if type(e) in CHANGED and e.originator_id not in filed}  # fmt: skip
+        for raw in select_in(tx, f"SELECT {', '.join(COLUMNS)} FROM v_sla WHERE ticket_id {{keys}}",
+                             wanted):  # fmt: skip
+            row = Row.load(raw)
+            self._loaded[row.ticket_id] = row
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -252,6 +277,8 @@ class SlaView(View):
         if ticket_id in self._gone:
             return None
         row = self._rows.get(ticket_id)
+        if row is None and ticket_id in self._loaded:
+            row = self._rows[ticket_id] = self._loaded.pop(ticket_id)
         if row is None:
             raw = tx.one(
                 f"SELECT {', '.join(COLUMNS)} FROM v_sla WHERE ticket_id = %s", (ticket_id,)
@@ -261,18 +288,7 @@ class SlaView(View):
             row = self._rows[ticket_id] = Row.load(raw)
         return row
 
-    @on(
-        Ticket.Replied,
-        Ticket.InformationRequested,
-        Ticket.InformationProvided,
-        Ticket.Resolved,
-        Ticket.Reopened,
-        Ticket.Closed,
-        Ticket.RequesterWrote,
-        Ticket.PriorityChanged,
-        Ticket.Escalated,
-        Ticket.SlaAlarmed,
-    )
+    @on(*CHANGED)
     def changed(self, tx: Tx, event: Any, position: int) -> None:
         row = self._row(tx, str(event.originator_id))
         if row is None:

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from domain.article import Article
 from domain.ticket import ACTIVE_STATUSES, UNTOUCHED, Status, Ticket, TicketKind
-from projections.base import View, on
+from projections.base import View, on, select_in
 from projections.db import Tx
 
 OPEN_STATUSES = tuple(s.value for s in ACTIVE_STATUSES)  # as the view's rows spell them
@@ -23,6 +23,7 @@ CHANGES = tuple(
     if isinstance(c, type) and issubclass(c, Ticket.Event) and c is not Ticket.Filed
     and c.__name__ not in ("Event", "Created")
 )  # fmt: skip
+CHANGES_SET = frozenset(CHANGES)
 COLUMNS = (
     "id", "number", "subject", "status", "priority", "line", "group_id", "assignee_id",
     "requester_id", "organisation_id", "category_id", "channel", "contact_name", "filed_at",
@@ -180,7 +181,9 @@ class TicketsView(View):
 
     @on(*CHANGES)
     def changed(self, tx: Tx, event: Any, position: int) -> None:
-        before = self._rows.get(str(event.originator_id))
+        before = self._rows.get(str(event.originator_id)) or self._loaded.get(
+            str(event.originator_id)
+        )
         if before is None:
             row = tx.one(f"SELECT {', '.join(COLUMNS)} FROM v_tickets WHERE id = %s",
                          (str(event.originator_id),))  # fmt: skip
@@ -199,7 +202,19 @@ class TicketsView(View):
             self._feed.append((f"mentioned:{account}", position, after.id,
                                type(event).__name__, after.version))  # fmt: skip
 
+    def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
+        """The stored rows of the tickets this batch changes (not those it files), at once."""
+        filed = {e.originator_id for _, e in events if type(e) is Ticket.Filed}
+        wanted = {str(e.originator_id) for _, e in events
+                  if type(e) in CHANGES_SET and e.originator_id not in filed}  # fmt: skip
+        rows = select_in(tx, f"SELECT {', '.join(COLUMNS)} FROM v_tickets WHERE id {{keys}}",
+                         wanted)  # fmt: skip
+        for row in rows:
+            shadow = Shadow(**dict(zip(COLUMNS, row, strict=True)))
+            self._loaded[shadow.id] = shadow
+
     def begin(self) -> None:
+        self._loaded: dict[str, Shadow] = {}  # stored rows read by `prefetch`, as they were
         self._rows: dict[str, Shadow] = {}  # this batch's tickets, as they now stand
         self._counts: dict[str, int] = {}
         self._feed: list[tuple[str, int, str, str, int]] = []

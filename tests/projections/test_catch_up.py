@@ -1,0 +1,205 @@
+"""The views' catch-up (issue 15): batches grow while the views are far behind the log and are
+small again at its head; whatever the batch size, a crash repeats nothing and skips nothing, and
+the views end as one replay in small batches leaves them.
+
+Also the view batch's queued writes on PostgreSQL (projections/db.py `_PgTx.defer`): a write that
+fails is its own view's failure, raised before the next view runs, and rolled back with the batch.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from eventsourcing.utils import get_topic
+
+from domain.desk import Desk
+from domain.settings import Settings
+from domain.ticket import Ticket
+from projections.base import View, on, set_tracking
+from projections.db import Tx
+from projections.runner import Sizing
+from projections.system import Projections
+from projections.tickets import TicketsView
+from projections.timeline import TimelineView
+from tests.projections.stories import busy_day, dump, positions
+from tests.world import World
+
+
+class Crash(Exception):
+    pass
+
+
+def _reset(p: Projections) -> None:
+    with p.db.tx() as tx:
+        for view in p.views:
+            for table in view.tables:
+                tx.execute(f"DELETE FROM {table}")
+            set_tracking(tx, view.name, 0)
+
+
+def _busy(world: World, tickets: int = 12, commands: int = 80) -> int:
+    ids = [world.file(subject=f"Заявка {i}").id for i in range(tickets)]
+    busy_day(world, random.Random(15), ids, commands)
+    return world.desk.recorder.max_notification_id() or 0
+
+
+def test_sizing_grows_while_behind_shrinks_when_slow_and_starts_small_at_the_head() -> None:
+    s = Sizing(most=80, target=1.0)
+    assert s.limit(10) == 10
+    s.done(10, 10, 0.01)  # a full batch, quick: the next is twice as big
+    assert s.limit(10) == 20
+    s.done(20, 20, 0.01)
+    s.done(40, 40, 0.01)
+    s.done(80, 80, 0.01)
+    assert s.limit(10) == 80  # never more than `most`
+    s.done(80, 80, 5.0)  # slow: halved
+    assert s.limit(10) == 40
+    s.done(40, 40, 1.5)  # about the target: kept
+    assert s.limit(10) == 40
+    s.done(40, 7, 0.01)  # not full: the head is reached, small again
+    assert s.limit(10) == 10
+    s.done(10, 10, 9.0)  # never fewer than `least`
+    assert s.limit(10) == 10
+
+
+def test_the_pump_reads_bigger_batches_while_far_behind_and_small_ones_at_the_head(
+    world: World, projections: Projections
+) -> None:
+    head = _busy(world)
+    pump = projections.pump
+    pump.batch, pump.sizing = 4, Sizing(most=32, target=60.0)
+    read: list[int] = []
+    while handled := pump.step():
+        read.append(handled)
+        if len(read) > 100:
+            break
+    assert set(positions(projections).values()) == {head}
+    assert read[:4] == [4, 8, 16, 32], read  # doubled after each full batch
+    assert max(read) == 32 and len(read) < head // 4
+    assert pump.sizing.limit(pump.batch) == 4  # the head reached: small again
+    newest = world.desk.reply(world.agent, world.file().id, "Свежий ответ").position
+    assert pump.step() <= 4  # a live change is handled in a small batch
+    assert set(positions(projections).values()) == {newest}
+
+
+def test_a_runner_rebuilding_one_view_grows_its_batches_too(
+    world: World, projections: Projections
+) -> None:
+    head = _busy(world)
+    projections.catch_up()
+    runner = projections.runner("tickets")
+    runner.batch, runner.sizing = 4, Sizing(most=64, target=60.0)
+    before = dump(projections)["v_tickets"]
+    read: list[int] = []
+    runner.rebuild(progress=read.append)
+    assert read[:3] == [4, 8, 16], read
+    assert positions(projections)["tickets"] == head
+    assert dump(projections)["v_tickets"] == before  # as the pump's catch-up had made them
+
+
+def _replied(desk: Desk, after: int) -> list[int]:
+    topics = [get_topic(Ticket.Replied)]
+    found = desk.recorder.select_notifications(start=after + 1, limit=10_000, topics=topics)
+    return [n.id for n in found]
+
+
+def _small_replay(p: Projections) -> dict[str, list[tuple[object, ...]]]:
+    """Every view emptied and replayed alone, three events a batch."""
+    _reset(p)
+    for r in p.runners:
+        while r.step(batch=3):
+            pass
+    return dump(p)
+
+
+def test_a_crash_deep_in_a_big_batch_repeats_nothing_and_skips_nothing(
+    world: World, projections: Projections
+) -> None:
+    first = world.file(subject="Уже в видах").position
+    projections.catch_up()
+    head = _busy(world)
+    replies = _replied(world.desk, first)
+    target = replies[len(replies) // 2]  # well inside the batch, after many events of it
+    pump = projections.pump
+    pump.batch, pump.sizing = 4, Sizing(most=10_000, target=60.0)
+    pump.sizing.grown = 10_000  # far behind: one batch holds all the work
+    tracked, before = positions(projections), dump(projections)
+    order = [r.view.name for r in pump.in_step]
+    crashing = projections.runner(
+        [n for n in order if Ticket.Replied in projections.runner(n).view.handlers][-1]
+    )
+    seen: list[int] = []
+
+    def fault(position: int) -> None:
+        seen.append(position)
+        if position == target:
+            raise Crash(position)
+
+    crashing.fault = fault
+    with pytest.raises(Crash):
+        pump.step()
+    assert seen[0] < target and seen[-1] == target  # it had handled earlier events of the batch
+    assert positions(projections) == tracked  # nobody moved
+    assert dump(projections) == before  # every view's rows of the batch rolled back
+
+    crashing.fault = None
+    pump.catch_up()
+    assert set(positions(projections).values()) == {head}
+    assert dump(projections) == _small_replay(projections)  # nothing twice, nothing missing
+
+
+def test_views_caught_up_in_one_big_batch_equal_a_replay_in_small_ones(
+    world: World, projections: Projections
+) -> None:
+    head = _busy(world, tickets=16, commands=120)
+    projections.pump.sizing.grown = 10_000
+    projections.catch_up()
+    assert set(positions(projections).values()) == {head}
+    assert dump(projections) == _small_replay(projections)
+
+
+class Faulty(View):
+    """Writes a row per reply; `bad`: the write breaks a NOT NULL (found by PostgreSQL when the
+    queued write is sent, not by the handler)."""
+
+    name = "faulty"
+    tables = ("v_faulty",)
+    bad = True
+
+    def ddl(self, dialect: str) -> list[str]:
+        return ["CREATE TABLE IF NOT EXISTS v_faulty (position BIGINT PRIMARY KEY,"
+                " ticket_id TEXT NOT NULL)"]  # fmt: skip
+
+    @on(Ticket.Replied)
+    def replied(self, tx: Tx, event: Any, position: int) -> None:
+        ticket = None if self.bad else str(event.originator_id)
+        tx.execute("INSERT INTO v_faulty (position, ticket_id) VALUES (%s, %s)",
+                   (position, ticket))  # fmt: skip
+
+
+def test_a_failing_queued_write_is_its_own_views_failure(desk: Desk, settings: Settings) -> None:
+    p = Projections(desk, settings, [TicketsView(), Faulty(), TimelineView()])
+    try:
+        p.migrate()
+        world = World.build(desk)
+        ticket = world.file().id
+        last = desk.reply(world.agent, ticket, "Ответ").position
+        pump = p.pump
+        pump._turn()  # the faulty view fails: set beside, the others' batch rolled back
+        assert "faulty" in pump.beside and pump.beside["faulty"].failing
+        pump._turn()  # the others again, without it
+        at = positions(p)
+        assert at["tickets"] == at["timeline"] == last and at["faulty"] == 0
+        Faulty.bad = False
+        pump.beside["faulty"].due = 0.0
+        pump._turn()
+        pump._turn()
+        assert set(positions(p).values()) == {last}
+        with p.db.read() as tx:
+            rows = tx.all("SELECT position, ticket_id FROM v_faulty")
+        assert rows == [(last, str(ticket))]  # written once, after the fix
+    finally:
+        Faulty.bad = True
+        p.db.close_all()
