@@ -199,6 +199,10 @@ def test_line_1_leaves_out_escalations_and_mass_incidents_alike_in_the_api_and_o
     assert [cells[k][10] for k in ("Line 1", "Line 2", "All")] == ["3", "1", "4"]
     assert "Earlier ratings withdrawn by a reopening (not in CSI): 1." in page.text
     assert "Their mean: 2.00; replaced by a later rating: 1." in page.text
+    ru = curator.client.get(f"/analytics?{query}", headers={"Accept-Language": "ru"})
+    cells = _page_cells(ru.text)  # the same figures, with the Russian decimal comma
+    assert [cells[k][line1_column] for k in ("1-я линия", "2-я линия", "Всего")] == [
+        "66,7", "0,0", "50,0"]  # fmt: skip
 
 
 def test_the_defaults_are_the_pages_this_month_by_day(site: Site) -> None:

@@ -6,12 +6,14 @@ a CSV export. Read-only; the figures refresh live (topic `activity`).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.numbers import get_decimal_symbol
 from markupsafe import Markup, escape
 from openpyxl import Workbook
 from starlette.concurrency import run_in_threadpool
@@ -272,8 +274,18 @@ def _float(value: Fraction | None) -> float | None:
     return float(value) if value is not None else None
 
 
+def in_words(figure: Callable[..., str]) -> Callable[..., str]:
+    """`figure` (aq.hours, aq.percent) with the decimal sign of the page's language: "1,25" in
+    Russian; the CSV and the API keep their points."""
+
+    def shown(*args: Any) -> str:
+        return figure(*args).replace(".", get_decimal_symbol(i18n.locale()))
+
+    return shown
+
+
 def _template_globals() -> dict[str, Any]:
-    return {"hours": aq.hours, "percent": aq.percent}
+    return {"hours": in_words(aq.hours), "percent": in_words(aq.percent)}
 
 
 @ui

@@ -21,7 +21,7 @@ from projections import kb_queries
 from web.auth import services
 from web.http import wait_for_views
 from web.ui import analytics_kb, i18n
-from web.ui.analytics_pages import DEFINITIONS, READERS, Filters, labels
+from web.ui.analytics_pages import DEFINITIONS, READERS, Filters, in_words, labels
 from web.ui.guard import Viewer, need, ui
 from web.ui.i18n import lazy
 from web.ui.render import page
@@ -69,7 +69,8 @@ async def monthly_report(request: Request, viewer: Viewer) -> Response:
                 month=start.isoformat()[:7], by_line_f=Filters(start, end, "line"),
                 by_category_f=Filters(start, end, "category"),
                 definitions=(*DEFINITIONS, *analytics_kb.DEFINITIONS),
-                kinds=analytics_kb.KIND_LABELS, hours=aq.hours, percent=aq.percent,
+                kinds=analytics_kb.KIND_LABELS, hours=in_words(aq.hours),
+                percent=in_words(aq.percent),
                 **data)  # fmt: skip
 
 
