@@ -80,8 +80,11 @@ class Findings:
 
 
 def _open_incident(site: DeskSite) -> str:
+    """An open incident whose word no other test's request has: the server is shared, and an
+    incident links (and tells) every new request it matches."""
     body = {"title": "Сбой подписи контрактов", "description": "Мы знаем о сбое и исправляем его.",
-            "criteria": {"category_id": str(site.world.contracts)}}  # fmt: skip
+            "criteria": {"category_id": str(site.world.contracts),
+                         "words": ["проверка-доступности-axe"]}}  # fmt: skip
     with site.api("developer").client() as client:
         r = client.post("/api/v1/incidents", json=body)
     assert r.status_code == 201, r.text
@@ -170,6 +173,9 @@ def test_the_main_pages_of_every_role_pass_axe(
     agent.locator("#panel-reply button[type=submit]").click()  # empty: refused, said why
     expect(agent.locator("#error-reply")).to_be_visible()
     found.check(agent, f"agent /t/{ticket}, an empty reply refused")
+    agent.locator("#reply-body").fill("Проверяем, ответим сегодня.")  # the requester's bell rings
+    agent.locator("#panel-reply button[type=submit]").click()
+    expect(agent.locator("#timeline")).to_contain_text("Проверяем, ответим сегодня.")
     agent.goto("/desk")
     agent.locator("#list input[name=pick]").first.check()
     found.check(agent, "agent /desk, a row ticked")
@@ -181,7 +187,8 @@ def test_the_main_pages_of_every_role_pass_axe(
     found.check(agent, f"agent /t/{ticket}, resolved")
     requester = signed["requester"]
     requester.goto(f"/r/{ticket}")
-    found.check(requester, f"requester /r/{ticket}, resolved: the rating")
+    expect(requester.locator("#bell .bell-count:not(.none)")).to_be_visible()  # its colours too
+    found.check(requester, f"requester /r/{ticket}, resolved: the rating, unread notifications")
     found.report(locale)
 
 
@@ -336,6 +343,8 @@ def test_an_agent_works_a_request_with_the_keyboard_alone(
     expect(page.locator("#resolution")).to_be_focused()
     keys.type("Карточка открывается после обновления справочника.")
     keys.press("Tab")
+    expect(page.locator("#panel-resolve button[type=submit]")).to_be_focused()
+    _focus_seen(page)
     keys.press("Enter")
     expect(page.locator("#composer")).to_have_attribute("data-phase", "resolved")
     _focus_seen(page)
