@@ -168,8 +168,10 @@ def test_no_raw_keys_on_any_role_s_pages(site: Site, lang: str) -> None:
         "auditor": ["/audit", f"/t/{ticket}/history"],
         "admin": ["/admin/accounts", "/admin/groups", "/admin/categories",
                   f"/admin/categories/{site.world.contracts}", f"/admin/groups/{site.world.line1}",
-                  "/admin/organisations", "/admin/routing", "/admin/sla", "/admin/triggers"],
-        "requester": ["/my", "/new", f"/r/{ticket}", f"/t/{ticket}/history", "/notifications"],
+                  "/admin/organisations", "/admin/routing", "/admin/sla", "/admin/triggers",
+                  "/kb/settings", "/me"],
+        "requester": ["/my", "/new", f"/r/{ticket}", f"/t/{ticket}/history", "/notifications",
+                      "/me"],
     }  # fmt: skip
     leaks = {}
     for who, paths in pages.items():
