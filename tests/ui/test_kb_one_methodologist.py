@@ -90,6 +90,7 @@ def test_a_lone_methodologist_publishes_unreviewed_once_the_administrator_allows
     assert 'data-rule="second_reviewer"' in admin.get("/kb/settings").text
     page = admin.get("/kb/settings")
     assert 'name="review" value="self_publish"' in page.text and "Не менялась" in page.text
+    assert 'name="version" value="0"' in page.text  # the stored version: the first save holds
 
     target = done(post(admin, "/kb/settings", {"review": "self_publish", "version": "0"}))
     shown = admin.get(target)
