@@ -60,7 +60,7 @@ def test_the_page_shows_figures_charts_definitions_and_refreshes_live(site: Site
     html = r.text
     assert 'data-live-topics="activity"' in html
     assert 'hx-trigger="suz:change from:body"' in html and "part=figures" in html
-    assert html.count("<svg") == 4 and "<rect" in html and "<polyline" not in html
+    assert html.count('<svg class="chart"') == 4 and "<rect" in html and "<polyline" not in html
     assert html.count("<figcaption>") == 4 and "Backlog by age</figcaption>" in html
     assert " style=" not in html and "<script>" not in html
     assert "How each figure is computed" in html and "nearest rank" in html
