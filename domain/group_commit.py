@@ -119,6 +119,12 @@ class GroupCommitter:
         with self._arrived:
             return self._arrived.wait_for(lambda: len(self._queue) >= count, timeout)
 
+    def forget(self) -> None:
+        """Forgets the versions seen committed, so a stale save is tried and refused by the
+        store's key, as another process's is (tests that need that refusal's gap in the log
+        positions; call it while nothing is being written)."""
+        self._committed.clear()
+
     def _lead(self, own: _Slot, *, collect: bool) -> None:
         batch: list[_Slot] = []
         try:
