@@ -148,6 +148,7 @@ def migrated(settings: Settings, build: Callable[[Settings], World]) -> World:
     if url is not None and schema is not None and template.sql is not None:
         with psycopg.connect(url) as conn:
             conn.execute(template.sql.replace(PLACEHOLDER, schema).encode())
-    desk = Desk(settings.store_env())  # the World's desk is this store's, closed (as migrate's)
+    # the World's desk is this store's, closed, as migrate's is (one connection is enough)
+    desk = Desk(replace(settings, store_pool_size=1, store_max_overflow=0).store_env())
     desk.close()
     return replace(template.world, desk=desk)
