@@ -3,11 +3,9 @@
 One row per (dimension, value, filing day): integer counts and sums of the requests filed that
 day with that value (each request is counted once per dimension: "all", line, group, agent,
 category, channel, organisation), and, per duration measure, every request's duration as a
-sorted array of 64-bit integers (microseconds, little-endian bytes) with its histogram over
-fixed log buckets (projections/analytics_ranks.py). Means and shares stay exact (integer sums
-divided once); medians and p90 stay exact because the durations themselves are kept, so a month
-is a few hundred rows and a few arrays to join instead of 80,000 fact rows, and a year reads the
-histograms and then only the slices of the arrays that hold the wanted ranks.
+sorted array of 64-bit integers (microseconds, little-endian bytes). Means and shares stay exact
+(integer sums divided once); medians and p90 stay exact because the durations themselves are
+kept, so a month is a few hundred rows and a few arrays to join instead of 80,000 fact rows.
 
 In the split by agent, handling time is each agent's own: a resolved request puts, in the row of
 every agent who held it, the time that agent held it (the other figures count in the row of the
@@ -33,7 +31,6 @@ from typing import Protocol
 
 import orjson
 
-from projections.analytics_ranks import histogram
 from projections.db import Tx
 
 
@@ -76,25 +73,16 @@ COUNTS = ("filed", "open", "info", "ever_resolved", "reopened", "resolved", "lin
 MEASURES = ("fr", "res", "handle")
 SUMS = tuple(f"{m}_sum" for m in MEASURES)
 NUMBERS = COUNTS + SUMS
-HISTS = tuple(f"{m}_hist" for m in MEASURES)
 
 
 def ddl(dialect: str) -> list[str]:
     blob = "BYTEA" if dialect == "postgres" else "BLOB"
     numbers = ", ".join(f"{c} BIGINT NOT NULL" for c in NUMBERS)
-    arrays = ", ".join(f"{m} {blob} NOT NULL" for m in (*MEASURES, *HISTS))
-    made = [
+    arrays = ", ".join(f"{m} {blob} NOT NULL" for m in MEASURES)
+    return [
         f"CREATE TABLE IF NOT EXISTS v_analytics_days (dim TEXT NOT NULL, day TEXT NOT NULL,"
         f" key TEXT NOT NULL, {numbers}, {arrays}, PRIMARY KEY (dim, day, key))"
     ]
-    if dialect == "postgres":  # uncompressed: a slice of an array is read without the rest
-        alter = ", ".join(f"ALTER COLUMN {m} SET STORAGE EXTERNAL" for m in MEASURES)
-        made.append(  # once, when made: ALTER TABLE locks the table
-            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid ="
-            " 'v_analytics_days'::regclass AND attname = 'fr' AND attstorage <> 'e') THEN"
-            f" ALTER TABLE v_analytics_days {alter}; END IF; END $$"
-        )
-    return made
 
 
 def encode(values: Iterable[int]) -> bytes:
@@ -239,13 +227,12 @@ def apply(tx: Tx, changes: Iterable[tuple[Fact | None, Fact]]) -> None:
         if not any(numbers) and not any(arrays):
             deletes.append(row_key)
         else:
-            upserts.append((*row_key, *numbers, *(encode(a) for a in arrays),
-                            *(histogram(a) for a in arrays)))  # fmt: skip
+            upserts.append((*row_key, *numbers, *(encode(a) for a in arrays)))
     if deletes:
         tx.executemany("DELETE FROM v_analytics_days WHERE dim = %s AND day = %s AND key = %s",
                        deletes)  # fmt: skip
     if upserts:
-        names = ("dim", "day", "key", *NUMBERS, *MEASURES, *HISTS)
+        names = ("dim", "day", "key", *NUMBERS, *MEASURES)
         marks = ", ".join(["%s"] * len(names))
         sets = ", ".join(f"{c} = excluded.{c}" for c in names[3:])
         tx.executemany(

@@ -11,6 +11,7 @@ hold the per-day table to. docs/metrics.md defines each figure in one line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -18,9 +19,7 @@ from fractions import Fraction
 import numpy as np
 
 from projections import analytics_days as days
-from projections import analytics_ranks as ranked
 from projections.analytics import COLUMNS, Fact
-from projections.analytics_ranks import ranks
 from projections.db import Tx
 
 DIMENSIONS = ("day", "week", "month", "line", "group", "agent", "category", "channel",
@@ -36,6 +35,7 @@ AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("> 30 days", None),
 )
 HOUR = 3_600_000_000  # microseconds
+SMALL = 64  # durations selected in Python below this count, with numpy above
 MAX_DAYS = 3660
 
 
@@ -121,16 +121,21 @@ def facts(tx: Tx, start: date, end: date, where: str = "", params: tuple[object,
 
 def stats(micros: list[int]) -> Stats:
     """Mean, median and p90 of durations given one by one (the reference computation)."""
+    if not micros:
+        return Stats(0, None, None, None)
     values = sorted(micros)
-    n = len(values)
-    return _stats(n, sum(values), [values[r] for r in ranks(n)] if n else [])
+    return _stats(len(values), sum(values), lambda ranks: [values[r] for r in ranks])
 
 
-def _stats(n: int, total: int, got: list[int]) -> Stats:
-    """Exact figures of `n` durations summing to `total`; `got` are the values at `ranks(n)`,
-    the 0-based ranks of their sorted order."""
+def _stats(n: int, total: int, pick: Callable[[list[int]], list[int]]) -> Stats:
+    """Exact figures of `n` durations summing to `total`; `pick` gives the values at 0-based
+    ranks of their sorted order."""
     if not n:
         return Stats(0, None, None, None)
+    mid = n // 2
+    p90_rank = -(-9 * n // 10) - 1  # nearest rank: ceil(0.9 n), 1-based
+    ranks = [mid, p90_rank] if n % 2 else [mid - 1, mid, p90_rank]
+    got = pick(ranks)
     median = Fraction(got[0], HOUR) if n % 2 else Fraction(got[0] + got[1], 2 * HOUR)
     return Stats(n, Fraction(total, n * HOUR), median, Fraction(got[-1], HOUR))
 
@@ -177,18 +182,32 @@ def figures(key: str, rows: list[Fact]) -> Figures:
 
 
 class _Sum:
-    """Per-day rows added up: integer counts and sums; the durations' figures are set apart."""
+    """Per-day rows added up: integer counts and sums, and the duration arrays to select from."""
 
     def __init__(self) -> None:
         self.numbers = [0] * len(days.NUMBERS)
-        self.durations: list[Stats] = [Stats(0, None, None, None)] * len(days.MEASURES)
+        self.blobs: list[list[bytes]] = [[] for _ in days.MEASURES]
 
-    def add(self, numbers: tuple[int, ...]) -> None:
+    def add(self, numbers: tuple[int, ...], blobs: tuple[bytes, ...]) -> None:
         for i, n in enumerate(numbers):
             self.numbers[i] += n
+        for m, blob in enumerate(blobs):
+            if blob:
+                self.blobs[m].append(blob)
 
-    def picked(self, m: int, n: int, got: list[int]) -> None:
-        self.durations[m] = _stats(n, self.numbers[len(days.COUNTS) + m], got)
+    def stats(self, m: int) -> Stats:
+        blobs = self.blobs[m]
+        n = sum(len(b) for b in blobs) // 8
+
+        def pick(ranks: list[int]) -> list[int]:
+            if n <= SMALL:  # a few values: sorting in Python costs less than numpy's calls
+                few = sorted(days.decode(b"".join(blobs)))
+                return [few[r] for r in ranks]
+            values = np.concatenate([np.frombuffer(b, dtype="<i8") for b in blobs])
+            values.partition(ranks)
+            return [int(values[r]) for r in ranks]
+
+        return _stats(n, self.numbers[len(days.COUNTS) + m], pick)
 
     def figures(self, key: str) -> Figures:
         c = dict(zip(days.COUNTS, self.numbers, strict=False))
@@ -196,9 +215,9 @@ class _Sum:
         return Figures(
             key=key,
             filed=filed,
-            first_response=self.durations[0],
-            resolution=self.durations[1],
-            handling=self.durations[2],
+            first_response=self.stats(0),
+            resolution=self.stats(1),
+            handling=self.stats(2),
             resolved=resolved,
             line1=c["line1"],
             line1_share=_share(c["line1"], resolved),
@@ -280,42 +299,31 @@ def segments(dim: str, start: date, end: date) -> list[tuple[str, str, str]]:
 
 
 def _groups(tx: Tx, start: date, end: date, dim: str) -> tuple[dict[str, _Sum], _Sum]:
-    """The period's per-day rows of the dimension added up per value, and all of them: counts
-    and sums added in the store (PostgreSQL) or here (SQLite), durations selected in two phases
-    (projections/analytics_ranks.py)."""
+    """The period's per-day rows of the dimension added up per value, and all of them."""
     by_time = dim in ("day", "week", "month")
     column = "day" if by_time else "key"
-    parts = segments("all" if by_time else dim, start, end)
-    where = " OR ".join(["(dim = %s AND day >= %s AND day <= %s)"] * len(parts))
-    params = [value for part in parts for value in part]
-    if tx.dialect == "postgres":
+    if tx.dialect == "postgres":  # PostgreSQL adds the rows up per value (sums, joined arrays)
         numbers = ", ".join(f"SUM({c})" for c in days.NUMBERS)
+        arrays = ", ".join(f"string_agg({m}, ''::bytea)" for m in days.MEASURES)
         group = f" GROUP BY {column}"
     else:
-        numbers, group = ", ".join(days.NUMBERS), ""
-    groups: dict[str, _Sum] = {}
-    total = _Sum()
-    for row in tx.all(f"SELECT {column}, {numbers} FROM v_analytics_days WHERE {where}{group}",
-                      params, binary=True):  # fmt: skip
-        key = _bucket(str(row[0]), dim) if by_time else str(row[0])
-        counts = tuple(int(n) for n in row[1:])
-        groups.setdefault(key, _Sum()).add(counts)
-        total.add(counts)
+        numbers, arrays, group = ", ".join(days.NUMBERS), ", ".join(days.MEASURES), ""
+    parts = segments("all" if by_time else dim, start, end)
+    where = " OR ".join(["(dim = %s AND day >= %s AND day <= %s)"] * len(parts))
     rows = tx.all(
-        f"SELECT dim, day, key, {', '.join(days.HISTS)} FROM v_analytics_days WHERE {where}",
-        params,
+        f"SELECT {column}, {numbers}, {arrays} FROM v_analytics_days WHERE {where}{group}",
+        [value for part in parts for value in part],
         binary=True,
     )
-    ids = [(str(r[0]), str(r[1]), str(r[2])) for r in rows]
-    hists = [tuple(bytes(b) for b in r[3:]) for r in rows]
-    order = list(groups)
-    at = {key: i for i, key in enumerate(order)}
-    member = np.fromiter((at[_bucket(d, dim) if by_time else k] for _, d, k in ids),
-                         dtype=np.int64, count=len(ids))  # fmt: skip
-    sums = [*(groups[key] for key in order), total]
-    for s, picked in zip(sums, ranked.select(tx, ids, hists, member, len(order)), strict=True):
-        for m, (n, got) in enumerate(picked):
-            s.picked(m, n, got)
+    split = len(days.NUMBERS) + 1
+    groups: dict[str, _Sum] = {}
+    total = _Sum()
+    for row in rows:
+        key = _bucket(str(row[0]), dim) if by_time else str(row[0])
+        counts = tuple(int(n) for n in row[1:split])
+        blobs = tuple(bytes(b) for b in row[split:])
+        groups.setdefault(key, _Sum()).add(counts, blobs)
+        total.add(counts, blobs)
     return groups, total
 
 

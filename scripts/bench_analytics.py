@@ -368,10 +368,13 @@ def main(argv: list[str]) -> int:
             ticket_id = long_ticket(desk, world, args.events)
             travel = time_travel_rows(desk, world, ticket_id, args.runs * 2)
             pages = page_rows(url, schema, tmp, desk, world, args.runs)
-    print("\nThe page over HTTP: `suz serve` on the same schema, GET as the curator (one client)")
-    print(table(["request", "size", "runs", "p50 ms", "p95 ms", "p95 < 100 ms"], pages))
-    print(f"\nTime travel: one ticket with {args.events:,} events")
-    print(table(["what", "events", "runs", "p50 ms", "p95 ms", "max ms", "p95 < 50 ms"], travel))
+    if pages:
+        print("\nThe page over HTTP: `suz serve` on the same schema, GET as the curator")
+        print(table(["request", "size", "runs", "p50 ms", "p95 ms", "p95 < 100 ms"], pages))
+    if travel:
+        print(f"\nTime travel: one ticket with {args.events:,} events")
+        heads = ["what", "events", "runs", "p50 ms", "p95 ms", "max ms", "p95 < 50 ms"]
+        print(table(heads, travel))
     print(f"\nload avg at the end: {load()}")
     return 0
 
