@@ -27,16 +27,19 @@ from domain.errors import DeskError
 from domain.integrity import verify
 from domain.settings import Settings
 from domain.ticket import Attachment, Channel, Contact, Priority, Status, Ticket
-from domain.tickets.commands import ChangeCategory
+from domain.tickets.commands import AddTag, ChangeCategory, RemoveTag
 from tests.domain.support import position, state_of, uncached
 from tests.world import CONTRACT_FORM, World
 
 FILE = Attachment("scan.pdf", 1024, "ef" * 32, "application/pdf")
 VALID = {"signed_on": "2024-03-01", "amount": "100,5", "law": "44-FZ"}
 ACTIVE = (Status.NEW, Status.OPEN, Status.WAITING)
-PEOPLES = [c for c in Command if c is not Command.RECEIVE_LETTER]
+# every command a person sends but merge and split, which make or close a second request: their
+# stories are told in tests/domain/test_commands_gwt.py
+PEOPLES = [c for c in Command if c not in (Command.RECEIVE_LETTER, Command.MERGE, Command.SPLIT)]
+TAGS = ("срочно", " Срочно ", "vip", "#vip", "not a tag!")
 WHO = ("owner", "colleague", "stranger", "agent", "engineer", "developer", "curator", "auditor")
-HIDDEN = ("NoteAdded", "Assigned", "PriorityChanged", "Linked")
+HIDDEN = ("NoteAdded", "Assigned", "PriorityChanged", "Linked", "TagAdded", "TagRemoved")
 READY: dict[Command, Callable[[Model], bool]] = {
     Command.PROVIDE_INFO: lambda m: m.status is Status.WAITING,
     Command.REOPEN: lambda m: m.status is Status.RESOLVED,
@@ -63,6 +66,7 @@ class Model:
     rating: int | None = None
     links: frozenset[UUID] = field(default_factory=frozenset)
     category_id: UUID | None = None  # None: still the category it was filed in
+    tags: tuple[str, ...] = ()
     version: int = 2  # Filed, then Assigned to the category's line 1 group
 
 
@@ -232,6 +236,17 @@ class DeskMachine(RuleBasedStateMachine):
             move = ChangeCategory(t, None, to, "Другая категория")
             possible = m.status is not Status.CLOSED and to != now
             return lambda: d.handle(actor, move), possible, {"category_id": to}
+        if name is Command.TAG:
+            raw, adding = data.draw(st.sampled_from(TAGS)), data.draw(st.booleans())
+            tag = "-".join(raw.split()).lower().lstrip("#")
+            valid = m.status is not Status.CLOSED and tag.isalnum()
+            if adding:
+                tagged = {"tags": (*m.tags, tag)}
+                add = AddTag(t, None, raw)
+                return lambda: d.handle(actor, add), valid and tag not in m.tags, tagged
+            untagged = {"tags": tuple(x for x in m.tags if x != tag)}
+            remove = RemoveTag(t, None, raw)
+            return lambda: d.handle(actor, remove), valid and tag in m.tags, untagged
         assert name is Command.ATTACH
         file = replace(FILE, internal=data.draw(st.booleans()))
         possible = m.status is not Status.CLOSED and (actor.is_staff or not file.internal)
@@ -268,6 +283,7 @@ class DeskMachine(RuleBasedStateMachine):
         assert (t.requested_fields, len(t.requested_questions)) == (m.requested, m.questions)
         assert (frozenset(other for other, _ in t.links), t.version) == (m.links, m.version)
         assert t.category_id == (m.category_id or self.world.contracts)
+        assert t.tags == m.tags
 
     @invariant()
     def replay_from_the_store_equals_the_live_ticket(self) -> None:
