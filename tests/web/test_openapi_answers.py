@@ -84,6 +84,14 @@ def requests_story(site: Site, check: Answers) -> str:
     check(agent.get(f"{one}/attachments/{up['sha256']}?after={up['position']}"), "get",
           f"{tickets}/attachments/{{sha256}}", 200)  # fmt: skip
     command(agent, "links", other=visitor["id"])
+    command(agent, "tags", tag="Подпись")
+    command(agent, "tag-removal", tag="подпись")
+    twin = check(call(requester, "POST", "/api/v1/tickets", site.filing()), "post",
+                 "/api/v1/tickets", 201)  # fmt: skip
+    merged = check(call(agent, "POST", f"/api/v1/tickets/{twin['id']}/merge", {"other": t},
+                        twin["version"]), "post", f"{tickets}/merge", 200)  # fmt: skip
+    page = check(agent.get(f"{one}?after={merged['position']}"), "get", tickets, 200)
+    v = page["ticket"]["version"]  # the merge told this one too
     command(agent, "resolution", resolution="Сертификат перевыпущен.")
     command(requester, "reopening", reason="Снова ошибка.")
     command(agent, "resolution", resolution="Теперь точно.")
@@ -104,6 +112,8 @@ def requests_story(site: Site, check: Answers) -> str:
     check(agent.get("/api/v1/search?q=подпись"), "get", "/api/v1/search", 200)
     check(agent.get("/api/v1/activity"), "get", "/api/v1/activity", 200)
     check(agent.get("/api/v1/directory"), "get", "/api/v1/directory", 200)
+    check(agent.get("/api/v1/callers?q=Иван"), "get", "/api/v1/callers", 200)
+    check(admin.get("/api/v1/releases"), "get", "/api/v1/releases", 200)
     check(agent.get(f"{one}/export"), "get", f"{tickets}/export", 200)
     closed = call(agent, "POST", f"{one}/closing", {"reason": "Готово"}, v)
     check(closed, "post", f"{tickets}/closing", 200)
@@ -130,6 +140,9 @@ def people_story(site: Site, check: Answers) -> None:
     org = check(call(admin, "POST", "/api/v1/organisations", {"name": "ООО Ромашка",
                                                               "inn": "7736207543"}),
                 "post", "/api/v1/organisations", 201)  # fmt: skip
+    edited = {"name": "ООО «Ромашка»", "kpp": "773601001"}
+    check(call(admin, "PUT", f"/api/v1/organisations/{org['id']}", edited, org["version"]), "put",
+          "/api/v1/organisations/{organisation_id}", 200)  # fmt: skip
     group = check(call(admin, "POST", "/api/v1/groups", {"name": "Вторая", "kind": "line2"}),
                   "post", "/api/v1/groups", 201)  # fmt: skip
     account = check(call(admin, "POST", "/api/v1/accounts", {
