@@ -78,7 +78,7 @@ class Settings:
     auth_cache_ttl: float = 2.0
     auth_cache_size: int = 10_000  # SUZ_AUTH_CACHE_SIZE: sessions and tokens remembered at most
     # SUZ_SESSION_PURGE_INTERVAL: seconds between deletions of expired sessions by the process
-    # that runs the views (processes/session_purge.py); 0: never
+    # that runs the views (processes/purges.py); 0: never
     session_purge_interval: float = 600.0
     # SUZ_LOG_FORMAT: "json" (one JSON object a line) or "text"; None: JSON in production, text
     # in the demo (suz/logs.py). SUZ_LOG_LEVEL: the level of suz's own loggers

@@ -14,8 +14,7 @@ from domain.desk import Desk
 from domain.keys import require_keys
 from domain.links import derive
 from domain.settings import Settings
-from processes.held_purge import with_held_purge
-from processes.session_purge import with_session_purge
+from processes.purges import with_purges
 from processes.system import read_side
 from projections.db import ViewDB
 from suz.mail_in import with_mailbox
@@ -56,12 +55,12 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
     desk = Desk(settings.store_env())
     projections = with_mailbox(read_side(desk, settings), settings)
     sessions = open_session_store(settings, views=projections.db)  # one pool for both
-    # expired sessions deleted where the views run (processes/session_purge.py)
-    with_session_purge(projections, sessions.purge_expired, settings.session_purge_interval)
     blobs = open_blob_store(settings, projections.db)  # PostgreSQL's on PostgreSQL
     blobs.clear_leftovers(older_than=LEFTOVERS)
-    # a sent-back form's held files, deleted once expired, there too (processes/held_purge.py)
-    with_held_purge(projections, blobs.purge_held, settings.session_purge_interval)
+    # expired sessions and a sent-back form's held files, deleted where the views run
+    with_purges(
+        projections, settings.session_purge_interval, sessions.purge_expired, blobs.purge_held
+    )
     key = getattr(desk.mapper, "key", None)  # the chain key, as the desk derives its own secrets
     proof_secret = derive(key, "filing-proofs")
     throttle, public_form_limit, socket_limit = brakes(settings, projections.db, proof_secret)

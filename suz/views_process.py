@@ -24,8 +24,7 @@ log = logging.getLogger("suz.views")
 def run_views(settings: Settings, stop: threading.Event | None = None) -> int:
     """Runs until `stop` is set (by SIGTERM or SIGINT when run from the command line)."""
     from audit.seals import Sealer
-    from processes.held_purge import with_held_purge
-    from processes.session_purge import with_session_purge
+    from processes.purges import with_purges
     from processes.system import read_side
     from suz.mail_in import with_mailbox
     from web.blobs import open_blob_store
@@ -40,9 +39,10 @@ def run_views(settings: Settings, stop: threading.Event | None = None) -> int:
     desk = Desk(settings.store_env())
     projections = with_mailbox(read_side(desk, settings), settings)
     sessions = open_session_store(settings, views=projections.db)  # expired ones purged here
-    with_session_purge(projections, sessions.purge_expired, settings.session_purge_interval)
     blobs = open_blob_store(settings, projections.db)  # a sent-back form's expired held files
-    with_held_purge(projections, blobs.purge_held, settings.session_purge_interval)
+    with_purges(
+        projections, settings.session_purge_interval, sessions.purge_expired, blobs.purge_held
+    )
     sealer = Sealer(settings, desk, projections.db) if settings.seal_interval > 0 else None
     store = "PostgreSQL" if settings.uses_postgres else str(settings.data_dir)
     projections.start(run_views=True)

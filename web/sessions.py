@@ -4,7 +4,7 @@ Only the SHA-256 of a session token or API token is stored: a copy of the table 
 in. Sessions end after `SessionPolicy.idle` without use and `SessionPolicy.absolute` after
 sign-in, whichever comes first; an expired session is deleted when it is next looked up, and
 `purge_expired()` deletes the rest (the views process calls it every SUZ_SESSION_PURGE_INTERVAL:
-processes/session_purge.py). Tables are created by `migrate()`.
+processes/purges.py). Tables are created by `migrate()`.
 
 Who a session or token is may be remembered for SUZ_AUTH_CACHE_TTL seconds (`cache`,
 web/caller_cache.py; web/auth.py reads and fills it). Every revocation here forgets it in this

@@ -1,5 +1,5 @@
 """A sent-back form's held files are deleted once expired, by the process that runs the views
-(processes/held_purge.py): `suz views`, or `suz serve` with its views; on both stores."""
+(processes/purges.py): `suz views`, or `suz serve` with its views; on both stores."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 
 from domain.settings import Settings
-from processes.held_purge import HeldFilesPurge
+from processes.purges import HeldFilesPurge
 from projections.db import ViewDB
 from suz.bootstrap import bootstrap
 from suz.views_process import run_views

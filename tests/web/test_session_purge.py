@@ -1,5 +1,5 @@
 """Expired sessions are deleted on a schedule by the process that runs the views
-(processes/session_purge.py): `suz views`, or `suz serve` with its views."""
+(processes/purges.py): `suz views`, or `suz serve` with its views."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from domain.settings import Settings
-from processes.session_purge import SessionPurge
+from processes.purges import SessionPurge
 from suz.bootstrap import bootstrap
 from suz.views_process import run_views
 from tests.web.desk_site import LEAKS, migrate

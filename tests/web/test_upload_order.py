@@ -216,7 +216,7 @@ def test_the_public_form_keeps_only_the_files_of_a_filed_request(site: Site) -> 
     filed = form_post(visitor, "/new", public_form(site))  # chosen again, not the held one
     assert filed.status_code == 201, filed.text
     assert re.search(r'href="/r/[0-9a-f-]{36}\?key=', filed.text)
-    assert stored(site) == [blob(DOC[1]), "held"]  # until it expires (processes/held_purge.py)
+    assert stored(site) == [blob(DOC[1]), "held"]  # until it expires (processes/purges.py)
     assert site.services.blobs.purge_held(time.time() + 3601) == 1
     assert stored(site) == [blob(DOC[1])]
 
