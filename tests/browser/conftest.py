@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from tests.browser.site import CHROMIUM, LIVE, DeskSite, People, launch, open_desk
+from tests.browser.site import (
+    CHROMIUM,
+    LIVE,
+    DeskSite,
+    People,
+    launch,
+    open_desk,
+    save_pages,
+)
 from tests.conftest import IN_CI
 
 
@@ -55,14 +63,7 @@ def people(
     yield crowd
     failed = getattr(request.node, "failed_call", False)
     if failed:
-        for n, ctx in enumerate(crowd.contexts):
-            for m, page in enumerate(ctx.pages):
-                try:
-                    page.screenshot(path=str(tmp_path / f"page-{n}-{m}.png"), full_page=True)
-                    (tmp_path / f"page-{n}-{m}.html").write_text(page.content())
-                except Exception:  # a page that crashed has nothing more to show
-                    continue
-        print(f"The pages of the failed test are saved under {tmp_path}")
+        save_pages(crowd.contexts, tmp_path)
         print(desk_site.server.output()[-5000:])
     crowd.close()
     assert failed or not crowd.errors, f"JavaScript errors: {crowd.errors}"

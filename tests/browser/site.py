@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -192,18 +193,35 @@ class People:
                 page: Page | None = None) -> Page:  # fmt: skip
         """A page of a new context (or `page`) signed in as one of the World's cast through the
         sign-in form, then on `path` (or the person's home page)."""
-        page = page or self.context(locale).new_page()
-        page.goto("/login" + (f"?next={quote(path)}" if path else ""))
-        page.locator("#login").fill(LOGINS[who])
-        page.locator("#password").fill(PASSWORD)
-        page.locator("form[action='/login'] button[type=submit]").click()
-        expect(page).not_to_have_url(re.compile(r"/login"))
-        return page
+        return sign_in_through_the_form(page or self.context(locale).new_page(), LOGINS[who],
+                                        PASSWORD, path)  # fmt: skip
 
     def close(self) -> None:
         for ctx in self.contexts:
             ctx.close()
         self.contexts.clear()
+
+
+def sign_in_through_the_form(page: Page, login: str, password: str, path: str | None) -> Page:
+    """`page` signed in through the sign-in form, then on `path` (or the person's home page)."""
+    page.goto("/login" + (f"?next={quote(path)}" if path else ""))
+    page.locator("#login").fill(login)
+    page.locator("#password").fill(password)
+    page.locator("form[action='/login'] button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    return page
+
+
+def save_pages(contexts: list[BrowserContext], folder: Path) -> None:
+    """Each open page's screenshot and HTML under `folder` (what a failed test leaves)."""
+    for n, ctx in enumerate(contexts):
+        for m, page in enumerate(ctx.pages):
+            try:
+                page.screenshot(path=str(folder / f"page-{n}-{m}.png"), full_page=True)
+                (folder / f"page-{n}-{m}.html").write_text(page.content())
+            except Exception:  # a page that crashed has nothing more to show
+                continue
+    print(f"The pages of the failed test are saved under {folder}", file=sys.stderr)
 
 
 # -- what pages show -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from domain.desk import Desk
 from domain.eis_fields import is_valid_inn
 from domain.settings import Settings
 from domain.ticket import Channel, Contact, Urgency
-from tests.browser.site import LIVE, RU, VIEWPORT
+from tests.browser.site import LIVE, RU, VIEWPORT, save_pages, sign_in_through_the_form
 from tests.e2e.server import Server, run_cli, serve, server_env
 
 ADMIN, ADMIN_PASSWORD = "boss", "пароль администратора"
@@ -98,13 +98,7 @@ class Browsers:
         return page
 
     def sign_in(self, login: str, password: str = PASSWORD, path: str = "/") -> Page:
-        page = self.page()
-        page.goto(f"/login?next={path}")
-        page.locator("#login").fill(login)
-        page.locator("#password").fill(password)
-        page.locator("form[action='/login'] button[type=submit]").click()
-        expect(page).not_to_have_url(re.compile(r"/login"))
-        return page
+        return sign_in_through_the_form(self.page(), login, password, path)
 
     def close(self) -> None:
         for ctx in self.contexts:
@@ -131,14 +125,7 @@ def browsers(browser: Browser, desk: EmptyDesk, tmp_path: Path,
     crowd = Browsers(browser, desk)
     yield crowd
     if getattr(request.node, "failed_call", False):
-        for n, ctx in enumerate(crowd.contexts):
-            for m, page in enumerate(ctx.pages):
-                try:
-                    page.screenshot(path=str(tmp_path / f"page-{n}-{m}.png"), full_page=True)
-                    (tmp_path / f"page-{n}-{m}.html").write_text(page.content())
-                except Exception:  # a page that crashed has nothing more to show
-                    continue
-        print(f"The pages of the failed test are saved under {tmp_path}", file=sys.stderr)
+        save_pages(crowd.contexts, tmp_path)
     crowd.close()
     assert getattr(request.node, "failed_call", False) or not crowd.errors, crowd.errors
 
