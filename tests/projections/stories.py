@@ -17,7 +17,7 @@ import psycopg
 from domain.desk import Desk
 from domain.errors import InvalidInput, InvalidTransition
 from domain.settings import Settings
-from domain.ticket import Priority
+from domain.ticket import Priority, Ticket
 from projections.base import tracking
 from projections.db import Row, Tx
 from projections.system import Projections
@@ -157,3 +157,24 @@ def pump_lock_holders(*projections: Projections) -> list[int]:
             " WHERE locktype = 'advisory' AND granted AND objsubid = 1"
         ).fetchall()
     return sorted(int(pid) for classid, objid, pid in rows if (classid, objid) in wanted)
+
+
+class Crash(Exception):
+    """What a view's `fault` raises to stop the pump in the middle of a batch."""
+
+
+def crash_the_last_replier(p: Projections, target: int) -> tuple[str, list[int]]:
+    """The last view in the pump's order that handles a reply raises Crash at position `target`
+    (the others have written their rows of the batch by then): its name, and the positions it
+    is handed until then, as the pump goes."""
+    order = [r.view.name for r in p.pump.in_step]
+    name = [n for n in order if Ticket.Replied in p.runner(n).view.handlers][-1]
+    seen: list[int] = []
+
+    def fault(position: int) -> None:
+        seen.append(position)
+        if position == target:
+            raise Crash(position)
+
+    p.runner(name).fault = fault
+    return name, seen

@@ -23,12 +23,8 @@ from projections.runner import Sizing
 from projections.system import Projections
 from projections.tickets import TicketsView
 from projections.timeline import TimelineView
-from tests.projections.stories import busy_day, dump, positions
+from tests.projections.stories import Crash, busy_day, crash_the_last_replier, dump, positions
 from tests.world import World
-
-
-class Crash(Exception):
-    pass
 
 
 def _reset(p: Projections) -> None:
@@ -126,25 +122,14 @@ def test_a_crash_deep_in_a_big_batch_repeats_nothing_and_skips_nothing(
     pump.batch, pump.sizing = 4, Sizing(most=10_000, target=60.0)
     pump.sizing.grown = 10_000  # far behind: one batch holds all the work
     tracked, before = positions(projections), dump(projections)
-    order = [r.view.name for r in pump.in_step]
-    crashing = projections.runner(
-        [n for n in order if Ticket.Replied in projections.runner(n).view.handlers][-1]
-    )
-    seen: list[int] = []
-
-    def fault(position: int) -> None:
-        seen.append(position)
-        if position == target:
-            raise Crash(position)
-
-    crashing.fault = fault
+    crashing, seen = crash_the_last_replier(projections, target)
     with pytest.raises(Crash):
         pump.step()
     assert seen[0] < target and seen[-1] == target  # it had handled earlier events of the batch
     assert positions(projections) == tracked  # nobody moved
     assert dump(projections) == before  # every view's rows of the batch rolled back
 
-    crashing.fault = None
+    projections.runner(crashing).fault = None
     pump.catch_up()
     assert set(positions(projections).values()) == {head}
     assert dump(projections) == _small_replay(projections)  # nothing twice, nothing missing

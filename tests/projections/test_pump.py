@@ -16,17 +16,12 @@ from pathlib import Path
 import pytest
 
 from domain.settings import Settings
-from domain.ticket import Ticket
 from projections.base import set_tracking
 from projections.system import Projections
-from tests.projections.stories import dump, positions
+from tests.projections.stories import Crash, crash_the_last_replier, dump, positions
 from tests.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Crash(Exception):
-    pass
 
 
 def rebuilt(p: Projections) -> dict[str, list[tuple[object, ...]]]:
@@ -57,24 +52,15 @@ def test_a_crash_in_a_later_view_rolls_back_the_rows_every_earlier_view_wrote(
     before, tracked = dump(projections), positions(projections)
     assert set(tracked.values()) == {first}
     order = [r.view.name for r in pump.in_step]
-    repliers = [n for n in order if Ticket.Replied in projections.runner(n).view.handlers]
-    crashing = projections.runner(repliers[-1])  # analytics: the others wrote their rows first
-    assert order.index(crashing.view.name) > order.index("timeline") > order.index("tickets")
-    seen: list[int] = []
-
-    def fault(position: int) -> None:
-        seen.append(position)
-        if position == target:
-            raise Crash(position)
-
-    crashing.fault = fault
+    crashing, seen = crash_the_last_replier(projections, target)  # the others wrote rows first
+    assert order.index(crashing) > order.index("timeline") > order.index("tickets")
     with pytest.raises(Crash):
         pump.step()
     assert target in seen
     assert positions(projections) == tracked  # nobody moved
     assert dump(projections) == before  # the earlier views' rows were rolled back with it
 
-    crashing.fault = None
+    projections.runner(crashing).fault = None
     pump.catch_up()
     assert set(positions(projections).values()) == {last}
     assert dump(projections) == rebuilt(projections)
