@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -82,6 +83,7 @@ class Projections:
         self.channels: dict[str, Callable[[str], None]] = {}  # more PostgreSQL channels to hear
         self._listening = threading.Event()
         self._listener: threading.Thread | None = None
+        self._wake = f"suz_wake_{uuid.uuid4().hex}"  # told by `stop`: the listener ends at once
 
     def migrate(self) -> None:
         migrate_views(self.db, self.views)
@@ -109,6 +111,11 @@ class Projections:
             follower.stop()
         self.pump.stop()
         if self._listener:
+            try:  # the listener waits up to a second for a notification: this is one
+                with self.db.tx() as tx:
+                    tx.execute("SELECT pg_notify(%s, '')", (self._wake,))
+            except psycopg.Error:
+                pass  # the store is away: the listener still ends within its second
             self._listener.join(timeout=5)
 
     def wait_for(self, position: int, timeout: float = 5.0, views: list[str] | None = None) -> bool:
@@ -125,17 +132,22 @@ class Projections:
                 with conn:
                     conn.execute(f'LISTEN "{channel}"')
                     conn.execute("LISTEN suz_views")
+                    conn.execute(f'LISTEN "{self._wake}"')
                     for extra in self.channels:
                         conn.execute(f'LISTEN "{extra}"')
                     self._load_positions(conn)
                     while self._listening.is_set():
                         for note in conn.notifies(timeout=1.0):
+                            if not self._listening.is_set():
+                                break
                             self._heard(note.channel, note.payload)
             except psycopg.Error:
                 log.exception("listener lost its connection; reconnecting")
                 threading.Event().wait(1.0)
 
     def _heard(self, channel: str, payload: str) -> None:
+        if channel == self._wake:
+            return
         if channel in self.channels:
             self.channels[channel](payload)
         elif channel == "suz_views":
