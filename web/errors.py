@@ -20,6 +20,7 @@ from starlette.responses import Response
 from domain import errors
 from domain.article import StaleRevision
 from web.ui.i18n import gettext, lazy
+from web.ui.refusals import translated
 
 STATUS = {
     StaleRevision: 409,
@@ -67,13 +68,15 @@ TITLES = {
 def problem(status: int, code: str, message: str, fields: tuple[str, ...] = (),
             extra: dict[str, Any] | None = None, instance: str = "") -> dict[str, Any]:  # fmt: skip
     """The RFC 9457 body: its own members, and the earlier `error` inside (with `extra`, e.g. a
-    conflict's `current_version`). `instance` is the request's path, never its query (a
-    private link's key travels there)."""
+    conflict's `current_version`). `title` and `detail` are for people, in the caller's
+    language (Accept-Language; Russian by default); `error.message` stays the message as the
+    domain said it (English), for clients that match on it. `instance` is the request's path,
+    never its query (a private link's key travels there)."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE + code,
         "title": gettext(TITLES.get(status, "Error")),
         "status": status,
-        "detail": message,
+        "detail": translated(message),
     }
     if instance:
         body["instance"] = instance

@@ -34,6 +34,7 @@ def problem(r: httpx.Response) -> dict[str, Any]:
 
 def test_a_missing_ticket_is_a_not_found_problem(site: Site) -> None:
     agent = site.sign_in("agent")
+    agent.client.headers["Accept-Language"] = "en"
     path = f"/api/v1/tickets/{uuid.uuid4()}"
 
     r = agent.get(path)
@@ -45,12 +46,13 @@ def test_a_missing_ticket_is_a_not_found_problem(site: Site) -> None:
         "status": 404,
         "instance": path,
     }
-    assert body["title"] and body["detail"] == body["error"]["message"]
+    assert body["title"] and body["detail"] == body["error"]["message"]  # English asked
     assert body["error"]["code"] == "not_found"
 
 
 def test_a_stale_version_is_a_conflict_problem_with_the_current_version(site: Site) -> None:
     requester, agent = site.sign_in("requester"), site.sign_in("agent")
+    agent.client.headers["Accept-Language"] = "en"
     filed = site.file(requester)
     replied = agent.command(filed["id"], "replies", filed["version"], body="Первый ответ.").json()
 
@@ -61,7 +63,17 @@ def test_a_stale_version_is_a_conflict_problem_with_the_current_version(site: Si
     assert (body["type"], body["status"]) == ("tag:suz,2026:problem:conflict", 409)
     assert body["instance"] == f"/api/v1/tickets/{filed['id']}/replies"
     assert body["error"]["current_version"] == replied["version"]
-    assert body["detail"] == body["error"]["message"]
+    assert body["detail"] == body["error"]["message"]  # English asked
+    russian = agent.client.post(
+        f"/api/v1/tickets/{filed['id']}/replies", json={"body": "Третий ответ."},
+        headers={**agent.headers(filed["version"]), "Accept-Language": "ru"},
+    )  # fmt: skip
+    said = problem(russian)
+    assert (said["title"], said["error"]["code"]) == ("Конфликт", "conflict")
+    seen = filed["version"]
+    said_first = f"Пока вы работали, здесь произошли изменения: вы видели версию {seen}, "
+    assert said["detail"].startswith(said_first), said
+    assert said["error"]["message"] == body["error"]["message"]  # as the domain said it
 
 
 def test_a_filing_without_a_required_field_is_an_invalid_input_problem_naming_it(
@@ -95,6 +107,7 @@ def test_a_full_disk_is_an_unavailable_problem_with_retry_after(
     settings = Settings(data_dir=tiny_disk / "data", database_url=None)
     with open_site(settings, monkeypatch) as site:
         requester = site.sign_in("requester")
+        requester.client.headers["Accept-Language"] = "en"
         filed = site.file(requester)
         fill(tiny_disk)
 
