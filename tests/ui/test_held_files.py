@@ -1,8 +1,9 @@
 """The filing form keeps its files when it is sent back (issue 18): a visitor, or a requester in
 his cabinet, chooses files, makes a mistake, corrects it and files without choosing them again;
-the request gets the very bytes chosen. A token forged, expired or carried to another browser or
-account attaches nothing. And the per-address limit: a burst paid with a proof of work files
-during a mass failure, a flood beyond it is still refused. On SQLite and PostgreSQL."""
+the request gets the very bytes chosen, and a file over the limit leaves the others kept. A
+token forged, expired or carried to another browser or account attaches nothing. And the
+per-address limit: a burst paid with a proof of work files during a mass failure, a flood beyond
+it is still refused. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from uuid import UUID
 
 import httpx
@@ -122,6 +124,21 @@ def test_a_form_error_keeps_the_files_and_the_fixed_form_files_them_byte_exact(
     ticket = filed_id(fixed)
     assert attached(site, ticket) == {"screen.png": PNG, "signing.log": LOG}
     assert site.services.blobs.holding() == 0, "filed: the held copies are gone"
+
+
+def test_a_file_over_the_limit_does_not_take_the_others_with_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = replace(site.services.settings, max_upload_bytes=2000)
+    monkeypatch.setattr(site.services, "settings", small)
+    anna = visitor(site)
+    wrong = post(anna, filing(site, **CONTACT), [("screen.png", PNG), ("huge.bin", b"x" * 5000)])
+    assert wrong.status_code == 422
+    assert "A file is larger than 2000 B" in wrong.text
+    assert "screen.png" in wrong.text and "huge.bin" not in wrong.text
+    assert site.services.blobs.holding() == 1
+    ticket = filed_id(post(anna, {**filing(site, **CONTACT), "held": token(wrong)}))
+    assert attached(site, ticket) == {"screen.png": PNG}
 
 
 def test_the_requester_in_his_cabinet_keeps_his_files_and_may_remove_one(site: Site) -> None:

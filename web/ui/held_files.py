@@ -1,4 +1,5 @@
-"""The files of a filing form sent back, held for its next submission (issue 18).
+"""The files of a requester's form sent back, held for its next submission (issue 18): the filing
+form (/new) and the forms of a request's page (/r/{id}: a message, the information asked).
 
 A browser drops the files chosen in a form the server sends back. So when the form is refused
 (a field to correct, the address's limit), the files it carried are staged as any upload is
@@ -6,10 +7,12 @@ A browser drops the files chosen in a form the server sends back. So when the fo
 held (`Staged.hold`: apart from the blobs, under a random id, for `TTL`). The form sent back
 lists them, each with a "remove" box, and carries them in one hidden field: a token signed
 (HMAC-SHA256 under `Services.held_secret`) over the list (ids, names, sizes, digests, the field
-each is for, expiries), the account (none for a visitor) and the browser's holder cookie (random,
-HttpOnly, SameSite=Strict, set with the first held file). A resubmission from the same browser
-and account with that token files them: each is streamed back through staging (`restage`), so
-its bytes are checked as an upload's are and its digest must be the one signed. A token forged,
+each is for, expiries), the account (none for a visitor), the form it was sent back from (its
+`scope`: "/new", "/r/<id>/message"...) and the browser's holder cookie (random, HttpOnly,
+SameSite=Strict, set with the first held file for the form's pages). A resubmission of the same
+form from the same browser and account with that token files them: each is streamed back
+through staging (`restage`), so its bytes are checked as an upload's are and its digest must be
+the one signed. A token forged,
 altered or expired, or sent from another browser or account, holds nothing; held files are
 never served, so nothing leads from them to anyone but the one who chose them. No JavaScript.
 """
@@ -37,6 +40,7 @@ from domain.ticket import Attachment
 from web import files
 from web.attachments import NoSuchBlob
 from web.auth import services
+from web.ui import i18n
 from web.uploads import uploads_of
 
 TTL = 3600.0  # seconds a sent-back form's files are held
@@ -66,20 +70,21 @@ class Claim:
     removed: list[HeldFile]
 
 
-def claimed(request: Request, form: FormData, actor: Actor) -> Claim:
-    """The held files of the form's token, when it is valid for this browser and account."""
+def claimed(request: Request, form: FormData, actor: Actor, scope: str) -> Claim:
+    """The held files of the form's token, when it is valid for this browser, account and form."""
     token, holder = form.get(FIELD), request.cookies.get(COOKIE, "")
     if not isinstance(token, str) or not token or len(token) > MAX_TOKEN or not _holder_ok(holder):
         return Claim([], [])
-    found = _verified(_secret(request), token, holder, actor)
+    found = _verified(_secret(request), token, holder, actor, scope)
     now = time.time()
     alive = [h for h in found if h.until > now]
     drop = {str(v) for v in form.getlist(DROP)}
     return Claim([h for h in alive if h.id not in drop], [h for h in alive if h.id in drop])
 
 
-def sign(request: Request, held: list[HeldFile], holder: str, actor: Actor) -> str:
-    """The token that carries `held` for `holder` and `actor` ("" when nothing is held)."""
+def sign(request: Request, held: list[HeldFile], holder: str, actor: Actor, scope: str) -> str:
+    """The token that carries `held` for `holder`, `actor` and the form `scope` ("" when nothing
+    is held)."""
     if not held:
         return ""
     payload = {
@@ -87,7 +92,7 @@ def sign(request: Request, held: list[HeldFile], holder: str, actor: Actor) -> s
         "f": [[h.id, h.name, h.size, h.sha256, h.field, h.until] for h in held],
     }
     body = base64.urlsafe_b64encode(orjson.dumps(payload)).decode()
-    return f"{body}.{_mac(_secret(request), body, holder)}"
+    return f"{body}.{_mac(_secret(request), body, holder, scope)}"
 
 
 def holder_of(request: Request) -> str:
@@ -96,9 +101,10 @@ def holder_of(request: Request) -> str:
     return holder if _holder_ok(holder) else secrets.token_urlsafe(32)
 
 
-def remember(request: Request, response: Response, holder: str) -> None:
-    """Sets (or renews) the holder cookie on a form sent back with held files."""
-    response.set_cookie(COOKIE, holder, max_age=int(TTL), path="/new", httponly=True,
+def remember(request: Request, response: Response, holder: str, path: str) -> None:
+    """Sets (or renews) the holder cookie, for the pages under `path`, on a form sent back with
+    held files."""
+    response.set_cookie(COOKIE, holder, max_age=int(TTL), path=path, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")  # fmt: skip
 
 
@@ -119,12 +125,13 @@ async def carried(
     form: FormData,
     files: list[UploadFile],
     raw: dict[str, str],
+    scope: str,
 ) -> tuple[list[HeldFile], list[tuple[str, UploadFile]]]:
-    """The held files a submission claims (those it removed are deleted now) and its new files,
-    each with the file field it is for ("" for the others). A file chosen now for a field
-    replaces the one held for it; a held one fills its field in `raw` otherwise."""
+    """The held files a submission of the form `scope` claims (those it removed are deleted now)
+    and its new files, each with the file field it is for ("" for the others). A file chosen now
+    for a field replaces the one held for it; a held one fills its field in `raw` otherwise."""
     by_field = field_uploads(specs, form)
-    claim = claimed(request, form, actor)
+    claim = claimed(request, form, actor, scope)
     await drop(request, claim.removed)
     file_fields = {s.key for s in specs if s.type is FieldType.FILE}
     held = [h if h.field in file_fields else replace(h, field="")
@@ -171,15 +178,22 @@ async def restage(
     return attachments, gone
 
 
+def gone_message(gone: list[HeldFile]) -> str:
+    """What the form says of held files `restage` found gone."""
+    return i18n.gettext("These files are no longer kept; choose them again: {names}.").format(
+        names=", ".join(h.name for h in gone)
+    )
+
+
 async def drop(request: Request, held: list[HeldFile]) -> None:
     """Deletes held files (filed now, or removed by the requester)."""
     if held:
         await run_in_threadpool(services(request).blobs.drop_held, [h.id for h in held])
 
 
-def _verified(secret: bytes, token: str, holder: str, actor: Actor) -> list[HeldFile]:
+def _verified(secret: bytes, token: str, holder: str, actor: Actor, scope: str) -> list[HeldFile]:
     body, _, mac = token.partition(".")
-    if not token.isascii() or not hmac.compare_digest(mac, _mac(secret, body, holder)):
+    if not token.isascii() or not hmac.compare_digest(mac, _mac(secret, body, holder, scope)):
         return []
     try:
         payload = orjson.loads(base64.urlsafe_b64decode(body))
@@ -193,8 +207,8 @@ def _verified(secret: bytes, token: str, holder: str, actor: Actor) -> list[Held
         return []  # signed by us, so never: but a token is input, and input is checked
 
 
-def _mac(secret: bytes, body: str, holder: str) -> str:
-    message = f"held-files\0{holder}\0{body}".encode()
+def _mac(secret: bytes, body: str, holder: str, scope: str) -> str:
+    message = f"held-files\0{scope}\0{holder}\0{body}".encode()
     return base64.urlsafe_b64encode(hmac.new(secret, message, hashlib.sha256).digest()).decode()
 
 

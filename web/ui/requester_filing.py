@@ -23,7 +23,6 @@ from domain.errors import DeskError, InvalidInput, NotFound
 from domain.results import FiledTicket
 from domain.ticket import Attachment, Channel, Contact, Urgency
 from projections import catalog, knowledge
-from web.attachments import TooLarge
 from web.auth import services
 from web.errors import ApiError
 from web.filing_limit import Decision
@@ -41,9 +40,11 @@ from web.ui.requester_forms import (
     keep,
     posted,
     spec_of,
-    store,
+    store_each,
     typed_values,
 )
+
+SCOPE = "/new"  # the form's held files are for its next submission here (web/ui/held_files.py)
 
 
 def _categories(request: Request) -> list[dict[str, Any]]:
@@ -175,27 +176,21 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
         values = {k: v for k, v in p.form.multi_items() if isinstance(v, str)}
         for k in ("csrf_token", held_files.FIELD, held_files.DROP, "proof", "proof_challenge"):
             values.pop(k, None)
-        held, new = await held_files.carried(request, viewer.actor, specs, p.form, p.files, raw)
+        held, new = await held_files.carried(request, viewer.actor, specs, p.form, p.files, raw,
+                                             SCOPE)  # fmt: skip
         staged: list[tuple[str, Attachment]] | None = None  # the new files, once stored here
         decision: Decision | None = None
 
-        async def again(
-            status: int, errors: dict[str, str], fresh: bool = True, **extra: Any
-        ) -> Response:
-            """The form sent back with `errors`, holding its files (the new ones too, unless
-            `fresh` is False: they could not be stored); a filing counted is taken back."""
+        async def again(status: int, errors: dict[str, str], **extra: Any) -> Response:
+            """The form sent back with `errors`, holding its files (the new ones that could be
+            stored); a filing counted is taken back."""
             await _refund(request, address, decision)
             to_hold = staged or []
-            if staged is None and fresh and new and "files" not in errors:
-                try:
-                    stored = await store(request, [u for _, u in new])
-                    to_hold = list(zip([k for k, _ in new], stored, strict=True))
-                except (TooLarge, InvalidInput) as e:
-                    errors["files"] = file_error(e)
-                except ApiError as e:
-                    if e.status != 429:
-                        raise
-                    errors["files"] = e.message
+            if staged is None and new and "files" not in errors:
+                to_hold, refused = await store_each(request, new)
+                if refused is not None:
+                    errors["files"] = (refused.message if isinstance(refused, ApiError)
+                                       else file_error(refused))  # fmt: skip
             kept = [*held, *await held_files.hold(request, to_hold)]
             holder = held_files.holder_of(request)
             response = _form(
@@ -207,11 +202,11 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
                 values=values,
                 errors=errors,
                 held=kept,
-                held_token=held_files.sign(request, kept, holder, viewer.actor),
+                held_token=held_files.sign(request, kept, holder, viewer.actor, SCOPE),
                 **extra,
             )
             if kept:
-                held_files.remember(request, response, holder)
+                held_files.remember(request, response, holder, SCOPE)
             return response
 
         errors = _check(p, specs, raw, contact, current is not None)
@@ -230,22 +225,16 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
                 ).format(minutes=int(wait // 60) + 1)
                 return await again(429, {"": message}, challenge=decision.challenge,
                                    headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
-        try:
-            attachments = await store(request, [u for _, u in new])
-        except (TooLarge, InvalidInput) as e:
-            return await again(422, {"files": file_error(e)}, fresh=False)
-        except ApiError as e:
-            if e.status != 429:
-                raise
-            return await again(429, {"files": e.message}, fresh=False, headers=e.headers)
-        staged = list(zip([k for k, _ in new], attachments, strict=True))
+        staged, refused = await store_each(request, new)  # a file over the limit: the others held
+        if isinstance(refused, ApiError):
+            return await again(429, {"files": refused.message}, headers=refused.headers)
+        if refused is not None:
+            return await again(422, {"files": file_error(refused)})
+        attachments = [a for _, a in staged]
         restaged, gone = await held_files.restage(request, held)
         if gone:
             held = [h for h in held if h not in gone]
-            message = i18n.gettext(
-                "These files are no longer kept; choose them again: {names}."
-            ).format(names=", ".join(h.name for h in gone))
-            return await again(422, {"files": message})
+            return await again(422, {"files": held_files.gone_message(gone)})
         assert current is not None
         person = (
             Contact(p.text("contact_name").strip(), p.text("contact_email").strip())

@@ -233,28 +233,50 @@ async def store(request: Request, uploads: list[UploadFile]) -> list[Attachment]
     """Stages each file (at most MAX_FILES, each capped at the upload limit, counted against the
     caller's uploads) and describes it; `keep` keeps them once the command that records them
     succeeded. TooLarge names the file field when one is over the limit."""
-    if len(uploads) > MAX_FILES:
+    await _count(request, len(uploads))
+    return [await _stage(request, upload) for upload in uploads]
+
+
+async def store_each(
+    request: Request, uploads: list[tuple[str, UploadFile]]
+) -> tuple[list[tuple[str, Attachment]], DeskError | ApiError | None]:
+    """As `store`, but a file over the limit does not stop the others: the files stored, each
+    with its key, and what refused any (None when nothing). Too many files, or the caller's
+    uploads used up, store none."""
+    try:
+        await _count(request, len(uploads))
+    except (InvalidInput, ApiError) as e:
+        return [], e
+    found: list[tuple[str, Attachment]] = []
+    refused: DeskError | None = None
+    for key, upload in uploads:
+        try:
+            found.append((key, await _stage(request, upload)))
+        except TooLarge as e:
+            refused = e
+    return found, refused
+
+
+async def _count(request: Request, n: int) -> None:
+    if n > MAX_FILES:
         raise InvalidInput(f"Attach at most {MAX_FILES} files at once.", ["files"])
-    if uploads:
+    if n:
         viewer = request.scope.get("suz_viewer")
         actor = viewer.actor if viewer is not None else Actor.visitor()
         try:
-            await run_in_threadpool(count, request, actor, len(uploads))  # PostgreSQL: a round trip
+            await run_in_threadpool(count, request, actor, n)  # PostgreSQL: a round trip
         except TooManyUploads as e:
             message = i18n.gettext("Too many files uploaded; try again in {minutes} min.").format(
                 minutes=int(e.wait // 60) + 1
             )
             raise ApiError(e.status, e.code, message, e.fields, e.headers) from None
-    staged = uploads_of(request)
-    found = []
-    for upload in uploads:
-        await upload.seek(0)
-        found.append(
-            await run_in_threadpool(
-                staged.stage, upload.file, upload.filename or "", files.max_bytes(request)
-            )
-        )
-    return found
+
+
+async def _stage(request: Request, upload: UploadFile) -> Attachment:
+    await upload.seek(0)
+    return await run_in_threadpool(
+        uploads_of(request).stage, upload.file, upload.filename or "", files.max_bytes(request)
+    )
 
 
 async def keep(request: Request, attachments: Iterable[Attachment]) -> None:

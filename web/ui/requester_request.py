@@ -32,25 +32,22 @@ from domain.ticket import ACTIVE_STATUSES, Attachment, Status, Ticket
 from projections.catalog import account_names
 from projections.db import Tx
 from projections.timeline import Entry, changes_after, last_of, last_version, newest, timeline
-from web.attachments import TooLarge
 from web.auth import services
 from web.body import path_id
-from web.errors import ApiError
 from web.http import wait_for_views
 from web.media import may_show_inline
-from web.ui import i18n
+from web.ui import held_files, i18n, requester_files
 from web.ui.guard import SignInNeeded, Viewer, ui
 from web.ui.render import is_htmx, page
+from web.ui.requester_files import Carried
 from web.ui.requester_forms import (
     answers,
     category,
     errors_from,
-    file_error,
     general_message,
     label,
     posted,
     shown_value,
-    store,
     typed_values,
 )
 from web.ui.timeline_window import PAGE, cursor, rendered
@@ -424,20 +421,29 @@ async def _again(
     typed: dict[str, str],
     errors: dict[str, str],
     notice: str = "",
+    files: Carried | None = None,
 ) -> Response:
-    """The conversation again (the whole page without htmx), keeping what was typed."""
+    """The conversation again (the whole page without htmx), keeping what was typed and the
+    files the form carried (held for its next submission)."""
+    kept, token = await files.hold(request, viewer) if files else ([], "")
     view = await run_in_threadpool(_load, request, viewer, ticket_id)
     name = "requester/conversation.html" if is_htmx(request) else "requester/request.html"
-    return page(
+    response = page(
         request,
         name,
         status,
+        files.headers if files else None,
         v=view,
         typed={form: typed},
         errors={form: errors},
         notice=notice,
         notice_form=form,
+        held={form: kept},
+        held_token={form: token},
     )
+    if files and kept:
+        files.remember(request, response)
+    return response
 
 
 async def _done(request: Request, viewer: Viewer, ticket_id: UUID, w: Written) -> Response:
@@ -474,20 +480,25 @@ async def _run(
     acts: list[Act],
     specs: list[FieldSpec] | None = None,
     raw: dict[str, str] | None = None,
+    files: Carried | None = None,
 ) -> Response:
-    """Runs the form's commands in turn (each against the version the previous one left)."""
+    """Runs the form's commands in turn (each against the version the previous one left); a
+    refusal sends the form back with its `files` held."""
     w: Written | None = None
     try:
         for act in acts:
             w = await _perform(request, ticket_id, version, act)
             version = w.version
-    except Conflict:
-        return await _again(request, viewer, ticket_id, 409, form, typed, {}, _conflict())
-    except InvalidInput as e:
-        return await _again(
-            request, viewer, ticket_id, 422, form, typed, errors_from(e, specs or [], raw or typed)
-        )
+    except (Conflict, InvalidInput) as e:
+        held = files if w is None else None  # once a command is recorded, its files are kept
+        if isinstance(e, Conflict):
+            return await _again(request, viewer, ticket_id, 409, form, typed, {}, _conflict(),
+                                held)  # fmt: skip
+        errors = errors_from(e, specs or [], raw or typed)
+        return await _again(request, viewer, ticket_id, 422, form, typed, errors, files=held)
     assert w is not None
+    if files:
+        await files.filed(request)
     return await _done(request, viewer, ticket_id, w)
 
 
@@ -499,14 +510,15 @@ async def send_message(request: Request, viewer: Viewer) -> Response:
     async with posted(request) as p:
         body, version = p.text("body"), _version(p.text("version"))
         typed = {"body": body}
-        if not body.strip() and not p.files:
-            return await _again(
-                request, viewer, ticket_id, 422, "message", typed, {"body": general_message("body")}
-            )
-        try:
-            files = await store(request, p.files)
-        except (TooLarge, InvalidInput, ApiError) as e:
-            return await _files_refused(request, viewer, ticket_id, "message", typed, e)
+        carried = await requester_files.carried(request, viewer, ticket_id, "message", [],
+                                                p.form, p.files, {})  # fmt: skip
+        files = carried.attachments
+        if carried.error:
+            return await _again(request, viewer, ticket_id, carried.status, "message", typed,
+                                {"files": carried.error}, files=carried)  # fmt: skip
+        if not body.strip() and not files:
+            return await _again(request, viewer, ticket_id, 422, "message", typed,
+                                {"body": general_message("body")}, files=carried)  # fmt: skip
         if body.strip():
             acts: list[Act] = [
                 _keeping(request, files, lambda v: desk.write(
@@ -514,26 +526,8 @@ async def send_message(request: Request, viewer: Viewer) -> Response:
             ]  # fmt: skip
         else:
             acts = [_attach(request, actor, ticket_id, a) for a in files]
-        return await _run(request, viewer, ticket_id, "message", typed, version, acts)
-
-
-async def _files_refused(
-    request: Request,
-    viewer: Viewer,
-    ticket_id: UUID,
-    form: str,
-    typed: dict[str, str],
-    error: TooLarge | InvalidInput | ApiError,
-) -> Response:
-    """The form again with what is wrong with its files (429 with Retry-After when the caller
-    uploaded too many)."""
-    if isinstance(error, ApiError):
-        if error.status != 429:
-            raise error
-        r = await _again(request, viewer, ticket_id, 429, form, typed, {"files": error.message})
-        r.headers.update(error.headers)
-        return r
-    return await _again(request, viewer, ticket_id, 422, form, typed, {"files": file_error(error)})
+        return await _run(request, viewer, ticket_id, "message", typed, version, acts,
+                          files=carried)  # fmt: skip
 
 
 def _keeping(request: Request, files: list[Attachment], act: Act) -> Act:
@@ -567,14 +561,19 @@ async def provide_information(request: Request, viewer: Viewer) -> Response:
     specs = [s for s in (found["form"] if found else []) if s.key in ticket.requested_fields]
     async with posted(request) as p:
         version = _version(p.text("version"))
-        raw, uploads = typed_values(specs, p.form)
-        uploads += p.files
+        raw, _uploads = typed_values(specs, p.form)  # the uploads come with the held files
         given = answers(p.form, len(ticket.requested_questions))
-        typed = {k: v for k, v in p.form.multi_items() if isinstance(v, str)}
-        try:
-            files = await store(request, uploads)
-        except (TooLarge, InvalidInput, ApiError) as e:
-            return await _files_refused(request, viewer, ticket_id, "info", typed, e)
+        typed = {
+            k: v
+            for k, v in p.form.multi_items()
+            if isinstance(v, str) and k not in (held_files.FIELD, held_files.DROP)
+        }
+        carried = await requester_files.carried(request, viewer, ticket_id, "information", specs,
+                                                p.form, p.files, raw)  # fmt: skip
+        files = carried.attachments
+        if carried.error:
+            return await _again(request, viewer, ticket_id, carried.status, "info", typed,
+                                {"files": carried.error}, files=carried)  # fmt: skip
         values = {k: v for k, v in raw.items() if v}
         acts: list[Act] = [
             lambda v: desk.provide_information(actor, ticket_id, values, given, expected_version=v)
@@ -590,6 +589,7 @@ async def provide_information(request: Request, viewer: Viewer) -> Response:
             acts,
             specs,
             {**raw, **{"answers": " ".join(given)}},
+            carried,
         )
 
 
