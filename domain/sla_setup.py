@@ -8,6 +8,7 @@ so nothing measured before the change is lost).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, time
 from typing import TYPE_CHECKING, Any, cast
@@ -75,6 +76,24 @@ class Policy:
         return (self.category_id is not None) * 2 + (self.priority is not None)
 
 
+def check_policy(p: Policy, calendars: Collection[str]) -> None:
+    """Raised (InvalidInput naming the policy's field) unless `p` is a policy the set-up may
+    hold beside calendars with these keys."""
+    if p.calendar not in calendars:
+        raise InvalidInput(f"Policy «{p.name}» names an unknown calendar.", ["calendar"])
+    if not (0 < p.first_response_minutes <= p.resolution_minutes <= 525_600):
+        raise InvalidInput("Targets are minutes: 0 < first response <= resolution.",
+                           ["first_response_minutes", "resolution_minutes"])  # fmt: skip
+    if not 1 <= p.warn_percent <= 99:
+        raise InvalidInput("Warn between 1% and 99% of the target.", ["warn_percent"])
+
+
+def check_auto_close(days: int) -> None:
+    if not 0 <= days <= 365:
+        raise InvalidInput("Close resolved requests after 0-365 working days.",
+                           ["auto_close_days"])  # fmt: skip
+
+
 # A new desk works by the Russian production calendar: a Russian operation's working time is the
 # one the government publishes each year (New Year holidays, transfers, short pre-holiday days),
 # and a desk that counted 1-8 January as working days would breach every target it sets. Set-ups
@@ -118,16 +137,8 @@ class SlaSetup(SetupDocument):
         for c in calendars:
             c.calendar()  # refuses bad hours or an unknown time zone
         for p in policies:
-            if p.calendar not in keys:
-                raise InvalidInput(f"Policy «{p.name}» names an unknown calendar.", ["calendar"])
-            if not (0 < p.first_response_minutes <= p.resolution_minutes <= 525_600):
-                raise InvalidInput("Targets are minutes: 0 < first response <= resolution.",
-                                   ["first_response_minutes", "resolution_minutes"])  # fmt: skip
-            if not 1 <= p.warn_percent <= 99:
-                raise InvalidInput("Warn between 1% and 99% of the target.", ["warn_percent"])
-        if not 0 <= auto_close_days <= 365:
-            raise InvalidInput("Close resolved requests after 0-365 working days.",
-                               ["auto_close_days"])  # fmt: skip
+            check_policy(p, keys)
+        check_auto_close(auto_close_days)
         self.trigger_event(self.Changed, by=by, calendars=tuple(calendars),
                            policies=tuple(policies), auto_close_days=auto_close_days)  # fmt: skip
 

@@ -2,15 +2,14 @@
 
 Each page edits one aggregate as a whole list and saves it against the version it showed, as a
 set-up command (domain/setup/documents.py) handed to `Desk.handle`; the page is for whoever that
-command's policy line lets send it. A refusal shows the form again with the message and what was
-typed, and changes nothing.
+command's policy line lets send it. A refusal shows the form again with what was typed and
+changes nothing: on the routing and SLA pages each mistake is said at its input
+(web/ui/setup_forms.py), and only what concerns no input above the form.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal, InvalidOperation
-from types import SimpleNamespace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -26,15 +25,26 @@ from domain.incidents import Criteria, TriggerRule
 from domain.routing import Assignment, Rule
 from domain.setup.base import SetupCommand
 from domain.setup.documents import SetRoutingRules, SetSlaSetup, SetTriggerRules
-from domain.sla_setup import CalendarSpec, Policy
 from domain.ticket import Channel, Priority
 from projections import catalog
 from web.auth import services
 from web.ui import i18n
 from web.ui.guard import NotAllowed, Viewer, need, ui
 from web.ui.i18n import lazy
-from web.ui.refusals import translated
 from web.ui.render import page
+from web.ui.setup_forms import (
+    POLICY_FIELDS,
+    RULE_FIELDS,
+    refusal,
+    rules_from,
+    sla_from,
+    text,
+    typed_rules,
+    typed_setup,
+    uuid,
+    version,
+    whole,
+)
 
 WEEKDAYS = (lazy("Monday"), lazy("Tuesday"), lazy("Wednesday"), lazy("Thursday"),
             lazy("Friday"), lazy("Saturday"), lazy("Sunday"))  # fmt: skip
@@ -55,56 +65,6 @@ def _editor(viewer: Viewer, kind: type[SetupCommand]) -> None:
         raise NotAllowed
 
 
-def _version(form: FormData) -> int:
-    """The version the page showed (-1, never stored, when the form lost it: a conflict)."""
-    version = _text(form, "version")
-    return int(version) if version.isdigit() else -1
-
-
-def _text(form: FormData, name: str) -> str:
-    return str(form.get(name) or "").strip()[:2000]
-
-
-def _uuid(form: FormData, name: str) -> UUID | None:
-    value = _text(form, name)
-    try:
-        return UUID(value) if value else None
-    except ValueError:
-        raise InvalidInput(i18n.gettext("Choose from the list."), [name]) from None
-
-
-def _enum(kind: Any, value: str, name: str) -> Any:
-    try:
-        return kind(value) if value else None
-    except ValueError:
-        raise InvalidInput(i18n.gettext("Choose from the list."), [name]) from None
-
-
-def _rows(form: FormData) -> list[int]:
-    return sorted({int(k.split("-")[1]) for k in form if k.startswith("name-")
-                   and k.split("-")[1].isdigit()})  # fmt: skip
-
-
-def rules_from(form: FormData) -> tuple[Rule, ...]:
-    rules = []
-    for i in sorted(_rows(form), key=lambda i: (_text(form, f"order-{i}") or "999", i)):
-        if form.get(f"delete-{i}") or not _text(form, f"name-{i}"):
-            continue
-        group = _uuid(form, f"group-{i}")
-        if group is None:
-            raise InvalidInput(i18n.gettext("Choose the group the rule sends requests to."),
-                               [f"group-{i}"])  # fmt: skip
-        rules.append(Rule(
-            _uuid(form, f"id-{i}") or uuid4(), _text(form, f"name-{i}"), group,
-            _uuid(form, f"category-{i}"), _text(form, f"field_key-{i}"),
-            _text(form, f"field_value-{i}"), _enum(Channel, _text(form, f"channel-{i}"), "channel"),
-            _uuid(form, f"organisation-{i}"),
-            _enum(Priority, _text(form, f"priority-{i}"), "priority"),
-            _enum(Assignment, _text(form, f"assignment-{i}"), "assignment") or Assignment.NONE,
-        ))  # fmt: skip
-    return tuple(rules)
-
-
 @ui
 async def routing_page(request: Request, viewer: Viewer) -> Response:
     _editor(viewer, SetRoutingRules)
@@ -113,11 +73,10 @@ async def routing_page(request: Request, viewer: Viewer) -> Response:
 
 async def _routing(request: Request) -> Response:
     routing = await run_in_threadpool(services(request).desk.routing)
-    version = routing.saved_version
     choices = await run_in_threadpool(_choices, request)
     rules = [vars_of(r) for r in routing.rules]
-    return page(request, "admin/routing.html", nav="admin", rules=rules, version=version,
-                error=None, **choices)  # fmt: skip
+    return page(request, "admin/routing.html", nav="admin", rules=rules,
+                version=routing.saved_version, error=None, errors={}, **choices)  # fmt: skip
 
 
 def vars_of(rule: Rule) -> dict[str, str]:
@@ -132,93 +91,17 @@ def vars_of(rule: Rule) -> dict[str, str]:
 async def save_routing(request: Request, viewer: Viewer) -> Response:
     _editor(viewer, SetRoutingRules)
     form = await request.form()
-    version = _text(form, "version")
     try:
-        command = SetRoutingRules(rules_from(form), _version(form))
+        command = SetRoutingRules(rules_from(form), version(form))
         await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except DeskError as e:
-        typed = [{k: _text(form, f"{k}-{i}") for k in ("id", "name", "group", "category",
-                  "field_key", "field_value", "channel", "organisation", "priority",
-                  "assignment")} for i in _rows(form) if _text(form, f"name-{i}")]  # fmt: skip
+        typed, shown = typed_rules(form)  # shown again as typed, each mistake at its input
+        status, errors, message = refusal(e, shown, RULE_FIELDS)
         choices = await run_in_threadpool(_choices, request)
-        return page(request, "admin/routing.html", 409 if e.code == "conflict" else 422,
-                    nav="admin", rules=typed, version=version, error=translated(e.message),
+        return page(request, "admin/routing.html", status, nav="admin", rules=typed,
+                    version=text(form, "version"), error=message, errors=errors,
                     **choices)  # fmt: skip
     return await _routing(request)
-
-
-def _dates(text: str, name: str) -> tuple[date, ...]:
-    try:
-        return tuple(sorted({date.fromisoformat(d) for d in text.replace(",", " ").split()}))
-    except ValueError:
-        raise InvalidInput(i18n.gettext("Write dates as YYYY-MM-DD, separated by spaces."),
-                           [name]) from None  # fmt: skip
-
-
-def calendars_from(form: FormData) -> tuple[CalendarSpec, ...]:
-    found = []
-    for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("ckey-")}):
-        key = _text(form, f"ckey-{i}")
-        if not key or form.get(f"cdelete-{i}"):
-            continue
-        week = tuple(tuple(p for p in _text(form, f"day-{i}-{d}").replace(",", " ").split())
-                     for d in range(7))  # fmt: skip
-        found.append(CalendarSpec(key, _text(form, f"cname-{i}") or key,
-                                  _text(form, f"ctz-{i}") or "Europe/Moscow", week,
-                                  _dates(_text(form, f"holidays-{i}"), f"holidays-{i}"),
-                                  _dates(_text(form, f"workdays-{i}"), f"workdays-{i}"),
-                                  bool(form.get(f"always-{i}")),
-                                  _text(form, f"ckind-{i}") or "custom"))  # fmt: skip
-    return tuple(found)
-
-
-def _minutes(form: FormData, name: str) -> int:
-    value = _text(form, name)
-    if not value.isdigit():
-        raise InvalidInput(i18n.gettext("Write a whole number."), [name])
-    return int(value)
-
-
-def policies_from(form: FormData) -> tuple[Policy, ...]:
-    found = []
-    for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("pname-")}):
-        if not _text(form, f"pname-{i}") or form.get(f"pdelete-{i}"):
-            continue
-        found.append(Policy(
-            _uuid(form, f"pid-{i}") or uuid4(), _text(form, f"pname-{i}"),
-            _minutes(form, f"fr-{i}"), _minutes(form, f"res-{i}"), _minutes(form, f"warn-{i}"),
-            _uuid(form, f"pcategory-{i}"),
-            _enum(Priority, _text(form, f"ppriority-{i}"), "priority"),
-            _text(form, f"pcalendar-{i}") or "business", bool(form.get(f"escalate-{i}")),
-        ))  # fmt: skip
-    return tuple(found)
-
-
-def _typed_setup(form: FormData) -> SimpleNamespace:
-    """The SLA form as typed (strings, unchecked), to show again with a refusal."""
-    policies = [
-        SimpleNamespace(id=_text(form, f"pid-{i}"), name=_text(form, f"pname-{i}"),
-                        category_id=_text(form, f"pcategory-{i}"),
-                        priority=_text(form, f"ppriority-{i}"),
-                        first_response_minutes=_text(form, f"fr-{i}"),
-                        resolution_minutes=_text(form, f"res-{i}"),
-                        warn_percent=_text(form, f"warn-{i}"),
-                        calendar=_text(form, f"pcalendar-{i}"),
-                        escalate_on_breach=bool(form.get(f"escalate-{i}")))
-        for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("pname-")})
-        if _text(form, f"pname-{i}")
-    ]  # fmt: skip
-    calendars = [
-        SimpleNamespace(key=_text(form, f"ckey-{i}"), name=_text(form, f"cname-{i}"),
-                        timezone=_text(form, f"ctz-{i}"), always=bool(form.get(f"always-{i}")),
-                        kind=_text(form, f"ckind-{i}") or "custom",
-                        week=[_text(form, f"day-{i}-{d}").split() for d in range(7)],
-                        holidays=_text(form, f"holidays-{i}").split(),
-                        workdays=_text(form, f"workdays-{i}").split())
-        for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("ckey-")})
-    ]  # fmt: skip
-    return SimpleNamespace(policies=policies, calendars=calendars,
-                           auto_close_days=_text(form, "auto_close_days"))  # fmt: skip
 
 
 @ui
@@ -231,45 +114,43 @@ async def _sla(request: Request) -> Response:
     setup = await run_in_threadpool(services(request).desk.sla_setup)
     choices = await run_in_threadpool(_choices, request)
     return page(request, "admin/sla.html", nav="admin", setup=setup, weekdays=WEEKDAYS,
-                version=setup.saved_version, error=None,
-                **choices)  # fmt: skip
+                version=setup.saved_version, error=None, errors={}, **choices)  # fmt: skip
 
 
 @ui
 async def save_sla(request: Request, viewer: Viewer) -> Response:
     _editor(viewer, SetSlaSetup)
     form = await request.form()
-    version = _text(form, "version")
     try:
-        days = _minutes(form, "auto_close_days")
-        command = SetSlaSetup(calendars_from(form), policies_from(form), days, _version(form))
+        command = SetSlaSetup(*sla_from(form), version(form))
         await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except DeskError as e:
-        setup = _typed_setup(form)  # shown again as typed
+        setup, shown = typed_setup(form)  # shown again as typed, each mistake at its input
+        status, errors, message = refusal(e, shown, POLICY_FIELDS, ("auto_close_days",))
         choices = await run_in_threadpool(_choices, request)
-        return page(request, "admin/sla.html", 409 if e.code == "conflict" else 422, nav="admin",
-                    setup=setup, weekdays=WEEKDAYS, version=version,
-                    error=translated(e.message), **choices)  # fmt: skip
+        return page(request, "admin/sla.html", status, nav="admin", setup=setup,
+                    weekdays=WEEKDAYS, version=text(form, "version"), error=message,
+                    errors=errors, **choices)  # fmt: skip
     return await _sla(request)
 
 
 def triggers_from(form: FormData) -> tuple[TriggerRule, ...]:
     found = []
     for i in sorted({int(k.split("-")[1]) for k in form if k.startswith("tname-")}):
-        if not _text(form, f"tname-{i}") or form.get(f"tdelete-{i}"):
+        if not text(form, f"tname-{i}") or form.get(f"tdelete-{i}"):
             continue
-        words = tuple(w.strip() for w in _text(form, f"twords-{i}").split(",") if w.strip())
-        factor = _text(form, f"tfactor-{i}") or "0"
+        words = tuple(w.strip() for w in text(form, f"twords-{i}").split(",") if w.strip())
+        factor = text(form, f"tfactor-{i}") or "0"
         try:
             rate = Decimal(factor.replace(",", "."))
         except InvalidOperation:
             raise InvalidInput(i18n.gettext("Write a number."), [f"tfactor-{i}"]) from None
         groups = tuple(UUID(str(g)) for g in form.getlist(f"tgroups-{i}") if str(g))
         found.append(TriggerRule(
-            _uuid(form, f"tid-{i}") or uuid4(), _text(form, f"tname-{i}"),
-            Criteria(_uuid(form, f"tcategory-{i}"), _text(form, f"tfield_key-{i}"),
-                     _text(form, f"tfield_value-{i}"), words),
-            _minutes(form, f"tthreshold-{i}"), _minutes(form, f"twindow-{i}"), rate, groups,
+            uuid(form, f"tid-{i}") or uuid4(), text(form, f"tname-{i}"),
+            Criteria(uuid(form, f"tcategory-{i}"), text(form, f"tfield_key-{i}"),
+                     text(form, f"tfield_value-{i}"), words),
+            whole(form, f"tthreshold-{i}"), whole(form, f"twindow-{i}"), rate, groups,
         ))  # fmt: skip
     return tuple(found)
 
@@ -293,7 +174,7 @@ async def save_triggers(request: Request, viewer: Viewer) -> Response:
     _editor(viewer, SetTriggerRules)
     form = await request.form()
     try:
-        command = SetTriggerRules(triggers_from(form), _version(form))
+        command = SetTriggerRules(triggers_from(form), version(form))
         await run_in_threadpool(services(request).desk.handle, viewer.actor, command)
     except (DeskError, ValueError) as e:
         message = e.message if isinstance(e, DeskError) else "Choose from the list."

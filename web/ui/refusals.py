@@ -40,6 +40,8 @@ SHAPES: tuple[tuple[re.Pattern[str], str, dict[str, Callable[[str], str]]], ...]
     (re.compile(r"Policy «(?P<name>.*)» names an unknown calendar\."),
      lazy("Policy «{name}» names an unknown calendar."), {}),
     (re.compile(r"At most (?P<n>\d+) routing rules\."), lazy("At most {n} routing rules."), {}),
+    (re.compile(r"Write working hours like 09:00-18:00, not (?P<text>.*)\."),
+     lazy("Write working hours like 09:00-18:00, not {text}."), {}),
     (re.compile(r"At most (?P<n>\d+) trigger rules\."), lazy("At most {n} trigger rules."), {}),
     (re.compile(r"Name from 1 to (?P<n>\d+) requests\."),
      lazy("Name from 1 to {n} requests."), {}),
