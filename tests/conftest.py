@@ -52,7 +52,10 @@ def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     schema = request.getfixturevalue("pg_schema")
     os.environ["SUZ_DATABASE_SCHEMA"] = schema
     request.addfinalizer(lambda: os.environ.pop("SUZ_DATABASE_SCHEMA", None))
-    return Settings(data_dir=tmp_path / "data", database_url=PG_URL)
+    # the event store's pool opens its size at once: 2 (up to 10 when busy) rather than 5 for
+    # each of several hundred sites a run starts (each connection a PostgreSQL backend to start)
+    return Settings(data_dir=tmp_path / "data", database_url=PG_URL, store_pool_size=2,
+                    store_max_overflow=8)  # fmt: skip
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

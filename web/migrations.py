@@ -14,7 +14,7 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 
@@ -89,7 +89,10 @@ STEPS: list[Callable[[Stores], None]] = [
 def migrate(settings: Settings) -> None:
     """Makes every table that does not exist yet (the event store's, the views', the web's)."""
     with _exclusive(settings):
-        desk = Desk(settings.store_env(create_tables=True))
+        # one connection makes the event store's tables: the store's pool would open its whole
+        # size (5) at once, for a desk that only makes tables and is closed again
+        one = replace(settings, store_pool_size=1, store_max_overflow=0)
+        desk = Desk(one.store_env(create_tables=True))
         views, sessions = ViewDB(settings), open_session_store(settings)
         try:
             for step in STEPS:
