@@ -16,6 +16,7 @@ from domain.article import Audience, Content, Kind
 from domain.incident_commands import OpenIncident
 from domain.settings import Settings
 from tests.web.desk_site import LEAKS, LOGINS, ORIGIN, PASSWORD, Site, TestClient, open_site
+from web.ui import bulk_actions
 
 pytestmark = LEAKS
 
@@ -236,3 +237,52 @@ def test_a_bulk_action_sends_each_request_its_own_command_and_says_which_were_re
                                   "pick": [f"{d}:{version(site, str(d))}"]})  # fmt: skip
     assert "Done for 1 of 1 requests." in r.text
     assert w.desk.ticket(w.admin, d).group_id == w.line2
+
+
+def test_a_bulk_action_on_every_request_of_a_filter_reaches_those_past_the_first_page(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = site.world
+    many = [w.file(subject=f"Массовая {n}").id for n in range(53)]
+    up = w.file(subject="Наверх").id
+    w.desk.escalate(w.agent, up, w.line2, "Нужен инженер")
+    theirs = w.file(subject="Чужая").id
+    last = w.desk.escalate(w.agent, theirs, w.line2, "Тоже").position
+    agent, engineer = Browser(site, "agent"), Browser(site, "engineer")
+    page = agent.get(f"/desk?line=1&status=active&after={last}").text
+    assert len(listed(page)) == 50 and "cursor=" in page  # a second page
+    assert "all 53 requests of this filter, on every page" in page
+    assert 'name="filter" value="status=active&amp;line=1"' in page
+    r = agent.post("/desk/bulk", {"action": "tag", "tag": "massfix", "scope": "filter",
+                                  "filter": "line=1&status=active", "pick": []})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert "Done for 53 of 53 requests." in r.text
+    for t in many:
+        assert "massfix" in w.desk.ticket(w.admin, t).tags
+    assert "massfix" not in w.desk.ticket(w.admin, up).tags
+    # a saved view's filter: the engineer's own, the line-2 requests only
+    r = engineer.post("/desk/views", {"name": "Вторая линия", "query": "status=active&line=2"})
+    view = re.search(r"view=([0-9a-f-]{36})", r.headers["location"])
+    assert view
+    assert "all 2 requests of this filter" in engineer.get(r.headers["location"]).text
+    mine = f"view={view.group(1)}"
+    r = engineer.post("/desk/bulk", {"action": "priority", "priority": "high",
+                                     "scope": "filter", "filter": mine})  # fmt: skip
+    assert "Done for 2 of 2 requests." in r.text, r.text
+    assert {w.desk.ticket(w.admin, t).priority.value for t in (up, theirs)} == {"high"}
+    # another's private view, a bad filter, a filter naming none: refused, nothing changed
+    head = site.services.desk.recorder.max_notification_id()
+    for data, says in (
+        ({"filter": mine}, "No such view."),
+        ({"filter": "line=7"}, "This filter cannot be applied"),
+        ({"filter": "tag=nothing-has-it"}, "The filter names no requests."),
+    ):
+        r = agent.post("/desk/bulk", {"action": "priority", "priority": "low", "scope": "filter",
+                                      **data})  # fmt: skip
+        assert r.status_code == 422 and says in r.text, (data, r.text)
+    # more than a bulk action may take at once: refused whole, nothing changed
+    monkeypatch.setattr(bulk_actions, "MAX_PICKS", 50)
+    r = agent.post("/desk/bulk", {"action": "priority", "priority": "low", "scope": "filter",
+                                  "filter": "line=1&status=active"})  # fmt: skip
+    assert r.status_code == 422 and "narrow it" in r.text
+    assert site.services.desk.recorder.max_notification_id() == head

@@ -2,6 +2,9 @@
 priority, add a tag, resolve (with a text or an answer template filled for each request), link
 to a mass incident.
 
+The requests are the ticked rows, or (`scope=filter`, on a filtered list or a saved view) every
+request the list's filter names across all its pages, at most 200, read when the action is
+sent: the person saw their count, not each row, so their versions are those of that moment.
 Each ticked row carries the version it showed (`pick` = "<id>:<version>"), and each request gets
 its own command through the one dispatcher (`Desk.handle`), so each is recorded in its own
 history and refused on its own (policy, status, a version changed since the list was shown).
@@ -19,17 +22,18 @@ from typing import Any
 from uuid import UUID
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from domain.access import Actor, TicketScope, may_see
-from domain.errors import Conflict, DeskError, InvalidInput
+from domain.access import Actor, TicketScope, may_see, requests_seen
+from domain.errors import Conflict, DeskError, InvalidInput, NotFound
 from domain.incident_commands import LinkToIncident
 from domain.ticket import Priority
 from domain.tickets.commands import AddTag, Assign, ChangePriority, Resolve, Transfer
-from projections import queues
+from projections import desk_query, queue_views, queues
 from web.auth import services
-from web.ui import i18n
+from web.ui import desk_filters, i18n
 from web.ui.guard import Viewer, need, ui
 from web.ui.i18n import lazy
 from web.ui.refusals import translated
@@ -65,6 +69,33 @@ def _picks(values: list[str]) -> list[tuple[UUID, int]]:
     if len(picks) > MAX_PICKS:
         raise InvalidInput("At most 200 requests at once.", ["pick"])
     return list(picks.items())
+
+
+def _matching(request: Request, actor: Actor, query: str) -> list[tuple[UUID, int]]:
+    """Every request the filter (a list's query: its parameters, or `view=<id>` with or without
+    them) names that the actor may see, with its version now; refused when more than 200."""
+    params = QueryParams(query[:4000])
+    assert actor.id is not None  # staff: an account
+    with services(request).projections.db.read() as tx:
+        view = None
+        if params.get("view"):
+            try:
+                view_id = str(UUID(params["view"][:40]))
+            except ValueError:
+                raise NotFound("No such view.") from None
+            view = queue_views.one(tx, view_id, actor.id)
+            if view is None:
+                raise NotFound("No such view.")
+        form = desk_filters.read(params, view.query if view else None)
+        if form.errors:
+            raise InvalidInput("This filter cannot be applied; show the list again.", ["filter"])
+        found = desk_query.find(tx, requests_seen(actor), form.filter, actor.id, None, MAX_PICKS)
+    if found.after is not None:
+        raise InvalidInput("The filter names more than 200 requests: narrow it, or tick them "
+                           "page by page.", ["scope"])  # fmt: skip
+    if not found.rows:
+        raise InvalidInput("The filter names no requests.", ["scope"])
+    return [(UUID(r.id), r.version) for r in found.rows]
 
 
 def _uuid(form: Any, name: str, message: str) -> UUID:
@@ -171,9 +202,14 @@ async def act(request: Request, viewer: Viewer) -> Response:
     form = await request.form()
     back = _back(form)
     try:
-        picks = _picks([str(v) for v in form.getlist("pick")])
-        action, build, compare = _action(form, viewer.actor, i18n.current())
-    except InvalidInput as e:
+        if form.get("scope") == "filter":  # the values first: a fault reads nothing
+            action, build, compare = _action(form, viewer.actor, i18n.current())
+            query = str(form.get("filter", ""))
+            picks = await run_in_threadpool(_matching, request, viewer.actor, query)
+        else:
+            picks = _picks([str(v) for v in form.getlist("pick")])
+            action, build, compare = _action(form, viewer.actor, i18n.current())
+    except (InvalidInput, NotFound) as e:
         return page(request, "desk/bulk.html", 422, nav="desk", error=translated(e.message),
                     outcomes=[], back=back, action="")  # fmt: skip
     outcomes, last = await run_in_threadpool(_run, request, viewer.actor, picks, build, compare)

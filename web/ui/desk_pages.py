@@ -138,7 +138,10 @@ def _filtered(tx: Tx, viewer: Viewer, asked: Asked, saved: list[queue_views.Save
         rows = desk_query.find(tx, requests_seen(viewer.actor), form.filter, viewer.actor.id,
                                asked.cursor)  # fmt: skip
     more = f"/desk?{here}&cursor={quote(rows.after)}" if rows.after else None
-    return {"current": current, "form": form, "view": view, "here": here,
+    matching = len(rows.rows)  # what "all requests of this filter" would act on (bulk bar)
+    if rows.after and asked.full:
+        matching = desk_query.count(tx, requests_seen(viewer.actor), form.filter, viewer.actor.id)
+    return {"current": current, "form": form, "view": view, "here": here, "matching": matching,
             "page": queues.Page(rows.rows, None), "next_href": more,
             "modified": bool(view and form.given and form.query != view.query)}  # fmt: skip
 
