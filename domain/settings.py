@@ -2,6 +2,7 @@
 else (SUZ_DATA_DIR, SUZ_DATABASE_URL, SUZ_DATABASE_SCHEMA, SUZ_SEAL_INTERVAL, SUZ_MODE,
 SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO, SUZ_ORIGINS, SUZ_RUN_VIEWS, SUZ_MAX_UPLOAD_BYTES,
 SUZ_ADMIN_PASSWORD, SUZ_SMTP_URL, SUZ_MAIL_FROM, SUZ_LOG_FORMAT, SUZ_READY_MAX_LAG,
+SUZ_ANALYTICS_CACHE_MB,
 PROMETHEUS_MULTIPROC_DIR...);
 every other module reads the fields of a `Settings`."""
 
@@ -89,6 +90,9 @@ class Settings:
     metrics_dir: Path | None = None
     # SUZ_READY_MAX_LAG: /ready answers 503 while a view is more events behind the log than this
     ready_max_lag: int = 1000
+    # SUZ_ANALYTICS_CACHE_MB: megabytes of the analytics rows' durations a process keeps between
+    # dashboard reads (projections/analytics_cache.py; PostgreSQL only); 0: off
+    analytics_cache_mb: int = 256
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -138,6 +142,7 @@ class Settings:
             log_level=os.environ.get("SUZ_LOG_LEVEL", "").strip().upper() or "INFO",
             metrics_dir=path("PROMETHEUS_MULTIPROC_DIR"),
             ready_max_lag=int(os.environ.get("SUZ_READY_MAX_LAG", "") or 1000),
+            analytics_cache_mb=int(os.environ.get("SUZ_ANALYTICS_CACHE_MB", "") or 256),
         )
 
     def publish(self) -> None:

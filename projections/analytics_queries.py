@@ -5,22 +5,26 @@ per-day table (projections/analytics_days.py): a month split by category is ~600
 80,000 requests. Counts and sums are added as integers and divided once (`Fraction`), so a mean
 is the exact quotient; medians and p90 are selected (numpy's partition over the kept integer
 durations) from every request's own duration, so they are observed values (or the exact
-midpoint of two). `figures` computes the same figures from fact rows: the reference the tests
-hold the per-day table to. docs/metrics.md defines each figure in one line.
+midpoint of two). On PostgreSQL the rows, the groups added up from them and their figures
+are kept in the process by version (projections/analytics_cache.py): a repeated report reads
+only the rows that changed. `figures` computes the same figures from fact rows: the reference
+the tests hold the per-day table to. docs/metrics.md defines each figure in one line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
 import numpy as np
 
+from projections import analytics_cache
 from projections import analytics_days as days
 from projections.analytics import COLUMNS, Fact
-from projections.db import Tx
+from projections.analytics_cache import FIGURES, AnalyticsCache, Durations, Group
+from projections.db import Tx, snapshot
 
 DIMENSIONS = ("day", "week", "month", "line", "group", "agent", "category", "channel",
               "organisation")  # fmt: skip
@@ -181,61 +185,57 @@ def figures(key: str, rows: list[Fact]) -> Figures:
     )
 
 
-class _Sum:
-    """Per-day rows added up: integer counts and sums, and the duration arrays to select from."""
+def _selected(values: Durations, total: int, own: bool) -> Stats:
+    """Exact figures of the durations `values` (in any order) summing to `total`; partitioned
+    in place if they are our `own` (not shared: a kept group's are read by several threads)."""
+    n = len(values)
 
-    def __init__(self) -> None:
-        self.numbers = [0] * len(days.NUMBERS)
-        self.blobs: list[list[bytes]] = [[] for _ in days.MEASURES]
+    def pick(ranks: list[int]) -> list[int]:
+        if n <= SMALL:  # a few values: sorting in Python costs less than numpy's calls
+            few = sorted(values.tolist())
+            return [few[r] for r in ranks]
+        chosen = values if own else values.copy()
+        chosen.partition(ranks)
+        return [int(chosen[r]) for r in ranks]
 
-    def add(self, numbers: tuple[int, ...], blobs: tuple[bytes, ...]) -> None:
-        for i, n in enumerate(numbers):
-            self.numbers[i] += n
-        for m, blob in enumerate(blobs):
-            if blob:
-                self.blobs[m].append(blob)
+    return _stats(n, total, pick)
 
-    def stats(self, m: int) -> Stats:
-        blobs = self.blobs[m]
-        n = sum(len(b) for b in blobs) // 8
 
-        def pick(ranks: list[int]) -> list[int]:
-            if n <= SMALL:  # a few values: sorting in Python costs less than numpy's calls
-                few = sorted(days.decode(b"".join(blobs)))
-                return [few[r] for r in ranks]
-            values = np.concatenate([np.frombuffer(b, dtype="<i8") for b in blobs])
-            values.partition(ranks)
-            return [int(values[r]) for r in ranks]
-
-        return _stats(n, self.numbers[len(days.COUNTS) + m], pick)
-
-    def figures(self, key: str) -> Figures:
-        c = dict(zip(days.COUNTS, self.numbers, strict=False))
-        filed, resolved, rated = c["filed"], c["resolved"], c["rated"]
-        return Figures(
-            key=key,
-            filed=filed,
-            first_response=self.stats(0),
-            resolution=self.stats(1),
-            handling=self.stats(2),
-            resolved=resolved,
-            line1=c["line1"],
-            line1_share=_share(c["line1"], resolved),
-            reopened=c["reopened"],
-            ever_resolved=c["ever_resolved"],
-            reopen_rate=_share(c["reopened"], c["ever_resolved"]),
-            info_requests=c["info"],
-            info_per_request=_share(c["info"], filed),
-            within_sla=c["within_sla"],
-            sla_compliance=_share(c["within_sla"], resolved),
-            rated=rated,
-            csi=Fraction(c["rating_sum"], rated) if rated else None,
-            ratings={s: c[f"r{s}"] for s in range(1, 6)},
-            response_rate=_share(rated, resolved),
-            earlier_ratings=c["earlier"],
-            earlier_csi=_share(c["earlier_sum"], c["earlier"]),
-            replaced_ratings=c["replaced"],
-        )
+def _figures(key: str, group: Group) -> Figures:
+    """The group's figures (computed once per group: a kept group keeps them)."""
+    kept = group.figures
+    if isinstance(kept, Figures) and kept.key == key:  # the caller's own copy
+        return replace(kept, ratings=dict(kept.ratings))
+    numbers = group.numbers
+    sums = numbers[len(days.COUNTS) :]
+    c = dict(zip(days.COUNTS, numbers, strict=False))
+    filed, resolved, rated = c["filed"], c["resolved"], c["rated"]
+    figures = Figures(
+        key=key,
+        filed=filed,
+        first_response=_selected(group.arrays[0], sums[0], group.owned[0]),
+        resolution=_selected(group.arrays[1], sums[1], group.owned[1]),
+        handling=_selected(group.arrays[2], sums[2], group.owned[2]),
+        resolved=resolved,
+        line1=c["line1"],
+        line1_share=_share(c["line1"], resolved),
+        reopened=c["reopened"],
+        ever_resolved=c["ever_resolved"],
+        reopen_rate=_share(c["reopened"], c["ever_resolved"]),
+        info_requests=c["info"],
+        info_per_request=_share(c["info"], filed),
+        within_sla=c["within_sla"],
+        sla_compliance=_share(c["within_sla"], resolved),
+        rated=rated,
+        csi=Fraction(c["rating_sum"], rated) if rated else None,
+        ratings={s: c[f"r{s}"] for s in range(1, 6)},
+        response_rate=_share(rated, resolved),
+        earlier_ratings=c["earlier"],
+        earlier_csi=_share(c["earlier_sum"], c["earlier"]),
+        replaced_ratings=c["replaced"],
+    )
+    group.figures = replace(figures, ratings=dict(figures.ratings))
+    return figures
 
 
 def _bucket(day: str, dim: str) -> str:
@@ -298,49 +298,90 @@ def segments(dim: str, start: date, end: date) -> list[tuple[str, str, str]]:
     ]
 
 
-def _groups(tx: Tx, start: date, end: date, dim: str) -> tuple[dict[str, _Sum], _Sum]:
-    """The period's per-day rows of the dimension added up per value, and all of them."""
+# the SQL of a per-day row's group, per dimension: its value, or the period of time it falls in
+BY = {"day": "day", "week": "to_char(date_trunc('week', day::date), 'YYYY-MM-DD')",
+      "month": "substr(day, 1, 7)"}  # fmt: skip
+
+
+def _groups(tx: Tx, start: date, end: date, dim: str, cache: AnalyticsCache | None
+            ) -> tuple[dict[str, Group], Callable[[], Figures], Callable[[], None]]:  # fmt: skip
+    """The period's per-day rows of the dimension added up per value, their total, and what
+    keeps the groups added up now (call it once their figures are computed)."""
     by_time = dim in ("day", "week", "month")
+    parts = segments("all" if by_time else dim, start, end)
+    where = " OR ".join(["(dim = %s AND day >= %s AND day <= %s)"] * len(parts))
+    params = [value for part in parts for value in part]
+    if cache is not None:
+        period = analytics_cache.read(tx, where, params, BY.get(dim, "key"), cache)
+
+        def total() -> Figures:
+            key = (period.store, "total", period.scope)
+            kept = cache.get(key, period.version)
+            if isinstance(kept, Figures):
+                return replace(kept, ratings=dict(kept.ratings))
+            whole = Group.of([(g.numbers, g.arrays) for g in period.groups.values()])
+            figures = _figures("", whole)
+            cache.put(key, period.version, replace(figures, ratings=dict(figures.ratings)), FIGURES)
+            return figures
+
+        return period.groups, total, period.keep
+    rows: dict[str, list[analytics_cache.RowValue]] = {}
+    for day, key, numbers, arrays in _rows(tx, where, params, by_time):
+        rows.setdefault(_bucket(day, dim) if by_time else key, []).append((numbers, arrays))
+    whole = Group.of([r for some in rows.values() for r in some])
+    groups = {name: Group.of(some) for name, some in rows.items()}
+    return groups, lambda: _figures("", whole), lambda: None
+
+
+def _rows(tx: Tx, where: str, params: list[str], by_time: bool
+          ) -> list[tuple[str, str, tuple[int, ...], tuple[Durations, ...]]]:  # fmt: skip
+    """(day, key, numbers, arrays) of the rows; on PostgreSQL added up there per value (sums,
+    joined arrays), on SQLite each row."""
     column = "day" if by_time else "key"
-    if tx.dialect == "postgres":  # PostgreSQL adds the rows up per value (sums, joined arrays)
+    if tx.dialect == "postgres":
         numbers = ", ".join(f"SUM({c})" for c in days.NUMBERS)
         arrays = ", ".join(f"string_agg({m}, ''::bytea)" for m in days.MEASURES)
         group = f" GROUP BY {column}"
     else:
         numbers, arrays, group = ", ".join(days.NUMBERS), ", ".join(days.MEASURES), ""
-    parts = segments("all" if by_time else dim, start, end)
-    where = " OR ".join(["(dim = %s AND day >= %s AND day <= %s)"] * len(parts))
     rows = tx.all(
         f"SELECT {column}, {numbers}, {arrays} FROM v_analytics_days WHERE {where}{group}",
-        [value for part in parts for value in part],
+        params,
         binary=True,
     )
     split = len(days.NUMBERS) + 1
-    groups: dict[str, _Sum] = {}
-    total = _Sum()
-    for row in rows:
-        key = _bucket(str(row[0]), dim) if by_time else str(row[0])
-        counts = tuple(int(n) for n in row[1:split])
-        blobs = tuple(bytes(b) for b in row[split:])
-        groups.setdefault(key, _Sum()).add(counts, blobs)
-        total.add(counts, blobs)
-    return groups, total
+    return [
+        (str(row[0]), str(row[0]), tuple(int(n) for n in row[1:split]),
+         tuple(np.frombuffer(bytes(b), dtype="<i8") for b in row[split:]))
+        for row in rows
+    ]  # fmt: skip
 
 
-def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None) -> Report:
-    """The period's figures per value of the dimension, and in total, from the per-day table."""
-    groups, total = _groups(tx, start, end, dim)
-    if dim == "agent":  # agents' rows hold each one's own handling: the total is per request
-        total = _groups(tx, start, end, "day")[1]
-    order = sorted(groups, key=lambda k: (k == "", int(k) if dim == "line" and k else 0, k))
-    return Report(
-        start=start,
-        end=end,
-        dimension=dim,
-        rows=[groups[k].figures(k) for k in order],
-        total=total.figures(""),
-        backlog=backlog(tx, start, end, now or datetime.now(UTC)),
-    )
+def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None, *,
+           cache: AnalyticsCache | None = None) -> Report:  # fmt: skip
+    """The period's figures per value of the dimension, and in total, from the per-day table.
+    On PostgreSQL, read outside a transaction, every read sees one snapshot, and the rows and
+    groups whose version the cache (the process's: projections/analytics_cache.py) holds are
+    not read or added up again."""
+    with snapshot(tx) as one:
+        cache = cache if cache is not None else analytics_cache.shared()
+        kept = cache if one and cache.limit > 0 else None
+        groups, total, keep = _groups(tx, start, end, dim, kept)
+        order = sorted(groups, key=lambda k: (k == "", int(k) if dim == "line" and k else 0, k))
+        rows = [_figures(k, groups[k]) for k in order]
+        if dim == "agent":  # agents' rows hold each one's own handling: the total is per request
+            keep()
+            _, total, keep = _groups(tx, start, end, "day", kept)
+        whole = total()
+        keep()
+        return Report(
+            start=start,
+            end=end,
+            dimension=dim,
+            rows=rows,
+            total=whole,
+            backlog=backlog(tx, start, end, now or datetime.now(UTC)),
+        )
 
 
 def requests(tx: Tx, start: date, end: date, dim: str, key: str | None) -> list[Fact]:

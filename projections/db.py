@@ -115,6 +115,21 @@ def flush(tx: Tx) -> None:
         tx.flush()
 
 
+@contextmanager
+def snapshot(tx: Tx) -> Iterator[bool]:
+    """True, and the block's statements see one snapshot of committed rows: a read-only
+    REPEATABLE READ transaction, when `tx` is a PostgreSQL read outside any transaction
+    (`ViewDB.read`). False, and nothing changes, on SQLite or inside a transaction, whose own
+    uncommitted writes its statements may see."""
+    idle = psycopg.pq.TransactionStatus.IDLE
+    if not isinstance(tx, _PgTx) or tx.conn.info.transaction_status != idle or tx._queued:
+        yield False
+        return
+    with tx.conn.transaction():
+        tx.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield True
+
+
 class ViewDB:
     """Connections to the view store.
 

@@ -86,16 +86,19 @@ def verdict(ok: bool) -> str:
 
 
 @contextmanager
-def temp_schema(url: str, prefix: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema, dropped (with everything in it) at the end."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
+def temp_schema(url: str, prefix: str, name: str | None = None, keep: bool = False
+                ) -> Iterator[str]:  # fmt: skip
+    """A fresh PostgreSQL schema, dropped (with everything in it) at the end; `name`: that one,
+    made if missing (a bench reusing what an earlier run wrote); `keep`: not dropped."""
+    name = name or f"{prefix}_{secrets.token_hex(4)}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
     try:
         yield name
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        if not keep:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,11 @@ class BenchDesk:
 
 
 @contextmanager
-def bench_desk(url: str, prefix: str) -> Iterator[BenchDesk]:
-    """A Desk and its migrated views on a throw-away schema and data directory; stopped, closed
-    and dropped at the end."""
-    with temp_schema(url, prefix) as schema, tempfile.TemporaryDirectory() as tmp:
+def bench_desk(url: str, prefix: str, schema: str | None = None, keep: bool = False
+               ) -> Iterator[BenchDesk]:  # fmt: skip
+    """A Desk and its migrated views on a throw-away schema (`temp_schema`) and data directory;
+    stopped, closed and dropped at the end."""
+    with temp_schema(url, prefix, schema, keep) as schema, tempfile.TemporaryDirectory() as tmp:
         os.environ["SUZ_DATABASE_SCHEMA"] = schema
         settings = Settings(data_dir=Path(tmp), database_url=url)
         desk = Desk(settings.store_env(create_tables=True))

@@ -18,13 +18,14 @@ import pytest
 from projections import analytics_days
 from projections import analytics_queries as aq
 from projections.analytics import COLUMNS, Fact
+from projections.analytics_cache import AnalyticsCache
 from projections.db import Tx
 from projections.system import Projections
 from scripts.bench_analytics import synthetic_rows
 from tests.projections.test_analytics import by_holder
 
 
-def _write(tx: Tx, changes: Sequence[tuple[Fact | None, Fact]]) -> None:
+def write(tx: Tx, changes: Sequence[tuple[Fact | None, Fact]]) -> None:
     """Writes facts and their per-day rows as the view's flush does (inserted or updated)."""
     marks = ", ".join(["%s"] * len(COLUMNS))
     new = [astuple(after) for before, after in changes if before is None]
@@ -37,7 +38,7 @@ def _write(tx: Tx, changes: Sequence[tuple[Fact | None, Fact]]) -> None:
     analytics_days.apply(tx, changes)
 
 
-def _varied(n: int) -> list[Fact]:
+def varied(n: int) -> list[Fact]:
     """The bench's generated year (20 categories, 300 organisations, 150 agents...), with
     durations spread from none to years, and ties."""
     rnd = random.Random(18)
@@ -58,10 +59,12 @@ def _varied(n: int) -> list[Fact]:
     return out
 
 
-def _compare(tx: Tx, facts: list[Fact], a: date, b: date) -> None:
+def compare(tx: Tx, facts: list[Fact], a: date, b: date, cache: AnalyticsCache | None = None,
+            dims: Sequence[str] = aq.DIMENSIONS) -> None:  # fmt: skip
+    """`report` (through `cache`, or the process's) equals the figures of the requests."""
     some = [f for f in facts if a.isoformat() <= f.filed_day <= b.isoformat()]
-    for dim in aq.DIMENSIONS:
-        r = aq.report(tx, a, b, dim)
+    for dim in dims:
+        r = aq.report(tx, a, b, dim, cache=cache)
         groups: dict[str, list[Fact]] = {}
         for f in some:
             groups.setdefault(aq.key_of(f, dim), []).append(f)
@@ -81,14 +84,14 @@ def test_a_generated_year_gives_the_figures_of_the_requests_themselves(
     figures still agree."""
     if projections.db.dialect == "sqlite":  # every median and p90 with numpy, as big groups
         monkeypatch.setattr(aq, "SMALL", 0)
-    facts = _varied(2500)
+    facts = varied(2500)
     with projections.db.tx() as tx:
-        _write(tx, [(None, f) for f in facts])
+        write(tx, [(None, f) for f in facts])
     periods = [(date(2025, 1, 1), date(2025, 12, 31)), (date(2025, 2, 10), date(2025, 5, 20)),
                (date(2025, 6, 3), date(2025, 6, 5))]  # fmt: skip
     with projections.db.read() as tx:
         for a, b in periods:
-            _compare(tx, facts, a, b)
+            compare(tx, facts, a, b)
     rnd = random.Random(8)
     changes, moved = [], []
     for f in facts:
@@ -103,7 +106,7 @@ def test_a_generated_year_gives_the_figures_of_the_requests_themselves(
         else:
             moved.append(f)
     with projections.db.tx() as tx:
-        _write(tx, changes)
+        write(tx, changes)
     with projections.db.read() as tx:
         for a, b in periods:
-            _compare(tx, moved, a, b)
+            compare(tx, moved, a, b)
