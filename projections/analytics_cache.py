@@ -89,7 +89,9 @@ class AnalyticsCache:
             return entry.value
 
     def put(self, key: Key, version: object, value: object, size: int) -> None:
-        size += OVERHEAD
+        """Keeps `value` (`size` bytes) for this version; the version's text counts too (a
+        year's total is known by every row's version: ~200 KB by organisation)."""
+        size += OVERHEAD + (len(version) if isinstance(version, str) else 0)
         with self._lock:
             old = self._rows.pop(key, None)
             if old is not None:
