@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 
@@ -39,7 +40,9 @@ class Positions:
             self._cond.notify_all()
             listeners = list(self._listeners)
         for loop, event in listeners:
-            loop.call_soon_threadsafe(event.set)
+            # a loop closed after the list was copied raises RuntimeError: none waits there
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
 
     def reached(self, view: str) -> int:
         with self._cond:
