@@ -125,6 +125,18 @@ async def client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
+def settle_heap() -> None:
+    """What start-up made lives as long as the process: collected once and frozen, so that the
+    collector stops re-walking it on every full collection (pauses that grew with the heap)."""
+    gc.collect()
+    gc.freeze()
+
+
+def release_heap() -> None:
+    """An app stopped inside a longer process can be collected again."""
+    gc.unfreeze()
+
+
 def create_app(services: Services) -> Starlette:
     """The app serving `services` (built by suz/bootstrap.py); its lifespan starts and stops
     them."""
@@ -134,12 +146,11 @@ def create_app(services: Services) -> Starlette:
         metrics.count_commands(services.desk, services.metrics)  # by kind and outcome
         services.start()
         metrics.watch_pools(services)
-        gc.collect()  # what start-up made lives as long as the process: the collector stops
-        gc.freeze()  # re-walking it on every full collection (pauses that grew with the heap)
+        settle_heap()
         try:
             yield
         finally:
-            gc.unfreeze()  # an app stopped inside a longer process (tests) can be collected
+            release_heap()
             services.stop()
             metrics.process_ended(services.settings.metrics_dir)
 
