@@ -21,6 +21,7 @@ import pytest
 from domain.category import FieldSpec, FieldType
 from domain.desk import SYSTEM
 from domain.settings import Settings
+from tests.ui.test_requester_pages import head, person, visitor
 from tests.web.desk_site import CONTRACT, LEAKS, ORIGIN, Person, Site, TestClient, open_site
 from web.ui import held_files
 
@@ -40,22 +41,6 @@ def site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
         small = replace(s.services.settings, max_upload_bytes=1000)
         monkeypatch.setattr(s.services, "settings", small)
         yield s
-
-
-def head(site: Site) -> int:
-    return site.services.desk.recorder.max_notification_id() or 0
-
-
-def person(site: Site, who: str) -> Person:
-    p = site.sign_in(who)
-    p.client.cookies.set("suz_lang", "en")
-    return p
-
-
-def visitor(site: Site) -> TestClient:
-    client = site.new_client()
-    client.cookies.set("suz_lang", "en")
-    return client
 
 
 def post(
