@@ -113,6 +113,30 @@ def file_as(site: Site, p: Person, **extra: str) -> tuple[str, str]:
 
 
 # -- the public form --------------------------------------------------------------------------
+def test_without_scripts_the_form_shows_the_chosen_categorys_fields_and_files_nothing(
+    site: Site,
+) -> None:
+    requester = person(site, "requester")
+    form = get(requester, "/new")
+    assert "<noscript>" in form.text and 'name="show_fields"' in form.text
+    assert 'name="field.contract_number"' not in form.text  # no category chosen yet
+    before = head(site)
+    typed = {"csrf_token": requester.csrf, "category": str(site.world.contracts),
+             "subject": "Не публикуется", "show_fields": "1"}  # fmt: skip
+    shown = requester.client.post("/new", data=typed, headers={"Origin": ORIGIN})  # no htmx
+    assert shown.status_code == 200, shown.text
+    assert 'name="field.contract_number"' in shown.text  # the category's own field
+    assert 'value="Не публикуется"' in shown.text  # what was typed is kept
+    assert 'role="alert"' not in shown.text  # asked for, not refused
+    assert head(site) == before  # nothing filed
+    filed = requester.client.post(
+        "/new", data={**typed, "show_fields": "", "description": "Ошибка подписи.",
+                      "field.contract_number": CONTRACT}, headers={"Origin": ORIGIN},
+    )  # fmt: skip
+    assert filed.status_code in (200, 303), filed.text
+    assert head(site) > before
+
+
 def test_the_form_asks_for_exactly_the_chosen_categorys_typed_fields(site: Site) -> None:
     anonymous = visitor(site)
     form = get(anonymous, "/new")

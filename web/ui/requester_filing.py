@@ -209,6 +209,8 @@ async def file_request(request: Request, viewer: Viewer) -> Response:
                 held_files.remember(request, response, holder, SCOPE)
             return response
 
+        if p.text("show_fields") and current is not None:  # a browser without scripts asks
+            return await again(200, {})  # for the chosen category's fields: nothing filed
         errors = _check(p, specs, raw, contact, current is not None)
         if len(held) + len(new) > MAX_FILES:
             errors["files"] = file_error(InvalidInput("", ["files"]))
