@@ -171,3 +171,28 @@ def test_over_the_limit_a_browser_proves_its_work_and_files(
         finally:
             crowd.close()
         assert not crowd.errors, f"JavaScript errors: {crowd.errors}"
+
+
+def test_without_scripts_a_visitor_asks_for_the_categorys_fields_and_files(
+    people: People, desk_site: DeskSite
+) -> None:
+    ctx = people.browser.new_context(base_url=desk_site.url, locale="ru-RU",
+                                     java_script_enabled=False)  # fmt: skip
+    people.contexts.append(ctx)  # closed after the test
+    visitor = ctx.new_page()
+    visitor.goto("/new")
+    expect(visitor.locator("#f-contract_number")).to_have_count(0)
+    visitor.get_by_role("radio", name="Реестр контрактов").check()
+    visitor.locator("#subject").fill("Без скриптов: контракт не публикуется")
+    visitor.get_by_role("button", name="Показать поля этой категории").click()
+
+    expect(visitor.locator("#f-contract_number")).to_be_visible()
+    expect(visitor.locator("#subject")).to_have_value("Без скриптов: контракт не публикуется")
+    expect(visitor.locator("[role=alert]")).to_have_count(0)
+    visitor.locator("#f-contract_number").fill(CONTRACT)
+    visitor.locator("#description").fill("Ошибка подписи при публикации.")
+    visitor.locator("#contact_name").fill("Пётр Поставщиков")
+    visitor.locator("#contact_email").fill("petr@supplier.example")
+    visitor.get_by_role("button", name="Отправить обращение").click()
+
+    expect(visitor.locator("#private-link")).to_have_value(re.compile(r"/r/[0-9a-f-]{36}\?key=."))
