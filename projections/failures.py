@@ -49,10 +49,15 @@ def failed(db: ViewDB, kind: str, name: str, error: BaseException) -> None:
         log.warning("could not record the failure of %s %s", kind, name, exc_info=True)
 
 
-def recovered(db: ViewDB, kind: str, name: str) -> None:
-    """Forgets `kind:name`'s failures; raises like any write (the caller's loop handles it)."""
+def recovered(db: ViewDB, kind: str, *names: str) -> None:
+    """Forgets the failures of `kind:name` for each name, in one statement; raises like any
+    write (the caller's loop handles it)."""
+    if not names:
+        return
+    marks = ", ".join(["%s"] * len(names))
     with db.tx() as tx:
-        tx.execute("DELETE FROM v_failures WHERE part = %s", (f"{kind}:{name}",))
+        tx.execute(f"DELETE FROM v_failures WHERE part IN ({marks})",
+                   [f"{kind}:{name}" for name in names])  # fmt: skip
 
 
 def failing(tx: Tx) -> list[Failing]:

@@ -230,9 +230,9 @@ class Pump:
             turn.moved = True  # the others' batch was rolled back with it: redo it now
         if turn.handled:
             turn.moved = True
-            for name in [r.view.name for r in self.in_step if r.view.name in self._unsure]:
-                recovered(self.db, "view", name)
-                self._unsure.discard(name)
+            names = [r.view.name for r in self.in_step if r.view.name in self._unsure]
+            recovered(self.db, "view", *names)  # the first batch after a start: all at once
+            self._unsure.difference_update(names)
         turn.moved = self._step_beside() or turn.moved
         return turn
 
