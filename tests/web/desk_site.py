@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
 import httpx
@@ -136,6 +137,13 @@ def build_store(settings: Settings) -> World:
     return world
 
 
+@cache
+def _fast_passwords() -> Passwords:
+    """One hasher with the cheap parameters for every site of the process (it holds nothing but
+    its parameters and a dummy hash, which costs a hash to make)."""
+    return Passwords(**FAST)
+
+
 @contextmanager
 def open_site(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     with started_site(settings, monkeypatch, migrate(settings)) as site:
@@ -150,7 +158,7 @@ def started_site(
     has the cheap parameters the cast's passwords are stored with (FAST): the default's dummy
     hash, made when the app is built, costs ~0.2 s of CPU for each of several hundred sites;
     tests/web/test_passwords.py checks the defaults."""
-    monkeypatch.setattr(bootstrap, "Passwords", lambda: Passwords(**FAST))
+    monkeypatch.setattr(bootstrap, "Passwords", _fast_passwords)
     # The heap is the test process's, not the app's: the app's start-up collection and freeze
     # (web/app.py settle_heap) walked all of it at every start and again after its unfreeze,
     # ~80 ms a full collection, 44 % of a web test file's CPU. Here one collection after each
