@@ -5,6 +5,7 @@ SLA breaches, incidents, articles, knowledge gaps, quality reviews)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -41,7 +42,10 @@ def test_a_scaled_down_quarter_shows_figures_on_every_report(
     assert load_demo(desk, quarter=500, seed=7)
     printed = capsys.readouterr().out
     assert "refused" not in printed, printed  # every generated command was accepted
-    assert "the quarter: 5" in printed  # ~500 requests (the incidents' bursts included)
+    # ~500 requests: how many the days of the window hold (working days, the incidents'
+    # bursts) depends on the day and hour it runs (499 at 16:58 UTC on 2026-12-04)
+    counted = re.search(r"the quarter: (\d+) requests", printed)
+    assert counted and 450 <= int(counted.group(1)) <= 600, printed
 
     head = desk.recorder.max_notification_id() or 0
     stamps = [cast(Any, desk.mapper.to_domain_event(n)).timestamp
