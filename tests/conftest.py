@@ -22,6 +22,11 @@ PG_URL = os.environ.get("SUZ_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.
 # Tests run suz in demo mode (keys generated into each store's data folder), the processes they
 # start too; production mode, which refuses to start without keys, is tested by name.
 os.environ.setdefault("SUZ_MODE", "demo")
+# The tests' PostgreSQL sessions (theirs, and the servers' and tools' they start, through libpq)
+# commit without waiting for the WAL to reach the disk: nothing here outlives a crash of the
+# PostgreSQL server itself, which no test causes; killed suz processes lose nothing committed.
+# A serial run of three web/ui files: 22.4 s -> 20.5 s.
+os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
