@@ -13,6 +13,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from mail.letters import parse
 from mail.outgoing import Outgoing, Unsendable, build
 
 SENDER = "Служба поддержки <support@desk.example.ru>"
@@ -194,7 +195,13 @@ def test_any_subject_and_display_name_read_back_cleaned(subject: str, name: str)
     assert msg["Subject"] == " ".join(clean(subject).split())
     (address,) = msg["To"].addresses
     assert address.addr_spec == "ivan@example.org"
-    assert " ".join(address.display_name.split()) == " ".join(clean(name).split())
+    # The name is read back as RFC 2047 (6.2) says: the folding space between two adjacent
+    # encoded-words is not text. Python's address parser keeps it (a 40-letter Cyrillic name
+    # came back with a space inside), so the name is read by suz's own reader of incoming mail,
+    # from a letter with the same address (made by the same code) as its sender.
+    letter = parse(wire(replace(LETTER, subject=subject, to=to), sender=to))
+    assert letter.sender == "ivan@example.org"
+    assert " ".join(letter.sender_name.split()) == " ".join(clean(name).split())
 
 
 def clean(text: str) -> str:
