@@ -16,6 +16,7 @@ import pytest
 
 from domain.desk import Desk
 from domain.settings import Settings
+from tests import store_copies
 from tests.world import World
 
 PG_URL = os.environ.get("SUZ_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -41,14 +42,13 @@ def postgres_or_skip() -> None:
 
 @pytest.fixture
 def pg_schema() -> Iterator[str]:
-    """A fresh, empty PostgreSQL schema, dropped afterwards."""
+    """A fresh, empty PostgreSQL schema, dropped afterwards (or recycled: tests/store_copies.py)."""
     postgres_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_URL, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     yield schema
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    store_copies.release(PG_URL, schema)
 
 
 def settings_for(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:

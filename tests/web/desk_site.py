@@ -15,7 +15,6 @@ import pytest
 
 from domain.desk import SYSTEM, Desk
 from domain.settings import Settings
-from processes.system import read_side
 from suz import bootstrap
 from suz.bootstrap import web_app
 from tests.store_copies import migrated
@@ -23,6 +22,7 @@ from tests.world import World
 from web import app as app_module
 from web.auth import COOKIE
 from web.credentials import set_password_hash
+from web.migrations import migrate as make_tables
 from web.passwords import Passwords
 from web.services import Services
 from web.sessions import open_session_store
@@ -120,13 +120,11 @@ def migrate(settings: Settings) -> World:
 
 
 def build_store(settings: Settings) -> World:
-    """What `migrate` makes, made: every table, then the World with passwords."""
-    desk = Desk(settings.store_env(create_tables=True))
-    projections = read_side(desk, settings)
-    projections.migrate()
-    projections.db.close()
+    """What `migrate` makes, made: every table (as `suz migrate` makes them), then the World
+    with passwords."""
+    make_tables(settings)
+    desk = Desk(settings.store_env())
     sessions = open_session_store(settings)
-    sessions.migrate()
     world = World.build(desk)
     hashed = Passwords(**FAST).hash(PASSWORD)
     for name in CAST:
