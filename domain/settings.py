@@ -2,7 +2,7 @@
 else (SUZ_DATA_DIR, SUZ_DATABASE_URL, SUZ_DATABASE_SCHEMA, SUZ_SEAL_INTERVAL, SUZ_MODE,
 SUZ_CHAIN_KEY, SUZ_SIGNING_KEY, SUZ_SEAL_TO, SUZ_ORIGINS, SUZ_RUN_VIEWS, SUZ_MAX_UPLOAD_BYTES,
 SUZ_ADMIN_PASSWORD, SUZ_SMTP_URL, SUZ_MAIL_FROM, SUZ_LOG_FORMAT, SUZ_READY_MAX_LAG,
-SUZ_ANALYTICS_CACHE_MB,
+SUZ_ANALYTICS_CACHE_MB, SUZ_ANALYTICS_PRIME,
 PROMETHEUS_MULTIPROC_DIR...);
 every other module reads the fields of a `Settings`."""
 
@@ -93,6 +93,12 @@ class Settings:
     # SUZ_ANALYTICS_CACHE_MB: megabytes of the analytics rows' durations a process keeps between
     # dashboard reads (projections/analytics_cache.py; PostgreSQL only); 0: off
     analytics_cache_mb: int = 256
+    # SUZ_ANALYTICS_PRIME=y|n: a serving process reads the analytics' default month and the year
+    # to date once its views caught up (and after each UTC midnight), in the background, so that
+    # a person's first look is read from the cache (projections/analytics_prime.py; PostgreSQL).
+    # Unset: on in production, off in demo mode (the demo, the tests' many servers); off here
+    # for settings built in code (the tests' sites)
+    analytics_prime: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -106,12 +112,14 @@ class Settings:
                 raise ValueError(f"{name} and {name}_FILE are both set: give one")
             return given or named
 
+        mode = os.environ.get("SUZ_MODE", "").strip() or "production"
+        prime = os.environ.get("SUZ_ANALYTICS_PRIME", "").strip().lower()
         return cls(
             data_dir=Path(os.environ.get("SUZ_DATA_DIR", "./data")),
             database_url=secret("SUZ_DATABASE_URL") or None,
             seal_interval=float(os.environ.get("SUZ_SEAL_INTERVAL", "300") or 300),
             upload_limit=int(os.environ.get("SUZ_UPLOAD_LIMIT", "100") or 100),
-            mode=os.environ.get("SUZ_MODE", "").strip() or "production",
+            mode=mode,
             chain_key=key_path("SUZ_CHAIN_KEY"),
             signing_key=key_path("SUZ_SIGNING_KEY"),
             seal_to=(secret("SUZ_SEAL_TO") or "").strip() or None,
@@ -143,6 +151,7 @@ class Settings:
             metrics_dir=path("PROMETHEUS_MULTIPROC_DIR"),
             ready_max_lag=int(os.environ.get("SUZ_READY_MAX_LAG", "") or 1000),
             analytics_cache_mb=int(os.environ.get("SUZ_ANALYTICS_CACHE_MB", "") or 256),
+            analytics_prime=_yes_no("SUZ_ANALYTICS_PRIME", prime) if prime else mode != "demo",
         )
 
     def publish(self) -> None:
@@ -355,6 +364,12 @@ def _checked_mail_from(value: str) -> str:
     except (ValueError, UnicodeError) as e:
         raise ValueError(f"SUZ_MAIL_FROM: {e} (e.g. Support <support@desk.ru>)") from None
     return value
+
+
+def _yes_no(name: str, value: str) -> bool:
+    if value not in ("y", "yes", "1", "true", "on", "n", "no", "0", "false", "off"):
+        raise ValueError(f"{name}: {value!r}: use y or n")
+    return value in ("y", "yes", "1", "true", "on")
 
 
 def _checked_log_format(value: str) -> str | None:

@@ -26,6 +26,9 @@ a rebuild of every store's view) was not added.
 
 Bounded: one LRU by bytes over rows, groups and totals (SUZ_ANALYTICS_CACHE_MB, default 256; a
 year of one dimension of 1,000,000 requests takes ~45 MB: its rows and its groups).
+
+A serving process fills it after its start with what a first look at the analytics opens
+(projections/analytics_prime.py, SUZ_ANALYTICS_PRIME), so that look is not the cold read.
 """
 
 from __future__ import annotations

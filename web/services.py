@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from audit.seals import Sealer
 from domain.desk import Desk
 from domain.settings import Settings
+from projections.analytics_prime import Primer
 from projections.feed import FEED_VIEWS, FeedHub
 from projections.system import Projections
 from web.attachments import BlobStore
@@ -46,6 +47,7 @@ class Services:
     hub: FeedHub | None = None  # set when started: it lives on the server's event loop
     _hub_task: asyncio.Task[None] | None = None
     sealer: Sealer | None = None  # seals the log's head where the views run
+    primer: Primer | None = None  # primes the analytics cache (SUZ_ANALYTICS_PRIME, PostgreSQL)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -65,12 +67,20 @@ class Services:
         writers = [v.name for v in self.projections.views if v.name in FEED_VIEWS]
         self.hub = FeedHub(self.projections.db, self.projections.positions, writers)
         self._hub_task = loop.create_task(self.hub.run())
+        settings = self.settings
+        if settings.analytics_prime and settings.uses_postgres and settings.analytics_cache_mb > 0:
+            head = self.desk.recorder.max_notification_id
+            self.primer = Primer(self.projections.db, self.projections.positions,
+                                 lambda: head() or 0)  # fmt: skip
+            self.primer.start()
 
     def stop(self) -> None:
         if self._hub_task is not None:
             self._hub_task.cancel()
         if self.sealer is not None:
             self.sealer.stop()
+        if self.primer is not None:
+            self.primer.stop()
         self.projections.stop()
         self.projections.db.close_all()
         self.sessions.close()

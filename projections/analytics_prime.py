@@ -1,0 +1,140 @@
+"""Reads, once the views have caught up after a serving process starts, what a person's first look
+at the analytics opens: so that the process's analytics cache (projections/analytics_cache.py)
+holds it, and that first look is a warm read (the year over 1,000,000 requests: ~30-50 ms warm,
+~100-270 ms cold; docs/performance.md).
+
+What is read (`periods`): the page's default, this month by day (web/ui/analytics_pages.py
+`filters`), then the year to date (1 January to today, what the page shows for `from` alone) by
+month, category and organisation. A kept group is known by its period, so another period (the
+whole calendar year, a quarter) is still a cold first read; and since "today" ends both periods,
+they are read again after each UTC midnight.
+
+In the background (`Primer`, started by web/services.py where SUZ_ANALYTICS_PRIME is on, on
+PostgreSQL only: SQLite keeps no cache): one thread, which lets the process settle first
+(`SETTLE` seconds: begun as soon as the views caught up, the priming's ~0.5-1 s of CPU at
+1,000,000 requests fell on the process's first /ready answers; docs/performance.md), then waits
+for the analytics view to reach the log's head as it was at the start (it gives up after
+`CATCH_UP` seconds), then reads the periods one at a time through the read side's pool (one
+connection, borrowed per report). It never fails the process: an error is logged, and the
+round is given up (the next is tomorrow's). `stop` ends it between two reads. Not run at a
+lower OS priority: a thread niced below the event loop's could be descheduled while holding the
+GIL, and then stall the requests it should give way to.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+
+from projections import analytics_queries as aq
+from projections.analytics_cache import AnalyticsCache
+from projections.db import ViewDB
+from projections.signals import Positions
+
+log = logging.getLogger("suz.projections")
+
+YEAR_DIMENSIONS = ("month", "category", "organisation")
+SETTLE = 5.0  # seconds after the start before the primer begins
+CATCH_UP = 600.0  # seconds the primer waits for the analytics view to catch up, at most
+AFTER_MIDNIGHT = 5.0  # seconds into a new UTC day before its periods are read
+
+
+def periods(today: date) -> list[tuple[date, date, str]]:
+    """(first day, last day, dimension) of what a first look at the analytics opens, in that
+    order: the page's default, then the year to date by each of YEAR_DIMENSIONS."""
+    month, year = today.replace(day=1), today.replace(month=1, day=1)
+    return [(month, today, "day"), *((year, today, dim) for dim in YEAR_DIMENSIONS)]
+
+
+def prime(db: ViewDB, today: date, cache: AnalyticsCache | None = None,
+          stop: threading.Event | None = None) -> list[tuple[str, float]]:  # fmt: skip
+    """Reads `periods(today)` through `cache` (default: the process's), one report and one
+    borrowed connection at a time, until `stop` is set; (what, seconds) of each read."""
+    took = []
+    for start, end, dim in periods(today):
+        if stop is not None and stop.is_set():
+            break
+        started = time.perf_counter()
+        with db.read() as tx:
+            aq.report(tx, start, end, dim, cache=cache)
+        took.append((f"{start}..{end} by {dim}", time.perf_counter() - started))
+    return took
+
+
+class Primer:
+    """Primes the analytics cache after start and after each UTC midnight, in its own thread
+    (see the module's docstring). `head` gives the log's position; `primed` is set after each
+    round, read or given up (the tests wait for it)."""
+
+    name = "analytics-primer"
+
+    def __init__(self, db: ViewDB, positions: Positions, head: Callable[[], int], *,
+                 cache: AnalyticsCache | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
+        self.db, self.positions, self.head = db, positions, head
+        self.cache, self.clock = cache, clock
+        self.primed = threading.Event()
+        self.rounds = 0  # rounds that read every period
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            if self._stop.wait(SETTLE) or not self._caught_up():
+                return
+            while not self._stop.is_set():
+                self._round(self.clock().date())
+                now = self.clock()
+                midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                                            tzinfo=UTC)  # fmt: skip
+                if self._stop.wait((midnight - now).total_seconds() + AFTER_MIDNIGHT):
+                    return
+        except Exception:  # never the process's end: the cache fills on the first reads instead
+            log.exception("%s: stopped; the analytics cache is not primed", self.name)
+        finally:
+            self.primed.set()
+            self.db.close()  # this thread's connection (SQLite; PostgreSQL's went back)
+
+    def _caught_up(self) -> bool:
+        """Waits until the analytics view reached the log's head of now; False when stopped,
+        or after CATCH_UP seconds (then logged)."""
+        head = self.head()
+        deadline = time.monotonic() + CATCH_UP
+        while not self._stop.is_set():
+            if self.positions.wait_for("analytics", head, 0.5):
+                return True
+            if time.monotonic() > deadline:
+                log.warning(
+                    "%s: the analytics view did not reach position %s in %.0f s; the analytics"
+                    " cache is not primed", self.name, head, CATCH_UP,
+                )  # fmt: skip
+                return False
+        return False
+
+    def _round(self, today: date) -> None:
+        started = time.perf_counter()
+        try:
+            took = prime(self.db, today, self.cache, self._stop)
+        except Exception:
+            log.exception("%s: priming failed; given up until tomorrow", self.name)
+        else:
+            if len(took) == len(periods(today)):
+                self.rounds += 1
+            log.info("%s: read %s in %.0f ms (%s)", self.name, today.isoformat(),
+                     (time.perf_counter() - started) * 1000,
+                     ", ".join(f"{what}: {s * 1000:.0f} ms" for what, s in took))  # fmt: skip
+        finally:
+            self.primed.set()

@@ -1,0 +1,136 @@
+"""A serving process primes its analytics cache once its views caught up (projections/
+analytics_prime.py): on PostgreSQL, after the app's start the analytics page's default month and
+the year to date by month, category and organisation are answered from the cache (nothing
+fetched, no miss); on SQLite (no cache) nothing is started. The primer stops with the app, and
+a failing read ends it with a log line, never the process. SUZ_ANALYTICS_PRIME: on in
+production, off in demo mode (the tests' servers) unless given."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import pytest
+
+from domain.desk import Desk
+from domain.settings import Settings
+from projections import analytics_cache, analytics_prime
+from projections import analytics_queries as aq
+from projections.analytics_prime import Primer, periods
+from projections.signals import Positions
+from tests.web.desk_site import LEAKS, migrate, started_site
+
+pytestmark = LEAKS
+
+
+def test_the_periods_are_the_page_s_default_and_the_year_to_date() -> None:
+    assert periods(date(2026, 12, 4)) == [
+        (date(2026, 12, 1), date(2026, 12, 4), "day"),
+        (date(2026, 1, 1), date(2026, 12, 4), "month"),
+        (date(2026, 1, 1), date(2026, 12, 4), "category"),
+        (date(2026, 1, 1), date(2026, 12, 4), "organisation"),
+    ]
+
+
+def test_after_start_the_year_is_read_from_the_cache(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analytics_prime, "SETTLE", 0.0)  # no start-up to let pass here
+    world = migrate(settings)
+    world.desk = Desk(settings.store_env())
+    for subject in ("Не публикуется контракт", "Ошибка подписи", "Не открывается кабинет"):
+        world.file(subject)  # this year's requests, in the log before the start
+    world.desk.close()
+    with started_site(replace(settings, analytics_prime=True), monkeypatch, world) as site:
+        primer = site.services.primer
+        if not settings.uses_postgres:
+            assert primer is None  # SQLite keeps no cache: nothing to prime
+            return
+        assert primer is not None
+        assert primer.primed.wait(30), "primed within 30 s of the start"
+        assert primer.rounds == 1
+        cache = analytics_cache.shared()
+        before = (cache.misses, cache.fetched, cache.hits)
+        today = datetime.now(UTC).date()
+        month, year = today.replace(day=1), today.replace(month=1, day=1)
+        looks = [(month, "day"), (year, "month"), (year, "category"), (year, "organisation")]
+        with site.services.projections.db.read() as tx:
+            reports = [aq.report(tx, start, today, dim) for start, dim in looks]
+        assert reports[1].total.filed == 3, "the requests filed before the start"
+        assert (cache.misses, cache.fetched) == before[:2], "no group read again, no row fetched"
+        assert cache.hits > before[2]
+        thread = primer._thread
+    assert thread is not None and not thread.is_alive(), "stopped with the app"
+
+
+class _Broken:
+    """A view store whose reads fail."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        raise RuntimeError("the store is away")
+        yield
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_failing_read_is_logged_and_ends_nothing_else(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analytics_prime, "SETTLE", 0.0)
+    db = _Broken()
+    primer = Primer(db, Positions(), lambda: 0)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, "suz.projections"):
+        primer.start()
+        assert primer.primed.wait(10)
+        primer.stop()
+    assert primer.rounds == 0 and db.closed
+    assert "priming failed; given up until tomorrow" in caplog.text
+    assert primer._thread is not None and not primer._thread.is_alive()
+
+
+@pytest.mark.parametrize("settle", [0.0, 5.0])
+def test_stop_ends_the_wait(monkeypatch: pytest.MonkeyPatch, settle: float) -> None:
+    """While the process settles, or the views never reach the head: `stop` ends the wait at
+    once, nothing is read."""
+    monkeypatch.setattr(analytics_prime, "SETTLE", settle)
+    db = _Broken()
+    primer = Primer(db, Positions(), lambda: 10**9)  # type: ignore[arg-type]
+    primer.start()
+    stopped = threading.Event()
+
+    def stop() -> None:
+        primer.stop()
+        stopped.set()
+
+    threading.Thread(target=stop, daemon=True).start()
+    assert stopped.wait(2)
+    assert primer.primed.is_set() and primer.rounds == 0 and db.closed
+
+
+@pytest.mark.parametrize(("mode", "given", "on"), [
+    ("production", None, True), ("demo", None, False), ("demo", "y", True),
+    ("production", "n", False),
+])  # fmt: skip
+def test_the_switch(monkeypatch: pytest.MonkeyPatch, mode: str, given: str | None,
+                    on: bool) -> None:  # fmt: skip
+    monkeypatch.setenv("SUZ_MODE", mode)
+    if given is None:
+        monkeypatch.delenv("SUZ_ANALYTICS_PRIME", raising=False)
+    else:
+        monkeypatch.setenv("SUZ_ANALYTICS_PRIME", given)
+    assert Settings.from_env().analytics_prime is on
+
+
+def test_a_wrong_switch_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUZ_ANALYTICS_PRIME", "maybe")
+    with pytest.raises(ValueError, match="SUZ_ANALYTICS_PRIME"):
+        Settings.from_env()
