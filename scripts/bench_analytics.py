@@ -8,7 +8,13 @@
    year, split by a few dimensions; a plain SQL GROUP BY count over the fact rows is timed beside
    it for comparison. Target: p95 < 100 ms. Each case's first run starts with an empty cache
    (cold: projections/analytics_cache.py); before each later run `--warm` requests change, as
-   on a live desk (warm). `--keep` keeps the schema, `--schema NAME` reuses it (rows and all).
+   on a live desk (warm). `--keep` keeps the schema, `--schema NAME` reuses it (rows and all);
+   `--year` files the requests over another year (default 2025).
+   `--prime`: what a serving process reads after its start (projections/analytics_prime.py),
+   timed for the year's last day with an empty cache, then each period's first read after it;
+   and, when `--year` is this year, `suz serve` started with SUZ_ANALYTICS_PRIME=y and =n on
+   the same schema: the time to /ready, the priming's own (from its log line), and the first
+   GET of each primed page as the curator.
 2. Serves the same schema with `suz serve` and times GET /analytics (the page, and its figures
    part that the live refresh fetches) as the curator, over HTTP.
 3. Builds one ticket with `--events` events (notes saved 25 at a time) through the Desk and
@@ -48,6 +54,7 @@ from projections import analytics_days
 from projections import analytics_queries as aq
 from projections.analytics import COLUMNS, Fact, micros, stamp
 from projections.analytics_cache import AnalyticsCache
+from projections.analytics_prime import periods, prime
 from projections.db import ViewDB
 from projections.system import Projections
 from scripts.bench_machine import (
@@ -67,7 +74,7 @@ from web.history_api import history
 from web.passwords import Passwords
 from web.sessions import PostgresSessionStore
 
-YEAR = 2025
+YEAR = 2025  # --year
 BATCH = 50_000
 BODY = "Проверили настройки подписи, сертификат действителен, публикация повторена."
 
@@ -286,6 +293,114 @@ def dashboard_rows(projections: Projections, runs_month: int, runs_year: int,
     return out
 
 
+def primed_rows(projections: Projections, runs: int, warm: int) -> list[list[str]]:
+    """The primer's reads (projections/analytics_prime.py `prime`) for the year's last day into
+    an empty cache, each timed; then each period's first read (nothing changed since: a person
+    within moments of the priming); then, `warm` requests changed, each one's first read after
+    the change (its changed groups' rows fetched), and `runs` more with `warm` changed before
+    each."""
+    today = date(YEAR, 12, 31)
+    cache = AnalyticsCache(Settings.from_env().analytics_cache_mb * 2**20)
+    took = prime(projections.db, today, cache)
+    kept = cache.size / 2**20
+    now = datetime(YEAR + 1, 1, 15, tzinfo=UTC)
+    rnd = random.Random(19)
+    with projections.db.read() as tx:
+        looks = periods(today)
+        reads = [partial(aq.report, tx, a, b, dim, now, cache=cache) for a, b, dim in looks]
+        first = [timed(read, 1)[0][0] for read in reads]
+        touch(projections, warm, rnd)
+        changed = [timed(read, 1)[0][0] for read in reads]
+        later: list[list[float]] = [[] for _ in reads]
+        for _ in range(runs):
+            touch(projections, warm, rnd)
+            for i, read in enumerate(reads):
+                later[i] += timed(read, 1)[0]
+    out = []
+    for i, (what, primed) in enumerate(took):
+        worst = max(first[i], changed[i], pct(later[i], 95))
+        p50, p95 = ms(pct(later[i], 50)), ms(pct(later[i], 95))
+        out.append([what, ms(primed), ms(first[i]), ms(changed[i]), str(runs), p50, p95,
+                    verdict(worst < 0.1)])  # fmt: skip
+    out.append([f"(the priming, all four: {kept:,.0f} MB kept)", ms(sum(s for _, s in took)), "",
+                "", "", "", "", ""])  # fmt: skip
+    return out
+
+
+def primed_serving_rows(url: str, schema: str, tmp: Path, desk: Desk, world: World,
+                        starts: int) -> list[list[str]]:  # fmt: skip
+    """`suz serve` on the same schema with SUZ_ANALYTICS_PRIME=y, then =n: seconds to /ready
+    (200), to the primer's log line and what it says, then the first and the second GET of each
+    period it primes (the analytics page's default, the year to date by month, category and
+    organisation: `from` alone) as the curator: the page, and (other servers) the same report
+    as JSON (/api/v1/analytics: no HTML); each setting started `starts` times (at least 3,
+    alternating), the time to /ready of every start summed up at the end (/health is polled
+    every 0.2 s before it, /ready every 0.05 s)."""
+    assert world.curator.id is not None
+    hashed = Passwords(time_cost=1, memory_cost_kib=8192, parallelism=1).hash(PASSWORD)
+    env = {**os.environ, "SUZ_DATABASE_URL": url, "SUZ_DATABASE_SCHEMA": schema,
+           "SUZ_DATA_DIR": str(tmp)}  # fmt: skip
+    migrate = [sys.executable, "-m", "suz.cli", "migrate"]
+    subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)  # sessions, seals
+    sessions = PostgresSessionStore(url, schema)
+    set_password_hash(desk, sessions, SYSTEM, world.curator.id, hashed)
+    sessions.close()
+    today = datetime.now(UTC).date()
+    queries = [f"?from={a.isoformat()}&by={dim}" for a, _, dim in periods(today)]
+    out: list[list[str]] = []
+    readies: dict[str, list[float]] = {"y": [], "n": []}
+    primes: list[float] = []
+    # each setting: one start GETting the pages, one the JSON, `starts` - 2 more only timed
+    plan = [(p, y) for p in ("/analytics", "/api/v1/analytics", "") for y in "yn"]
+    plan += [("", y) for _ in range(max(0, starts - 3)) for y in "yn"]
+    for prefix, prime_on in plan:
+        port = free_port()
+        env.update(SUZ_ORIGINS=f"http://127.0.0.1:{port}", SUZ_ANALYTICS_PRIME=prime_on)
+        log = tmp / "server.log"
+        started = time.perf_counter()
+        with (
+            serving(env, port, tmp, []),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as http,
+        ):
+            deadline = started + 300
+            while http.get("/ready").status_code != 200:
+                assert time.perf_counter() < deadline, "not ready in 300 s"
+                time.sleep(0.05)
+            ready = time.perf_counter() - started
+            readies[prime_on].append(ready)
+            primed, said = "", ""
+            if prime_on == "y":
+                while "analytics-primer: read" not in log.read_text(errors="replace"):
+                    assert time.perf_counter() < deadline, "not primed in 300 s"
+                    time.sleep(0.05)
+                primes.append(time.perf_counter() - started)
+                primed = f"{primes[-1]:.2f}"
+                line = next(x for x in log.read_text(errors="replace").splitlines()
+                            if "analytics-primer: read" in x)  # fmt: skip
+                said = line.split("analytics-primer: read ", 1)[1].split(" (")[0]
+            if not prefix:
+                continue
+            signed = http.post("/api/v1/session", json={"login": "curator", "password": PASSWORD})
+            signed.raise_for_status()
+            for query in queries:
+                took = []
+                for _ in range(2):
+                    begun = time.perf_counter()
+                    r = http.get(prefix + query)
+                    took.append(time.perf_counter() - begun)
+                    assert r.status_code == 200, (prefix, query, r.text[:200])
+                out.append([f"SUZ_ANALYTICS_PRIME={prime_on}: GET {prefix}{query}",
+                            f"{ready:.2f}", primed, said, ms(took[0]), ms(took[1]),
+                            verdict(took[0] < 0.1)])  # fmt: skip
+    for prime_on, times in readies.items():
+        ts = sorted(times)
+        primed = f"{sorted(primes)[len(primes) // 2]:.2f} (median)" if prime_on == "y" else ""
+        out.append([f"SUZ_ANALYTICS_PRIME={prime_on}: {len(ts)} starts, s to /ready median"
+                    f" {ts[len(ts) // 2]:.2f} (min {ts[0]:.2f}, max {ts[-1]:.2f})", "", primed,
+                    "", "", "", ""])  # fmt: skip
+    return out
+
+
 def load_module(path: str) -> ModuleType:
     """Another version of projections/analytics_queries.py (e.g. `git show
     HEAD~1:projections/analytics_queries.py > /tmp/before.py`), imported under its own name."""
@@ -383,6 +498,7 @@ def time_travel_rows(desk: Desk, world: World, ticket_id: UUID, runs: int) -> li
 
 
 def main(argv: list[str]) -> int:
+    global YEAR
     parser = argparse.ArgumentParser(prog="bench analytics", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--database-url", default=os.environ.get("SUZ_TEST_DATABASE_URL", DEFAULT_PG_URL)
@@ -400,7 +516,13 @@ def main(argv: list[str]) -> int:
                         " (rows written only if it has none; with --dashboard-only)")  # fmt: skip
     parser.add_argument("--keep", action="store_true",
                         help="keep the schema at the end (for --schema)")  # fmt: skip
+    parser.add_argument("--year", type=int, default=YEAR, help="the year the requests are filed in")
+    parser.add_argument("--prime", action="store_true",
+                        help="time the primer's reads and the first reads after them")  # fmt: skip
+    parser.add_argument("--prime-starts", type=int, default=3,
+                        help="with --prime: server starts per setting (at least 3)")  # fmt: skip
     args = parser.parse_args(argv)
+    YEAR = args.year
     url = args.database_url
     print("suz bench analytics: dashboard queries and time travel on PostgreSQL\n")
     print_machine(url)
@@ -430,6 +552,27 @@ def main(argv: list[str]) -> int:
         heads = ["query", "requests read", "rows shown", "cold ms", "warm runs", "rows rewritten",
                  "p50 ms", "p95 ms", "CPU ms/run", "PG CPU ms/run", "p95 < 100 ms"]  # fmt: skip
         print(table(heads, dashboard), flush=True)
+        if args.prime:
+            primed = primed_rows(projections, args.year_runs, args.warm)
+            print(f"\nPrimed (projections/analytics_prime.py) for {YEAR}-12-31, an empty cache;"
+                  " then each period's first read (nothing changed), its first read after"
+                  f" {args.warm} requests changed, and {args.year_runs} more with {args.warm}"
+                  " changed before each")  # fmt: skip
+            heads = ["priming read", "priming ms", "1st read ms", "1st after changes ms", "runs",
+                     "p50 ms", "p95 ms", "all < 100 ms"]  # fmt: skip
+            print(table(heads, primed), flush=True)
+            if datetime.now(UTC).year == YEAR:
+                world = World.build(desk)
+                serving_rows = primed_serving_rows(url, schema, tmp, desk, world,
+                                                   args.prime_starts)  # fmt: skip
+                print("\n`suz serve` started on the same schema with and without priming;"
+                      " seconds from the start")  # fmt: skip
+                heads = ["server: request", "s to /ready", "s to primed", "the primer's log",
+                         "1st GET ms", "2nd GET ms", "1st < 100 ms"]  # fmt: skip
+                print(table(heads, serving_rows), flush=True)
+            else:
+                print(f"(the server part wants --year {datetime.now(UTC).year}: a server primes"
+                      " this year's periods)")  # fmt: skip
         travel: list[list[str]] = []
         pages: list[list[str]] = []
         if not args.dashboard_only:
