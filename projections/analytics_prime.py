@@ -96,11 +96,13 @@ class Primer:
             if self._stop.wait(SETTLE) or not self._caught_up():
                 return
             while not self._stop.is_set():
-                self._round(self.clock().date())
-                now = self.clock()
-                midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                today = self.clock().date()
+                self._round(today)
+                # the next day's midnight, also when this round ended after it (read it at once)
+                midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(),
                                             tzinfo=UTC)  # fmt: skip
-                if self._stop.wait((midnight - now).total_seconds() + AFTER_MIDNIGHT):
+                left = (midnight - self.clock()).total_seconds() + AFTER_MIDNIGHT
+                if self._stop.wait(max(left, 0.0)):
                     return
         except Exception:  # never the process's end: the cache fills on the first reads instead
             log.exception("%s: stopped; the analytics cache is not primed", self.name)

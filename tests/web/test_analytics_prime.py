@@ -134,3 +134,30 @@ def test_a_wrong_switch_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("SUZ_ANALYTICS_PRIME", "maybe")
     with pytest.raises(ValueError, match="SUZ_ANALYTICS_PRIME"):
         Settings.from_env()
+
+
+def test_a_new_day_is_primed_after_midnight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The round of 4 December ends after midnight: 5 December is read at once, not a day
+    later ("today" ends the periods)."""
+    monkeypatch.setattr(analytics_prime, "SETTLE", 0.0)
+    read: list[date] = []
+    both = threading.Event()
+
+    def prime(*args: object) -> list[tuple[str, float]]:
+        read.append(args[1])  # type: ignore[arg-type]
+        if len(read) == 2:
+            both.set()
+        return [("", 0.0)] * 4
+
+    monkeypatch.setattr(analytics_prime, "prime", prime)
+    times = [datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC), datetime(2026, 12, 5, 0, 0, 10,
+                                                                     tzinfo=UTC)]  # fmt: skip
+
+    def clock() -> datetime:
+        return times.pop(0) if len(times) > 1 else times[0]
+
+    primer = Primer(_Broken(), Positions(), lambda: 0, clock=clock)  # type: ignore[arg-type]
+    primer.start()
+    assert both.wait(5)
+    primer.stop()
+    assert read == [date(2026, 12, 4), date(2026, 12, 5)] and primer.rounds == 2
