@@ -16,7 +16,9 @@ PostgreSQL only: SQLite keeps no cache): one thread, which lets the process sett
 for the analytics view to reach the log's head as it was at the start (it gives up after
 `CATCH_UP` seconds), then reads the periods one at a time through the read side's pool (one
 connection, borrowed per report). It never fails the process: an error is logged, and the
-round is given up (the next is tomorrow's). `stop` ends it between two reads. Not run at a
+round is given up (the next is tomorrow's). `stop` ends it between two reads. After its first
+round it runs what the web gives it (`then`: the analytics page's templates compiled, ~70 ms of
+a process's first analytics page otherwise; web/ui/analytics_pages.py `warm`). Not run at a
 lower OS priority: a thread niced below the event loop's could be descheduled while holding the
 GIL, and then stall the requests it should give way to.
 """
@@ -73,9 +75,11 @@ class Primer:
 
     def __init__(self, db: ViewDB, positions: Positions, head: Callable[[], int], *,
                  cache: AnalyticsCache | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 then: Callable[[], None] | None = None) -> None:  # fmt: skip
         self.db, self.positions, self.head = db, positions, head
         self.cache, self.clock = cache, clock
+        self.then = then  # run once after the first round read every period (the page's share)
         self.primed = threading.Event()
         self.rounds = 0  # rounds that read every period
         self._stop = threading.Event()
@@ -127,6 +131,7 @@ class Primer:
         return False
 
     def _round(self, today: date) -> None:
+        """Reads today's periods (and, after the first complete round, runs `then`)."""
         started = time.perf_counter()
         try:
             took = prime(self.db, today, self.cache, self._stop)
@@ -135,6 +140,11 @@ class Primer:
         else:
             if len(took) == len(periods(today)):
                 self.rounds += 1
+                if self.rounds == 1 and self.then is not None:
+                    try:
+                        self.then()
+                    except Exception:
+                        log.exception("%s: what follows the first round failed", self.name)
             log.info("%s: read %s in %.0f ms (%s)", self.name, today.isoformat(),
                      (time.perf_counter() - started) * 1000,
                      ", ".join(f"{what}: {s * 1000:.0f} ms" for what, s in took))  # fmt: skip

@@ -42,6 +42,7 @@ from web.throttle import (
     SpentTokens,
     Throttle,
 )
+from web.ui import analytics_pages
 
 LEFTOVERS = 24 * 3600.0  # seconds after which a staged upload is a crash's leftover
 
@@ -78,6 +79,7 @@ def bootstrap(settings: Settings, *, run_views: bool | None = None) -> Services:
         blobs=blobs,
         held_secret=derive(key, "held-files"),
         proof_secret=proof_secret,
+        after_priming=analytics_pages.warm,  # the analytics page's templates, once primed
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from audit.seals import Sealer
@@ -48,6 +49,7 @@ class Services:
     _hub_task: asyncio.Task[None] | None = None
     sealer: Sealer | None = None  # seals the log's head where the views run
     primer: Primer | None = None  # primes the analytics cache (SUZ_ANALYTICS_PRIME, PostgreSQL)
+    after_priming: Callable[[], None] | None = None  # run by the primer after its first round
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -71,7 +73,7 @@ class Services:
         if settings.analytics_prime and settings.uses_postgres and settings.analytics_cache_mb > 0:
             head = self.desk.recorder.max_notification_id
             self.primer = Primer(self.projections.db, self.projections.positions,
-                                 lambda: head() or 0)  # fmt: skip
+                                 lambda: head() or 0, then=self.after_priming)  # fmt: skip
             self.primer.start()
 
     def stop(self) -> None:

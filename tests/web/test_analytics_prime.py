@@ -23,6 +23,8 @@ from projections import analytics_queries as aq
 from projections.analytics_prime import Primer, periods
 from projections.signals import Positions
 from tests.web.desk_site import LEAKS, migrate, started_site
+from tests.world import World
+from web.ui import analytics_pages, render
 
 pytestmark = LEAKS
 
@@ -36,15 +38,23 @@ def test_the_periods_are_the_page_s_default_and_the_year_to_date() -> None:
     ]
 
 
+def _with_requests(settings: Settings) -> World:
+    """The store migrated for the World, with three requests filed now (this year's)."""
+    world = migrate(settings)
+    world.desk = Desk(settings.store_env())
+    for subject in ("Не публикуется контракт", "Ошибка подписи", "Не открывается кабинет"):
+        world.file(subject)  # in the log before the start
+    world.desk.close()
+    return world
+
+
 def test_after_start_the_year_is_read_from_the_cache(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(analytics_prime, "SETTLE", 0.0)  # no start-up to let pass here
-    world = migrate(settings)
-    world.desk = Desk(settings.store_env())
-    for subject in ("Не публикуется контракт", "Ошибка подписи", "Не открывается кабинет"):
-        world.file(subject)  # this year's requests, in the log before the start
-    world.desk.close()
+    world = _with_requests(settings)
+    warmed = threading.Event()  # what the web runs after the first round (the templates)
+    monkeypatch.setattr(analytics_pages, "warm", warmed.set)
     with started_site(replace(settings, analytics_prime=True), monkeypatch, world) as site:
         primer = site.services.primer
         if not settings.uses_postgres:
@@ -63,6 +73,7 @@ def test_after_start_the_year_is_read_from_the_cache(
         assert reports[1].total.filed == 3, "the requests filed before the start"
         assert (cache.misses, cache.fetched) == before[:2], "no group read again, no row fetched"
         assert cache.hits > before[2]
+        assert warmed.is_set()
         thread = primer._thread
     assert thread is not None and not thread.is_alive(), "stopped with the app"
 
@@ -161,3 +172,22 @@ def test_a_new_day_is_primed_after_midnight(monkeypatch: pytest.MonkeyPatch) -> 
     assert both.wait(5)
     primer.stop()
     assert read == [date(2026, 12, 4), date(2026, 12, 5)] and primer.rounds == 2
+
+
+def test_warm_compiles_what_the_analytics_page_renders(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The templates the page loads, with a fresh template cache, are those `warm` compiles."""
+    with started_site(settings, monkeypatch, _with_requests(settings)) as site:
+        head = site.services.desk.recorder.max_notification_id() or 0
+        assert site.services.projections.wait_for(head, 10), "the requests in the views"
+        curator = site.sign_in("curator")
+        fresh = render._environment()
+        monkeypatch.setattr(render, "ENV", fresh)
+        monkeypatch.setattr(analytics_pages, "ENV", fresh)
+        assert curator.get("/analytics?by=month").status_code == 200
+        loaded = {key[1] for key, _ in fresh.cache.items()}  # type: ignore[union-attr]
+        assert loaded == set(analytics_pages.TEMPLATES)
+        fresh.cache.clear()  # type: ignore[union-attr]
+        analytics_pages.warm()
+        assert {key[1] for key, _ in fresh.cache.items()} == loaded  # type: ignore[union-attr]
