@@ -102,15 +102,6 @@ def _likes_template(settings: Settings) -> bool:
     return not data.exists() or not any(data.iterdir())
 
 
-def _schema_is_empty(url: str, schema: str) -> bool:
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = %s", (schema,)
-        ).fetchone()  # fmt: skip
-    return row is not None and row[0] == 0
-
-
 def _dump(url: str, schema: str) -> str:
     u = urlparse(url)
     env = {**os.environ, "PGPASSWORD": u.password or ""}
@@ -180,24 +171,35 @@ def _refill(sql: str) -> str:
     return "\n".join(["SET LOCAL lock_timeout = '2s';", *emptied, *kept])
 
 
-def _recycled(url: str, schema: str, template: Template) -> bool:
-    """Whether a spare became `schema` (empty, made by `pg_schema`) with the template's rows."""
-    spares = _spares.get(url, [])
-    while spares:
-        spare = spares.pop()
-        try:
-            with psycopg.connect(url, autocommit=True) as conn:
-                row = conn.execute(_SHAPE, {"schema": spare}).fetchone()
-                if row is None or row[0] != template.shape:
+def _filled(url: str, schema: str, template: Template) -> bool:
+    """Gives `schema`, if empty, the template's tables and rows: a spare recycled, else the dump
+    replayed; False if it was not empty. One connection for it all (a connection costs the
+    server a process start)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s", (schema,)
+        ).fetchone()  # fmt: skip
+        if row is None or row[0] != 0:
+            return False
+        spares = _spares.get(url, [])
+        while spares:
+            spare = spares.pop()
+            try:
+                shaped = conn.execute(_SHAPE, {"schema": spare}).fetchone()
+                if shaped is None or shaped[0] != template.shape:
                     raise psycopg.DataError(f"{spare} is not shaped as the template any more")
                 with conn.transaction():
                     conn.execute(f"DROP SCHEMA {schema}")
                     conn.execute(f"ALTER SCHEMA {spare} RENAME TO {schema}")
                     conn.execute(template.refill.replace(PLACEHOLDER, schema).encode())
-            return True
-        except psycopg.Error:
-            _drop(url, spare)
-    return False
+                return True
+            except psycopg.Error:
+                _drop(url, spare)
+        assert template.sql is not None
+        with conn.transaction():
+            conn.execute(template.sql.replace(PLACEHOLDER, schema).encode())
+    return True
 
 
 def release(url: str, schema: str) -> None:
@@ -234,7 +236,7 @@ def migrated(settings: Settings, build: Callable[[Settings], World]) -> World:
         return build(settings)
     url = settings.database_url
     schema = settings.schema
-    if url is not None and (schema is None or not _schema_is_empty(url, schema)):
+    if url is not None and schema is None:
         return build(settings)
     key = url or ""
     if key not in _made:
@@ -242,12 +244,11 @@ def migrated(settings: Settings, build: Callable[[Settings], World]) -> World:
     template = _made[key]
     if template is None:
         return build(settings)
-    shutil.copytree(template.data, settings.data_dir, dirs_exist_ok=True)
     if url is not None and schema is not None and template.sql is not None:
-        if not _recycled(url, schema, template):
-            with psycopg.connect(url) as conn:
-                conn.execute(template.sql.replace(PLACEHOLDER, schema).encode())
+        if not _filled(url, schema, template):
+            return build(settings)
         _copies.add((url, schema))
+    shutil.copytree(template.data, settings.data_dir, dirs_exist_ok=True)
     # the World's desk is this store's, closed, as migrate's is (one connection is enough)
     desk = Desk(replace(settings, store_pool_size=1, store_max_overflow=0).store_env())
     desk.close()
