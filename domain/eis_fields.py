@@ -2,7 +2,8 @@
 like, for the category form's typed fields (issue 18): each check gives the value as stored
 (spaces dropped, a phone in E.164) or refuses it with `Refused`, whose `template` says what is
 wrong with "{label}" for the field's name. The templates are English source strings of the
-translation catalogue (web/ui/requester_forms.py translates them next to the field).
+translation catalogue, marked with `lazy` for extraction (web/ui/requester_forms.py translates
+them next to the field).
 
 - INN: 10 digits (an organisation) or 12 (an individual), check digits by the FNS weights
   (`is_valid_inn`, the one definition, also checks organisations' INNs: domain.people).
@@ -25,6 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from domain.i18n import lazy
+
 _INN10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_A = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_B = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
@@ -44,14 +47,16 @@ def is_valid_inn(inn: str) -> bool:
     return _check_digit(d, _INN12_A) == d[10] and _check_digit(d, _INN12_B) == d[11]
 
 
-INN_SHAPE = "{label} must be 10 digits (an organisation) or 12 digits (an individual)."
-CHECK_DIGITS = "{label}: the check digits do not match, so the number has a typo."
-KPP_SHAPE = "{label} must be 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits."
-OGRN_SHAPE = "{label} must be 13 digits."
-OGRNIP_SHAPE = "{label} must be 15 digits."
-NOTICE_SHAPE = "{label} must be a notice number of 19 digits (44-FZ) or 11 digits (223-FZ)."
-EMAIL_SHAPE = "{label} must be an e-mail address like name@example.ru."
-PHONE_SHAPE = (
+INN_SHAPE = lazy("{label} must be 10 digits (an organisation) or 12 digits (an individual).")
+CHECK_DIGITS = lazy("{label}: the check digits do not match, so the number has a typo.")
+KPP_SHAPE = lazy(
+    "{label} must be 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits."
+)
+OGRN_SHAPE = lazy("{label} must be 13 digits.")
+OGRNIP_SHAPE = lazy("{label} must be 15 digits.")
+NOTICE_SHAPE = lazy("{label} must be a notice number of 19 digits (44-FZ) or 11 digits (223-FZ).")
+EMAIL_SHAPE = lazy("{label} must be an e-mail address like name@example.ru.")
+PHONE_SHAPE = lazy(
     "{label} must be a phone number: +7 and 10 digits for Russia, or + and the country code "
     "for another country."
 )

@@ -10,6 +10,7 @@ from domain import eis_fields
 from domain.chain import ChainedAggregate
 from domain.eis_fields import is_valid_inn as is_valid_inn  # the one definition, used here too
 from domain.errors import InvalidInput, InvalidTransition
+from domain.i18n import lazy
 from domain.notifications import check_choices
 from domain.phones import checked_phone
 
@@ -121,8 +122,10 @@ class Organisation(ChainedAggregate):
                                legal_address=details[1], postal_address=details[2])  # fmt: skip
 
 
-KPP_REFUSED = "KPP must be 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits."
-ADDRESS_TOO_LONG = "An address is at most 500 characters."
+KPP_REFUSED = lazy(
+    "KPP must be 9 characters: 4 digits, 2 digits or capital Latin letters, 3 digits."
+)
+ADDRESS_TOO_LONG = lazy("An address is at most 500 characters.")
 
 
 def checked_details(kpp: str, legal_address: str, postal_address: str) -> tuple[str, str, str]:

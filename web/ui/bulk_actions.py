@@ -123,11 +123,11 @@ def _action(form: Any, actor: Actor, language: str) -> tuple[str, Build, bool]:
         raise InvalidInput("Choose an action.", ["action"])
     if action == "assign":
         who = str(form.get("assignee", ""))
-        agent = actor.id if who == "me" else _uuid(form, "assignee", "Choose whom to assign.")
+        agent = actor.id if who == "me" else _uuid(form, "assignee", lazy("Choose whom to assign."))
         return action, lambda a, t, v, row: Assign(t, v, _u(row.get("group_id")), agent), False
     if action == "transfer":
-        group = _uuid(form, "group", "Choose a group.")
-        reason = _text(form, "reason", "Say why it is transferred.")
+        group = _uuid(form, "group", lazy("Choose a group."))
+        reason = _text(form, "reason", lazy("Say why it is transferred."))
         return action, lambda a, t, v, row: Transfer(t, v, group, reason), False
     if action == "priority":
         try:
@@ -137,11 +137,11 @@ def _action(form: Any, actor: Actor, language: str) -> tuple[str, Build, bool]:
         reason = _text(form, "reason")
         return action, lambda a, t, v, row: ChangePriority(t, v, priority, reason), False
     if action == "tag":
-        tag = _text(form, "tag", "Give the tag.")
+        tag = _text(form, "tag", lazy("Give the tag."))
         return action, lambda a, t, v, row: AddTag(t, v, tag), True
     if action == "resolve":
         if str(form.get("template", "")).strip():
-            template = _uuid(form, "template", "Choose a template.")
+            template = _uuid(form, "template", lazy("Choose a template."))
 
             def filled(a: Actor, t: UUID, v: int, row: dict[str, Any]) -> Resolve:
                 desk = row["desk"]
@@ -149,9 +149,9 @@ def _action(form: Any, actor: Actor, language: str) -> tuple[str, Build, bool]:
                 return Resolve(t, v, text)
 
             return action, filled, False
-        text = _text(form, "reason", "Write the resolution or choose a template.")
+        text = _text(form, "reason", lazy("Write the resolution or choose a template."))
         return action, lambda a, t, v, row: Resolve(t, v, text), False
-    incident = _uuid(form, "incident", "Choose an incident.")
+    incident = _uuid(form, "incident", lazy("Choose an incident."))
     return action, lambda a, t, v, row: LinkToIncident(incident, (t,)), True
 
 

@@ -15,6 +15,7 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from domain.i18n import lazy as lazy  # the one marker scripts/i18n extracts (keyword "lazy")
 from domain.translations import LOCALE_DIR as LOCALE_DIR
 from domain.translations import translations as translations
 
@@ -80,8 +81,3 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 _ = gettext
-
-
-def lazy(message: str) -> str:
-    """Marks a module-level string for extraction; translate it with `_()` where it is shown."""
-    return message

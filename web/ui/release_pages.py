@@ -38,7 +38,7 @@ from web.ui.guard import Viewer, need, ui
 from web.ui.refusals import translated
 from web.ui.render import page
 
-NO_RELEASE = "No such release."
+NO_RELEASE = i18n.lazy("No such release.")
 MAX_TEXT = 2000  # a list of words or components as typed
 
 
