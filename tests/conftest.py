@@ -70,10 +70,14 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def store_env(settings: Settings) -> dict[str, str]:
-    """An eventsourcing environment whose tables exist (migrated)."""
-    env = settings.store_env(create_tables=True)
-    Desk(env).close()
+def store_env(settings: Settings, request: pytest.FixtureRequest) -> dict[str, str]:
+    """An eventsourcing environment whose tables exist (migrated). On PostgreSQL the schema gets
+    every table `suz migrate` makes, as a copy (tests/store_copies.py `tables`): the views' too,
+    which a test's `projections` would make one statement at a time; a test marked
+    `first_start` gets only the event store's (no view was ever made in its store)."""
+    first_start = request.node.get_closest_marker("first_start") is not None
+    if first_start or not store_copies.tables(settings):
+        Desk(settings.store_env(create_tables=True)).close()
     return settings.store_env()
 
 

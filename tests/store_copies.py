@@ -50,6 +50,7 @@ import psycopg
 from domain.desk import Desk
 from domain.settings import Settings
 from tests.world import World
+from web.migrations import migrate as make_tables
 
 ENABLED = os.environ.get("SUZ_TEST_COPY_STORES", "y") != "n"
 PLACEHOLDER = "suz_template_schema_placeholder"
@@ -58,16 +59,17 @@ PLACEHOLDER = "suz_template_schema_placeholder"
 @dataclass
 class Template:
     data: Path  # the data folder migrate made (keys; SQLite: the databases too)
-    world: World
+    world: World | None  # None: a template of the tables only (`tables`)
     sql: str | None = None  # PostgreSQL: the schema's dump, its name replaced by PLACEHOLDER
     shape: str = ""  # PostgreSQL: `_shape` of the schema (what a spare must still have)
     refill: str = ""  # PostgreSQL: the statements that give a spare the template's rows again
 
 
-_made: dict[str, Template | None] = {}  # by database URL ("" for SQLite); None: could not
+Kind = tuple[str, str]  # ("world" or "tables", database URL ("" for SQLite))
+_made: dict[Kind, Template | None] = {}  # None: could not
 _root: Path | None = None
-_copies: set[tuple[str, str]] = set()  # (URL, schema): copies of a template, in use
-_spares: dict[str, list[str]] = {}  # by URL: schemas of copies given back, to be recycled
+_copies: dict[tuple[str, str], Kind] = {}  # (URL, schema) of a copy in use: its template's kind
+_spares: dict[Kind, list[str]] = {}  # schemas of copies given back, to be recycled
 # The relations, columns, constraints and functions of a schema, whatever its name.
 _SHAPE = """
 SELECT md5(coalesce(string_agg(item, ',' ORDER BY item), '')) FROM (
@@ -119,7 +121,7 @@ def _dump(url: str, schema: str) -> str:
     return "\n".join(lines).replace(schema, PLACEHOLDER)
 
 
-def _make(settings: Settings, build: Callable[[Settings], World]) -> Template | None:
+def _make(settings: Settings, build: Callable[[Settings], World | None]) -> Template | None:
     data = _folder() / "data"
     url = settings.database_url
     if url is None:
@@ -171,7 +173,7 @@ def _refill(sql: str) -> str:
     return "\n".join(["SET LOCAL lock_timeout = '2s';", *emptied, *kept])
 
 
-def _filled(url: str, schema: str, template: Template) -> bool:
+def _filled(url: str, schema: str, template: Template, kind: Kind) -> bool:
     """Gives `schema`, if empty, the template's tables and rows: a spare recycled, else the dump
     replayed; False if it was not empty. One connection for it all (a connection costs the
     server a process start)."""
@@ -182,7 +184,7 @@ def _filled(url: str, schema: str, template: Template) -> bool:
         ).fetchone()  # fmt: skip
         if row is None or row[0] != 0:
             return False
-        spares = _spares.get(url, [])
+        spares = _spares.get(kind, [])
         while spares:
             spare = spares.pop()
             try:
@@ -205,17 +207,17 @@ def _filled(url: str, schema: str, template: Template) -> bool:
 def release(url: str, schema: str) -> None:
     """The end of a test's schema: a copy of a template waits to be recycled, any other is
     dropped."""
-    if (url, schema) in _copies:
-        _copies.discard((url, schema))
-        if not _spares:
-            atexit.register(_drop_spares)
-        _spares.setdefault(url, []).append(schema)
-    else:
+    kind = _copies.pop((url, schema), None)
+    if kind is None:
         _drop(url, schema)
+        return
+    if not _spares:
+        atexit.register(_drop_spares)
+    _spares.setdefault(kind, []).append(schema)
 
 
 def _drop_spares() -> None:
-    for url, schemas in _spares.items():
+    for (_, url), schemas in _spares.items():
         for schema in schemas:
             _drop(url, schema)
 
@@ -238,18 +240,40 @@ def migrated(settings: Settings, build: Callable[[Settings], World]) -> World:
     schema = settings.schema
     if url is not None and schema is None:
         return build(settings)
-    key = url or ""
-    if key not in _made:
-        _made[key] = _make(settings, build)
-    template = _made[key]
-    if template is None:
+    kind = ("world", url or "")
+    if kind not in _made:
+        _made[kind] = _make(settings, build)
+    template = _made[kind]
+    if template is None or template.world is None:
         return build(settings)
     if url is not None and schema is not None and template.sql is not None:
-        if not _filled(url, schema, template):
+        if not _filled(url, schema, template, kind):
             return build(settings)
-        _copies.add((url, schema))
+        _copies[(url, schema)] = kind
     shutil.copytree(template.data, settings.data_dir, dirs_exist_ok=True)
     # the World's desk is this store's, closed, as migrate's is (one connection is enough)
     desk = Desk(replace(settings, store_pool_size=1, store_max_overflow=0).store_env())
     desk.close()
     return replace(template.world, desk=desk)
+
+
+def tables(settings: Settings) -> bool:
+    """PostgreSQL: gives the empty schema of `settings` every table `suz migrate` makes, with
+    only the rows the migration writes (a copy of a template made so once, or a spare
+    recycled); False where it cannot (SQLite, copies off, no pg_dump, a schema not empty), and
+    the caller makes its tables as before."""
+    url, schema = settings.database_url, settings.schema
+    if not ENABLED or url is None or schema is None:
+        return False
+    kind = ("tables", url)
+    if kind not in _made:
+        _made[kind] = _make(settings, _tables_only)
+    template = _made[kind]
+    if template is None or template.sql is None or not _filled(url, schema, template, kind):
+        return False
+    _copies[(url, schema)] = kind
+    return True
+
+
+def _tables_only(settings: Settings) -> None:
+    make_tables(settings)

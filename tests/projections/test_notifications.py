@@ -4,6 +4,8 @@ never refilled by a rebuild, a shape bump, a restart or a first start over an ex
 
 from __future__ import annotations
 
+import pytest
+
 from domain.access import Actor
 from domain.desk import SYSTEM, Desk
 from domain.people import Role
@@ -127,6 +129,7 @@ def test_rebuild_restart_and_shape_bump_write_no_letter_again(
         type(view).shape -= 1
 
 
+@pytest.mark.first_start
 def test_a_first_start_over_an_existing_store_mails_no_history(
     world: World, desk: Desk, settings: Settings
 ) -> None:
