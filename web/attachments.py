@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 from domain.errors import InvalidInput, NotFound
+from domain.i18n import lazy
 from domain.settings import Settings
 from web.media import (
     SNIFF_BYTES,
@@ -96,6 +97,10 @@ class TooLarge(InvalidInput):
 
 class NoSuchBlob(NotFound):
     """Raised when no blob has the given SHA-256."""
+
+
+NO_ATTACHMENT = lazy("No such attachment.")
+NO_HELD_FILE = lazy("No such held file.")
 
 
 def is_sha256(value: str) -> bool:
@@ -275,7 +280,7 @@ class FileBlobStore(BlobStore):
 
     def path(self, sha256: str) -> Path:
         if not is_sha256(sha256):
-            raise NoSuchBlob("No such attachment.")
+            raise NoSuchBlob(NO_ATTACHMENT)
         return self.root / sha256[:2] / sha256[2:]
 
     def stage(self, stream: Readable, max_bytes: int = DEFAULT_MAX_BYTES) -> FileStaged:
@@ -300,7 +305,7 @@ class FileBlobStore(BlobStore):
         try:
             return self.path(sha256).open("rb")
         except FileNotFoundError:
-            raise NoSuchBlob("No such attachment.") from None
+            raise NoSuchBlob(NO_ATTACHMENT) from None
 
     def info(self, sha256: str) -> Blob:
         with self.open(sha256) as f:
@@ -310,7 +315,7 @@ class FileBlobStore(BlobStore):
 
     def chunks(self, sha256: str) -> Iterator[bytes]:
         if not self.exists(sha256):
-            raise NoSuchBlob("No such attachment.")
+            raise NoSuchBlob(NO_ATTACHMENT)
 
         def read() -> Iterator[bytes]:  # opened on the first read: blobs are never deleted
             with self.open(sha256) as f:
@@ -344,14 +349,14 @@ class FileBlobStore(BlobStore):
     # A held file is `held/<id>`, its modification time set to its expiry.
     def _held_path(self, hold_id: str) -> Path:
         if not is_held_id(hold_id):
-            raise NoSuchBlob("No such held file.")
+            raise NoSuchBlob(NO_HELD_FILE)
         return self.root / "held" / hold_id
 
     def held(self, hold_id: str) -> BinaryIO:
         try:
             f = self._held_path(hold_id).open("rb")
         except FileNotFoundError:
-            raise NoSuchBlob("No such held file.") from None
+            raise NoSuchBlob(NO_HELD_FILE) from None
         if os.fstat(f.fileno()).st_mtime <= time.time():
             f.close()
             raise NoSuchBlob("The held file has expired.")

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from domain.errors import Forbidden
+from domain.i18n import lazy
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_FIELD = "csrf_token"
@@ -114,17 +115,21 @@ def check_request(
         return
     if not allowed.permits(origin, referer):
         raise CsrfRefused(
-            "This request did not come from the desk's own pages, so it was refused. "
-            "Open the desk's address directly and try again."
+            lazy(
+                "This request did not come from the desk's own pages, so it was refused. "
+                "Open the desk's address directly and try again."
+            )
         )
     if not tokens_match(expected_token, given_token):
         raise CsrfRefused(
-            "The page's security token is missing or out of date (perhaps you signed in again "
-            "in another tab). Reload the page and try again."
+            lazy(
+                "The page's security token is missing or out of date (perhaps you signed in "
+                "again in another tab). Reload the page and try again."
+            )
         )
 
 
 def check_websocket(origin: str | None, allowed: AllowedOrigins) -> None:
     """Raises CsrfRefused unless a websocket handshake's `Origin` is allowed (browsers send it)."""
     if origin is None or origin_of(origin) not in allowed.origins:
-        raise CsrfRefused("Live updates may only be opened from the desk's own pages.")
+        raise CsrfRefused(lazy("Live updates may only be opened from the desk's own pages."))

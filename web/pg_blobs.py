@@ -29,6 +29,8 @@ from projections.db import ViewDB, returned_fresh
 from web.attachments import (
     CHUNK,
     DEFAULT_MAX_BYTES,
+    NO_ATTACHMENT,
+    NO_HELD_FILE,
     Blob,
     BlobStore,
     FileBlobStore,
@@ -127,7 +129,7 @@ class PgBlobStore(BlobStore):
             "SELECT size, media_type, chunks FROM attachment_blobs WHERE digest = %s", (sha256,)
         )  # fmt: skip
         if not rows:
-            raise NoSuchBlob("No such attachment.")
+            raise NoSuchBlob(NO_ATTACHMENT)
         size, media_type, chunks = rows[0]
         return Blob(sha256, size, media_type), chunks
 
@@ -181,7 +183,7 @@ class PgBlobStore(BlobStore):
             (hold_id, time.time()),
         )  # fmt: skip
         if not rows:
-            raise NoSuchBlob("No such held file.")
+            raise NoSuchBlob(NO_HELD_FILE)
         reader = _ChunkReader(self._read(f"held:{hold_id}", rows[0][0]))
         return cast(BinaryIO, io.BufferedReader(reader, CHUNK))
 

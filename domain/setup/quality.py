@@ -13,6 +13,7 @@ from uuid import UUID
 
 from domain.access import FOLLOW_UP, Actor, Setup, may_follow_up
 from domain.errors import Conflict, DeskError, Forbidden, InvalidTransition
+from domain.i18n import lazy
 from domain.people import Group
 from domain.results import Written
 from domain.setup.base import Ports, SetupCommand, handles
@@ -43,7 +44,7 @@ def review_quality(desk: Ports, actor: Actor, c: ReviewQuality) -> Written:
             return desk._written(ticket)
         except Conflict:
             continue
-    raise DeskError("The request keeps changing; try again.")
+    raise DeskError(lazy("The request keeps changing; try again."))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,10 @@ def test_a_cookie_request_that_changes_state_needs_the_token_and_our_origin(site
         "/api/v1/tickets", json=body, headers={"Origin": ORIGIN, "X-CSRF-Token": "guess"}
     )
     assert (wrong.status_code, code(wrong)) == (403, "csrf_refused")
+    in_russian = requester.client.post(
+        "/api/v1/tickets", json=body, headers={"Origin": ORIGIN, "Accept-Language": "ru"}
+    )
+    assert in_russian.json()["detail"].startswith("Ключ безопасности страницы отсутствует")
     foreign = requester.client.post(
         "/api/v1/tickets",
         json=body,
