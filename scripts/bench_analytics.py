@@ -331,8 +331,8 @@ def primed_serving_rows(url: str, schema: str, tmp: Path, desk: Desk, world: Wor
                         starts: int) -> list[list[str]]:  # fmt: skip
     """`suz serve` on the same schema with SUZ_ANALYTICS_PRIME=y, then =n: seconds to /ready
     (200), to the primer's log line and what it says, then the first and the second GET of each
-    period it primes (the analytics page's default, the year to date by month, category and
-    organisation: `from` alone) as the curator: the page, and (other servers) the same report
+    period it primes (the year to date by month, category and organisation: `from` alone, then
+    the analytics page's default) as the curator: the page, and (other servers) the same report
     as JSON (/api/v1/analytics: no HTML); each setting started `starts` times (at least 3,
     alternating), the time to /ready of every start summed up at the end (/health is polled
     every 0.2 s before it, /ready every 0.05 s)."""
@@ -346,7 +346,9 @@ def primed_serving_rows(url: str, schema: str, tmp: Path, desk: Desk, world: Wor
     set_password_hash(desk, sessions, SYSTEM, world.curator.id, hashed)
     sessions.close()
     today = datetime.now(UTC).date()
-    queries = [f"?from={a.isoformat()}&by={dim}" for a, _, dim in periods(today)]
+    # the year first: its first GET is also the first page (or JSON) the process makes at all
+    queries = [f"?from={a.isoformat()}&by={dim}" for a, _, dim in periods(today)[1:]]
+    queries.append(f"?from={today.replace(day=1).isoformat()}&by=day")  # the page's default
     out: list[list[str]] = []
     readies: dict[str, list[float]] = {"y": [], "n": []}
     primes: list[float] = []
