@@ -29,7 +29,9 @@ template's rows put back (~10 ms). A spare whose tables, columns, indexes or con
 the template's any more (a test altered them), or that cannot be emptied at once (a lock held by
 a process its test left behind), is dropped and the dump replayed as before. What a test could
 see of its store is the same either way: the template's tables with the template's rows, the
-event ids restarting where the template's end.
+event ids restarting where the template's end. `tables` does the same for a store that needs only
+the tables (tests/conftest.py `store_env`), from a template `suz migrate` made with no rows of
+its own.
 """
 
 from __future__ import annotations
@@ -267,13 +269,9 @@ def tables(settings: Settings) -> bool:
         return False
     kind = ("tables", url)
     if kind not in _made:
-        _made[kind] = _make(settings, _tables_only)
+        _made[kind] = _make(settings, make_tables)
     template = _made[kind]
     if template is None or template.sql is None or not _filled(url, schema, template, kind):
         return False
     _copies[(url, schema)] = kind
     return True
-
-
-def _tables_only(settings: Settings) -> None:
-    make_tables(settings)
