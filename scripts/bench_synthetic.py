@@ -81,8 +81,8 @@ WORDS = (
     " FROM generate_series(1, {k} + t.number %% 2))"
 )
 SEARCH_SQL = f"""
-INSERT INTO v_search (ticket_id, number, requester_id, organisation_id, public_text,
-  internal_text, public_doc, all_doc) SELECT id, number, requester_id, organisation_id, pub, int,
+INSERT INTO v_search (ticket_id, number, requester_id, organisation_id, public_doc, all_doc)
+SELECT id, number, requester_id, organisation_id,
   to_tsvector('russian', pub), to_tsvector('russian', pub) || to_tsvector('russian', int)
 FROM (SELECT t.id, t.number, t.requester_id, t.organisation_id,
         {WORDS.format(k=6)} || ' рн' || floor(random() * {RARE})::int AS pub,

@@ -185,3 +185,34 @@ def test_any_text_is_a_query(
     visible = {desk_of_words["ours"].number, desk_of_words["colleague"].number}
     assert set(found(projections, world.requester, query)) <= visible
     assert len(found(projections, world.agent, query)) <= 3
+
+
+def test_a_long_ticket_is_indexed_text_by_text_and_a_rebuild_equals_it(
+    world: World, projections: Projections
+) -> None:
+    """Each message adds its own words to the ticket's index (the earlier text is not read
+    again); written one batch at a time or replayed in one batch, the index is the same, and a
+    query's words may come from any of the ticket's messages."""
+    d, agent = world.desk, world.agent
+    filed = world.file(subject="Контракт не подписывается")  # "...ошибка подписи."
+    projections.catch_up()
+    for i in range(30):
+        d.reply(
+            agent, filed.id, f"Ответ номер {i}: проверьте сертификат" + (" реестра" * (i == 29))
+        )
+        if i % 10 == 0:
+            d.note(agent, filed.id, f"Заметка {i}: перевыпуск ключа")
+        projections.catch_up()  # a batch per message, as live
+    view = projections.runner("search").view
+    with projections.db.read() as tx:
+        live = sorted(map(tuple, tx.all(f"SELECT * FROM {view.tables[0]}")), key=repr)
+    assert found(projections, agent, "контракт реестре подписи") == [filed.number]
+    assert found(projections, agent, "перевыпуск реестра") == [filed.number]
+    assert found(projections, world.requester, "контракт реестре") == [filed.number]
+    assert found(projections, world.requester, "перевыпуск") == []  # the notes are internal
+
+    projections.runner("search").rebuild()  # the whole log in one batch
+    with projections.db.read() as tx:
+        again = sorted(map(tuple, tx.all(f"SELECT * FROM {view.tables[0]}")), key=repr)
+    assert again == live
+    assert found(projections, agent, "контракт реестре подписи") == [filed.number]
