@@ -18,6 +18,9 @@ is not counted, then `--duration` seconds timed), so that noise on a shared mach
   retried, counted; peer: POST /api/followups/, 70 % public);
 - staff_page: the staff HTML page of one ticket with 1,000 entries (session cookies);
 - ticket_json (not in the default set): the same ticket as JSON;
+- reply_live (not in the default set): reply, while 4 websockets of an agent's session on /live,
+  subscribed to "activity", note when each reply's change arrives: from the reply's 2xx (its
+  commit is before) and from its sending (suz only: the peer has no live channel);
 - reply_reads (not in the default set): reply, while 2 more clients read the 1,000-entry ticket
   as JSON in a closed loop (the figures are the replies'; the reads' count and p99 are noted,
   and the CPU per reply includes the reads').
@@ -33,9 +36,11 @@ Only 127.0.0.1 is contacted; every loop is bounded in time and in count.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -51,7 +56,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
+import websockets
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -66,7 +73,8 @@ WORK = Path("/tmp/suz-peer")
 SUZ_HOST, SUZ_PORT, DH_PORT = "127.0.0.1", 8301, 8101
 SUZ_BASE = f"http://{SUZ_HOST}:{SUZ_PORT}"
 POOL, BIG = 200, 1000
-SCENARIOS = ("create", "reply", "staff_page", "ticket_json", "reply_reads")
+SCENARIOS = ("create", "reply", "staff_page", "ticket_json", "reply_reads", "reply_live")
+LIVE_SOCKETS = 4  # reply_live: websockets on /live (one session may open 8)
 READERS = 2  # reply_reads: clients reading the 1,000-entry ticket as JSON beside the replies
 WORDS = (
     "printer",
@@ -299,10 +307,11 @@ class Server:
     name: str
     pid: Callable[[], int | None]
     monitor: Monitor
+    also: Callable[[], int | None] = lambda: None  # suz's `suz views` process, when apart
 
     def tree(self) -> list[int]:
-        pid = self.pid()
-        return [pid, *children(pid)] if pid and Path(f"/proc/{pid}").exists() else []
+        roots = [p for p in (self.pid(), self.also()) if p and Path(f"/proc/{p}").exists()]
+        return [q for p in roots for q in (p, *children(p))]
 
     def snapshot(self) -> dict[str, dict[int, float]]:
         return {
@@ -340,7 +349,9 @@ class SuzProcess:
     pools: tuple[int, int, int]  # SUZ_DB_POOL_SIZE, SUZ_STORE_POOL_SIZE, SUZ_STORE_MAX_OVERFLOW
     log: Path
     serve_args: tuple[str, ...] = ()  # more arguments of `suz serve` (--workers 2, --no-views)
+    views_apart: bool = False  # `suz serve --no-views` beside a `suz views` process
     proc: subprocess.Popen[bytes] | None = None
+    views_proc: subprocess.Popen[bytes] | None = None
     imported: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -396,6 +407,17 @@ class SuzProcess:
         self.run("-m", "suz.cli", "migrate")
         # --small: the few requests of the tests, as before `suz demo` loaded a quarter by default
         self.run("-m", "suz.cli", "demo", "--if-empty", "--small")
+        apart = ("--no-views",) if self.views_apart else ()
+        if self.views_apart:
+            with self.log.with_suffix(".views.log").open("wb") as out:
+                self.views_proc = subprocess.Popen(
+                    [str(self.python), "-m", "suz.cli", "views"],
+                    cwd=self.checkout,
+                    env=self.env(),
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
                 [
@@ -408,6 +430,7 @@ class SuzProcess:
                     "--port",
                     str(SUZ_PORT),
                     *self.serve_args,
+                    *apart,
                 ],
                 cwd=self.checkout,
                 env=self.env(),
@@ -428,15 +451,20 @@ class SuzProcess:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
 
+    def views_pid(self) -> int | None:
+        p = self.views_proc
+        return p.pid if p is not None and p.poll() is None else None
+
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)  # only the process this script started
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+        for proc in (self.proc, self.views_proc):
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(signal.SIGTERM)  # only the processes this script started
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 def dh_pid() -> int | None:
@@ -570,6 +598,7 @@ class Suz:
         self.versions: dict[str, int] = dict(state["pool_versions"])
         self.vlock = threading.Lock()
         self.conflicts = 0
+        self.sent: dict[int, tuple[float, float]] | None = None  # reply_live: position -> times
 
     def _client(self, secret: str) -> httpx.Client:
         return httpx.Client(
@@ -616,10 +645,14 @@ class Suz:
         for _ in range(4):
             with self.vlock:
                 v = self.versions[tid]
+            t0 = time.perf_counter()
             r = c.post(f"/api/v1/tickets/{tid}/replies", json=body, headers={"If-Match": f'"{v}"'})
             if r.status_code == 200:
+                acked, answer = time.perf_counter(), r.json()
                 with self.vlock:
-                    self.versions[tid] = max(self.versions[tid], r.json()["version"])
+                    self.versions[tid] = max(self.versions[tid], answer["version"])
+                    if self.sent is not None:
+                        self.sent[int(answer["position"])] = (t0, acked)
                 return True, ""
             if r.status_code != 409:
                 return False, f"HTTP {r.status_code} {r.text[:120]}"
@@ -640,6 +673,96 @@ class Suz:
 
 
 # -- django-helpdesk's side (as its bench.py does it) ----------------------------------------
+def _listen(pipe: Any, session: str, n: int) -> None:
+    """The child process of `Live`: opens the sockets, says "ready", records every change's
+    arrival until told "stop", then sends {position: [arrival times]}."""
+    arrived: dict[int, list[float]] = {}
+
+    async def read(ws: Any) -> None:
+        with suppress(websockets.ConnectionClosed, asyncio.CancelledError):
+            async for message in ws:
+                now = time.perf_counter()
+                data = orjson.loads(message)
+                if "position" in data:
+                    arrived.setdefault(int(data["position"]), []).append(now)
+
+    async def main() -> None:
+        try:
+            head = int(httpx.get(f"{SUZ_BASE}/health").json()["log_position"])
+            conns = [
+                await websockets.connect(
+                    f"ws://{SUZ_HOST}:{SUZ_PORT}/live",
+                    origin=SUZ_BASE,  # type: ignore[arg-type]
+                    additional_headers={"Cookie": f"suz_session={session}"},
+                )
+                for _ in range(n)
+            ]
+            for ws in conns:
+                await ws.send(orjson.dumps({"subscribe": ["activity"], "after": head}).decode())
+                answer = orjson.loads(await ws.recv())
+                if "subscribed" not in answer:
+                    raise RuntimeError(f"not subscribed: {answer}")
+        except Exception as exc:
+            pipe.send(f"{type(exc).__name__}: {exc}")
+            return
+        readers = [asyncio.create_task(read(ws)) for ws in conns]
+        pipe.send("ready")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, pipe.recv)  # "stop"
+        for ws in conns:
+            await ws.close()
+        for task in readers:
+            task.cancel()
+        pipe.send(arrived)
+
+    asyncio.run(main())
+
+
+class Live:
+    """`n` websockets of one session on suz's /live, subscribed to "activity" after the log's
+    head, noting when each change arrives. They run in a process of their own: in this one the
+    load's client threads would hold the interpreter and delay the reading by seconds (seen).
+    `time.perf_counter` is the system's monotonic clock, the same in both processes."""
+
+    def __init__(self, session: str, n: int) -> None:
+        self.session, self.n = session, n
+        self.arrived: dict[int, list[float]] = {}
+        ctx = multiprocessing.get_context("spawn")
+        self.pipe, child = ctx.Pipe()
+        self.process = ctx.Process(target=_listen, args=(child, session, n), daemon=True)
+
+    def __enter__(self) -> Live:
+        self.process.start()
+        if not self.pipe.poll(60):
+            raise SystemExit("reply_live: the websockets did not open in 60 s")
+        said = self.pipe.recv()
+        if said != "ready":
+            raise SystemExit(f"reply_live: the websockets did not open: {said}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        time.sleep(2.0)  # the last replies' changes
+        self.pipe.send("stop")
+        if self.pipe.poll(30):
+            self.arrived = self.pipe.recv()
+        self.process.join(10)
+
+    def delays(self, sent: dict[int, tuple[float, float]]) -> dict[str, Any]:
+        """From each reply's 2xx, and from its sending, to each socket's arrival of it, ms."""
+        acked = sorted(t - sent[p][1] for p, ts in self.arrived.items() if p in sent for t in ts)
+        since = sorted(t - sent[p][0] for p, ts in self.arrived.items() if p in sent for t in ts)
+        return {
+            "sockets": self.n,
+            "delivered": len(acked),
+            "expected": len(sent) * self.n,
+            "from_2xx_p50_ms": ms(percentile(acked, 50)),
+            "from_2xx_p99_ms": ms(percentile(acked, 99)),
+            "from_2xx_max_ms": ms(acked[-1] if acked else None),
+            "from_send_p50_ms": ms(percentile(since, 50)),
+            "from_send_p99_ms": ms(percentile(since, 99)),
+        }
+
+
 class Peer:
     def __init__(self, state: dict[str, Any], timeout: float) -> None:
         self.s, self.timeout = state, timeout
@@ -718,6 +841,7 @@ LABELS = {
     "staff_page": "staff page of a 1,000-entry ticket",
     "ticket_json": "1,000-entry ticket as JSON",
     "reply_reads": "reply, 2 clients reading the 1,000-entry ticket",
+    "reply_live": "reply, 4 websockets told of each",
 }
 
 
@@ -920,7 +1044,10 @@ def cells(
     monitor = Monitor({"suz": args.suz_db, "peer": DH_DB})
     monitor.limit = args.conn_limit
     monitor.on_over = lambda why: suz.stop()
-    srv = {"suz": Server("suz", suz.pid, monitor), "peer": Server("peer", dh_pid, monitor)}
+    srv = {
+        "suz": Server("suz", suz.pid, monitor, suz.views_pid),
+        "peer": Server("peer", dh_pid, monitor),
+    }
     spec: dict[str, dict[str, tuple[Callable[[], httpx.Client], Fn]]] = {
         "create": {"suz": (a.req_client, a.create), "peer": (b.api_client, b.create)},
         "reply": {"suz": (a.api_client, a.reply), "peer": (b.api_client, b.reply)},
@@ -930,12 +1057,14 @@ def cells(
             "peer": (b.api_client, b.ticket_json),
         },
         "reply_reads": {"suz": (a.api_client, a.reply), "peer": (b.api_client, b.reply)},
+        "reply_live": {"suz": (a.api_client, a.reply), "peer": (b.api_client, b.reply)},
     }
     out()
     try:
         for sc in scenarios:
             for c in conc:
-                for system in ("suz",) if args.suz_only else ("suz", "peer"):
+                alone = args.suz_only or sc == "reply_live"  # the peer has no live channel
+                for system in ("suz",) if alone else ("suz", "peer"):
                     if monitor.over:
                         raise SystemExit(f"stopped: {monitor.over}")
                     make, fn = spec[sc][system]
@@ -957,7 +1086,14 @@ def cells(
                             daemon=True,
                         )
                         beside.start()
-                    r = run_load(make, fn, c, args.duration, args.max_requests, seed=c)
+                    if sc == "reply_live":
+                        a.sent = {}
+                        with Live(state["session"], LIVE_SOCKETS) as live:
+                            r = run_load(make, fn, c, args.duration, args.max_requests, seed=c)
+                        r["live"] = live.delays(a.sent)
+                        a.sent = None
+                    else:
+                        r = run_load(make, fn, c, args.duration, args.max_requests, seed=c)
                     if beside is not None:
                         beside.join()
                         r["reads"] = {k: reads.get(k) for k in ("ok", "errors", "rps", "p99_ms")}
@@ -985,6 +1121,8 @@ def cells(
                     )
                     if "reads" in r:
                         out(f"      beside: {READERS} readers, {r['reads']}")
+                    if "live" in r:
+                        out(f"      live: {r['live']}")
                     for e in r["error_samples"][:2]:
                         out(f"      error: {e}")
         held, _ = monitor.counts()
@@ -1048,6 +1186,11 @@ def main(argv: list[str] | None = None) -> int:
         help="more arguments of suz serve, e.g. '--workers 2' or '--no-views' (a diagnosis)",
     )
     ap.add_argument(
+        "--views-apart",
+        action="store_true",
+        help="suz's views and processes in a `suz views` process beside `suz serve --no-views`",
+    )
+    ap.add_argument(
         "--suz-only",
         action="store_true",
         help="run suz's cells only (CPU per command, profiles): no peer set up or run",
@@ -1071,7 +1214,7 @@ def main(argv: list[str] | None = None) -> int:
     txt.parent.mkdir(parents=True, exist_ok=True)
     out = Out()
     suz = SuzProcess(checkout, args.python, args.suz_db, pools, WORK / "suz-serve.log",
-                     tuple(args.serve_args.split()))  # fmt: skip
+                     tuple(args.serve_args.split()), args.views_apart)  # fmt: skip
     t_all = time.monotonic()
     out(f"# bench_pair {args.label}: suz against django-helpdesk 2.6.1, started {now()}")
     out("command: " + " ".join([sys.executable, *sys.argv]))
@@ -1092,8 +1235,13 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{k}={v}" for k, v in suz.imported.items())
     )
     out(
-        f"suz: one process (`suz serve`, views in it), pools {args.pools}"
-        f" (at most {sum(pools) + 2} connections), database {args.suz_db};"
+        (
+            "suz: `suz serve --no-views` and a `suz views` process (each its own pools)"
+            if args.views_apart
+            else "suz: one process (`suz serve`, views in it)"
+        )
+        + f", pools {args.pools} (at most {sum(pools) + 2} connections a process),"
+        f" database {args.suz_db};"
         f" peer: gunicorn 2 sync workers, database {DH_DB}"
         + (f"; suz serve given {args.serve_args!r}" if args.serve_args else "")
     )
