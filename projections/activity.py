@@ -17,10 +17,12 @@ from uuid import UUID
 
 from domain.ticket import Ticket
 from projections.base import View, on, select_in
-from projections.db import Tx
+from projections.db import Tx, insert_rows
 from projections.tickets import CHANGES
 
 LINES = (1, 2, 3)
+ROW_COLUMNS = ("position", "ticket_id", "version", "event", "at", "actor_id", "line", "group_id",
+               "category_id")  # fmt: skip
 
 
 @dataclass
@@ -117,23 +119,18 @@ class ActivityView(View):
             self._requests[str(t)] = _Request(int(number), subject, int(line), group, category)
 
     def flush(self, tx: Tx) -> None:
-        if self._rows:
-            tx.executemany(
-                "INSERT INTO v_activity (position, ticket_id, version, event, at, actor_id, line,"
-                " group_id, category_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                self._rows,
-            )
+        insert_rows(tx, "v_activity", ROW_COLUMNS, self._rows)
         moved = self._new | self._changed
         states = [(t, r.number, r.subject, r.line, r.group_id, r.category_id)
                   for t, r in self._requests.items() if t in moved]  # fmt: skip
-        if states:
-            tx.executemany(
-                "INSERT INTO v_activity_tickets (ticket_id, number, subject, line, group_id,"
-                " category_id) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (ticket_id) DO UPDATE"
-                " SET line = excluded.line, group_id = excluded.group_id,"
-                " category_id = excluded.category_id",
-                states,
-            )
+        insert_rows(
+            tx,
+            "v_activity_tickets",
+            ("ticket_id", "number", "subject", "line", "group_id", "category_id"),
+            states,
+            conflict="ON CONFLICT (ticket_id) DO UPDATE SET line = excluded.line,"
+            " group_id = excluded.group_id, category_id = excluded.category_id",
+        )
         self.begin()
 
 

@@ -122,14 +122,24 @@ class IncidentsView(View):
         # tickets known (`prefetch`) to have no v_incident_todo row: their resolution or close
         # need not ask (a round trip per event); one queued in this batch leaves the set
         self._untodo: set[str] = set()
+        # when the requests this batch closes were filed, as stored ("": no row), for the
+        # trigger counts (`TriggerCounts.uncount`: most were filed before any rule's window)
+        self._filed: dict[str, str] = {}
 
     def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
-        """Which of the requests this batch resolves or closes are queued for an incident."""
+        """Which of the requests this batch resolves or closes are queued for an incident, and
+        when those it closes were filed."""
         ending = {str(e.originator_id) for _, e in events
                   if isinstance(e, Ticket.Resolved | Ticket.Closed)}  # fmt: skip
         sql = "SELECT ticket_id FROM v_incident_todo WHERE ticket_id {keys}"
         queued = {str(r[0]) for r in select_in(tx, sql, ending)}
         self._untodo = ending - queued
+        new = {str(e.originator_id) for _, e in events if isinstance(e, Ticket.Filed)}
+        closing = {str(e.originator_id) for _, e in events
+                   if isinstance(e, Ticket.Closed)} - new  # fmt: skip
+        sql = "SELECT ticket_id, filed_at FROM v_incident_requests WHERE ticket_id {keys}"
+        self._filed = dict.fromkeys(closing, "")
+        self._filed.update((str(t), str(at)) for t, at in select_in(tx, sql, closing))
 
     def flush(self, tx: Tx) -> None:
         self.counts.flush(tx)
@@ -217,7 +227,7 @@ class IncidentsView(View):
             "DELETE FROM v_incident_todo WHERE ticket_id = %s RETURNING ticket_id", (ticket,)
         )  # fmt: skip
         if isinstance(event, Ticket.Closed):  # its text is no longer needed
-            self.counts.uncount(tx, [ticket], flag=False)
+            self.counts.uncount(tx, [ticket], flag=False, filed=self._filed)
             tx.execute("DELETE FROM v_incident_requests WHERE ticket_id = %s", (ticket,))
             return
         tx.execute("UPDATE v_incident_requests SET active = 0 WHERE ticket_id = %s", (ticket,))

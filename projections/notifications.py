@@ -26,7 +26,7 @@ history:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -40,7 +40,8 @@ from domain.notifications import REQUESTER_KINDS, Kind, Via, default_via
 from domain.people import Account, Group, GroupKind, Role
 from domain.ticket import Channel, Ticket, TicketKind
 from projections.base import View, on, select_in
-from projections.db import Tx
+from projections.db import Tx, insert_rows
+from projections.pg_text import pg_params
 
 MAIL_MAX_AGE = timedelta(days=2)
 ACKNOWLEDGED_CHANNELS = (Channel.EMAIL, Channel.PUBLIC_FORM, Channel.CABINET)
@@ -227,18 +228,26 @@ def _u(value: object) -> UUID | None:
 
 
 class _Tables:
-    """The directory the rules read, from the view's own tables in the batch's transaction."""
+    """The directory the rules read, from the view's own tables in the batch's transaction.
+    A group's lead and a person's staff roles are read once a batch (`leads`, `staff`: the
+    view's, which drops an entry whenever it writes that group or person)."""
 
-    def __init__(self, tx: Tx) -> None:
-        self.tx = tx
+    def __init__(self, tx: Tx, leads: dict[str, UUID | None], staff: dict[str, bool]) -> None:
+        self.tx, self.leads, self.staff = tx, leads, staff
 
     def lead_of(self, group_id: UUID) -> UUID | None:
-        row = self.tx.one("SELECT lead_id FROM v_notify_groups WHERE id = %s", (str(group_id),))
-        return _u(row[0]) if row else None
+        key = str(group_id)
+        if key not in self.leads:
+            row = self.tx.one("SELECT lead_id FROM v_notify_groups WHERE id = %s", (key,))
+            self.leads[key] = _u(row[0]) if row else None
+        return self.leads[key]
 
     def is_staff(self, account: UUID) -> bool:
-        row = self.tx.one("SELECT roles FROM v_notify_people WHERE id = %s", (str(account),))
-        return row is not None and bool(set(orjson.loads(row[0])) & STAFF_ROLES)
+        key = str(account)
+        if key not in self.staff:
+            row = self.tx.one("SELECT roles FROM v_notify_people WHERE id = %s", (key,))
+            self.staff[key] = row is not None and bool(set(orjson.loads(row[0])) & STAFF_ROLES)
+        return self.staff[key]
 
     def alerted(self, group_ids: tuple[UUID, ...]) -> list[UUID]:
         groups = [str(g) for g in group_ids] or [
@@ -278,6 +287,8 @@ ANONYMOUS = Person("", "", "ru", {}, False)
 TICKET_EVENTS = frozenset(
     c for c in (*TICKET_RULES, Ticket.Escalated) if issubclass(c, Ticket.Event)
 )
+NOTE_COLUMNS = ("account_id", "position", "kind", "ticket_id", "number", "subject", "link", "at")
+PERSON_COLUMNS = "email, name, language, choices, disabled"
 REQUEST_COLUMNS = ("number, subject, kind, channel, requester_id, contact_email, contact_name,"
                    " assignee_id, group_id, also")  # fmt: skip
 
@@ -286,6 +297,10 @@ def _request_of(ticket_id: UUID, row: tuple[Any, ...]) -> Request:
     return Request(ticket_id, int(row[0]), row[1], TicketKind(row[2]), Channel(row[3]),
                    _u(row[4]), row[5], row[6], _u(row[7]), _u(row[8]),
                    tuple(orjson.loads(row[9])))  # fmt: skip
+
+
+def _person(row: Sequence[Any]) -> Person:
+    return Person(row[0], row[1], row[2], orjson.loads(row[3]), bool(row[4]))
 
 
 class NotificationsView(View):
@@ -335,6 +350,9 @@ class NotificationsView(View):
         # every write of this view to one of those rows changes or drops its entry too
         self._requests: dict[str, Request | None] = {}
         self._people: dict[str, Person | None] = {}
+        self._leads: dict[str, UUID | None] = {}  # the same for groups' leads
+        self._staff: dict[str, bool] = {}  # and for whether a person is staff
+        self._notes: list[tuple[Any, ...]] = []  # the batch's in-app rows, written by `flush`
 
     def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
         """The stored requests of the batch's events (not those it files), in one query."""
@@ -344,8 +362,20 @@ class NotificationsView(View):
         for row in select_in(tx, f"SELECT id, {REQUEST_COLUMNS} FROM v_notify_tickets"
                              " WHERE id {keys}", wanted):  # fmt: skip
             self._requests[str(row[0])] = _request_of(UUID(str(row[0])), row[1:])
+        # the people most told: the requesters and assignees of these requests (staff are few)
+        people = {str(e.requester_id) for _, e in events
+                  if isinstance(e, Ticket.Filed) and e.requester_id}  # fmt: skip
+        for r in self._requests.values():
+            if r is not None:
+                people.update(str(p) for p in (r.requester_id, r.assignee_id) if p)
+        for row in select_in(tx, f"SELECT id, {PERSON_COLUMNS} FROM v_notify_people"
+                             " WHERE id {keys}", people):  # fmt: skip
+            self._people[str(row[0])] = _person(row[1:])
 
     def flush(self, tx: Tx) -> None:
+        insert_rows(tx, "v_notifications", NOTE_COLUMNS, self._notes,
+                    conflict="ON CONFLICT DO NOTHING")  # fmt: skip
+        self._notes = []
         if self._top and self._mark is not None and self._top > self._mark:
             tx.execute("UPDATE mail_outbox_mark SET reached = %s WHERE id = 1 AND reached < %s",
                        (self._top, self._top))  # fmt: skip
@@ -367,6 +397,7 @@ class NotificationsView(View):
              orjson.dumps([r.value for r in e.roles]).decode()),
         )  # fmt: skip
         self._people.pop(str(e.originator_id), None)
+        self._staff.pop(str(e.originator_id), None)
 
     @on(Account.JoinedGroup, Account.LeftGroup)
     def membership(self, tx: Tx, e: Any, position: int) -> None:
@@ -401,37 +432,44 @@ class NotificationsView(View):
         tx.execute(f"UPDATE v_notify_people SET {column} = %s WHERE id = %s",
                    (value, str(e.originator_id)))  # fmt: skip
         self._people.pop(str(e.originator_id), None)
+        self._staff.pop(str(e.originator_id), None)
 
     @on(Group.Formed)
     def group_formed(self, tx: Tx, e: Group.Formed, position: int) -> None:
         tx.execute("INSERT INTO v_notify_groups (id, kind) VALUES (%s, %s)"
                    " ON CONFLICT (id) DO NOTHING",
                    (str(e.originator_id), e.kind.value))  # fmt: skip
+        self._leads.pop(str(e.originator_id), None)
 
     @on(Group.LeadAppointed)
     def lead_appointed(self, tx: Tx, e: Group.LeadAppointed, position: int) -> None:
         tx.execute("UPDATE v_notify_groups SET lead_id = %s WHERE id = %s",
                    (_s(e.lead_id), str(e.originator_id)))  # fmt: skip
+        self._leads.pop(str(e.originator_id), None)
 
     # -- the requests ---------------------------------------------------------------------------
     @on(*TICKET_RULES, Ticket.Escalated)
     def ticket_event(self, tx: Tx, e: Any, position: int) -> None:
         if isinstance(e, Ticket.Filed):
             contact = e.contact
+            values = (str(e.originator_id), e.number, e.subject, e.kind.value, e.channel.value,
+                      _s(e.requester_id), contact.email if contact else "",
+                      contact.name if contact else "")  # fmt: skip
             tx.execute(
                 "INSERT INTO v_notify_tickets (id, number, subject, kind, channel, requester_id,"
                 " contact_email, contact_name, assignee_id, group_id, also) VALUES"
                 " (%s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, '[]') ON CONFLICT (id) DO NOTHING",
-                (str(e.originator_id), e.number, e.subject, e.kind.value, e.channel.value,
-                 _s(e.requester_id), contact.email if contact else "",
-                 contact.name if contact else ""),
-            )  # fmt: skip
-            self._requests.pop(str(e.originator_id), None)  # read back as the table has it
+                values,
+            )
+            # as the table has it (PostgreSQL's text holds no NUL), without reading it back
+            stored = pg_params(values) if tx.dialect == "postgres" else values
+            self._requests[values[0]] = _request_of(e.originator_id,
+                                                    (*stored[1:], None, None, "[]"))  # fmt: skip
         request = self._request(tx, e.originator_id)
         if request is None:
             return
         if type(e) in TICKET_RULES:
-            self._tell(tx, e, position, request, told(e, request, _Tables(tx)))
+            self._tell(tx, e, position, request, told(e, request, self._tables(tx)))
         if isinstance(e, Ticket.Assigned | Ticket.Transferred | Ticket.Escalated):
             group = e.group_id if isinstance(e, Ticket.Assigned) else e.to_group_id
             assignee = None if isinstance(e, Ticket.Escalated) else (
@@ -458,7 +496,10 @@ class NotificationsView(View):
 
     @on(MassIncident.Proposed)
     def proposed(self, tx: Tx, e: MassIncident.Proposed, position: int) -> None:
-        self._tell(tx, e, position, None, told(e, None, _Tables(tx)))
+        self._tell(tx, e, position, None, told(e, None, self._tables(tx)))
+
+    def _tables(self, tx: Tx) -> _Tables:
+        return _Tables(tx, self._leads, self._staff)
 
     def _request(self, tx: Tx, ticket_id: UUID) -> Request | None:
         key = str(ticket_id)
@@ -472,11 +513,8 @@ class NotificationsView(View):
         key = str(account)
         if key in self._people:
             return self._people[key]
-        row = tx.one("SELECT email, name, language, choices, disabled FROM v_notify_people"
-                     " WHERE id = %s", (key,))  # fmt: skip
-        found = self._people[key] = (
-            Person(row[0], row[1], row[2], orjson.loads(row[3]), bool(row[4])) if row else None
-        )
+        row = tx.one(f"SELECT {PERSON_COLUMNS} FROM v_notify_people WHERE id = %s", (key,))
+        found = self._people[key] = _person(row) if row else None
         return found
 
     def _tell(self, tx: Tx, e: Any, position: int, request: Request | None,
@@ -497,13 +535,8 @@ class NotificationsView(View):
                 ticket_id, number, subject = str(request.id), request.number, request.subject
                 link = f"/r/{request.id}" if t.to.requester else f"/t/{request.id}"
             if via.app and t.to.account is not None:
-                tx.execute(
-                    "INSERT INTO v_notifications (account_id, position, kind, ticket_id, number,"
-                    " subject, link, at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT DO NOTHING",
-                    (str(t.to.account), position, t.kind.value, ticket_id, number, subject, link,
-                     at.isoformat()),
-                )  # fmt: skip
+                self._notes.append((str(t.to.account), position, t.kind.value, ticket_id, number,
+                                    subject, link, at.isoformat()))  # fmt: skip
             address = t.to.email or person.email
             if not (mail and via.email and address):
                 continue

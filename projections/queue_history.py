@@ -8,13 +8,13 @@ a row shadow, exactly as the tickets view computes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from domain.ticket import Ticket
 from projections.base import View, on, select_in
-from projections.db import Tx
+from projections.db import Tx, insert_rows, update_rows
 from projections.queues import TicketRow
 from projections.sla import stamp
 from projections.tickets import OPEN_STATUSES, Shadow, _Applied
@@ -101,7 +101,7 @@ class QueueHistoryView(View):
         state = self._open.get(ticket) or self._load(tx, ticket)
         if state is None:
             return
-        after = replace(state.shadow)
+        after = state.shadow.copy()
         applied = _Applied(after)
         event.apply(applied)
         applied.into(after)
@@ -138,17 +138,9 @@ class QueueHistoryView(View):
         return _state(row)
 
     def flush(self, tx: Tx) -> None:
-        if self._closed:
-            tx.executemany(
-                "UPDATE v_ticket_states SET valid_to = %s WHERE ticket_id = %s AND version = %s",
-                self._closed,
-            )
-        if self._rows:
-            marks = ", ".join(["%s"] * len(STATE_COLUMNS))
-            tx.executemany(
-                f"INSERT INTO v_ticket_states ({', '.join(STATE_COLUMNS)}) VALUES ({marks})",
-                list(self._rows.values()),
-            )
+        update_rows(tx, "v_ticket_states", ("valid_to", "ticket_id", "version"), self._closed,
+                    key=("ticket_id", "version"))  # fmt: skip
+        insert_rows(tx, "v_ticket_states", STATE_COLUMNS, list(self._rows.values()))
         self.begin()
 
 

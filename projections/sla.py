@@ -29,7 +29,7 @@ from domain.sla_setup import SlaSetup
 from domain.ticket import Status, Ticket, TicketKind
 from domain.transcoder import from_plain, to_plain
 from projections.base import View, on, select_in
-from projections.db import Tx
+from projections.db import Tx, delete_in, insert_rows, update_rows
 
 COLUMNS = (
     "ticket_id",
@@ -318,22 +318,15 @@ class SlaView(View):
 
     def flush(self, tx: Tx) -> None:
         setup = self.setup(tx) if self._rows else None
-        inserts, updates = [], []
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
         for ticket_id, row in self._rows.items():
             assert setup is not None
             schedule(row, setup)
-            if ticket_id in self._new:
-                inserts.append(row.values())
-            else:
-                updates.append((*row.values()[1:], ticket_id))
-        if inserts:
-            marks = ", ".join(["%s"] * len(COLUMNS))
-            tx.executemany(f"INSERT INTO v_sla ({', '.join(COLUMNS)}) VALUES ({marks})", inserts)
-        if updates:
-            sets = ", ".join(f"{c} = %s" for c in COLUMNS[1:])
-            tx.executemany(f"UPDATE v_sla SET {sets} WHERE ticket_id = %s", updates)
-        if self._gone:
-            tx.executemany("DELETE FROM v_sla WHERE ticket_id = %s", [(t,) for t in self._gone])
+            (inserts if ticket_id in self._new else updates).append(row.values())
+        insert_rows(tx, "v_sla", COLUMNS, inserts)
+        update_rows(tx, "v_sla", COLUMNS, updates, key=("ticket_id",))
+        delete_in(tx, "v_sla", "ticket_id", sorted(self._gone))
         self.begin()
 
 

@@ -6,14 +6,14 @@ the view's status machine is the aggregate's, not a copy of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from domain.article import Article
 from domain.ticket import ACTIVE_STATUSES, UNTOUCHED, Status, Ticket, TicketKind
 from projections.base import View, on, select_in
-from projections.db import Tx
+from projections.db import Tx, insert_rows
 
 OPEN_STATUSES = tuple(s.value for s in ACTIVE_STATUSES)  # as the view's rows spell them
 # Every ticket event after filing changes the row (its version at least): a new event needs no
@@ -29,6 +29,8 @@ COLUMNS = (
     "requester_id", "organisation_id", "category_id", "channel", "contact_name", "filed_at",
     "updated_at", "version", "kind", "tags",
 )  # fmt: skip
+
+FEED_COLUMNS = ("topic", "position", "ticket_id", "event", "version")
 
 # a priority's rank, most urgent first: the desk's "by priority" order, and an index's key
 PRIORITY_RANK = ("(CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
@@ -60,6 +62,13 @@ class Shadow:
 
     def row(self) -> tuple[Any, ...]:
         return tuple(getattr(self, c) for c in COLUMNS)
+
+    def copy(self) -> Shadow:
+        """A copy to apply the next event to (its fields are plain values: shallow is enough;
+        `dataclasses.replace` costs several times as much, per event of a catch-up)."""
+        copied = object.__new__(Shadow)
+        copied.__dict__.update(self.__dict__)
+        return copied
 
     def queues(self) -> set[str]:
         """The queues this ticket counts in."""
@@ -107,11 +116,31 @@ class _Applied:
 
 
 def _uuid(value: str | None) -> UUID | None:
-    return UUID(value) if value else None
+    if not value:
+        return None
+    found = _UUIDS.get(value)
+    if found is None:
+        if len(_UUIDS) > 10_000:
+            _UUIDS.clear()
+        found = _UUIDS[value] = UUID(value)
+    return found
 
 
 def _str(value: UUID | None) -> str | None:
-    return str(value) if value else None
+    if not value:
+        return None
+    found = _TEXTS.get(value)
+    if found is None:
+        if len(_TEXTS) > 10_000:
+            _TEXTS.clear()
+        found = _TEXTS[value] = str(value)
+    return found
+
+
+# The groups' and agents' ids a ticket row holds, parsed and printed once per process rather than
+# once per event (a catch-up applies hundreds of thousands of events to rows naming a few dozen).
+_UUIDS: dict[str, UUID] = {}
+_TEXTS: dict[UUID, str] = {}
 
 
 class TicketsView(View):
@@ -181,16 +210,15 @@ class TicketsView(View):
 
     @on(*CHANGES)
     def changed(self, tx: Tx, event: Any, position: int) -> None:
-        before = self._rows.get(str(event.originator_id)) or self._loaded.get(
-            str(event.originator_id)
-        )
+        ticket = str(event.originator_id)
+        before = self._rows.get(ticket) or self._loaded.get(ticket)
         if before is None:
             row = tx.one(f"SELECT {', '.join(COLUMNS)} FROM v_tickets WHERE id = %s",
-                         (str(event.originator_id),))  # fmt: skip
+                         (ticket,))  # fmt: skip
             if row is None:
                 raise LookupError(f"ticket {event.originator_id} changed before it was filed")
             before = Shadow(**dict(zip(COLUMNS, row, strict=True)))
-        after = Shadow(**{f.name: getattr(before, f.name) for f in fields(Shadow)})
+        after = before.copy()
         applied = _Applied(after)
         event.apply(applied)
         applied.into(after)
@@ -220,6 +248,8 @@ class TicketsView(View):
         self._feed: list[tuple[str, int, str, str, int]] = []
         self._mentions: dict[tuple[str, str], int] = {}  # (account, ticket) -> position
         self._tags: dict[str, Shadow] = {}  # tickets whose tags changed in this batch
+        # the queues and topics of each ticket as `_rows` holds it: the next change's "before"
+        self._keys: dict[str, tuple[set[str], set[str]]] = {}
 
     def _write(
         self, tx: Tx, before: Shadow | None, after: Shadow, event: Any, position: int
@@ -227,53 +257,39 @@ class TicketsView(View):
         """Buffers the change; `flush` writes each ticket once per batch."""
         after.updated_at, after.version = event.timestamp.isoformat(), event.originator_version
         self._rows[after.id] = after
-        old = before.queues() if before else set()
-        new = after.queues()
-        for queue, delta in [*((q, -1) for q in old - new), *((q, 1) for q in new - old)]:
-            self._counts[queue] = self._counts.get(queue, 0) + delta
-        topics = after.topics() | (before.topics() if before else set())
+        old, old_topics = (set(), set()) if before is None else (
+            self._keys.get(after.id) or (before.queues(), before.topics()))  # fmt: skip
+        new, new_topics = self._keys[after.id] = after.queues(), after.topics()
+        if old != new:
+            for queue in old - new:
+                self._counts[queue] = self._counts.get(queue, 0) - 1
+            for queue in new - old:
+                self._counts[queue] = self._counts.get(queue, 0) + 1
+        topics = new_topics | old_topics
         if old != new:
             topics.add("queues")
         self._feed += [(t, position, after.id, type(event).__name__, after.version)
                        for t in sorted(topics)]  # fmt: skip
 
     def flush(self, tx: Tx) -> None:
-        placeholders = ", ".join(["%s"] * len(COLUMNS))
         updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-        if self._rows:
-            tx.executemany(
-                f"INSERT INTO v_tickets ({', '.join(COLUMNS)}) VALUES ({placeholders}) "
-                f"ON CONFLICT (id) DO UPDATE SET {updates}",
-                [row.row() for row in self._rows.values()],
-            )
-        changed = sorted((q, d) for q, d in self._counts.items() if d)
-        if changed:
-            tx.executemany(
-                "INSERT INTO v_queue_counts (queue, count) VALUES (%s, %s) "
-                "ON CONFLICT (queue) DO UPDATE SET count = v_queue_counts.count + excluded.count",
-                changed,
-            )
-        if self._feed:
-            tx.executemany(
-                "INSERT INTO v_feed (topic, position, ticket_id, event, version) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                self._feed,
-            )
-        if self._mentions:
-            tx.executemany(
-                "INSERT INTO v_ticket_mentions (account_id, ticket_id, position) "
-                "VALUES (%s, %s, %s) ON CONFLICT (account_id, ticket_id) "
-                "DO UPDATE SET position = excluded.position",
-                [(a, t, p) for (a, t), p in sorted(self._mentions.items())],
-            )
+        insert_rows(tx, "v_tickets", COLUMNS, [row.row() for row in self._rows.values()],
+                    conflict=f"ON CONFLICT (id) DO UPDATE SET {updates}")  # fmt: skip
+        insert_rows(tx, "v_queue_counts", ("queue", "count"),
+                    sorted((q, d) for q, d in self._counts.items() if d),
+                    conflict="ON CONFLICT (queue) DO UPDATE"
+                             " SET count = v_queue_counts.count + excluded.count")  # fmt: skip
+        insert_rows(tx, "v_feed", FEED_COLUMNS, self._feed)
+        insert_rows(tx, "v_ticket_mentions", ("account_id", "ticket_id", "position"),
+                    [(a, t, p) for (a, t), p in sorted(self._mentions.items())],
+                    conflict="ON CONFLICT (account_id, ticket_id)"
+                             " DO UPDATE SET position = excluded.position")  # fmt: skip
         if self._tags:
             marks = ", ".join(["%s"] * len(self._tags))
             tx.execute(f"DELETE FROM v_ticket_tags WHERE ticket_id IN ({marks})",
                        tuple(self._tags))  # fmt: skip
             tagged = [(tag, s.id, s.number) for s in self._tags.values() for tag in s.tags.split()]
-            if tagged:
-                tx.executemany("INSERT INTO v_ticket_tags (tag, ticket_id, number)"
-                               " VALUES (%s, %s, %s)", tagged)  # fmt: skip
+            insert_rows(tx, "v_ticket_tags", ("tag", "ticket_id", "number"), tagged)
         self.begin()
 
     @on(

@@ -16,7 +16,7 @@ from domain.access import Actor, visible_data
 from domain.people import Role
 from domain.ticket import Ticket
 from projections.base import View, on
-from projections.db import Tx
+from projections.db import Tx, insert_rows
 
 TICKET_EVENTS = tuple(
     c
@@ -26,6 +26,7 @@ TICKET_EVENTS = tuple(
     and c.__name__ not in ("Event", "Created")
 )
 REQUESTER = Actor(id=None, roles=frozenset({Role.REQUESTER}))
+ROW_COLUMNS = ("ticket_id", "version", "position", "at", "event", "actor_id", "data", "public")
 _SKIP = ("originator_id", "originator_version", "timestamp", "chain", "originator_topic")
 
 
@@ -68,12 +69,7 @@ class TimelineView(View):
         self._rows: list[tuple[Any, ...]] = []
 
     def flush(self, tx: Tx) -> None:
-        if self._rows:
-            tx.executemany(
-                "INSERT INTO v_timeline (ticket_id, version, position, at, event, actor_id, data,"
-                " public) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                self._rows,
-            )
+        insert_rows(tx, "v_timeline", ROW_COLUMNS, self._rows)
         self.begin()
 
     def ddl(self, dialect: str) -> list[str]:

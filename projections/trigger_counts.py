@@ -24,7 +24,7 @@ pruned what the window needs) is counted by scanning the window as before: alway
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -239,14 +239,25 @@ class TriggerCounts:
                 [(r.ticket_id,) for r in requests],
             )
 
-    def uncount(self, tx: Tx, tickets: Sequence[str], *, flag: bool = True) -> None:
+    def uncount(
+        self,
+        tx: Tx,
+        tickets: Sequence[str],
+        *,
+        flag: bool = True,
+        filed: Mapping[str, str] | None = None,
+    ) -> None:
         """These requests no longer count (linked, queued for linking, taken out, closed;
-        `flag` False: their rows go next, no need to mark them)."""
+        `flag` False: their rows go next, no need to mark them). `filed`: when some of them
+        were filed as stored ("" if not stored), known already: one filed before every rule's
+        `since` has no match row (matches are kept from `since` on), so it is not read."""
         for ticket in tickets:  # matched in this batch: not written yet
             for rule_id, filed_at in self._pending.pop(ticket, ()):
                 self._bump(rule_id, second_of(datetime.fromisoformat(filed_at)), -1)
         rules = self.rules(tx)
         oldest = min((k.since for k in rules.values()), default=None)
+        if filed and oldest is not None and not flag:
+            tickets = [t for t in tickets if t not in filed or filed[t] >= oldest]
         for chunk in _chunks(tickets):
             marks = ", ".join(["%s"] * len(chunk))
             if oldest is not None:  # its matches are those of the rules now, from their since

@@ -9,6 +9,7 @@ fails is its own view's failure, raised before the next view runs, and rolled ba
 from __future__ import annotations
 
 import random
+import uuid
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from domain.desk import Desk
 from domain.settings import Settings
 from domain.ticket import Ticket
 from projections.base import View, on, set_tracking
-from projections.db import Tx
+from projections.db import Tx, ViewDB, defer, delete_in, insert_rows, update_rows
 from projections.runner import Sizing
 from projections.system import Projections
 from projections.tickets import TicketsView
@@ -188,3 +189,110 @@ def test_a_failing_queued_write_is_its_own_views_failure(desk: Desk, settings: S
     finally:
         Faulty.bad = True
         p.db.close_all()
+
+
+class _Reads:
+    """A view batch's transaction that counts the statements reading rows (`one`, `all`)."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx, self.dialect, self.reads = tx, tx.dialect, 0
+
+    def execute(self, sql: str, params: Any = ()) -> None:
+        self.tx.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> None:
+        self.tx.executemany(sql, rows)
+
+    def all(self, sql: str, params: Any = (), *, binary: bool = False) -> list[Any]:
+        self.reads += 1
+        return self.tx.all(sql, params, binary=binary)
+
+    def one(self, sql: str, params: Any = ()) -> Any:
+        self.reads += 1
+        return self.tx.one(sql, params)
+
+
+def _batch_reads(world: World, p: Projections, commands: int) -> tuple[int, dict[str, int]]:
+    """Desk work on the stored tickets, then every view's share of it as one batch (rolled
+    back): how many events that was, and how many reads each view's share made."""
+    start = world.desk.recorder.max_notification_id() or 0
+    with p.db.read() as tx:
+        tickets = [uuid.UUID(r[0]) for r in tx.all("SELECT id FROM v_tickets ORDER BY number")]
+    busy_day(world, random.Random(commands), tickets, commands)
+    found = world.desk.recorder.select_notifications(start=start + 1, limit=100_000)
+    events = [(n.id, world.desk.mapper.to_domain_event(n)) for n in found]
+    reads = {}
+    with pytest.raises(Crash), p.db.tx() as tx:
+        for view in p.views:
+            counting = _Reads(tx)
+            mine = [(at, e) for at, e in events if type(e) in view.handlers]
+            view.begin()
+            view.prefetch(counting, mine)
+            for at, e in mine:
+                view.handle(counting, e, at)
+            view.flush(counting)
+            reads[view.name] = counting.reads
+        raise Crash(0)  # the batch is only counted
+    p.catch_up()  # and then made for real, so the next one starts from rows as they are
+    return len(events), reads
+
+
+# The views that read the rows a batch changes in one query per table (`prefetch`), not one per
+# event (issue 15; the analytics view since 2026-12-04).
+PREFETCHING = ("tickets", "activity", "queue_history", "sla", "analytics", "notifications",
+               "incidents", "timeline", "search", "releases")  # fmt: skip
+
+
+def test_a_batch_reads_as_many_statements_for_four_times_the_events(
+    world: World, projections: Projections
+) -> None:
+    _busy(world, tickets=12, commands=0)
+    projections.catch_up()
+    _batch_reads(world, projections, 10)  # what a view reads once per process (group kinds)
+    fewer, few_reads = _batch_reads(world, projections, 40)
+    more, more_reads = _batch_reads(world, projections, 160)
+    assert more > 3 * fewer
+    # a prefetch with no keys reads nothing: a bigger batch may add one or two such queries
+    grew = {v: (few_reads[v], more_reads[v]) for v in PREFETCHING
+            if more_reads[v] > few_reads[v] + 2}  # fmt: skip
+    assert not grew, f"reads per batch grew with its events ({fewer} -> {more}): {grew}"
+
+
+def test_rows_inserted_together_keep_their_order_values_and_conflicts(settings: Settings) -> None:
+    """`insert_rows` (PostgreSQL: one COPY, or INSERTs of many rows when a conflict clause is
+    given; SQLite: executemany) after queued writes: in order, NUL and None and numbers kept,
+    a conflict clause applied, a broken key raised."""
+    db = ViewDB(settings)
+    try:
+        with db.tx() as tx:
+            tx.execute("CREATE TABLE v_rows (k BIGINT PRIMARY KEY, t TEXT, n INTEGER)")
+        columns = ("k", "t", "n")
+        with db.tx() as tx:
+            defer(tx)
+            tx.execute("INSERT INTO v_rows (k, t, n) VALUES (%s, %s, %s)", (1, "queued", 1))
+            many = [(k, f"row\x00{k}" if k % 2 else None, k) for k in range(2, 2502)]
+            insert_rows(tx, "v_rows", columns, many)
+            upsert = "ON CONFLICT (k) DO UPDATE SET t = excluded.t, n = excluded.n"
+            insert_rows(tx, "v_rows", columns, [(1, "upserted", 10), (3, "again", 30)],
+                        conflict=upsert)  # fmt: skip
+            insert_rows(tx, "v_rows", columns, [(2, "kept", 0), (2, "twice", 0)],
+                        conflict="ON CONFLICT DO NOTHING")  # fmt: skip
+            update_rows(tx, "v_rows", columns, [(4, "upd\x00ated", 40), (6, None, 60)], key=("k",))
+            delete_in(tx, "v_rows", "k", [8, 10])
+            insert_rows(tx, "v_rows", columns, [])
+        nul = "\ufffd" if settings.uses_postgres else "\x00"  # PostgreSQL text holds no NUL
+        with db.read() as tx:
+            rows = tx.all("SELECT k, t, n FROM v_rows ORDER BY k")
+        assert len(rows) == 2499
+        assert rows[:7] == [(1, "upserted", 10), (2, None, 2), (3, "again", 30),
+                            (4, f"upd{nul}ated", 40), (5, f"row{nul}5", 5), (6, None, 60),
+                            (7, f"row{nul}7", 7)]  # fmt: skip
+        assert [r[0] for r in rows[7:10]] == [9, 11, 12]
+        assert rows[-1] == (2501, f"row{nul}2501", 2501)
+        with pytest.raises(Exception, match=r"(?i)unique|duplicate"), db.tx() as tx:
+            defer(tx)
+            insert_rows(tx, "v_rows", ("k", "t", "n"), [(9000, "new", 0), (7, "taken", 0)])
+        with db.read() as tx:
+            assert tx.one("SELECT COUNT(*) FROM v_rows") == (2499,)  # rolled back whole
+    finally:
+        db.close_all()
