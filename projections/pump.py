@@ -93,7 +93,23 @@ class Pump:
     # -- one batch for the views in step ----------------------------------------------------
     def step(self) -> int:
         """Handles at most one batch for every view in step; returns how many events it read
-        (0: caught up). A view found behind by more than a batch is set beside the pump first."""
+        (0: caught up). A view found behind by more than a batch is set beside the pump first.
+
+        The views' writes are queued (PostgreSQL) and sent together, before a read that follows
+        them and at the commit: a live batch of a few events costs a round trip for its writes,
+        not one for each view's. A statement the store refuses is then raised wherever the
+        queue was sent, maybe in another view's share; so a batch that fails that way is rolled
+        back and done again `careful`ly, each view's writes sent at the end of its share, and
+        the failure lands on the view whose statement it was."""
+        try:
+            return self._step(careful=False)
+        except OUTAGE:
+            raise
+        except psycopg.Error:
+            self._current = None
+            return self._step(careful=True)
+
+    def _step(self, *, careful: bool) -> int:
         self._take_held()
         if not self.in_step:
             return 0
@@ -120,9 +136,13 @@ class Pump:
             )
             to_domain = self.app.mapper.to_domain_event
             events = [(n.id, to_domain(n)) for n in notifications]  # decoded once for all
-            for r in members:
+            shares = []
+            for r in members:  # every view's reads first: no view's writes to send before them
                 self._current = r
-                _apply(r, tx, events, own[r.view.name])
+                shares.append(_prefetch(r, tx, events, own[r.view.name]))
+            for r, mine in zip(members, shares, strict=True):
+                self._current = r
+                _apply(r, tx, mine, careful)
             self._current = None
             full = len(notifications) == limit
             reached = notifications[-1].id if full else head
@@ -281,16 +301,25 @@ class Pump:
         return max(0.01, min([1.0, *(d - time.monotonic() for d in dues)]))
 
 
-def _apply(runner: Runner, tx: Any, events: list[tuple[int, Any]], own: int) -> None:
-    """One view's share of a batch: the events it handles, past its own position."""
-    view, fault = runner.view, runner.fault
-    handlers = view.handlers
+def _prefetch(
+    runner: Runner, tx: Any, events: list[tuple[int, Any]], own: int
+) -> list[tuple[int, Any]]:
+    """One view's share of a batch (the events it handles, past its own position), with the
+    rows it will change read in (a view's `prefetch` reads only its own tables)."""
+    view = runner.view
     view.begin()
-    mine = [(p, e) for p, e in events if p > own and type(e) in handlers]
+    mine = [(p, e) for p, e in events if p > own and type(e) in view.handlers]
     view.prefetch(tx, mine)
+    return mine
+
+
+def _apply(runner: Runner, tx: Any, mine: list[tuple[int, Any]], careful: bool = True) -> None:
+    """One view's share of a batch handled (`_prefetch` read its rows)."""
+    view, fault = runner.view, runner.fault
     for position, event in mine:
         if fault:
             fault(position)
         view.handle(tx, event, position)
     view.flush(tx)
-    flush(tx)  # a queued write's error is this view's, not the next one's
+    if careful:
+        flush(tx)  # a queued write's error is this view's, not the next one's (`Pump.step`)

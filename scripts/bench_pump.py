@@ -5,9 +5,11 @@ A desk on PostgreSQL (a throw-away schema); a stream of replies and notes on 50
 tickets. After each command the views are brought to the log's head either by the projection
 pump (one batch for all views, one transaction) or by one runner per view (the design before
 it: a transaction, a log read and a tracking row per view). Printed per command: the view side's
-wall time and its PostgreSQL transactions (pg_stat_database.xact_commit, this database; other
-sessions' work is included, so run it on a quiet database). Then every view rebuilt from the
-log at once, both ways (events/s).
+wall time, its waits for PostgreSQL (psycopg's `Connection.wait`: a round trip is at least one;
+under load each costs a turn of the scheduler, so they set the live feed's delay) and its
+PostgreSQL transactions (pg_stat_database.xact_commit, this database; other sessions' work is
+included, so run it on a quiet database). Then every view rebuilt from the log at once, both
+ways (events/s).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -54,6 +57,24 @@ def by_runners(p: Projections) -> None:
         r.catch_up()
 
 
+class Waits:
+    """Counts psycopg's waits for the server while `counting` (all connections of this process)."""
+
+    def __init__(self) -> None:
+        self.counting, self.n = False, 0
+        original = psycopg.Connection.wait
+
+        def wait(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.counting:
+                self.n += 1
+            return original(conn, *args, **kwargs)
+
+        psycopg.Connection.wait = wait  # type: ignore[method-assign]
+
+
+WAITS = Waits()
+
+
 def per_command(
     world: World,
     p: Projections,
@@ -61,16 +82,18 @@ def per_command(
     n: int,
     how: Callable[[Projections], None],
     url: str | None,
-) -> tuple[float, float]:
-    """(ms of view work per command, PostgreSQL commits per command)."""
-    spent, before = 0.0, commits(url) if url else 0
+) -> tuple[float, float, float]:
+    """(ms of view work, waits for PostgreSQL, PostgreSQL commits), each per command."""
+    spent, before, waits = 0.0, commits(url) if url else 0, WAITS.n
     for i in range(n):
         write(world, tickets, i)
         started = time.perf_counter()
+        WAITS.counting = True
         how(p)
+        WAITS.counting = False
         spent += time.perf_counter() - started
     after = commits(url) if url else 0
-    return spent / n * 1000, (after - before) / n
+    return spent / n * 1000, (WAITS.n - waits) / n, (after - before) / n
 
 
 def rebuild_rate(desk: Desk, p: Projections, how: Callable[[Projections], None]) -> float:
@@ -91,8 +114,8 @@ def run(world: World, p: Projections, url: str | None, n: int) -> list[list[str]
     rows = []
     for name, how in (("runners", by_runners), ("pump", by_pump), ("runners", by_runners),
                       ("pump", by_pump)):  # fmt: skip
-        ms, tx = per_command(world, p, tickets, n, how, url)
-        rows.append([name, f"{ms:.2f}", f"{tx:.1f}" if url else "-"])
+        ms, waits, tx = per_command(world, p, tickets, n, how, url)
+        rows.append([name, f"{ms:.2f}", f"{waits:.1f}", f"{tx:.1f}" if url else "-"])
     return rows
 
 
@@ -107,7 +130,8 @@ def main() -> None:
         world = World.build(b.desk)
         rows = run(world, b.projections, args.database_url, args.commands)
         print(f"PostgreSQL, {args.commands} commands each, views brought to the head after each:")
-        print(table(["views kept by", "view ms / command", "PG commits / command"], rows))
+        heads = ["views kept by", "view ms / command", "PG waits / command", "PG commits / command"]
+        print(table(heads, rows))
         head = b.desk.recorder.max_notification_id() or 0
         rates = [[name, f"{rebuild_rate(b.desk, b.projections, how):,.0f}"]
                  for name, how in (("runners", by_runners), ("pump", by_pump))]  # fmt: skip
