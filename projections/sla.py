@@ -203,7 +203,11 @@ class SlaView(View):
         self._loaded: dict[str, Row] = {}  # stored rows read by `prefetch`, not yet changed
 
     def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
-        """The stored rows of the requests this batch changes (not those it files), at once."""
+        """The stored rows of the requests this batch changes (not those it files), at once, and
+        the set-up their clocks are computed with: read here, with the batch's other reads, not
+        in `flush`, where the read would wait for every write queued before it (the pump)."""
+        if events:
+            self.setup(tx)
         filed = {e.originator_id for _, e in events if type(e) is Ticket.Filed}
         wanted = {str(e.originator_id) for _, e in events
                   if type(e) in CHANGED and e.originator_id not in filed}  # fmt: skip
