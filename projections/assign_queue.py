@@ -16,12 +16,27 @@ import orjson
 from domain.people import Account
 from domain.ticket import Ticket
 from projections.base import View, on
-from projections.db import Tx
+from projections.db import Tx, delete_in, insert_rows
 
 
 class AssignView(View):
+    """Buffers a batch's queue changes: each request's entry is written once, at its end."""
+
     name = "assign"
     tables = ("v_assign_queue", "v_away", "v_assign_last")
+
+    def __init__(self) -> None:
+        self.begin()
+
+    def begin(self) -> None:
+        # the batch's requests whose entry changed: the entry now (None: not queued)
+        self._queue: dict[str, tuple[str, str, str, int] | None] = {}
+
+    def flush(self, tx: Tx) -> None:
+        delete_in(tx, "v_assign_queue", "ticket_id", list(self._queue))
+        insert_rows(tx, "v_assign_queue", ("ticket_id", "group_id", "mode", "position"),
+                    [row for row in self._queue.values() if row is not None])  # fmt: skip
+        self.begin()
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -36,18 +51,15 @@ class AssignView(View):
     @on(Ticket.Assigned, Ticket.Transferred, Ticket.Escalated, Ticket.Resolved, Ticket.Closed)
     def changed(self, tx: Tx, event: Any, position: int) -> None:
         ticket = str(event.originator_id)
-        tx.execute("DELETE FROM v_assign_queue WHERE ticket_id = %s", (ticket,))
+        queued = None
         if (
             isinstance(event, Ticket.Assigned)
             and event.assignment in ("round_robin", "least_loaded")
             and event.assignee_id is None
             and event.group_id
         ):
-            tx.execute(
-                "INSERT INTO v_assign_queue (ticket_id, group_id, mode, position)"
-                " VALUES (%s, %s, %s, %s)",
-                (ticket, str(event.group_id), event.assignment, position),
-            )
+            queued = (ticket, str(event.group_id), event.assignment, position)
+        self._queue[ticket] = queued
 
     @on(Account.AvailabilityChanged)
     def availability(self, tx: Tx, event: Account.AvailabilityChanged, position: int) -> None:

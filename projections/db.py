@@ -121,6 +121,10 @@ class _PgTx:
                 copy.write_row(pg_params(row))
 
 
+# Appended rows from which a COPY pays for its round trips (a live batch's few rows are queued).
+COPY_ROWS = 500
+
+
 def insert_rows(
     tx: Tx,
     table: str,
@@ -131,19 +135,20 @@ def insert_rows(
 ) -> None:
     """Inserts `rows` (values in `columns`' order) in one statement on PostgreSQL.
 
-    Rows only appended (no `conflict`) go by one COPY; with `conflict` (an `ON CONFLICT ...`
-    clause) by one INSERT of the rows read from a JSON array by the table's own row type
-    (`json_populate_recordset`: no types to name), queued like any write (`defer`); those rows
-    must not name a key twice (one statement may not update a row twice). `executemany` sends
-    its statements together too, but PostgreSQL still parses, plans and runs each row's alone:
-    3-6 times the time for a batch's thousands of rows (measured). SQLite: `executemany` (it
-    runs in the process: no round trips to save)."""
+    One INSERT of the rows read from a JSON array by the table's own row type
+    (`json_populate_recordset`: no types to name), queued like any write (`defer`), with
+    `conflict` (an `ON CONFLICT ...` clause) if given: then the rows must not name a key twice
+    (one statement may not update a row twice). Many rows only appended (`COPY_ROWS`, a
+    catch-up's batch) go by COPY instead, which costs PostgreSQL less still but waits for its
+    own round trips. `executemany` sends its statements together too, but PostgreSQL still
+    parses, plans and runs each row's alone: 3-6 times the time for a batch's thousands of
+    rows (measured). SQLite: `executemany` (it runs in the process: no round trips to save)."""
     if not rows:
         return
     names = ", ".join(columns)
     tail = f" {conflict}" if conflict else ""
     if isinstance(tx, _PgTx):
-        if not conflict:
+        if not conflict and len(rows) >= COPY_ROWS:
             tx.copy(table, columns, rows)
         else:
             tx.execute(f"INSERT INTO {table} ({names}) SELECT {names}"

@@ -33,7 +33,7 @@ from domain.people import GroupKind
 from domain.ticket import Ticket, TicketKind
 from projections import trigger_counts
 from projections.base import View, on, select_in
-from projections.db import Tx
+from projections.db import Tx, insert_rows
 from projections.pg_text import pg_value
 from projections.trigger_counts import Count as Count
 from projections.trigger_counts import Request, TriggerCounts, second_of
@@ -125,6 +125,8 @@ class IncidentsView(View):
         # when the requests this batch closes were filed, as stored ("": no row), for the
         # trigger counts (`TriggerCounts.uncount`: most were filed before any rule's window)
         self._filed: dict[str, str] = {}
+        # the batch's filings per category, week and hour (the view reads no rate itself)
+        self._rates: dict[tuple[str, int, int], int] = {}
 
     def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
         """Which of the requests this batch resolves or closes are queued for an incident, and
@@ -143,6 +145,15 @@ class IncidentsView(View):
 
     def flush(self, tx: Tx) -> None:
         self.counts.flush(tx)
+        insert_rows(
+            tx,
+            "v_incident_rates",
+            ("category_id", "week", "hour", "count"),
+            [(*key, n) for key, n in sorted(self._rates.items())],
+            conflict="ON CONFLICT (category_id, hour, week)"
+            " DO UPDATE SET count = v_incident_rates.count + excluded.count",
+        )
+        self._rates = {}
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -200,12 +211,7 @@ class IncidentsView(View):
             (ticket, category, at, orjson.dumps(fields).decode(), text, int(queued is None)),
         )
         week, hour = slot(event.timestamp)
-        tx.execute(
-            "INSERT INTO v_incident_rates (category_id, week, hour, count) VALUES (%s, %s, %s, 1)"
-            " ON CONFLICT (category_id, hour, week)"
-            " DO UPDATE SET count = v_incident_rates.count + 1",
-            (category, week, hour),
-        )
+        self._rates[(category, week, hour)] = self._rates.get((category, week, hour), 0) + 1
         if queued is not None:
             self._untodo.discard(ticket)
             tx.execute(

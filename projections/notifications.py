@@ -40,7 +40,7 @@ from domain.notifications import REQUESTER_KINDS, Kind, Via, default_via
 from domain.people import Account, Group, GroupKind, Role
 from domain.ticket import Channel, Ticket, TicketKind
 from projections.base import View, on, select_in
-from projections.db import Tx, insert_rows
+from projections.db import Tx, insert_rows, update_rows
 from projections.pg_text import pg_params
 
 MAIL_MAX_AGE = timedelta(days=2)
@@ -353,6 +353,7 @@ class NotificationsView(View):
         self._leads: dict[str, UUID | None] = {}  # the same for groups' leads
         self._staff: dict[str, bool] = {}  # and for whether a person is staff
         self._notes: list[tuple[Any, ...]] = []  # the batch's in-app rows, written by `flush`
+        self._moved: dict[str, tuple[str | None, str | None]] = {}  # request -> group, assignee
 
     def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
         """The stored requests of the batch's events (not those it files), in one query."""
@@ -376,6 +377,9 @@ class NotificationsView(View):
         insert_rows(tx, "v_notifications", NOTE_COLUMNS, self._notes,
                     conflict="ON CONFLICT DO NOTHING")  # fmt: skip
         self._notes = []
+        update_rows(tx, "v_notify_tickets", ("group_id", "assignee_id", "id"),
+                    [(g, a, t) for t, (g, a) in self._moved.items()], key=("id",))  # fmt: skip
+        self._moved = {}
         if self._top and self._mark is not None and self._top > self._mark:
             tx.execute("UPDATE mail_outbox_mark SET reached = %s WHERE id = 1 AND reached < %s",
                        (self._top, self._top))  # fmt: skip
@@ -474,8 +478,8 @@ class NotificationsView(View):
             group = e.group_id if isinstance(e, Ticket.Assigned) else e.to_group_id
             assignee = None if isinstance(e, Ticket.Escalated) else (
                 e.assignee_id if isinstance(e, Ticket.Assigned) else e.to_assignee_id)  # fmt: skip
-            tx.execute("UPDATE v_notify_tickets SET group_id = %s, assignee_id = %s WHERE id = %s",
-                       (_s(group), _s(assignee), str(e.originator_id)))  # fmt: skip
+            # written at the batch's end (`flush`); this batch reads it from `_requests`
+            self._moved[str(e.originator_id)] = (_s(group), _s(assignee))
             request = self._requests[str(e.originator_id)] = replace(
                 request, group_id=_u(group), assignee_id=_u(assignee))  # fmt: skip
         sender = getattr(e, "sender", "")  # a letter from another address (issue 16, mail in)

@@ -21,7 +21,7 @@ import orjson
 from domain.quality import LOW_RATING
 from domain.ticket import Ticket, TicketKind
 from projections.base import View, on
-from projections.db import Tx
+from projections.db import Tx, update_rows
 
 
 def sample_key(ticket_id: str) -> str:
@@ -31,6 +31,22 @@ def sample_key(ticket_id: str) -> str:
 class QualityView(View):
     name = "quality"
     tables = ("v_quality_tickets", "v_quality", "v_follow_up_queue", "v_follow_ups")
+
+    def __init__(self) -> None:
+        self.begin()
+
+    def begin(self) -> None:
+        # the batch's requests moved to another group: their group, written once (`_regroup`)
+        self._groups: dict[str, str] = {}
+
+    def flush(self, tx: Tx) -> None:
+        self._regroup(tx)
+
+    def _regroup(self, tx: Tx) -> None:
+        """Writes the groups the batch moved requests to (before any read of the rows)."""
+        update_rows(tx, "v_quality_tickets", ("group_id", "ticket_id"),
+                    [(g, t) for t, g in self._groups.items()], key=("ticket_id",))  # fmt: skip
+        self._groups = {}
 
     def ddl(self, dialect: str) -> list[str]:
         return [
@@ -75,9 +91,8 @@ class QualityView(View):
     @on(Ticket.Assigned, Ticket.Transferred, Ticket.Escalated)
     def moved(self, tx: Tx, event: Any, position: int) -> None:
         group = event.group_id if isinstance(event, Ticket.Assigned) else event.to_group_id
-        if group is not None:
-            tx.execute("UPDATE v_quality_tickets SET group_id = %s WHERE ticket_id = %s",
-                       (str(group), str(event.originator_id)))  # fmt: skip
+        if group is not None:  # the row is filed already (its INSERT queued before this)
+            self._groups[str(event.originator_id)] = str(group)
 
     @on(Ticket.Resolved)
     def resolved(self, tx: Tx, event: Ticket.Resolved, position: int) -> None:
@@ -109,6 +124,7 @@ class QualityView(View):
         ticket = str(event.originator_id)
         tx.execute("DELETE FROM v_follow_up_queue WHERE ticket_id = %s AND rated_version = %s",
                    (ticket, event.rated_version))  # fmt: skip
+        self._regroup(tx)
         row = tx.one("SELECT number, subject, rating_comment FROM v_quality_tickets"
                      " WHERE ticket_id = %s", (ticket,))  # fmt: skip
         number, subject, comment = row if row else (0, "", "")
@@ -131,6 +147,7 @@ class QualityView(View):
         ticket = str(event.originator_id)
         tx.execute("UPDATE v_quality_tickets SET reviewed = 1, eligible = 0 WHERE ticket_id = %s",
                    (ticket,))  # fmt: skip
+        self._regroup(tx)
         row = tx.one("SELECT resolver_id, group_id FROM v_quality_tickets WHERE ticket_id = %s",
                      (ticket,))  # fmt: skip
         resolver, group = row if row else (None, None)

@@ -279,20 +279,21 @@ def test_rows_inserted_together_keep_their_order_values_and_conflicts(settings: 
                         conflict="ON CONFLICT DO NOTHING")  # fmt: skip
             update_rows(tx, "v_rows", columns, [(4, "upd\x00ated", 40), (6, None, 60)], key=("k",))
             delete_in(tx, "v_rows", "k", [8, 10])
+            insert_rows(tx, "v_rows", columns, [(3000, "few\x00", None)])  # too few to COPY
             insert_rows(tx, "v_rows", columns, [])
         nul = "\ufffd" if settings.uses_postgres else "\x00"  # PostgreSQL text holds no NUL
         with db.read() as tx:
             rows = tx.all("SELECT k, t, n FROM v_rows ORDER BY k")
-        assert len(rows) == 2499
+        assert len(rows) == 2500
         assert rows[:7] == [(1, "upserted", 10), (2, None, 2), (3, "again", 30),
                             (4, f"upd{nul}ated", 40), (5, f"row{nul}5", 5), (6, None, 60),
                             (7, f"row{nul}7", 7)]  # fmt: skip
         assert [r[0] for r in rows[7:10]] == [9, 11, 12]
-        assert rows[-1] == (2501, f"row{nul}2501", 2501)
+        assert rows[-2:] == [(2501, f"row{nul}2501", 2501), (3000, f"few{nul}", None)]
         with pytest.raises(Exception, match=r"(?i)unique|duplicate"), db.tx() as tx:
             defer(tx)
             insert_rows(tx, "v_rows", ("k", "t", "n"), [(9000, "new", 0), (7, "taken", 0)])
         with db.read() as tx:
-            assert tx.one("SELECT COUNT(*) FROM v_rows") == (2499,)  # rolled back whole
+            assert tx.one("SELECT COUNT(*) FROM v_rows") == (2500,)  # rolled back whole
     finally:
         db.close_all()
