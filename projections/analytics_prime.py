@@ -5,9 +5,12 @@ holds it, and that first look is a warm read (the year over 1,000,000 requests: 
 
 What is read (`periods`): the page's default, this month by day (web/ui/analytics_pages.py
 `filters`), then the year to date (1 January to today, what the page shows for `from` alone) by
-month, category and organisation. A kept group is known by its period, so another period (the
-whole calendar year, a quarter) is still a cold first read; and since "today" ends both periods,
-they are read again after each UTC midnight.
+month, category and organisation, then what the page's period links open next: the quarter so
+far (by day too) and last year. A kept group is known by its period, so another period (a past
+quarter, a month) is still a cold first read; the whole calendar year (or quarter) read before
+its end is read as the year (quarter) to date when nothing was filed after today
+(projections/analytics_queries.py `_through`), so it is primed too. Since "today" ends these
+periods, they are read again after each UTC midnight (last year stays kept unless it changed).
 
 In the background (`Primer`, started by web/services.py where SUZ_ANALYTICS_PRIME is on, on
 PostgreSQL only: SQLite keeps no cache): one thread, which lets the process settle first
@@ -46,9 +49,19 @@ AFTER_MIDNIGHT = 5.0  # seconds into a new UTC day before its periods are read
 
 def periods(today: date) -> list[tuple[date, date, str]]:
     """(first day, last day, dimension) of what a first look at the analytics opens, in that
-    order: the page's default, then the year to date by each of YEAR_DIMENSIONS."""
+    order: the page's default, then the year to date by each of YEAR_DIMENSIONS (also what the
+    whole calendar year reads: analytics_queries `_through`), then what a person opens next
+    (the page's period links, web/ui/analytics_pages.py `presets`): the quarter so far by day
+    (from this month's page) and by the same dimensions, and the last calendar year by them."""
     month, year = today.replace(day=1), today.replace(month=1, day=1)
-    return [(month, today, "day"), *((year, today, dim) for dim in YEAR_DIMENSIONS)]
+    quarter = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    last = (year.replace(year=year.year - 1), year - timedelta(days=1))
+    return [
+        (month, today, "day"),
+        *((year, today, dim) for dim in YEAR_DIMENSIONS),
+        *((quarter, today, dim) for dim in ("day", *YEAR_DIMENSIONS)),
+        *((*last, dim) for dim in YEAR_DIMENSIONS),
+    ]
 
 
 def prime(db: ViewDB, today: date, cache: AnalyticsCache | None = None,

@@ -14,7 +14,7 @@ the tests hold the per-day table to. docs/metrics.md defines each figure in one 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from projections import analytics_cache
 from projections import analytics_days as days
-from projections.analytics import COLUMNS, Fact
+from projections.analytics import COLUMNS, Fact, stamp
 from projections.analytics_cache import FIGURES, AnalyticsCache, Durations, Group
 from projections.db import Tx, snapshot
 
@@ -205,7 +205,7 @@ def _figures(key: str, group: Group) -> Figures:
     """The group's figures (computed once per group: a kept group keeps them)."""
     kept = group.figures
     if isinstance(kept, Figures) and kept.key == key:  # the caller's own copy
-        return replace(kept, ratings=dict(kept.ratings))
+        return _copy(kept)
     numbers = group.numbers
     sums = numbers[len(days.COUNTS) :]
     c = dict(zip(days.COUNTS, numbers, strict=False))
@@ -234,8 +234,17 @@ def _figures(key: str, group: Group) -> Figures:
         earlier_csi=_share(c["earlier_sum"], c["earlier"]),
         replaced_ratings=c["replaced"],
     )
-    group.figures = replace(figures, ratings=dict(figures.ratings))
+    group.figures = _copy(figures)
     return figures
+
+
+def _copy(figures: Figures) -> Figures:
+    """A copy of kept figures for a caller (its own ratings), field for field: a few µs, where
+    `dataclasses.replace` took ~45 µs (14 ms for the 300 groups of a year by organisation)."""
+    out: Figures = object.__new__(Figures)
+    out.__dict__.update(figures.__dict__)
+    out.ratings = dict(figures.ratings)
+    return out
 
 
 def _bucket(day: str, dim: str) -> str:
@@ -269,13 +278,19 @@ def backlog(tx: Tx, start: date, end: date, now: datetime) -> list[tuple[str, in
     for day, n in opened:
         if str(day) not in cut:
             counts[bucket(datetime.fromisoformat(f"{day}T12:00:00+00:00"))] += int(n)
+    # the cut days' open requests counted by the database: how many were filed after each
+    # bound (filed_at is fixed-width ISO text: it compares as the moments do)
     marks = ", ".join(["%s"] * len(cut))
-    for (filed_at,) in tx.all(
-        "SELECT filed_at FROM v_analytics WHERE status = 'open' AND filed_day >= %s"
+    after = ", ".join(["SUM(CASE WHEN filed_at > %s THEN 1 ELSE 0 END)"] * len(bounds))
+    found = tx.one(
+        f"SELECT COUNT(*), {after} FROM v_analytics WHERE status = 'open' AND filed_day >= %s"
         f" AND filed_day <= %s AND filed_day IN ({marks})",
-        (start.isoformat(), end.isoformat(), *cut),
-    ):
-        counts[bucket(datetime.fromisoformat(str(filed_at)))] += 1
+        (*(stamp(b) for b in bounds), start.isoformat(), end.isoformat(), *cut),
+    )
+    if found is not None and found[0]:
+        newer = [int(n or 0) for n in found[1:]]  # filed after bounds[i], newest bound first
+        for i, n in enumerate([*newer, int(found[0])]):
+            counts[i] += n - (newer[i - 1] if i else 0)
     return [(label, counts[i]) for i, (label, _) in enumerate(AGE_BUCKETS)]
 
 
@@ -318,10 +333,10 @@ def _groups(tx: Tx, start: date, end: date, dim: str, cache: AnalyticsCache | No
             key = (period.store, "total", period.scope)
             kept = cache.get(key, period.version)
             if isinstance(kept, Figures):
-                return replace(kept, ratings=dict(kept.ratings))
+                return _copy(kept)
             whole = Group.of([(g.numbers, g.arrays) for g in period.groups.values()])
             figures = _figures("", whole)
-            cache.put(key, period.version, replace(figures, ratings=dict(figures.ratings)), FIGURES)
+            cache.put(key, period.version, _copy(figures), FIGURES)
             return figures
 
         return period.groups, total, period.keep
@@ -357,21 +372,40 @@ def _rows(tx: Tx, where: str, params: list[str], by_time: bool
     ]  # fmt: skip
 
 
+def _through(tx: Tx, start: date, end: date, today: date) -> date:
+    """The last day of the period to read: today when the period ends after it and no request
+    was filed after it (none can be, but a clock set wrong might have), else its end. So the
+    whole calendar year (or quarter, month) read on a day of it is the year to date (the same
+    rows): the same groups in the cache (projections/analytics_cache.py keeps them by period),
+    which the primer read (projections/analytics_prime.py). One probe of the per-day rows'
+    index, in the report's snapshot."""
+    if end <= today or start > today:
+        return end
+    later = tx.one(
+        "SELECT 1 FROM v_analytics_days WHERE dim = 'all' AND day > %s AND day <= %s LIMIT 1",
+        (today.isoformat(), end.isoformat()),
+    )
+    return end if later is not None else today
+
+
 def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None, *,
            cache: AnalyticsCache | None = None) -> Report:  # fmt: skip
     """The period's figures per value of the dimension, and in total, from the per-day table.
     On PostgreSQL, read outside a transaction, every read sees one snapshot, and the rows and
     groups whose version the cache (the process's: projections/analytics_cache.py) holds are
-    not read or added up again."""
+    not read or added up again; a period ending after today is read to today when nothing was
+    filed after it (`_through`: the same rows, so the same kept groups)."""
     with snapshot(tx) as one:
         cache = cache if cache is not None else analytics_cache.shared()
         kept = cache if one and cache.limit > 0 else None
-        groups, total, keep = _groups(tx, start, end, dim, kept)
+        now = now or datetime.now(UTC)
+        through = end if kept is None else _through(tx, start, end, now.date())
+        groups, total, keep = _groups(tx, start, through, dim, kept)
         order = sorted(groups, key=lambda k: (k == "", int(k) if dim == "line" and k else 0, k))
         rows = [_figures(k, groups[k]) for k in order]
         if dim == "agent":  # agents' rows hold each one's own handling: the total is per request
             keep()
-            _, total, keep = _groups(tx, start, end, "day", kept)
+            _, total, keep = _groups(tx, start, through, "day", kept)
         whole = total()
         keep()
         return Report(
@@ -380,7 +414,7 @@ def report(tx: Tx, start: date, end: date, dim: str, now: datetime | None = None
             dimension=dim,
             rows=rows,
             total=whole,
-            backlog=backlog(tx, start, end, now or datetime.now(UTC)),
+            backlog=backlog(tx, start, end, now),
         )
 
 

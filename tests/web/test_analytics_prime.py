@@ -1,9 +1,10 @@
 """A serving process primes its analytics cache once its views caught up (projections/
-analytics_prime.py): on PostgreSQL, after the app's start the analytics page's default month and
-the year to date by month, category and organisation are answered from the cache (nothing
-fetched, no miss); on SQLite (no cache) nothing is started. The primer stops with the app, and
-a failing read ends it with a log line, never the process. SUZ_ANALYTICS_PRIME: on in
-production, off in demo mode (the tests' servers) unless given."""
+analytics_prime.py): on PostgreSQL, after the app's start the analytics page's default month, the
+year to date by month, category and organisation (and the whole year, read as the year to date),
+the quarter so far and last year are answered from the cache (nothing fetched, no miss); on
+SQLite (no cache) nothing is started. The primer stops with the app, and a failing read ends it
+with a log line, never the process. SUZ_ANALYTICS_PRIME: on in production, off in demo mode (the
+tests' servers) unless given."""
 
 from __future__ import annotations
 
@@ -27,15 +28,24 @@ from tests.world import World
 from web.ui import analytics_pages, render
 
 pytestmark = LEAKS
+YEARLY = ("month", "category", "organisation")
 
 
-def test_the_periods_are_the_page_s_default_and_the_year_to_date() -> None:
+def test_the_periods_are_the_page_s_default_the_year_and_quarter_so_far_and_last_year() -> None:
     assert periods(date(2026, 12, 4)) == [
         (date(2026, 12, 1), date(2026, 12, 4), "day"),
         (date(2026, 1, 1), date(2026, 12, 4), "month"),
         (date(2026, 1, 1), date(2026, 12, 4), "category"),
         (date(2026, 1, 1), date(2026, 12, 4), "organisation"),
+        (date(2026, 10, 1), date(2026, 12, 4), "day"),
+        (date(2026, 10, 1), date(2026, 12, 4), "month"),
+        (date(2026, 10, 1), date(2026, 12, 4), "category"),
+        (date(2026, 10, 1), date(2026, 12, 4), "organisation"),
+        (date(2025, 1, 1), date(2025, 12, 31), "month"),
+        (date(2025, 1, 1), date(2025, 12, 31), "category"),
+        (date(2025, 1, 1), date(2025, 12, 31), "organisation"),
     ]
+    assert periods(date(2027, 2, 28))[4][:2] == (date(2027, 1, 1), date(2027, 2, 28))
 
 
 def _with_requests(settings: Settings) -> World:
@@ -67,10 +77,16 @@ def test_after_start_the_year_is_read_from_the_cache(
         before = (cache.misses, cache.fetched, cache.hits)
         today = datetime.now(UTC).date()
         month, year = today.replace(day=1), today.replace(month=1, day=1)
-        looks = [(month, "day"), (year, "month"), (year, "category"), (year, "organisation")]
+        quarter = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+        end = year.replace(month=12, day=31)  # the whole year: read as the year so far
+        last = (year.replace(year=year.year - 1), end.replace(year=year.year - 1))
+        looks = [(month, today, "day"), *((year, today, d) for d in YEARLY),
+                 *((year, end, d) for d in YEARLY), (quarter, today, "day"),
+                 *((quarter, today, d) for d in YEARLY), *((*last, d) for d in YEARLY)]  # fmt: skip
         with site.services.projections.db.read() as tx:
-            reports = [aq.report(tx, start, today, dim) for start, dim in looks]
+            reports = [aq.report(tx, start, to, dim) for start, to, dim in looks]
         assert reports[1].total.filed == 3, "the requests filed before the start"
+        assert reports[4].total.filed == 3 and reports[4].end == end
         assert (cache.misses, cache.fetched) == before[:2], "no group read again, no row fetched"
         assert cache.hits > before[2]
         assert warmed.is_set()
@@ -158,7 +174,7 @@ def test_a_new_day_is_primed_after_midnight(monkeypatch: pytest.MonkeyPatch) -> 
         read.append(args[1])  # type: ignore[arg-type]
         if len(read) == 2:
             both.set()
-        return [("", 0.0)] * 4
+        return [("", 0.0)] * len(periods(args[1]))  # type: ignore[arg-type]
 
     monkeypatch.setattr(analytics_prime, "prime", prime)
     times = [datetime(2026, 12, 4, 23, 59, 59, tzinfo=UTC), datetime(2026, 12, 5, 0, 0, 10,
