@@ -143,6 +143,33 @@ def test_analytics_figures_refresh_live_when_a_request_is_filed_and_resolved(
     expect(filed_cell(row)).to_have_text(str(before + 1))
 
 
+def test_the_table_s_order_is_kept_by_the_live_refresh_and_the_period_links_keep_the_split(
+    people: People, desk_site: DeskSite
+) -> None:
+    """A header sorts the table in place (htmx; the address follows), and the live refresh asks
+    for that order again; the period links keep the split."""
+    curator = people.sign_in("curator", "/analytics", locale=EN)
+    today = today_iso(curator)
+    show(curator, today, today, "category")
+    figures = curator.locator("#figures")
+    expect(figures.locator("input[name=order]")).to_have_value("filed")  # the default: volume
+    curator.locator("#figures-by-name").click()
+    expect(curator).to_have_url(re.compile(r"by=category&order=name"))
+    expect(figures.locator("input[name=order]")).to_have_value("name")
+    expect(figures.locator("th[aria-sort=ascending]")).to_have_text("Category")
+    row = figures_row(curator, CATEGORY)
+    before = int(filed_cell(row).inner_text()) if row.count() else 0
+
+    desk_site.file("Аналитика: порядок строк")
+    expect(filed_cell(figures_row(curator, CATEGORY))).to_have_text(str(before + 1), timeout=LIVE)
+    expect(figures.locator("input[name=order]")).to_have_value("name")  # asked for again
+    expect(figures.locator("th[aria-sort=ascending]")).to_have_text("Category")
+
+    curator.get_by_role("navigation", name="Periods").get_by_role("link", name="This year").click()
+    expect(curator).to_have_url(re.compile(rf"from={today[:4]}-01-01&to={today}&by=category"))
+    expect(figures_row(curator, CATEGORY)).to_have_count(1)
+
+
 def test_a_count_drills_down_to_its_requests_and_the_figures_export_as_csv(
     people: People, desk_site: DeskSite
 ) -> None:

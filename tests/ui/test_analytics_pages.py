@@ -6,15 +6,17 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
 from domain.settings import Settings
+from projections import analytics_prime
 from tests.ui.test_desk_and_ticket_pages import Browser
 from tests.web.desk_site import LEAKS, Site, open_site
+from web.ui import analytics_pages
 from web.ui.analytics_pages import CSV_HEADER
 
 pytestmark = LEAKS
@@ -131,3 +133,89 @@ def test_xlsx_export_holds_the_same_table_with_numbers(site: Site) -> None:
         assert [None if c is None else Decimal(str(c)) for c in got[3:]] == [
             Decimal(c) if c else None for c in want[3:]
         ]
+
+
+def _labels(html: str) -> list[str]:
+    """The row labels of the figures table's body, in order."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return re.findall(r'<th scope="row">([^<]*)</th>', body)
+
+
+def _filed_total(html: str) -> str:
+    foot = html.split("<tfoot>", 1)[1]
+    found = re.search(r'<td class="num"><a href="[^"]*">(\d+)</a>', foot)
+    assert found, foot[:300]
+    return found.group(1)
+
+
+def test_a_long_table_shows_its_first_rows_and_the_rest_on_demand(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past TOP rows the table (and its charts) shows the first TOP, most requests first (or by
+    name, asked for by its header), the total of every row below them, and a link (htmx or
+    plain) to every row, which the live refresh then keeps asking for; the export has every
+    row."""
+    monkeypatch.setattr(analytics_pages, "TOP", 1)
+    query, _position, _numbers = activity(site)  # two requests of "ГКУ Заказчик"
+    w = site.world
+    for i in range(3):  # three of "ООО Поставщик": the most, though second by name
+        values = {"contract_number": "1234567890123456789"}
+        filed = w.desk.file_ticket(w.stranger, w.contracts, f"Аналитика: {i}", "Текст.", values)
+    query = re.sub(r"after=\d+", f"after={filed.position}", query)
+    curator = Browser(site, "curator")
+
+    html = curator.get(f"/analytics?{query}&by=organisation").text
+    assert _labels(html) == ["ООО Поставщик"], "the first row only: the most requests"
+    assert "The first 1 of 2 rows." in html and _filed_total(html) == "5"
+    assert html.count("<rect") == 1 + 1 + 5 + 5, "the charts show the table's rows"
+    assert 'aria-sort="descending"' in html
+    every = re.search(r'<a id="figures-rows-toggle" href="(/analytics\?[^"]*rows=all[^"]*)" '
+                      r'hx-get="/analytics\?part=figures&amp;[^"]*rows=all', html)  # fmt: skip
+    assert every, "every row on demand: a link, and htmx's fragment of it"
+    assert 'hx-include="#figures-state"' in html
+    assert '<input type="hidden" name="order" value="filed">' in html
+    assert 'name="rows"' not in html
+
+    all_rows = curator.get(every.group(1).replace("&amp;", "&")).text
+    assert _labels(all_rows) == ["ООО Поставщик", "ГКУ Заказчик"]
+    assert "All 2 rows." in all_rows and _filed_total(all_rows) == "5"
+    assert all_rows.count("<rect") == 2 + 2 + 5 + 5
+    state = '<input type="hidden" name="rows" value="all">'
+    assert state in all_rows, "the live refresh asks for every row again"
+    fragment = curator.get(f"/analytics?{query}&by=organisation&part=figures&rows=all").text
+    assert _labels(fragment) == ["ООО Поставщик", "ГКУ Заказчик"] and state in fragment
+
+    by_name = curator.get(f"/analytics?{query}&by=organisation&order=name&rows=all").text
+    assert _labels(by_name) == ["ГКУ Заказчик", "ООО Поставщик"]
+    assert 'aria-sort="ascending"' in by_name
+    assert '<input type="hidden" name="order" value="name">' in by_name
+    first = curator.get(f"/analytics?{query}&by=organisation&order=name").text
+    assert _labels(first) == ["ГКУ Заказчик"]
+    assert curator.get(f"/analytics?{query}&by=organisation&order=sideways").status_code == 200
+
+    exported = curator.get(f"/analytics.csv?{query}&by=organisation").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(exported)))
+    assert sorted(row[2] for row in rows[1:-1]) == ["ГКУ Заказчик", "ООО Поставщик"]
+    assert rows[-1][1:4] == ["*", "total", "5"]
+
+    russian = Browser(site, "curator", "ru").get(f"/analytics?{query}&by=organisation").text
+    assert "Показаны первые 1 строк из 2." in russian and "Показать все 2" in russian
+
+
+def test_the_period_links_open_what_the_primer_reads() -> None:
+    """This month, the quarter and the year so far, last year; a year split by day would be 365
+    rows: by month."""
+    links = dict(analytics_pages.presets(date(2026, 11, 4), "day"))
+    assert links == {
+        "This month": "from=2026-11-01&to=2026-11-04&by=day",
+        "This quarter": "from=2026-10-01&to=2026-11-04&by=day",
+        "This year": "from=2026-01-01&to=2026-11-04&by=month",
+        "Last year": "from=2025-01-01&to=2025-12-31&by=month",
+    }
+    looks = {(a, b, dim) for a, b, dim in analytics_prime.periods(date(2026, 11, 4))}
+    for by in ("day", "month", "category", "organisation"):
+        for label, query in analytics_pages.presets(date(2026, 11, 4), by):
+            if label == "This month" and by != "day":
+                continue  # a month, however split, is a small read
+            a, b, dim = (part.split("=")[1] for part in query.split("&"))
+            assert (date.fromisoformat(a), date.fromisoformat(b), dim) in looks, query

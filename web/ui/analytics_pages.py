@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 from urllib.parse import urlencode
@@ -42,6 +42,8 @@ from web.ui.render import ENV, page
 
 READERS = ("analyst", "curator", "quality", "admin", "auditor", "methodologist")
 MAX_LISTED = 500
+TOP = 50  # rows the figures table shows; the rest on demand (`rows=all`)
+TIME = ("day", "week", "month")
 
 # extracted for translation; shown through _()
 FILTER_MESSAGES = (
@@ -57,6 +59,7 @@ DIMENSION_LABELS = {
     "group": lazy("Group"), "agent": lazy("Agent"), "category": lazy("Category"),
     "channel": lazy("Channel"), "organisation": lazy("Organisation"),
 }  # fmt: skip
+PRESETS = (lazy("This month"), lazy("This quarter"), lazy("This year"), lazy("Last year"))
 CHANNEL_LABELS = {"cabinet": lazy("Cabinet"), "public_form": lazy("Public form"),
                   "api": lazy("API"), "email": lazy("E-mail"),
                   "phone": lazy("Phone")}  # fmt: skip  # as macros.html `channel` names them
@@ -220,6 +223,20 @@ class Filters:
                           "by": self.by, **more})  # fmt: skip
 
 
+def presets(today: date, by: str) -> list[tuple[str, str]]:
+    """The page's period links (label, query): this month, the quarter and the year so far, and
+    last year: what the analytics primer reads beforehand (projections/analytics_prime.py
+    `periods`). A year split by day would be a table of 365 rows: it is split by month."""
+    year = today.replace(month=1, day=1)
+    quarter = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    last = year.replace(year=year.year - 1)
+    long = "month" if by == "day" else by
+    spans = ((today.replace(day=1), today, by), (quarter, today, by), (year, today, long),
+             (last, year - timedelta(days=1), long))  # fmt: skip
+    return [(str(label), Filters(a, b, dim).query())
+            for label, (a, b, dim) in zip(PRESETS, spans, strict=True)]  # fmt: skip
+
+
 def filters(request: Request) -> Filters:
     """The period and dimension asked for (this month by day when not given)."""
     params = request.query_params
@@ -270,23 +287,63 @@ def labels(tx: Tx, dim: str, keys: list[str]) -> dict[str, str]:
     return {k: found.get(k, k) if k else _("None") for k in keys}
 
 
-def _load(request: Request, f: Filters) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Table:
+    """How the figures table shows its rows: `order` "name" (the dimension's own order: days in
+    time, lines by number, the rest by name) or "filed" (most requests first, then by name);
+    `every`: all rows, else the first TOP (the rest on demand)."""
+
+    order: str
+    every: bool
+
+    @classmethod
+    def of(cls, by: str, params: Any) -> Table:
+        """From the query (`order`, `rows=all`); by default days, weeks, months and lines in
+        their order, other values most requests first."""
+        order = params.get("order", "")
+        if order not in ("name", "filed"):
+            order = "name" if by in (*TIME, "line") else "filed"
+        return cls(order, params.get("rows") == "all")
+
+    def query(self, f: Filters, **more: str) -> str:
+        """The page's query with this order and showing (`more` overrides)."""
+        state = {"order": self.order, **({"rows": "all"} if self.every else {}), **more}
+        return f.query(**{k: v for k, v in state.items() if v})
+
+
+def ordered(rows: list[aq.Figures], names: dict[str, str], by: str, order: str
+            ) -> list[aq.Figures]:  # fmt: skip
+    """The rows in the table's order (the report gives them by key)."""
+    if by in (*TIME, "line"):  # keys in their own order already (lines by number)
+        by_name = list(rows)
+    else:
+        by_name = sorted(rows, key=lambda r: (r.key == "", names[r.key].casefold(), r.key))
+    if order == "filed":
+        return sorted(by_name, key=lambda r: -r.filed)  # stable: ties by name
+    return by_name
+
+
+def _load(request: Request, f: Filters, view: Table) -> dict[str, Any]:
     _ = i18n.gettext
     with services(request).projections.db.read() as tx:
         report = aq.report(tx, f.start, f.end, f.by)
         names = labels(tx, f.by, [r.key for r in report.rows])
-    rows = report.rows
+    rows = ordered(report.rows, names, f.by, view.order)
+    shown = rows if view.every or len(rows) <= TOP else rows[:TOP]
     filed, mean = _("Requests filed"), _("Mean resolution time, hours")
     csi, backlog = _("CSI: ratings given"), _("Backlog by age")
-    means = [(names[r.key], _float(r.resolution.mean)) for r in rows]
+    means = [(names[r.key], _float(r.resolution.mean)) for r in shown]  # the table's rows
     charts = [
-        (filed, bar_chart(filed, [(names[r.key], r.filed) for r in rows])),
+        (filed, bar_chart(filed, [(names[r.key], r.filed) for r in shown])),
         (mean, line_chart(mean, means) if f.by in ("day", "week", "month")
          else bar_chart(mean, [(k, v or 0.0) for k, v in means])),
         (csi, bar_chart(csi, [(str(s), report.total.ratings[s]) for s in range(1, 6)])),
         (backlog, bar_chart(backlog, [(_(label), n) for label, n in report.backlog])),
     ]  # fmt: skip
-    return {"report": report, "names": names, "charts": charts, "f": f,
+    return {"report": report, "names": names, "charts": charts, "f": f, "rows": shown,
+            "count": len(rows), "top": TOP, "view": view,
+            "links": {"name": view.query(f, order="name"), "filed": view.query(f, order="filed"),
+                      "all": view.query(f, rows="all"), "top": view.query(f, rows="")},
             "definitions": DEFINITIONS, "dimensions": DIMENSION_LABELS}  # fmt: skip
 
 
@@ -326,12 +383,13 @@ async def analytics_page(request: Request, viewer: Viewer) -> Response:
                          "by": params.get("by", "")[:20]},
                     dimensions=DIMENSION_LABELS, definitions=DEFINITIONS, position=0,
                     **_template_globals())  # fmt: skip
-    data = await run_in_threadpool(_load, request, f)
+    data = await run_in_threadpool(_load, request, f, Table.of(f.by, request.query_params))
     template = "analytics/figures.html" if part == "figures" else "analytics/page.html"
     position = services(request).projections.positions.reached("analytics")
     raw = {"from": f.start.isoformat(), "to": f.end.isoformat(), "by": f.by}
     return page(request, template, nav="analytics", position=position, raw=raw,
-                **data, **_template_globals())  # fmt: skip
+                presets=presets(datetime.now(UTC).date(), f.by), **data,
+                **_template_globals())  # fmt: skip
 
 
 @ui
