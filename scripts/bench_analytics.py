@@ -54,7 +54,7 @@ from projections import analytics_days
 from projections import analytics_queries as aq
 from projections.analytics import COLUMNS, Fact, micros, stamp
 from projections.analytics_cache import AnalyticsCache
-from projections.analytics_prime import periods, prime
+from projections.analytics_prime import prime
 from projections.db import ViewDB
 from projections.system import Projections
 from scripts.bench_machine import (
@@ -75,21 +75,31 @@ from web.passwords import Passwords
 from web.sessions import PostgresSessionStore
 
 YEAR = 2025  # --year
+SINCE: date | None = None  # --since: the first day requests are filed on (default: 1 January)
+UNTIL: date | None = None  # --until: the last (default: 31 December)
 BATCH = 50_000
 BODY = "Проверили настройки подписи, сертификат действителен, публикация повторена."
 
 
+def filing_days() -> tuple[date, date]:
+    """The first and the last day the synthetic requests are filed on: the year, or --since and
+    --until (two years, say, up to the servers' today, as a desk's store holds them)."""
+    return SINCE or date(YEAR, 1, 1), UNTIL or date(YEAR, 12, 31)
+
+
 def synthetic_rows(n: int, seed: int = 8) -> Iterator[tuple[Any, ...]]:
-    """`n` fact rows spread evenly over the year: 20 categories, 3 channels, 300 organisations,
-    3 lines, 9 groups, 150 agents; 85% resolved, 60% of those rated, 5% with a breach."""
+    """`n` fact rows spread evenly over the filing days (the year): 20 categories, 3 channels,
+    300 organisations, 3 lines, 9 groups, 150 agents; 85% resolved, 60% of those rated, 5% with
+    a breach."""
     rnd = random.Random(seed)
     categories = [str(uuid4()) for _ in range(20)]
     organisations = [str(uuid4()) for _ in range(300)]
     groups = [str(uuid4()) for _ in range(9)]
     agents = [str(uuid4()) for _ in range(150)]
     channels = ("cabinet", "public_form", "api")
-    start = datetime(YEAR, 1, 1, tzinfo=UTC)
-    span = 365 * 86_400
+    first, last = filing_days()
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    span = ((last - first).days + 1) * 86_400
     for i in range(n):
         at = start + timedelta(seconds=span * i / n + rnd.random())
         day = at.date()
@@ -190,13 +200,13 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[list[float], Any]:
 
 def touch(projections: Projections, n: int, rnd: random.Random) -> int:
     """A live desk between two reads: `n` requests change (an open one resolved, a resolved one
-    reopened), all but one filed in the year's last 60 days and that one on any day, their fact
+    reopened), all but one filed in the last 60 filing days and that one on any day, their fact
     rows and per-day rows written as the view writes them. Returns the per-day rows rewritten."""
     if n <= 0:
         return 0
-    end = date(YEAR, 12, 31)
+    first, end = filing_days()
     days = [end - timedelta(days=rnd.randrange(60)) for _ in range(n - 1)]
-    days.append(date(YEAR, 1, 1) + timedelta(days=rnd.randrange(365)))
+    days.append(first + timedelta(days=rnd.randrange((end - first).days + 1)))
     with projections.db.tx() as tx:
         rows = [
             row
@@ -293,22 +303,45 @@ def dashboard_rows(projections: Projections, runs_month: int, runs_year: int,
     return out
 
 
+def looks(today: date) -> list[tuple[str, date, date | None, str]]:
+    """What a person opens on the analytics page (name, from, to or None for today, split by):
+    the page's default (this month by day), then the year to date (`from` alone: what the
+    primer reads), the whole calendar year to 31 December, the quarter so far (also by day:
+    the period link from this month's page) and last year, each by month, category and
+    organisation. Defined here, not taken from the primer, so that an earlier primer is
+    measured on the same looks."""
+    year = today.replace(month=1, day=1)
+    quarter = today.replace(month=3 * ((today.month - 1) // 3) + 1, day=1)
+    last = year.replace(year=today.year - 1)
+    out: list[tuple[str, date, date | None, str]] = [("this month", today.replace(day=1), None,
+                                                      "day")]  # fmt: skip
+    for name, start, end in (("the year to date", year, None),
+                             ("the calendar year", year, year.replace(month=12, day=31)),
+                             ("the quarter so far", quarter, None),
+                             ("last year", last, last.replace(month=12, day=31))):  # fmt: skip
+        dims = ("day", "month") if name == "the quarter so far" else ("month",)
+        out += [(name, start, end, dim) for dim in (*dims, "category", "organisation")]
+    return out
+
+
 def primed_rows(projections: Projections, runs: int, warm: int) -> list[list[str]]:
-    """The primer's reads (projections/analytics_prime.py `prime`) for the year's last day into
-    an empty cache, each timed; then each period's first read (nothing changed since: a person
-    within moments of the priming); then, `warm` requests changed, each one's first read after
-    the change (its changed groups' rows fetched), and `runs` more with `warm` changed before
-    each."""
-    today = date(YEAR, 12, 31)
+    """The primer's reads (projections/analytics_prime.py `prime`) for the last filing day into
+    an empty cache, each timed; then each look's first read (`looks`: primed or not; nothing
+    changed since: a person within moments of the priming); then, `warm` requests changed,
+    each one's first read after the change (its changed groups' rows fetched), and `runs` more
+    with `warm` changed before each."""
+    today = filing_days()[1]
     cache = AnalyticsCache(Settings.from_env().analytics_cache_mb * 2**20)
     took = prime(projections.db, today, cache)
     kept = cache.size / 2**20
-    now = datetime(YEAR + 1, 1, 15, tzinfo=UTC)
+    now = datetime(today.year, today.month, today.day, 18, tzinfo=UTC)
     rnd = random.Random(19)
+    seen = looks(today)
     with projections.db.read() as tx:
-        looks = periods(today)
-        reads = [partial(aq.report, tx, a, b, dim, now, cache=cache) for a, b, dim in looks]
+        reads = [partial(aq.report, tx, a, b or today, dim, now, cache=cache)
+                 for _, a, b, dim in seen]  # fmt: skip
         first = [timed(read, 1)[0][0] for read in reads]
+        after_looks = cache.size / 2**20
         touch(projections, warm, rnd)
         changed = [timed(read, 1)[0][0] for read in reads]
         later: list[list[float]] = [[] for _ in reads]
@@ -316,39 +349,45 @@ def primed_rows(projections: Projections, runs: int, warm: int) -> list[list[str
             touch(projections, warm, rnd)
             for i, read in enumerate(reads):
                 later[i] += timed(read, 1)[0]
-    out = []
-    for i, (what, primed) in enumerate(took):
+    primed = dict(took)
+    out = [[f"priming: {what}", ms(s), "", "", "", "", "", ""] for what, s in took]
+    out.append([f"(the priming, all {len(took)}: {kept:,.0f} MB kept)",
+                ms(sum(s for _, s in took)), "", "", "", "", "", ""])  # fmt: skip
+    for i, (name, a, b, dim) in enumerate(seen):
+        what = f"{a}..{b or today} by {dim}"
         worst = max(first[i], changed[i], pct(later[i], 95))
         p50, p95 = ms(pct(later[i], 50)), ms(pct(later[i], 95))
-        out.append([what, ms(primed), ms(first[i]), ms(changed[i]), str(runs), p50, p95,
+        out.append([f"{name} by {dim} ({what})", "primed" if what in primed else "not primed",
+                    ms(first[i]), ms(changed[i]), str(runs), p50, p95,
                     verdict(worst < 0.1)])  # fmt: skip
-    out.append([f"(the priming, all four: {kept:,.0f} MB kept)", ms(sum(s for _, s in took)), "",
-                "", "", "", "", ""])  # fmt: skip
+    out.append([f"(after every look's first read: {after_looks:,.0f} MB kept)", "", "", "", "",
+                "", "", ""])  # fmt: skip
     return out
 
 
-def primed_serving_rows(url: str, schema: str, tmp: Path, desk: Desk, world: World,
+def primed_serving_rows(url: str, schema: str, tmp: Path, desk: Desk, curator: UUID,
                         starts: int) -> list[list[str]]:  # fmt: skip
     """`suz serve` on the same schema with SUZ_ANALYTICS_PRIME=y, then =n: seconds to /ready
     (200), to the primer's log line and what it says, then the first and the second GET of each
-    period it primes (the year to date by month, category and organisation: `from` alone, then
-    the analytics page's default) as the curator: the page, and (other servers) the same report
-    as JSON (/api/v1/analytics: no HTML); each setting started `starts` times (at least 3,
-    alternating), the time to /ready of every start summed up at the end (/health is polled
-    every 0.2 s before it, /ready every 0.05 s)."""
-    assert world.curator.id is not None
+    of `looks` (the year to date first, the page's default last) as the curator: the page (and
+    the year to date by organisation with every row, `rows=all`), and (other servers) the same
+    report as JSON (/api/v1/analytics: no HTML); each setting started `starts` times (at least
+    3, alternating), the time to /ready of every start summed up at the end (/health is polled
+    every 0.2 s before it, /ready every 0.05 s). The load average (1 min) is taken as each
+    server is ready."""
     hashed = Passwords(time_cost=1, memory_cost_kib=8192, parallelism=1).hash(PASSWORD)
     env = {**os.environ, "SUZ_DATABASE_URL": url, "SUZ_DATABASE_SCHEMA": schema,
            "SUZ_DATA_DIR": str(tmp)}  # fmt: skip
     migrate = [sys.executable, "-m", "suz.cli", "migrate"]
     subprocess.run(migrate, env=env, check=True, stdout=subprocess.DEVNULL)  # sessions, seals
     sessions = PostgresSessionStore(url, schema)
-    set_password_hash(desk, sessions, SYSTEM, world.curator.id, hashed)
+    set_password_hash(desk, sessions, SYSTEM, curator, hashed)
     sessions.close()
     today = datetime.now(UTC).date()
+    seen = looks(today)
     # the year first: its first GET is also the first page (or JSON) the process makes at all
-    queries = [f"?from={a.isoformat()}&by={dim}" for a, _, dim in periods(today)[1:]]
-    queries.append(f"?from={today.replace(day=1).isoformat()}&by=day")  # the page's default
+    named = [(f"{name} by {dim}", f"?from={a.isoformat()}" + (f"&to={b.isoformat()}" if b else "")
+              + f"&by={dim}") for name, a, b, dim in seen[1:] + seen[:1]]  # fmt: skip
     out: list[list[str]] = []
     readies: dict[str, list[float]] = {"y": [], "n": []}
     primes: list[float] = []
@@ -370,6 +409,7 @@ def primed_serving_rows(url: str, schema: str, tmp: Path, desk: Desk, world: Wor
                 time.sleep(0.05)
             ready = time.perf_counter() - started
             readies[prime_on].append(ready)
+            load1 = f"{os.getloadavg()[0]:.1f}"
             primed, said = "", ""
             if prime_on == "y":
                 while "analytics-primer: read" not in log.read_text(errors="replace"):
@@ -380,26 +420,32 @@ def primed_serving_rows(url: str, schema: str, tmp: Path, desk: Desk, world: Wor
                 line = next(x for x in log.read_text(errors="replace").splitlines()
                             if "analytics-primer: read" in x)  # fmt: skip
                 said = line.split("analytics-primer: read ", 1)[1].split(" (")[0]
+                print(f"  primer: {line.split('analytics-primer: ', 1)[1]}", file=sys.stderr)
             if not prefix:
                 continue
             signed = http.post("/api/v1/session", json={"login": "curator", "password": PASSWORD})
             signed.raise_for_status()
-            for query in queries:
-                took = []
+            queries = list(named)
+            if prefix == "/analytics":  # every row of the biggest table, on demand
+                queries.insert(3, ("the year to date by organisation, every row",
+                                   named[2][1] + "&rows=all"))  # fmt: skip
+            for what, query in queries:
+                took, size = [], 0
                 for _ in range(2):
                     begun = time.perf_counter()
                     r = http.get(prefix + query)
                     took.append(time.perf_counter() - begun)
                     assert r.status_code == 200, (prefix, query, r.text[:200])
-                out.append([f"SUZ_ANALYTICS_PRIME={prime_on}: GET {prefix}{query}",
-                            f"{ready:.2f}", primed, said, ms(took[0]), ms(took[1]),
+                    size = len(r.content)
+                out.append([f"PRIME={prime_on} {prefix}: {what}", load1, f"{ready:.2f}", primed,
+                            said, f"{size // 1024:,}", ms(took[0]), ms(took[1]),
                             verdict(took[0] < 0.1)])  # fmt: skip
     for prime_on, times in readies.items():
         ts = sorted(times)
         primed = f"{sorted(primes)[len(primes) // 2]:.2f} (median)" if prime_on == "y" else ""
         out.append([f"SUZ_ANALYTICS_PRIME={prime_on}: {len(ts)} starts, s to /ready median"
-                    f" {ts[len(ts) // 2]:.2f} (min {ts[0]:.2f}, max {ts[-1]:.2f})", "", primed,
-                    "", "", "", ""])  # fmt: skip
+                    f" {ts[len(ts) // 2]:.2f} (min {ts[0]:.2f}, max {ts[-1]:.2f})", "", "",
+                    primed, "", "", "", "", ""])  # fmt: skip
     return out
 
 
@@ -500,7 +546,7 @@ def time_travel_rows(desk: Desk, world: World, ticket_id: UUID, runs: int) -> li
 
 
 def main(argv: list[str]) -> int:
-    global YEAR
+    global YEAR, SINCE, UNTIL
     parser = argparse.ArgumentParser(prog="bench analytics", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--database-url", default=os.environ.get("SUZ_TEST_DATABASE_URL", DEFAULT_PG_URL)
@@ -519,12 +565,24 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--keep", action="store_true",
                         help="keep the schema at the end (for --schema)")  # fmt: skip
     parser.add_argument("--year", type=int, default=YEAR, help="the year the requests are filed in")
+    parser.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        help="the first day requests are filed on (default: the year's first)",
+    )
+    parser.add_argument(
+        "--until",
+        type=date.fromisoformat,
+        help="the last day requests are filed on (default: the year's last)",
+    )
+    parser.add_argument("--no-dashboard", action="store_true",
+                        help="skip the month and year queries' table (with --prime)")  # fmt: skip
     parser.add_argument("--prime", action="store_true",
                         help="time the primer's reads and the first reads after them")  # fmt: skip
     parser.add_argument("--prime-starts", type=int, default=3,
                         help="with --prime: server starts per setting (at least 3)")  # fmt: skip
     args = parser.parse_args(argv)
-    YEAR = args.year
+    YEAR, SINCE, UNTIL = args.year, args.since, args.until
     url = args.database_url
     print("suz bench analytics: dashboard queries and time travel on PostgreSQL\n")
     print_machine(url)
@@ -541,36 +599,55 @@ def main(argv: list[str]) -> int:
         requests = int(written[0]) if written else 0
         gc.collect()  # as the server does after start-up (web/app.py)
         gc.freeze()
-        print(f"load avg after writing: {load()}")
+        print(f"load avg after writing: {load()} ({requests:,} requests)", flush=True)
         before = load_module(args.before) if args.before else None
-        dashboard = dashboard_rows(projections, args.runs, args.year_runs, before, args.warm)
-        print(f"load avg after the dashboard: {load()}")
+        dashboard: list[list[str]] = []
+        if not args.no_dashboard:
+            dashboard = dashboard_rows(projections, args.runs, args.year_runs, before, args.warm)
+            print(f"load avg after the dashboard: {load()}")
         # printed now: a later part failing (a timeout on a loaded machine) keeps these figures
         how = (f"fact rows COPYed in {copying:,.1f} s; per-day rows written by the view's"
                f" apply in {per_day:,.1f} s" if copying else "rows of an earlier run")  # fmt: skip
-        print(f"\nDashboard queries over {requests:,} synthetic requests filed in {YEAR} ({how})")
+        first, last = filing_days()
+        print(
+            f"\nDashboard queries over {requests:,} synthetic requests filed {first}..{last}"
+            f" ({how})"
+        )
         print(f"warm runs: {args.warm} requests changed before each (untimed); 'rows rewritten'"
               " is the per-day rows they changed, per run; CPU per warm run")  # fmt: skip
         heads = ["query", "requests read", "rows shown", "cold ms", "warm runs", "rows rewritten",
                  "p50 ms", "p95 ms", "CPU ms/run", "PG CPU ms/run", "p95 < 100 ms"]  # fmt: skip
-        print(table(heads, dashboard), flush=True)
+        if dashboard:
+            print(table(heads, dashboard), flush=True)
         if args.prime:
             primed = primed_rows(projections, args.year_runs, args.warm)
-            print(f"\nPrimed (projections/analytics_prime.py) for {YEAR}-12-31, an empty cache;"
-                  " then each period's first read (nothing changed), its first read after"
+            last = filing_days()[1]
+            print(f"\nPrimed (projections/analytics_prime.py) for {last}, an empty cache; then"
+                  " each look's first read (nothing changed), its first read after"
                   f" {args.warm} requests changed, and {args.year_runs} more with {args.warm}"
-                  " changed before each")  # fmt: skip
-            heads = ["priming read", "priming ms", "1st read ms", "1st after changes ms", "runs",
+                  f" changed before each; load avg {load()}")  # fmt: skip
+            heads = ["read", "priming ms / primed", "1st read ms", "1st after changes ms", "runs",
                      "p50 ms", "p95 ms", "all < 100 ms"]  # fmt: skip
             print(table(heads, primed), flush=True)
             if datetime.now(UTC).year == YEAR:
-                world = World.build(desk)
-                serving_rows = primed_serving_rows(url, schema, tmp, desk, world,
+                found = desk.account_by_login("curator")  # a kept schema has its people
+                curator = found.id if found is not None else World.build(desk).curator.id
+                assert curator is not None
+                serving_rows = primed_serving_rows(url, schema, tmp, desk, curator,
                                                    args.prime_starts)  # fmt: skip
                 print("\n`suz serve` started on the same schema with and without priming;"
-                      " seconds from the start")  # fmt: skip
-                heads = ["server: request", "s to /ready", "s to primed", "the primer's log",
-                         "1st GET ms", "2nd GET ms", "1st < 100 ms"]  # fmt: skip
+                      " seconds from the start; load average (1 min) when ready")  # fmt: skip
+                heads = [
+                    "server: request",
+                    "load",
+                    "s to /ready",
+                    "s to primed",
+                    "the primer's log",
+                    "KiB",
+                    "1st GET ms",
+                    "2nd GET ms",
+                    "1st < 100 ms",
+                ]
                 print(table(heads, serving_rows), flush=True)
             else:
                 print(f"(the server part wants --year {datetime.now(UTC).year}: a server primes"
