@@ -43,6 +43,7 @@ from web.handlers import HANDLERS
 from web.http import json
 from web.idempotency import Idempotency
 from web.readiness import ready
+from web.routing import IndexedRouter
 from web.services import Services
 from web.ui import i18n
 from web.ui import routes as ui_routes
@@ -186,5 +187,7 @@ def create_app(services: Services) -> Starlette:
         exception_handlers={**HANDLERS, ClientDisconnect: client_gone},
         lifespan=lifespan,
     )
+    # the same routes, found by their leading path segments, not tried one by one (web/routing.py)
+    app.router = IndexedRouter(app.router.routes, lifespan=lifespan)
     app.state.services = services
     return app
