@@ -37,6 +37,7 @@ from projections.failures import failures
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WS"})
 POOL_SAMPLE = 1.0  # seconds between samples of the pools by one process
 
 
@@ -67,12 +68,20 @@ class Metrics:
                                   "connection", ["pool"], multiprocess_mode="livesum",
                                   registry=r)  # fmt: skip
         self._sockets = 0
+        # each (method, route template, status)'s two children (a few hundred at most: templates)
+        self._by_request: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.pools: dict[str, Any] = {}  # name: a psycopg pool (`sample_pools`)
         self._sampled = 0.0
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        method = method if method in METHODS else "other"  # a client may send any token
+        key = (method, route, status)
+        child = self._by_request.get(key)
+        if child is None:  # `labels` takes a lock and builds its key each time: once per kind
+            child = self._by_request[key] = (self.requests.labels(method, route, str(status)),
+                                             self.latency.labels(route))  # fmt: skip
+        child[0].inc()
+        child[1].observe(seconds)
 
     @property
     def live_sockets(self) -> int:

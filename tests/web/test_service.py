@@ -44,9 +44,14 @@ def test_health_metrics_and_docs(site: Site) -> None:
         "queue_views",
     }
     client.get("/api/v1/me")
+    client.get("/api/v1/me")
+    for odd in ("FOO", "BAR"):  # any token is a method to HTTP: counted as "other", not apart
+        assert client.request(odd, "/api/v1/me").status_code == 405
     text = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
-    assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 1.0' in text
-    assert 'suz_http_request_seconds_count{route="/api/v1/me"} 1.0' in text
+    assert 'suz_http_requests_total{method="GET",route="/api/v1/me",status="401"} 2.0' in text
+    assert 'suz_http_requests_total{method="other",route="/api/v1/me",status="405"} 2.0' in text
+    assert "FOO" not in text and "BAR" not in text
+    assert 'suz_http_request_seconds_count{route="/api/v1/me"} 4.0' in text
     assert 'suz_view_lag_events{view="tickets"}' in text
     spec = client.get("/api/openapi.json").json()
     assert spec["openapi"] == "3.1.0" and "/api/v1/tickets/{ticket_id}/replies" in spec["paths"]
