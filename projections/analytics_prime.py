@@ -19,9 +19,10 @@ PostgreSQL only: SQLite keeps no cache): one thread, which lets the process sett
 for the analytics view to reach the log's head as it was at the start (it gives up after
 `CATCH_UP` seconds), then reads the periods one at a time through the read side's pool (one
 connection, borrowed per report). It never fails the process: an error is logged, and the
-round is given up (the next is tomorrow's). `stop` ends it between two reads. After its first
-round it runs what the web gives it (`then`: the analytics page's templates compiled, ~70 ms of
-a process's first analytics page otherwise; web/ui/analytics_pages.py `warm`). Not run at a
+round is given up (the next is tomorrow's). `stop` ends it between two reads. Once it first read
+a first look's periods (this month, the year to date) it runs what the web gives it (`then`: the
+analytics page's templates compiled, ~70 ms of a process's first analytics page otherwise;
+web/ui/analytics_pages.py `warm`), before the quarter and last year. Not run at a
 lower OS priority: a thread niced below the event loop's could be descheduled while holding the
 GIL, and then stall the requests it should give way to.
 """
@@ -42,6 +43,7 @@ from projections.signals import Positions
 log = logging.getLogger("suz.projections")
 
 YEAR_DIMENSIONS = ("month", "category", "organisation")
+FIRST_LOOK = 4  # periods of a first look (this month, the year to date): `then` runs after them
 SETTLE = 5.0  # seconds after the start before the primer begins
 CATCH_UP = 600.0  # seconds the primer waits for the analytics view to catch up, at most
 AFTER_MIDNIGHT = 5.0  # seconds into a new UTC day before its periods are read
@@ -65,11 +67,15 @@ def periods(today: date) -> list[tuple[date, date, str]]:
 
 
 def prime(db: ViewDB, today: date, cache: AnalyticsCache | None = None,
-          stop: threading.Event | None = None) -> list[tuple[str, float]]:  # fmt: skip
+          stop: threading.Event | None = None, *,
+          first_look: Callable[[], None] | None = None) -> list[tuple[str, float]]:  # fmt: skip
     """Reads `periods(today)` through `cache` (default: the process's), one report and one
-    borrowed connection at a time, until `stop` is set; (what, seconds) of each read."""
+    borrowed connection at a time, until `stop` is set; (what, seconds) of each read.
+    `first_look` runs once the first FIRST_LOOK periods (this month, the year to date) are read."""
     took = []
-    for start, end, dim in periods(today):
+    for i, (start, end, dim) in enumerate(periods(today)):
+        if i == FIRST_LOOK and first_look is not None:
+            first_look()
         if stop is not None and stop.is_set():
             break
         started = time.perf_counter()
@@ -92,7 +98,8 @@ class Primer:
                  then: Callable[[], None] | None = None) -> None:  # fmt: skip
         self.db, self.positions, self.head = db, positions, head
         self.cache, self.clock = cache, clock
-        self.then = then  # run once after the first round read every period (the page's share)
+        self.then = then  # run once, after a round first read a first look's periods
+        self._then_run = False
         self.primed = threading.Event()
         self.rounds = 0  # rounds that read every period
         self._stop = threading.Event()
@@ -144,22 +151,28 @@ class Primer:
         return False
 
     def _round(self, today: date) -> None:
-        """Reads today's periods (and, after the first complete round, runs `then`)."""
+        """Reads today's periods (and, the first time the first look's are read, runs `then`:
+        the page's share of a first look, not held back by the later periods)."""
         started = time.perf_counter()
         try:
-            took = prime(self.db, today, self.cache, self._stop)
+            took = prime(self.db, today, self.cache, self._stop, first_look=self._then)
         except Exception:
             log.exception("%s: priming failed; given up until tomorrow", self.name)
         else:
             if len(took) == len(periods(today)):
                 self.rounds += 1
-                if self.rounds == 1 and self.then is not None:
-                    try:
-                        self.then()
-                    except Exception:
-                        log.exception("%s: what follows the first round failed", self.name)
             log.info("%s: read %s in %.0f ms (%s)", self.name, today.isoformat(),
                      (time.perf_counter() - started) * 1000,
                      ", ".join(f"{what}: {s * 1000:.0f} ms" for what, s in took))  # fmt: skip
         finally:
             self.primed.set()
+
+    def _then(self) -> None:
+        """`then`, once; its failure is logged, never the round's."""
+        if self._then_run or self.then is None:
+            return
+        self._then_run = True
+        try:
+            self.then()
+        except Exception:
+            log.exception("%s: what follows the first look's reads failed", self.name)

@@ -170,7 +170,7 @@ def test_a_new_day_is_primed_after_midnight(monkeypatch: pytest.MonkeyPatch) -> 
     read: list[date] = []
     both = threading.Event()
 
-    def prime(*args: object) -> list[tuple[str, float]]:
+    def prime(*args: object, **kwargs: object) -> list[tuple[str, float]]:
         read.append(args[1])  # type: ignore[arg-type]
         if len(read) == 2:
             both.set()
@@ -188,6 +188,44 @@ def test_a_new_day_is_primed_after_midnight(monkeypatch: pytest.MonkeyPatch) -> 
     assert both.wait(5)
     primer.stop()
     assert read == [date(2026, 12, 4), date(2026, 12, 5)] and primer.rounds == 2
+
+
+class _Reads:
+    """A view store whose reads give nothing (the reports are recorded by a stand-in)."""
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        yield None
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_page_is_warmed_once_the_first_look_is_read(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`then` (the page's templates) runs once the first look's periods (this month, the year to
+    date) are read, before the quarter and last year; once; failing, it ends nothing."""
+    monkeypatch.setattr(analytics_prime, "SETTLE", 0.0)
+    done: list[object] = []
+
+    def report(tx: object, start: date, end: date, dim: str, **kwargs: object) -> None:
+        done.append((start, end, dim))
+
+    def then() -> None:
+        done.append("then")
+        raise RuntimeError("the templates are away")
+
+    monkeypatch.setattr(aq, "report", report)
+    noon = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    primer = Primer(_Reads(), Positions(), lambda: 0, clock=lambda: noon, then=then)  # type: ignore[arg-type]
+    with caplog.at_level(logging.ERROR, "suz.projections"):
+        primer.start()
+        assert primer.primed.wait(10)
+        primer.stop()
+    looks = periods(date(2026, 12, 4))
+    assert done == [*looks[:4], "then", *looks[4:]]
+    assert primer.rounds == 1 and "what follows the first look's reads failed" in caplog.text
 
 
 def test_warm_compiles_what_the_analytics_page_renders(
