@@ -30,9 +30,15 @@ from scripts.bench_machine import table
 
 
 def reset(p: Projections) -> None:
+    """Empties the views. PostgreSQL: TRUNCATE, so that each run starts from the same tables (a
+    DELETE leaves every row dead: after a dozen runs v_feed held 3.3 million dead rows, 477 MB,
+    and each run was slower than the one before)."""
+    tables = [name for view in p.views for name in view.tables]
     with p.db.tx() as tx:
-        for view in p.views:
-            for name in view.tables:
+        if tx.dialect == "postgres":
+            tx.execute(f"TRUNCATE {', '.join(tables)}")
+        else:
+            for name in tables:
                 tx.execute(f"DELETE FROM {name}")
         tx.execute("UPDATE v_tracking SET position = 0")
 
