@@ -289,6 +289,8 @@ TICKET_EVENTS = frozenset(
 )
 NOTE_COLUMNS = ("account_id", "position", "kind", "ticket_id", "number", "subject", "link", "at")
 PERSON_COLUMNS = "email, name, language, choices, disabled"
+TICKET_COLUMNS = ("id", "number", "subject", "kind", "channel", "requester_id", "contact_email",
+                  "contact_name", "assignee_id", "group_id", "also")  # fmt: skip
 REQUEST_COLUMNS = ("number, subject, kind, channel, requester_id, contact_email, contact_name,"
                    " assignee_id, group_id, also")  # fmt: skip
 
@@ -354,6 +356,7 @@ class NotificationsView(View):
         self._staff: dict[str, bool] = {}  # and for whether a person is staff
         self._notes: list[tuple[Any, ...]] = []  # the batch's in-app rows, written by `flush`
         self._moved: dict[str, tuple[str | None, str | None]] = {}  # request -> group, assignee
+        self._filed: list[str] = []  # requests filed in the batch, inserted by `flush`
 
     def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
         """The stored requests of the batch's events (not those it files), in one query."""
@@ -377,9 +380,17 @@ class NotificationsView(View):
         insert_rows(tx, "v_notifications", NOTE_COLUMNS, self._notes,
                     conflict="ON CONFLICT DO NOTHING")  # fmt: skip
         self._notes = []
+        filed = [(t, r) for t in self._filed if (r := self._requests.get(t)) is not None]
+        insert_rows(tx, "v_notify_tickets", TICKET_COLUMNS,
+                    [(t, r.number, r.subject, r.kind.value, r.channel.value, _s(r.requester_id),
+                      r.contact_email, r.contact_name, _s(r.assignee_id), _s(r.group_id),
+                      orjson.dumps(list(r.also)).decode()) for t, r in filed],
+                    conflict="ON CONFLICT (id) DO NOTHING")  # fmt: skip
+        new = {t for t, _ in filed}
         update_rows(tx, "v_notify_tickets", ("group_id", "assignee_id", "id"),
-                    [(g, a, t) for t, (g, a) in self._moved.items()], key=("id",))  # fmt: skip
-        self._moved = {}
+                    [(g, a, t) for t, (g, a) in self._moved.items() if t not in new],
+                    key=("id",))  # fmt: skip
+        self._moved, self._filed = {}, []
         if self._top and self._mark is not None and self._top > self._mark:
             tx.execute("UPDATE mail_outbox_mark SET reached = %s WHERE id = 1 AND reached < %s",
                        (self._top, self._top))  # fmt: skip
@@ -459,13 +470,9 @@ class NotificationsView(View):
             values = (str(e.originator_id), e.number, e.subject, e.kind.value, e.channel.value,
                       _s(e.requester_id), contact.email if contact else "",
                       contact.name if contact else "")  # fmt: skip
-            tx.execute(
-                "INSERT INTO v_notify_tickets (id, number, subject, kind, channel, requester_id,"
-                " contact_email, contact_name, assignee_id, group_id, also) VALUES"
-                " (%s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, '[]') ON CONFLICT (id) DO NOTHING",
-                values,
-            )
-            # as the table has it (PostgreSQL's text holds no NUL), without reading it back
+            # inserted at the batch's end as it then stands (`flush`); until then this batch
+            # reads it from `_requests`, as the table will have it (PostgreSQL: no NUL)
+            self._filed.append(values[0])
             stored = pg_params(values) if tx.dialect == "postgres" else values
             self._requests[values[0]] = _request_of(e.originator_id,
                                                     (*stored[1:], None, None, "[]"))  # fmt: skip

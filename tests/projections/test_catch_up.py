@@ -18,6 +18,7 @@ from eventsourcing.utils import get_topic
 from domain.desk import Desk
 from domain.settings import Settings
 from domain.ticket import Ticket
+from domain.tickets.commands import SYSTEM, ReceiveLetter
 from projections.base import View, on, set_tracking
 from projections.db import Tx, ViewDB, defer, delete_in, insert_rows, update_rows
 from projections.runner import Sizing
@@ -297,3 +298,20 @@ def test_rows_inserted_together_keep_their_order_values_and_conflicts(settings: 
             assert tx.one("SELECT COUNT(*) FROM v_rows") == (2500,)  # rolled back whole
     finally:
         db.close_all()
+
+
+def test_a_request_filed_and_written_to_from_another_address_in_one_batch(
+    world: World, projections: Projections
+) -> None:
+    """The notifications view inserts a batch's filed requests at its end: a letter from a
+    colleague in the same batch is kept in the row (`also`), as batches of one event keep it."""
+    ticket = world.file().id
+    letter = ReceiveLetter(ticket, None, "<q15@org.ru>", "boss@org.ru", None, "Подтверждаю.")
+    world.desk.handle(SYSTEM, letter)
+    world.desk.reply(world.agent, ticket, "Ответ")
+    projections.pump.sizing.grown = 10_000
+    projections.catch_up()
+    with projections.db.read() as tx:
+        row = tx.one("SELECT also, group_id FROM v_notify_tickets WHERE id = %s", (str(ticket),))
+    assert row is not None and row[0] == '["boss@org.ru"]'
+    assert dump(projections) == _small_replay(projections)
