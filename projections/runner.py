@@ -147,9 +147,15 @@ class Runner:
                 progress(handled)
 
     def rebuild(self, progress: Callable[[int], object] | None = None) -> None:
-        """Empties the view and replays the whole log into it, in batches."""
+        """Empties the view and replays the whole log into it, in batches. PostgreSQL empties
+        it by TRUNCATE: a DELETE left every old row dead until autovacuum came, and the replay
+        wrote beside them (a second rebuild of the tickets view ran at 5,520 events/s against
+        8,918 for the first, docs/performance.md)."""
         with self.db.tx() as tx:
-            for table in self.view.tables:
-                tx.execute(f"DELETE FROM {table}")
+            if tx.dialect == "postgres":
+                tx.execute(f"TRUNCATE {', '.join(self.view.tables)}")
+            else:
+                for table in self.view.tables:
+                    tx.execute(f"DELETE FROM {table}")
             set_tracking(tx, self.view.name, 0)
         self.catch_up(progress)
