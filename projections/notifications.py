@@ -359,7 +359,11 @@ class NotificationsView(View):
         self._filed: list[str] = []  # requests filed in the batch, inserted by `flush`
 
     def prefetch(self, tx: Tx, events: list[tuple[int, Any]]) -> None:
-        """The stored requests of the batch's events (not those it files), in one query."""
+        """The stored requests of the batch's events (not those it files), in one query, and
+        the outbox's mark (`_floor`): read here, with the batch's other reads, rather than by the
+        first letter, where the read would wait for every write queued before it (the pump)."""
+        if events:
+            self._floor(tx)
         filed = {e.originator_id for _, e in events if isinstance(e, Ticket.Filed)}
         wanted = {str(e.originator_id) for _, e in events
                   if type(e) in TICKET_EVENTS and e.originator_id not in filed}  # fmt: skip
