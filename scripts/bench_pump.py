@@ -69,7 +69,7 @@ class Waits:
                 self.n += 1
             return original(conn, *args, **kwargs)
 
-        psycopg.Connection.wait = wait  # type: ignore[method-assign]
+        psycopg.Connection.wait = wait  # type: ignore[method-assign,assignment]
 
 
 WAITS = Waits()
