@@ -7,6 +7,7 @@ the view's status machine is the aggregate's, not a copy of it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -115,32 +116,18 @@ class _Applied:
         shadow.tags = " ".join(sorted(d["tags"]))
 
 
+# The groups' and agents' ids a ticket row holds, parsed and printed once per process rather than
+# once per event (a catch-up applies hundreds of thousands of events to rows naming a few dozen).
+_parsed = lru_cache(maxsize=10_000)(UUID)
+_printed = lru_cache(maxsize=10_000)(str)
+
+
 def _uuid(value: str | None) -> UUID | None:
-    if not value:
-        return None
-    found = _UUIDS.get(value)
-    if found is None:
-        if len(_UUIDS) > 10_000:
-            _UUIDS.clear()
-        found = _UUIDS[value] = UUID(value)
-    return found
+    return _parsed(value) if value else None
 
 
 def _str(value: UUID | None) -> str | None:
-    if not value:
-        return None
-    found = _TEXTS.get(value)
-    if found is None:
-        if len(_TEXTS) > 10_000:
-            _TEXTS.clear()
-        found = _TEXTS[value] = str(value)
-    return found
-
-
-# The groups' and agents' ids a ticket row holds, parsed and printed once per process rather than
-# once per event (a catch-up applies hundreds of thousands of events to rows naming a few dozen).
-_UUIDS: dict[str, UUID] = {}
-_TEXTS: dict[UUID, str] = {}
+    return _printed(value) if value else None
 
 
 class TicketsView(View):
